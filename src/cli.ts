@@ -1,0 +1,273 @@
+/**
+ * The command line: a fresh commander program per call (so tests can parse
+ * many argument lists), turning flags into a validated `Config` and handing
+ * it to the injected handlers. No effects here beyond commander's own output.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import {
+  type Config,
+  ConfigError,
+  defaultConfig,
+  parseCount,
+  parseExcludeName,
+  parseInterval,
+  parsePid,
+  parsePositive,
+  parseRatio,
+} from "./config.ts";
+
+export const VERSION = "0.1.0";
+
+export interface ProbeArgs {
+  rounds: number | null;
+  bufferMb: number | null;
+}
+
+export interface CliHandlers {
+  daemon(config: Config): Promise<number>;
+  probe(config: Config, args: ProbeArgs): Promise<number>;
+  enable(config: Config, pid: number): Promise<number>;
+  disable(config: Config, pid: number): Promise<number>;
+  steer(config: Config, pid: number): Promise<number>;
+  status(config: Config): Promise<number>;
+}
+
+export interface CliOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** Exit code for a usage error (bad flag or value), as getopt tools use. */
+export const EXIT_USAGE = 2;
+
+/** Adapt a ConfigError-throwing parser to commander's error type. */
+function arg<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new InvalidArgumentError(error.message);
+      throw error;
+    }
+  };
+}
+
+const collectExclude = arg((value: string) => parseExcludeName(value));
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, collectExclude(value)];
+}
+
+function parseSimNodes(text: string): number {
+  const nodes = parseCount("--sim", text, 64);
+  if (nodes < 1) throw new ConfigError("--sim: the node count must be at least 1");
+  return nodes;
+}
+
+interface GlobalOptions {
+  ptlInterval: number;
+  updateInterval: number;
+  hysteresis: number;
+  cachePages: number;
+  thrMar: number;
+  thrDtlb: number;
+  exclude: string[];
+  json?: boolean;
+  once?: boolean;
+  log?: string;
+  sim?: number | true;
+  seed: number;
+  timeScale: number;
+  procRoot: string;
+  sysRoot: string;
+}
+
+function toConfig(o: GlobalOptions): Config {
+  const base = defaultConfig();
+  return {
+    ...base,
+    ptlIntervalMs: o.ptlInterval,
+    updateIntervalMs: o.updateInterval,
+    hysteresisMs: o.hysteresis,
+    cachePages: o.cachePages,
+    thrMar: o.thrMar,
+    thrDtlb: o.thrDtlb,
+    exclude: [...base.exclude, ...o.exclude],
+    json: o.json === true,
+    once: o.once === true,
+    logFile: o.log ?? null,
+    simNodes: o.sim === undefined ? null : o.sim === true ? 4 : o.sim,
+    seed: o.seed,
+    timeScale: o.timeScale,
+    procRoot: o.procRoot,
+    sysRoot: o.sysRoot,
+  };
+}
+
+/** Build the program. `io` receives commander's help and error text. */
+export function buildProgram(handlers: CliHandlers, io: CliOutput): Command {
+  const d = defaultConfig();
+  const program = new Command("waspd")
+    .description(
+      "Manage page-table replication across NUMA nodes on Mitosis+WASP kernels: " +
+        "live TUI, or JSON lines with --json.",
+    )
+    .version(VERSION, "-V, --version")
+    .helpOption("-h, --help", "show this help")
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false)
+    .option(
+      "-i, --ptl-interval <ms>",
+      "PTL latency measurement interval",
+      arg((t) => parseInterval("-i", t)),
+      d.ptlIntervalMs,
+    )
+    .option(
+      "-u, --update-interval <ms>",
+      "sampling and display update interval",
+      arg((t) => parseInterval("-u", t)),
+      d.updateIntervalMs,
+    )
+    .option(
+      "-y, --hysteresis <ms>",
+      "how long a process must stay above/below the thresholds before a change",
+      arg((t) => parseCount("-y", t, 86_400_000)),
+      d.hysteresisMs,
+    )
+    .option(
+      "-c, --cache-pages <n>",
+      "pre-populate the page-table cache with N pages per node at start",
+      arg((t) => parseCount("-c", t, 1 << 24)),
+      d.cachePages,
+    )
+    .option(
+      "--thr-mar <loads/s>",
+      "memory access rate threshold",
+      arg((t) => parsePositive("--thr-mar", t)),
+      d.thrMar,
+    )
+    .option(
+      "--thr-dtlb <ratio>",
+      "dTLB miss ratio threshold (page walks per load)",
+      arg((t) => parseRatio("--thr-dtlb", t)),
+      d.thrDtlb,
+    )
+    .option(
+      "--exclude <name>",
+      "never manage processes with this name (repeatable; * globs)",
+      collect,
+      [] as string[],
+    )
+    .option("--json", "print JSON lines instead of the TUI")
+    .option("--once", "take one sample, print it and exit")
+    .option("--log <file>", "append every decision and action as JSON lines to FILE")
+    .addOption(
+      new Option("--sim [nodes]", "run against a simulated N-node NUMA machine (default 4)")
+        .argParser(arg(parseSimNodes)),
+    )
+    .option(
+      "--seed <n>",
+      "random seed of the simulated machine",
+      arg((t) => parseCount("--seed", t)),
+      d.seed,
+    )
+    .option(
+      "--time-scale <x>",
+      "simulated ms per real ms (simulation only)",
+      arg((t) => parsePositive("--time-scale", t)),
+      d.timeScale,
+    )
+    .addOption(
+      new Option("--proc-root <dir>", "read /proc from DIR").default(d.procRoot).hideHelp(),
+    )
+    .addOption(new Option("--sys-root <dir>", "read /sys from DIR").default(d.sysRoot).hideHelp())
+    .action(async function (this: Command) {
+      exitCode = await handlers.daemon(toConfig(this.opts<GlobalOptions>()));
+    });
+
+  let exitCode = 0;
+  const globals = (cmd: Command) => toConfig(cmd.optsWithGlobals<GlobalOptions>());
+
+  program.command("probe")
+    .description("measure the page-table-lookup latency matrix and the steering it implies")
+    .option(
+      "--rounds <n>",
+      "measurement rounds per cell",
+      arg((t) => parseCount("--rounds", t, 1000)),
+    )
+    .option(
+      "--buffer-mb <n>",
+      "buffer per destination node, MiB",
+      arg((t) => parsePositive("--buffer-mb", t)),
+    )
+    .action(async function (this: Command) {
+      const o = this.opts<{ rounds?: number; bufferMb?: number }>();
+      exitCode = await handlers.probe(globals(this), {
+        rounds: o.rounds ?? null,
+        bufferMb: o.bufferMb ?? null,
+      });
+    });
+
+  program.command("enable")
+    .description("turn replication on for PID and pin it (the policy leaves it alone)")
+    .argument("<pid>", "process id", arg(parsePid))
+    .action(async function (this: Command, pid: number) {
+      exitCode = await handlers.enable(globals(this), pid);
+    });
+
+  program.command("disable")
+    .description("turn replication off for PID and pin it off")
+    .argument("<pid>", "process id", arg(parsePid))
+    .action(async function (this: Command, pid: number) {
+      exitCode = await handlers.disable(globals(this), pid);
+    });
+
+  program.command("steer")
+    .description("measure latencies and push the steering matrix to PID")
+    .argument("<pid>", "process id", arg(parsePid))
+    .action(async function (this: Command, pid: number) {
+      exitCode = await handlers.steer(globals(this), pid);
+    });
+
+  program.command("status")
+    .description("print the parsed /proc/mitosis state and each replicated process")
+    .action(async function (this: Command) {
+      exitCode = await handlers.status(globals(this));
+    });
+
+  // Subcommands report errors through the same channel and never exit themselves.
+  for (const sub of program.commands) {
+    sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })
+      .helpOption("-h, --help", "show this help");
+  }
+
+  Object.defineProperty(program, "waspdExitCode", { get: () => exitCode });
+  return program;
+}
+
+/**
+ * Parse `argv` (without the runtime and script) and run the chosen handler.
+ * Returns the process exit code: the handler's, 0 after --help/--version, or
+ * EXIT_USAGE for any usage error (commander has already printed one line).
+ */
+export async function runCli(
+  argv: string[],
+  handlers: CliHandlers,
+  io: CliOutput,
+): Promise<number> {
+  const program = buildProgram(handlers, io);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === "commander.helpDisplayed" || error.code === "commander.version" ||
+        error.code === "commander.help"
+      ) return 0;
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+  return (program as unknown as { waspdExitCode: number }).waspdExitCode;
+}

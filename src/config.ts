@@ -1,0 +1,179 @@
+/**
+ * The daemon's configuration: its type, defaults (those of the seed C daemon)
+ * and the value parsers the CLI uses. Parsers throw `ConfigError` with a
+ * message fit to print as the one line a user sees.
+ */
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Process names never managed, whatever their counters say (matched on comm). */
+export const DEFAULT_EXCLUDED_NAMES: readonly string[] = [
+  "waspd",
+  "deno",
+  "init",
+  "systemd",
+  "systemd-*",
+  "(sd-pam)",
+  "sshd",
+  "sshd-session",
+  "login",
+  "agetty",
+  "getty",
+  "bash",
+  "sh",
+  "dash",
+  "zsh",
+  "fish",
+  "tmux*",
+  "screen",
+  "su",
+  "sudo",
+  "cron",
+  "crond",
+  "rsyslogd",
+  "dbus-daemon",
+  "dbus-broker*",
+  "polkitd",
+  "udevd",
+  "chronyd",
+  "ntpd",
+  "irqbalance",
+  "numad",
+  "containerd*",
+  "dockerd",
+  "vim",
+  "nvim",
+  "vi",
+  "nano",
+  "emacs",
+  "less",
+  "more",
+  "top",
+  "htop",
+  "btop",
+  "numatop",
+  "ps",
+  "watch",
+];
+
+export interface Config {
+  /** -i: PTL latency re-measurement interval. */
+  ptlIntervalMs: number;
+  /** -u: sampling / decision / redraw interval. */
+  updateIntervalMs: number;
+  /** -y: how long a process must stay above (below) before enabling (disabling). */
+  hysteresisMs: number;
+  /** -c: pre-populate the page-table cache with N pages per node at start (0 = no). */
+  cachePages: number;
+  /** Memory access rate threshold, loads/s. */
+  thrMar: number;
+  /** dTLB miss ratio threshold (page walks per load). */
+  thrDtlb: number;
+  /** Process names (globs with `*`) never managed: defaults plus --exclude. */
+  exclude: string[];
+  json: boolean;
+  once: boolean;
+  /** JSON-lines event log file, or null. */
+  logFile: string | null;
+  /** Simulated machine with N nodes, or null for the real host. */
+  simNodes: number | null;
+  seed: number;
+  /** Simulated ms per real ms. */
+  timeScale: number;
+  /** Roots of /proc and /sys (tests point them at fixture trees). */
+  procRoot: string;
+  sysRoot: string;
+}
+
+export function defaultConfig(): Config {
+  return {
+    ptlIntervalMs: 1000,
+    updateIntervalMs: 1000,
+    hysteresisMs: 1000,
+    cachePages: 0,
+    thrMar: 10e6,
+    thrDtlb: 0.01,
+    exclude: [...DEFAULT_EXCLUDED_NAMES],
+    json: false,
+    once: false,
+    logFile: null,
+    simNodes: null,
+    seed: 1,
+    timeScale: 1,
+    procRoot: "/proc",
+    sysRoot: "/sys",
+  };
+}
+
+function parseNumber(flag: string, text: string): number {
+  const trimmed = text.trim();
+  // Number("") is 0 and Number("0x10") is 16: accept plain decimal / exponent only.
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed)) {
+    throw new ConfigError(`${flag}: '${text}' is not a number`);
+  }
+  return Number(trimmed);
+}
+
+/** A whole number of milliseconds > 0 (intervals). */
+export function parseInterval(flag: string, text: string): number {
+  const value = parseNumber(flag, text);
+  if (!Number.isInteger(value)) throw new ConfigError(`${flag}: '${text}' must be whole ms`);
+  if (value <= 0) throw new ConfigError(`${flag}: '${text}' must be greater than 0 ms`);
+  if (value > 86_400_000) throw new ConfigError(`${flag}: '${text}' is more than a day`);
+  return value;
+}
+
+/** A whole number >= 0 (hysteresis, cache pages). */
+export function parseCount(flag: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
+  const value = parseNumber(flag, text);
+  if (!Number.isInteger(value)) throw new ConfigError(`${flag}: '${text}' must be a whole number`);
+  if (value < 0) throw new ConfigError(`${flag}: '${text}' must not be negative`);
+  if (value > max) throw new ConfigError(`${flag}: '${text}' is larger than ${max}`);
+  return value;
+}
+
+/** A finite number > 0 (rates, scales). */
+export function parsePositive(flag: string, text: string): number {
+  const value = parseNumber(flag, text);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`${flag}: '${text}' must be greater than 0`);
+  }
+  return value;
+}
+
+/** A ratio in (0, 1]. */
+export function parseRatio(flag: string, text: string): number {
+  const value = parseNumber(flag, text);
+  if (!(value > 0 && value <= 1)) {
+    throw new ConfigError(`${flag}: '${text}' must be a ratio in (0, 1]`);
+  }
+  return value;
+}
+
+/** A pid: a whole number >= 1 (pid 0 would mean "the caller" to prctl). */
+export function parsePid(text: string): number {
+  const value = parseNumber("PID", text);
+  if (!Number.isInteger(value) || value < 1 || value > 4_194_304) {
+    throw new ConfigError(`PID: '${text}' is not a process id`);
+  }
+  return value;
+}
+
+/** An --exclude name: non-empty comm (at most 15 bytes, or a glob). */
+export function parseExcludeName(text: string): string {
+  if (text.trim() === "") throw new ConfigError("--exclude: the name must not be empty");
+  return text;
+}
+
+/** True when `name` matches a pattern of the exclusion list (`*` = any run). */
+export function isExcludedName(name: string, patterns: readonly string[]): boolean {
+  return patterns.some((pattern) => {
+    if (!pattern.includes("*")) return pattern === name;
+    const re = new RegExp(
+      "^" + pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$",
+    );
+    return re.test(name);
+  });
+}

@@ -1,0 +1,256 @@
+/**
+ * The Snapshot: the single state object every view renders (TUI, `--json`,
+ * `waspd status`). Its shape is the JSON contract for scripts, documented in
+ * README.md ("JSON schema"); keys are snake_case because they are that
+ * contract. Add keys freely; never rename or change the meaning of one.
+ *
+ * Unknown numbers are `null`, never 0.
+ */
+import type {
+  MitosisDetection,
+  MitosisState,
+  PtlMeasurement,
+  ReplicationStatus,
+  Steering,
+  Topology,
+} from "./types.ts";
+
+export const SNAPSHOT_SCHEMA_VERSION = 1;
+
+export interface NodeJson {
+  id: number;
+  cpus: number[];
+  mem_total_kb: number | null;
+  mem_free_kb: number | null;
+  distances: number[];
+}
+
+export interface HostJson {
+  hostname: string;
+  kernel: string;
+  nodes: NodeJson[];
+  llc_bytes: number | null;
+  cpu: {
+    vendor: string | null;
+    family: number | null;
+    model: number | null;
+    model_name: string | null;
+    mhz: number | null;
+  };
+  five_level_paging: { cpu_flag: boolean; disabled_on_cmdline: boolean; active: boolean };
+  warnings: string[];
+}
+
+export interface CapabilitiesJson {
+  root: boolean;
+  uid: number;
+  perf: {
+    hardware: boolean;
+    source: string | null;
+    reason: string | null;
+    paranoid: number | null;
+    fd_budget: number;
+    fd_used: number;
+  };
+  mitosis: {
+    present: boolean;
+    variant: string | null;
+    files: string[];
+    reason: string | null;
+  };
+  /** "enforcing": waspd writes to the kernel; "advisory": it only says what it would do. */
+  mode: "enforcing" | "advisory";
+  advisory_reasons: string[];
+}
+
+export interface ProcessJson {
+  pid: number;
+  start_time: number;
+  /** Raw comm (may hold control bytes: sanitize before display). */
+  name: string;
+  state: string;
+  threads: number;
+  rss_kb: number;
+  /** Memory access rate, loads/s; null = unknown. */
+  mar: number | null;
+  /** Page walks per load; null = unknown. */
+  dtlb_ratio: number | null;
+  /** Share of time the counters actually ran (multiplexing), 0..1; null = no counters. */
+  multiplex: number | null;
+  minflt_per_s: number | null;
+  majflt_per_s: number | null;
+  counter_source: string | null;
+  /** Replication as the kernel reports it (/proc/mitosis/active); null = unknown. */
+  replicated: boolean | null;
+  replica_nodes: number[] | null;
+  status: ReplicationStatus;
+  reason: string;
+  /** Time left before the hysteresis flips the decision, or null. */
+  countdown_ms: number | null;
+  pinned: "on" | "off" | null;
+}
+
+export interface DecisionJson {
+  pid: number;
+  start_time: number;
+  name: string;
+  status: ReplicationStatus;
+  action: "enable" | "disable" | "none";
+  reason: string;
+  countdown_ms: number | null;
+}
+
+export interface EventJson {
+  seq: number;
+  time: string;
+  kind:
+    | "decision"
+    | "enable"
+    | "disable"
+    | "steer"
+    | "cache"
+    | "mode"
+    | "inherit"
+    | "probe"
+    | "pin"
+    | "error"
+    | "info"
+    | "undo";
+  pid: number | null;
+  message: string;
+}
+
+export interface MitosisJson {
+  available: boolean;
+  variant: string | null;
+  reason: string | null;
+  mode: number | null;
+  inherit: number | null;
+  cache: { node: number; cached: number; hits: number; misses: number; returns: number }[];
+  cache_memory_kb: number | null;
+  replication_active: boolean | null;
+  active: { pid: number; tgid: number; name: string; nodes: number[]; live: boolean }[];
+  warnings: string[];
+}
+
+export interface PtlJson {
+  started_at: string;
+  duration_ms: number;
+  age_ms: number;
+  rows: number[];
+  cols: number[];
+  latency_ns: (number | null)[][];
+  spread: (number | null)[][];
+  errors: (string | null)[][];
+  buffer_bytes: number;
+}
+
+export interface SteeringJson {
+  choices: { node: number; replica: number; remote: boolean }[];
+  /** What prctl 104 receives: 8 entries, -1 = local. */
+  array: number[];
+}
+
+export interface DaemonJson {
+  mode: "enforcing" | "advisory";
+  tick: number;
+  update_ms: number;
+  ptl_interval_ms: number;
+  hysteresis_ms: number;
+  thr_mar: number;
+  thr_dtlb: number;
+  tracked: number;
+  replicated: number;
+  ptl_measuring: boolean;
+  ptl_error: string | null;
+}
+
+export interface Snapshot {
+  schema: number;
+  simulated: boolean;
+  time: string;
+  host: HostJson;
+  capabilities: CapabilitiesJson;
+  processes: ProcessJson[];
+  daemon: DaemonJson | null;
+  mitosis: MitosisJson | null;
+  ptl: PtlJson | null;
+  steering: SteeringJson | null;
+  decisions: DecisionJson[];
+  /** Events new since the previous snapshot. */
+  events: EventJson[];
+  tick_ms: number | null;
+}
+
+// ------------------------------------------------------------ pure builders
+
+export function hostJson(topology: Topology, hostname: string, kernel: string): HostJson {
+  return {
+    hostname,
+    kernel,
+    nodes: topology.nodes.map((n) => ({
+      id: n.id,
+      cpus: n.cpus,
+      mem_total_kb: n.memTotalKb,
+      mem_free_kb: n.memFreeKb,
+      distances: n.distances,
+    })),
+    llc_bytes: topology.llcBytes,
+    cpu: {
+      vendor: topology.cpu.vendor,
+      family: topology.cpu.family,
+      model: topology.cpu.model,
+      model_name: topology.cpu.modelName,
+      mhz: topology.cpu.mhz,
+    },
+    five_level_paging: {
+      cpu_flag: topology.fiveLevelPaging.cpuFlag,
+      disabled_on_cmdline: topology.fiveLevelPaging.disabledOnCmdline,
+      active: topology.fiveLevelPaging.active,
+    },
+    warnings: topology.warnings,
+  };
+}
+
+export function mitosisCapabilityJson(d: MitosisDetection): CapabilitiesJson["mitosis"] {
+  return { present: d.present, variant: d.variant, files: d.files, reason: d.reason };
+}
+
+export function mitosisJson(state: MitosisState): MitosisJson {
+  return {
+    available: state.detection.present,
+    variant: state.detection.variant,
+    reason: state.detection.reason,
+    mode: state.mode,
+    inherit: state.inherit,
+    cache: state.cache.map((r) => ({ ...r })),
+    cache_memory_kb: state.cacheMemoryKb,
+    replication_active: state.replicationActive,
+    active: state.active.map((a) => ({
+      pid: a.pid,
+      tgid: a.tgid,
+      name: a.name,
+      nodes: a.nodes,
+      live: a.live,
+    })),
+    warnings: state.warnings,
+  };
+}
+
+export function ptlJson(m: PtlMeasurement, nowWallMs: number): PtlJson {
+  return {
+    started_at: new Date(m.startedAtMs).toISOString(),
+    duration_ms: m.durationMs,
+    age_ms: Math.max(0, nowWallMs - m.startedAtMs - m.durationMs),
+    rows: m.rows,
+    cols: m.cols,
+    latency_ns: m.latencyNs,
+    spread: m.spread,
+    errors: m.errors,
+    buffer_bytes: m.bufferBytes,
+  };
+}
+
+export function steeringJson(s: Steering, array: readonly number[]): SteeringJson {
+  return { choices: s.choices.map((c) => ({ ...c })), array: [...array] };
+}

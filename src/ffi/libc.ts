@@ -1,0 +1,363 @@
+/**
+ * The only `Deno.dlopen` in waspd: libc symbols with their C types, wrapped in
+ * functions that turn a failing return into a typed {@link SyscallError}.
+ *
+ * Why this shape:
+ * - `prctl` and `syscall` are variadic in C. Deno FFI cannot call a variadic
+ *   function, so each use gets its own alias with the exact arity, and every
+ *   variadic slot is 64-bit (what the x86-64 ABI passes in a register anyway).
+ * - errno is per thread and any later Deno op may overwrite it, so it is read
+ *   through an `Int32Array` over `__errno_location()` immediately after the
+ *   call, with nothing in between.
+ * - A Worker is its own thread with its own module instance: importing this
+ *   module in a Worker opens libc again for that thread, which is what
+ *   `sched_setaffinity(0, ...)` and errno need. No call is `nonblocking`: those
+ *   run on another thread and would pin or read errno of the wrong one.
+ */
+import { SyscallError, UnsupportedArchError } from "./errno.ts";
+
+/** x86-64 system-call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
+export const SYS = {
+  gettid: 186,
+  sched_setaffinity: 203,
+  sched_getaffinity: 204,
+  mbind: 237,
+  set_mempolicy: 238,
+  get_mempolicy: 239,
+  move_pages: 279,
+  perf_event_open: 298,
+} as const;
+
+const SYMBOLS = {
+  /** int *__errno_location(void) */
+  __errno_location: { parameters: [], result: "pointer" },
+  /** int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5) */
+  prctl: {
+    name: "prctl",
+    parameters: ["i32", "u64", "u64", "u64", "u64"],
+    result: "i32",
+  },
+  /** int prctl(int option, int32_t *arg2, pid_t arg3 (64-bit slot), 0, 0): steering get/set */
+  prctl_buffer: {
+    name: "prctl",
+    parameters: ["i32", "buffer", "u64", "u64", "u64"],
+    result: "i32",
+  },
+  /** long syscall(SYS_perf_event_open, struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd, unsigned long flags) */
+  syscall_perf_event_open: {
+    name: "syscall",
+    parameters: ["i64", "buffer", "i64", "i64", "i64", "u64"],
+    result: "i64",
+  },
+  /** long syscall(SYS_mbind, void *addr, unsigned long len, int mode, const unsigned long *nodemask, unsigned long maxnode, unsigned flags) */
+  syscall_mbind: {
+    name: "syscall",
+    parameters: ["i64", "pointer", "u64", "i64", "buffer", "u64", "u64"],
+    result: "i64",
+  },
+  /** long syscall(SYS_get_mempolicy, int *mode, unsigned long *nodemask, unsigned long maxnode, void *addr, unsigned long flags) */
+  syscall_get_mempolicy: {
+    name: "syscall",
+    parameters: ["i64", "buffer", "buffer", "u64", "pointer", "u64"],
+    result: "i64",
+  },
+  /** long syscall(SYS_move_pages, pid_t pid, unsigned long count, void **pages, const int *nodes, int *status, int flags) */
+  syscall_move_pages: {
+    name: "syscall",
+    parameters: ["i64", "i64", "u64", "buffer", "buffer", "buffer", "i64"],
+    result: "i64",
+  },
+  /** long syscall(SYS_sched_setaffinity / SYS_sched_getaffinity, pid_t pid, size_t len, cpu_set_t *mask) */
+  syscall_affinity: {
+    name: "syscall",
+    parameters: ["i64", "i64", "u64", "buffer"],
+    result: "i64",
+  },
+  /** long syscall(SYS_gettid) */
+  syscall_0: { name: "syscall", parameters: ["i64"], result: "i64" },
+  /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) */
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  /** int munmap(void *addr, size_t length) */
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  /** int madvise(void *addr, size_t length, int advice) */
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  /** int sched_getcpu(void) */
+  sched_getcpu: { parameters: [], result: "i32" },
+  /** ssize_t read(int fd, void *buf, size_t count) */
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** int close(int fd) */
+  close: { parameters: ["i32"], result: "i32" },
+  /** int ioctl(int fd, unsigned long request, unsigned long arg) (variadic: 64-bit slot) */
+  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
+  /** int getrlimit(int resource, struct rlimit *rlim) */
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int setrlimit(int resource, const struct rlimit *rlim) */
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  /** uid_t geteuid(void) */
+  geteuid: { parameters: [], result: "u32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+type LibcSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+// mmap / madvise constants (include/uapi/asm-generic/mman*.h).
+export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+export const MAP_PRIVATE = 0x02;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_NORESERVE = 0x4000;
+export const MADV_HUGEPAGE = 14;
+export const MADV_NOHUGEPAGE = 15;
+// mempolicy (include/uapi/linux/mempolicy.h).
+export const MPOL_DEFAULT = 0;
+export const MPOL_PREFERRED = 1;
+export const MPOL_BIND = 2;
+export const MPOL_F_NODE = 1 << 0;
+export const MPOL_F_ADDR = 1 << 1;
+export const MPOL_MF_STRICT = 1 << 0;
+export const MPOL_MF_MOVE = 1 << 1;
+// getrlimit resources.
+export const RLIMIT_NOFILE = 7;
+
+/** Largest node number a node mask built here can carry (1024 bits, as libnuma). */
+export const MAX_NUMA_NODES = 1024;
+const MASK_WORDS = MAX_NUMA_NODES / 64;
+
+class Libc {
+  readonly #symbols: LibcSymbols;
+  readonly #errno: Int32Array;
+
+  constructor() {
+    if (Deno.build.os !== "linux") {
+      throw new Error(`waspd needs Linux (this is ${Deno.build.os})`);
+    }
+    if (Deno.build.arch !== "x86_64") throw new UnsupportedArchError(Deno.build.arch);
+    const lib = Deno.dlopen("libc.so.6", SYMBOLS);
+    this.#symbols = lib.symbols;
+    const errnoPtr = lib.symbols.__errno_location();
+    if (errnoPtr === null) throw new Error("__errno_location() returned NULL");
+    this.#errno = new Int32Array(Deno.UnsafePointerView.getArrayBuffer(errnoPtr, 4));
+  }
+
+  /** Throw a SyscallError when `rc` is -1; errno must be read before anything else runs. */
+  #check(call: string, rc: number | bigint): number {
+    if (rc === -1 || rc === -1n) throw new SyscallError(call, this.#errno[0] ?? 0);
+    return Number(rc);
+  }
+
+  prctl(option: number, arg2: number | bigint, arg3: number | bigint): number {
+    const rc = this.#symbols.prctl(option, BigInt(arg2), BigInt(arg3), 0n, 0n);
+    return this.#check(`prctl(${option}, ${arg2}, ${arg3})`, rc);
+  }
+
+  prctlBuffer(option: number, buffer: Int32Array<ArrayBuffer>, arg3: number): number {
+    const rc = this.#symbols.prctl_buffer(option, buffer, BigInt(arg3), 0n, 0n);
+    return this.#check(`prctl(${option}, int32[${buffer.length}], ${arg3})`, rc);
+  }
+
+  perfEventOpen(
+    attr: Uint8Array<ArrayBuffer>,
+    pid: number,
+    cpu: number,
+    groupFd: number,
+    flags: number,
+  ): number {
+    const rc = this.#symbols.syscall_perf_event_open(
+      BigInt(SYS.perf_event_open),
+      attr,
+      BigInt(pid),
+      BigInt(cpu),
+      BigInt(groupFd),
+      BigInt(flags),
+    );
+    return this.#check(`perf_event_open(pid ${pid}, cpu ${cpu})`, rc);
+  }
+
+  /** Bind [addr, addr+len) to `nodes` with `mode` (MPOL_BIND etc.). */
+  mbind(addr: Deno.PointerValue, len: number, mode: number, nodes: number[], flags = 0): void {
+    const mask = nodeMask(nodes);
+    const rc = this.#symbols.syscall_mbind(
+      BigInt(SYS.mbind),
+      addr,
+      BigInt(len),
+      BigInt(mode),
+      mask,
+      BigInt(MAX_NUMA_NODES + 1),
+      BigInt(flags),
+    );
+    this.#check(`mbind(nodes ${nodes.join(",")})`, rc);
+  }
+
+  /** The node holding the page at `addr` (get_mempolicy with MPOL_F_NODE|MPOL_F_ADDR). */
+  nodeOfAddress(addr: Deno.PointerValue): number {
+    const mode = new Int32Array(1);
+    const rc = this.#symbols.syscall_get_mempolicy(
+      BigInt(SYS.get_mempolicy),
+      mode,
+      null,
+      0n,
+      addr,
+      BigInt(MPOL_F_NODE | MPOL_F_ADDR),
+    );
+    this.#check("get_mempolicy(MPOL_F_NODE|MPOL_F_ADDR)", rc);
+    return mode[0] ?? -1;
+  }
+
+  /** The policy mode and node set governing `addr` (get_mempolicy with MPOL_F_ADDR). */
+  policyOfAddress(addr: Deno.PointerValue): { mode: number; nodes: number[] } {
+    const mode = new Int32Array(1);
+    const mask = new BigUint64Array(MASK_WORDS);
+    const rc = this.#symbols.syscall_get_mempolicy(
+      BigInt(SYS.get_mempolicy),
+      mode,
+      mask,
+      BigInt(MAX_NUMA_NODES),
+      addr,
+      BigInt(MPOL_F_ADDR),
+    );
+    this.#check("get_mempolicy(MPOL_F_ADDR)", rc);
+    return { mode: mode[0] ?? -1, nodes: maskNodes(mask) };
+  }
+
+  /**
+   * move_pages in query mode (nodes = NULL): for each page address, the node it
+   * is on, or a negative errno (-ENOENT: not present, -EFAULT: not mapped).
+   */
+  queryPageNodes(pid: number, pages: BigUint64Array<ArrayBuffer>): Int32Array {
+    const status = new Int32Array(pages.length);
+    const rc = this.#symbols.syscall_move_pages(
+      BigInt(SYS.move_pages),
+      BigInt(pid),
+      BigInt(pages.length),
+      pages,
+      null,
+      status,
+      0n,
+    );
+    this.#check(`move_pages(query, ${pages.length} pages)`, rc);
+    return status;
+  }
+
+  /** Pin thread `tid` (0 = the calling thread) to `cpus`. */
+  setAffinity(tid: number, cpus: number[]): void {
+    const mask = cpuMask(cpus);
+    const rc = this.#symbols.syscall_affinity(
+      BigInt(SYS.sched_setaffinity),
+      BigInt(tid),
+      BigInt(mask.byteLength),
+      mask,
+    );
+    this.#check(`sched_setaffinity(${tid}, cpus ${cpus.join(",")})`, rc);
+  }
+
+  /** CPUs thread `tid` (0 = calling thread) may run on. */
+  getAffinity(tid: number): number[] {
+    const mask = new BigUint64Array(MASK_WORDS);
+    const rc = this.#symbols.syscall_affinity(
+      BigInt(SYS.sched_getaffinity),
+      BigInt(tid),
+      BigInt(mask.byteLength),
+      mask,
+    );
+    this.#check(`sched_getaffinity(${tid})`, rc);
+    return maskNodes(mask);
+  }
+
+  gettid(): number {
+    return this.#check("gettid()", this.#symbols.syscall_0(BigInt(SYS.gettid)));
+  }
+
+  /** Anonymous private mapping of `len` bytes. */
+  mmapAnonymous(len: number, extraFlags = 0): Deno.PointerObject {
+    const ptr = this.#symbols.mmap(
+      null,
+      BigInt(len),
+      PROT_READ | PROT_WRITE,
+      MAP_PRIVATE | MAP_ANONYMOUS | extraFlags,
+      -1,
+      0n,
+    );
+    // MAP_FAILED is (void *)-1.
+    if (ptr === null || Deno.UnsafePointer.value(ptr) === 0xffffffffffffffffn) {
+      throw new SyscallError(`mmap(${len} bytes)`, this.#errno[0] ?? 0);
+    }
+    return ptr;
+  }
+
+  munmap(addr: Deno.PointerObject, len: number): void {
+    this.#check(`munmap(${len} bytes)`, this.#symbols.munmap(addr, BigInt(len)));
+  }
+
+  madvise(addr: Deno.PointerObject, len: number, advice: number): void {
+    this.#check(`madvise(${advice})`, this.#symbols.madvise(addr, BigInt(len), advice));
+  }
+
+  schedGetcpu(): number {
+    return this.#check("sched_getcpu()", this.#symbols.sched_getcpu());
+  }
+
+  /** read(2) into `buf`; returns the byte count. */
+  read(fd: number, buf: Uint8Array<ArrayBuffer>): number {
+    return this.#check(`read(fd ${fd})`, this.#symbols.read(fd, buf, BigInt(buf.byteLength)));
+  }
+
+  close(fd: number): void {
+    this.#check(`close(fd ${fd})`, this.#symbols.close(fd));
+  }
+
+  ioctl(fd: number, request: number | bigint, arg: number | bigint): number {
+    const rc = this.#symbols.ioctl(fd, BigInt(request), BigInt(arg));
+    return this.#check(`ioctl(fd ${fd}, ${request})`, rc);
+  }
+
+  getrlimit(resource: number): { soft: bigint; hard: bigint } {
+    const buf = new BigUint64Array(2);
+    this.#check(`getrlimit(${resource})`, this.#symbols.getrlimit(resource, buf));
+    return { soft: buf[0] ?? 0n, hard: buf[1] ?? 0n };
+  }
+
+  setrlimit(resource: number, soft: bigint, hard: bigint): void {
+    const buf = new BigUint64Array([soft, hard]);
+    this.#check(`setrlimit(${resource})`, this.#symbols.setrlimit(resource, buf));
+  }
+
+  geteuid(): number {
+    return this.#symbols.geteuid();
+  }
+}
+
+let instance: Libc | undefined;
+
+/** This thread's libc (opened on first use; each Worker opens its own). */
+export function libc(): Libc {
+  instance ??= new Libc();
+  return instance;
+}
+
+export type { Libc };
+
+/** A `unsigned long[]` node mask with the given bits set (as mbind expects). */
+export function nodeMask(nodes: readonly number[]): BigUint64Array<ArrayBuffer> {
+  const mask = new BigUint64Array(MASK_WORDS);
+  for (const node of nodes) {
+    if (!Number.isInteger(node) || node < 0 || node >= MAX_NUMA_NODES) {
+      throw new RangeError(`node ${node} is outside 0..${MAX_NUMA_NODES - 1}`);
+    }
+    const word = node >> 6;
+    mask[word] = (mask[word] ?? 0n) | (1n << BigInt(node & 63));
+  }
+  return mask;
+}
+
+/** A cpu_set_t-compatible mask (same bit layout as a node mask). */
+export const cpuMask = nodeMask;
+
+/** The bit numbers set in a mask. */
+export function maskNodes(mask: BigUint64Array): number[] {
+  const out: number[] = [];
+  mask.forEach((word, i) => {
+    for (let bit = 0; word !== 0n && bit < 64; bit++) {
+      if ((word >> BigInt(bit)) & 1n) out.push(i * 64 + bit);
+    }
+  });
+  return out;
+}

@@ -1,0 +1,114 @@
+/**
+ * The one seam between the daemon and the machine. `LinuxHost` (src/sys/)
+ * touches the real OS; `SimHost` (src/sim/) simulates a NUMA machine with a
+ * Mitosis kernel model. The daemon, the policy and the views only ever see a
+ * `Host`, so they cannot tell which one they have, and cannot mix them.
+ */
+import type {
+  ActionResult,
+  CounterReading,
+  CounterStatus,
+  MitosisDetection,
+  MitosisState,
+  ProcessInfo,
+  ProcessKey,
+  PtlMeasurement,
+  Topology,
+} from "./core/types.ts";
+
+export interface Clock {
+  /** Monotonic milliseconds (simulated time on a SimHost). */
+  now(): number;
+  /** Wall-clock milliseconds since the epoch (simulated on a SimHost). */
+  wallNow(): number;
+  /** Resolve after `ms` of this clock's time. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface Privileges {
+  /** Effective uid 0. */
+  root: boolean;
+  uid: number;
+}
+
+/** Per-process hardware counters (memory access rate, dTLB misses). */
+export interface CounterSource {
+  status(): CounterStatus;
+  /**
+   * Open counters for new targets (most promising first, within the fd
+   * budget), close those of targets no longer listed, and read them all.
+   * Returns cumulative readings keyed by `processKeyString`; a target without
+   * counters is absent from the map.
+   */
+  sample(targets: readonly ProcessInfo[]): Map<string, CounterReading>;
+  close(): void;
+}
+
+/** The Mitosis+WASP kernel interface (INTERFACE.md). */
+export interface MitosisControl {
+  detect(): Promise<MitosisDetection>;
+  read(): Promise<MitosisState>;
+  /**
+   * prctl(100, mask, pid): 0 = off, 1 = all nodes, else a node mask. Enabling
+   * for another process can block forever on the kernel side; implementations
+   * must return `{ stuck: true }` after `deadlineMs` instead of hanging.
+   */
+  setReplication(target: ProcessKey, mask: number, deadlineMs: number): Promise<ActionResult>;
+  /** prctl(104): `steering` has STEERING_SLOTS entries, -1 = local. */
+  setSteering(target: ProcessKey, steering: readonly number[]): Promise<ActionResult>;
+  /** prctl(105). */
+  getSteering(target: ProcessKey): Promise<number[] | ActionResult>;
+  writeMode(value: number): Promise<ActionResult>;
+  writeInherit(value: number): Promise<ActionResult>;
+  /** N > 0 tops every node up to N pages; -1 drains; -2 resets statistics. */
+  writeCache(value: number): Promise<ActionResult>;
+}
+
+export interface ProbeOptions {
+  /** Override the buffer size per destination node (bytes). */
+  bufferBytes?: number;
+  rounds?: number;
+  signal?: AbortSignal;
+}
+
+/** Measures the page-table-lookup latency matrix, one pinned worker per node. */
+export interface Prober {
+  measure(topology: Topology, options?: ProbeOptions): Promise<PtlMeasurement>;
+}
+
+export interface Host {
+  /** True on the simulated machine: labelled as such on every view. */
+  readonly simulated: boolean;
+  readonly clock: Clock;
+  readonly counters: CounterSource;
+  readonly mitosis: MitosisControl;
+  readonly prober: Prober;
+  hostname(): string;
+  kernelRelease(): string;
+  privileges(): Privileges;
+  /** Re-read each call: free memory changes. */
+  topology(): Promise<Topology>;
+  /** Every process, kernel threads included (flagged): filtering is policy. */
+  processes(): Promise<ProcessInfo[]>;
+  /** Re-read one process's identity right before acting on it; null if gone. */
+  confirm(key: ProcessKey): Promise<ProcessInfo | null>;
+  /** Release counters, workers and children. */
+  close(): Promise<void>;
+}
+
+/** The real clock: performance.now() and setTimeout. */
+export const realClock: Clock = {
+  now: () => performance.now(),
+  wallNow: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      }
+      signal?.addEventListener("abort", done, { once: true });
+    }),
+};

@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import { type CliHandlers, EXIT_USAGE, type ProbeArgs, runCli } from "../src/cli.ts";
+import {
+  type Config,
+  DEFAULT_EXCLUDED_NAMES,
+  defaultConfig,
+  isExcludedName,
+} from "../src/config.ts";
+
+interface Call {
+  command: string;
+  config: Config;
+  extra?: number | ProbeArgs;
+}
+
+async function run(argv: string[]) {
+  const calls: Call[] = [];
+  let out = "";
+  let err = "";
+  const record = (command: string) => (config: Config, extra?: number | ProbeArgs) => {
+    calls.push(extra === undefined ? { command, config } : { command, config, extra });
+    return Promise.resolve(0);
+  };
+  const handlers: CliHandlers = {
+    daemon: record("daemon"),
+    probe: record("probe"),
+    enable: record("enable"),
+    disable: record("disable"),
+    steer: record("steer"),
+    status: record("status"),
+  };
+  const code = await runCli(argv, handlers, {
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+  });
+  return { code, calls, out, err };
+}
+
+Deno.test("no flags: the daemon with the seed daemon's defaults", async () => {
+  const r = await run([]);
+  assert.equal(r.code, 0);
+  assert.equal(r.calls.length, 1);
+  assert.equal(r.calls[0]?.command, "daemon");
+  assert.deepEqual(r.calls[0]?.config, defaultConfig());
+});
+
+Deno.test("every option reaches the config", async () => {
+  const r = await run([
+    "-i",
+    "250",
+    "-u",
+    "500",
+    "-y",
+    "3000",
+    "-c",
+    "64",
+    "--thr-mar",
+    "2e6",
+    "--thr-dtlb",
+    "0.05",
+    "--exclude",
+    "java",
+    "--exclude",
+    "post*",
+    "--json",
+    "--once",
+    "--log",
+    "/tmp/waspd.log",
+    "--sim=8",
+    "--seed",
+    "42",
+    "--time-scale",
+    "10",
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const c = r.calls[0]?.config;
+  assert.ok(c);
+  assert.equal(c.ptlIntervalMs, 250);
+  assert.equal(c.updateIntervalMs, 500);
+  assert.equal(c.hysteresisMs, 3000);
+  assert.equal(c.cachePages, 64);
+  assert.equal(c.thrMar, 2e6);
+  assert.equal(c.thrDtlb, 0.05);
+  assert.deepEqual(c.exclude, [...DEFAULT_EXCLUDED_NAMES, "java", "post*"]);
+  assert.equal(c.json, true);
+  assert.equal(c.once, true);
+  assert.equal(c.logFile, "/tmp/waspd.log");
+  assert.equal(c.simNodes, 8);
+  assert.equal(c.seed, 42);
+  assert.equal(c.timeScale, 10);
+});
+
+Deno.test("long option names work as the short ones", async () => {
+  const r = await run([
+    "--ptl-interval",
+    "7",
+    "--update-interval",
+    "8",
+    "--hysteresis",
+    "0",
+    "--cache-pages",
+    "0",
+  ]);
+  const c = r.calls[0]?.config;
+  assert.equal(c?.ptlIntervalMs, 7);
+  assert.equal(c?.updateIntervalMs, 8);
+  assert.equal(c?.hysteresisMs, 0);
+});
+
+Deno.test("--sim without a value simulates 4 nodes", async () => {
+  const r = await run(["--sim"]);
+  assert.equal(r.calls[0]?.config.simNodes, 4);
+});
+
+const badValues: [string[], RegExp][] = [
+  [["-i", "abc"], /-i: 'abc' is not a number/],
+  [["-i", "0"], /-i: '0' must be greater than 0 ms/],
+  [["-i", "-5"], /must be greater than 0/],
+  [["-i", "1.5"], /whole ms/],
+  [["-u", "0"], /-u: '0' must be greater than 0 ms/],
+  [["-u", "0x10"], /not a number/],
+  [["-u", ""], /not a number/],
+  [["-y", "-1"], /-y: '-1' must not be negative/],
+  [["-y", "soon"], /not a number/],
+  [["-c", "-3"], /must not be negative/],
+  [["-c", "2.5"], /whole number/],
+  [["--thr-mar", "0"], /must be greater than 0/],
+  [["--thr-mar", "lots"], /not a number/],
+  [["--thr-dtlb", "1.5"], /ratio in \(0, 1\]/],
+  [["--thr-dtlb", "0"], /ratio/],
+  [["--exclude", ""], /must not be empty/],
+  [["--sim=0"], /at least 1/],
+  [["--sim=x"], /not a number/],
+  [["--seed", "-1"], /must not be negative/],
+  [["--time-scale", "0"], /greater than 0/],
+  [["--bogus"], /unknown option '--bogus'/],
+  [["-z"], /unknown option '-z'/],
+  [["stray"], /unknown command|too many arguments/],
+  [["-i"], /argument missing/],
+  [["enable"], /missing required argument 'pid'/],
+  [["enable", "x"], /PID: 'x' is not a number/],
+  [["enable", "0"], /not a process id/],
+  [["disable", "-4"], /unknown option|not a process id/],
+  [["steer", "1.5"], /not a process id/],
+  [["probe", "--rounds", "many"], /not a number/],
+  [["probe", "--buffer-mb", "0"], /greater than 0/],
+];
+
+for (const [argv, message] of badValues) {
+  Deno.test(`bad value ${JSON.stringify(argv)}: one line on stderr, exit 2`, async () => {
+    const r = await run(argv);
+    assert.equal(r.code, EXIT_USAGE);
+    assert.equal(r.calls.length, 0, "no handler runs");
+    assert.match(r.err, message);
+    assert.equal(r.err.trim().split("\n").length, 1, `one line, got: ${r.err}`);
+  });
+}
+
+Deno.test("--help lists every option and command, exit 0", async () => {
+  const r = await run(["--help"]);
+  assert.equal(r.code, 0);
+  assert.equal(r.calls.length, 0);
+  for (
+    const flag of [
+      "-i, --ptl-interval",
+      "-u, --update-interval",
+      "-y, --hysteresis",
+      "-c, --cache-pages",
+      "--thr-mar",
+      "--thr-dtlb",
+      "--exclude",
+      "--json",
+      "--once",
+      "--log",
+      "--sim",
+      "--seed",
+      "--time-scale",
+      "-h, --help",
+      "probe",
+      "enable <pid>",
+      "disable <pid>",
+      "steer <pid>",
+      "status",
+    ]
+  ) assert.ok(r.out.includes(flag), `help mentions ${flag}`);
+  assert.equal((await run(["-h"])).code, 0);
+});
+
+Deno.test("subcommands get their arguments and the global flags", async () => {
+  let r = await run(["probe", "--json", "--rounds", "5", "--buffer-mb", "64"]);
+  assert.equal(r.calls[0]?.command, "probe");
+  assert.equal(r.calls[0]?.config.json, true);
+  assert.deepEqual(r.calls[0]?.extra, { rounds: 5, bufferMb: 64 });
+  r = await run(["enable", "1234"]);
+  assert.deepEqual([r.calls[0]?.command, r.calls[0]?.extra], ["enable", 1234]);
+  r = await run(["disable", "99"]);
+  assert.deepEqual([r.calls[0]?.command, r.calls[0]?.extra], ["disable", 99]);
+  r = await run(["steer", "7"]);
+  assert.deepEqual([r.calls[0]?.command, r.calls[0]?.extra], ["steer", 7]);
+  r = await run(["status", "--json"]);
+  assert.deepEqual([r.calls[0]?.command, r.calls[0]?.config.json], ["status", true]);
+  assert.equal((await run(["probe", "--help"])).code, 0);
+});
+
+Deno.test("a handler's exit code is the program's", async () => {
+  const handlers = {
+    daemon: () => Promise.resolve(3),
+  } as unknown as CliHandlers;
+  assert.equal(await runCli([], handlers, { out: () => {}, err: () => {} }), 3);
+});
+
+Deno.test("exclusion patterns: exact names and * globs", () => {
+  assert.ok(isExcludedName("sshd", DEFAULT_EXCLUDED_NAMES));
+  assert.ok(isExcludedName("systemd-journal", DEFAULT_EXCLUDED_NAMES));
+  assert.ok(isExcludedName("tmux: server", DEFAULT_EXCLUDED_NAMES));
+  assert.ok(!isExcludedName("stream", DEFAULT_EXCLUDED_NAMES));
+  assert.ok(!isExcludedName("sshdx", ["sshd"]));
+  assert.ok(isExcludedName("a.b", ["a.*"]));
+  assert.ok(!isExcludedName("axb", ["a.b"]));
+});
