@@ -1,0 +1,254 @@
+/**
+ * Process discovery from /proc (under a configurable root for fixture tests).
+ *
+ * This runs every tick over possibly thousands of processes, so each process
+ * costs one read (stat) and one stat(2) of its directory for the owner uid:
+ * generating /proc/PID/status is the expensive part of a scan (measured here
+ * with 1 100 processes, median of 21 scans: stat+status 139 ms, stat + owner 83 ms).
+ * The scan runs a bounded number of reads at once: the counters share the
+ * same fd budget, and an unbounded Promise.all over 5 000 pids could hit EMFILE.
+ *
+ * Processes come and go while we read: one that vanishes between readdir and
+ * read is skipped silently (that is normal), while a stat that does not parse
+ * is skipped and reported in `ProcessScan.malformed` (that is not).
+ */
+import type { ProcessInfo, ProcessKey } from "../core/types.ts";
+
+/** PF_KTHREAD in the stat flags (include/linux/sched.h). */
+export const PF_KTHREAD = 0x00200000;
+/** pid of kthreadd: every kernel thread is its child. */
+const KTHREADD_PID = 2;
+/** x86-64 base page: RSS in stat is counted in these (waspd is x86-64 only). */
+const PAGE_KB = 4;
+/** Reads in flight at once during a scan. */
+const SCAN_CONCURRENCY = 32;
+
+/** The fields of /proc/PID/stat waspd uses. */
+export interface ParsedStat {
+  pid: number;
+  name: string;
+  state: string;
+  ppid: number;
+  flags: number;
+  minorFaults: number;
+  majorFaults: number;
+  threads: number;
+  startTime: number;
+  rssPages: number;
+}
+
+/** Fields counted from 1 as in proc(5); index into the fields after the comm. */
+const AFTER_COMM_FIRST_FIELD = 3;
+const FIELD = {
+  state: 3,
+  ppid: 4,
+  flags: 9,
+  minflt: 10,
+  majflt: 12,
+  numThreads: 20,
+  startTime: 22,
+  rss: 24,
+} as const;
+
+/**
+ * Parse /proc/PID/stat. The comm sits between the first "(" and the LAST ")":
+ * a name may itself hold spaces, parentheses, newlines or escape bytes, so
+ * splitting the whole line on spaces would misread every later field.
+ * Returns null when the text is empty, truncated or not numeric where it must be.
+ */
+export function parseStat(text: string): ParsedStat | null {
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  if (open <= 0 || close < open) return null;
+  const pidText = text.slice(0, open).trim();
+  if (!/^\d+$/.test(pidText)) return null;
+  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const field = (n: number): string | undefined => rest[n - AFTER_COMM_FIRST_FIELD];
+  const integer = (n: number): number | null => {
+    const raw = field(n);
+    return raw !== undefined && /^-?\d+$/.test(raw) ? Number(raw) : null;
+  };
+  const state = field(FIELD.state);
+  const values = {
+    ppid: integer(FIELD.ppid),
+    flags: integer(FIELD.flags),
+    minorFaults: integer(FIELD.minflt),
+    majorFaults: integer(FIELD.majflt),
+    threads: integer(FIELD.numThreads),
+    startTime: integer(FIELD.startTime),
+    rssPages: integer(FIELD.rss),
+  };
+  if (state === undefined || !/^[A-Za-z]$/.test(state)) return null;
+  const { ppid, flags, minorFaults, majorFaults, threads, startTime, rssPages } = values;
+  if (
+    ppid === null || flags === null || minorFaults === null || majorFaults === null ||
+    threads === null || startTime === null || rssPages === null
+  ) return null;
+  return {
+    pid: Number(pidText),
+    name: text.slice(open + 1, close),
+    state,
+    ppid,
+    flags,
+    minorFaults,
+    majorFaults,
+    threads,
+    startTime,
+    rssPages,
+  };
+}
+
+/** A kernel thread: PF_KTHREAD, or kthreadd itself, or one of its children. */
+export function isKernelThread(stat: ParsedStat): boolean {
+  return (stat.flags & PF_KTHREAD) !== 0 || stat.pid === KTHREADD_PID ||
+    stat.ppid === KTHREADD_PID;
+}
+
+export function toProcessInfo(stat: ParsedStat, uid: number | null): ProcessInfo {
+  return {
+    pid: stat.pid,
+    startTime: stat.startTime,
+    name: stat.name,
+    state: stat.state,
+    ppid: stat.ppid,
+    uid,
+    threads: stat.threads,
+    rssKb: Math.max(0, stat.rssPages) * PAGE_KB,
+    minorFaults: stat.minorFaults,
+    majorFaults: stat.majorFaults,
+    kernelThread: isKernelThread(stat),
+  };
+}
+
+/** What reading one pid gave: a process, nothing (it vanished), or a problem. */
+export type ProcessRead =
+  | { kind: "process"; process: ProcessInfo }
+  | { kind: "vanished" }
+  | { kind: "malformed"; reason: string };
+
+/** ENOENT or ESRCH: the process exited (and maybe was reaped) while we looked. */
+function isGone(error: unknown): boolean {
+  if (error instanceof Deno.errors.NotFound) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ESRCH" || code === "ENOENT";
+}
+
+async function readTextOrGone(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (isGone(error)) return null;
+    throw error;
+  }
+}
+
+/**
+ * The owner of /proc/PID: the kernel sets it to the task's effective uid
+ * (and gid), except for non-dumpable tasks (setuid programs, some daemons),
+ * which show as root. Cheap, and close enough to tell "mine" from "root's".
+ */
+async function ownerUidOrGone(dir: string): Promise<number | null | "gone"> {
+  try {
+    return (await Deno.stat(dir)).uid;
+  } catch (error) {
+    if (isGone(error)) return "gone";
+    throw error;
+  }
+}
+
+/** Read one pid and say what happened (used by the scan, which needs the detail). */
+export async function readProcessDetailed(procRoot: string, pid: number): Promise<ProcessRead> {
+  const dir = `${procRoot}/${pid}`;
+  let statText: string | null;
+  let uid: number | null | "gone";
+  try {
+    [statText, uid] = await Promise.all([readTextOrGone(`${dir}/stat`), ownerUidOrGone(dir)]);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { kind: "malformed", reason: `${dir}: unreadable (${message})` };
+  }
+  // An empty stat is what a reaped process can leave behind mid-read.
+  if (statText === null || statText.trim() === "" || uid === "gone") return { kind: "vanished" };
+  const stat = parseStat(statText);
+  if (stat === null) {
+    return { kind: "malformed", reason: `${dir}/stat: cannot parse ${preview(statText)}` };
+  }
+  if (stat.pid !== pid) {
+    return { kind: "malformed", reason: `${dir}/stat: names pid ${stat.pid}` };
+  }
+  return { kind: "process", process: toProcessInfo(stat, uid) };
+}
+
+function preview(text: string): string {
+  const shown = text.length > 60 ? `${text.slice(0, 60)}...` : text;
+  return JSON.stringify(shown);
+}
+
+/** One process, or null when it is gone or its stat is malformed. */
+export async function readProcess(procRoot: string, pid: number): Promise<ProcessInfo | null> {
+  const read = await readProcessDetailed(procRoot, pid);
+  return read.kind === "process" ? read.process : null;
+}
+
+/** The process with `key.pid`, only if it is still the same one (same start time). */
+export async function confirmProcess(
+  procRoot: string,
+  key: ProcessKey,
+): Promise<ProcessInfo | null> {
+  const process = await readProcess(procRoot, key.pid);
+  return process !== null && process.startTime === key.startTime ? process : null;
+}
+
+/** Numeric entries of a /proc-like directory, ascending; [] when it is gone. */
+async function numericEntries(dir: string): Promise<number[]> {
+  const ids: number[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (/^\d+$/.test(entry.name)) ids.push(Number(entry.name));
+    }
+  } catch (error) {
+    if (isGone(error)) return [];
+    throw error;
+  }
+  return ids.sort((a, b) => a - b);
+}
+
+export interface ProcessScan {
+  processes: ProcessInfo[];
+  /** pids listed by readdir that were gone by the time we read them. */
+  vanished: number;
+  /** Human-readable problems, one per pid whose stat could not be parsed. */
+  malformed: string[];
+}
+
+/** Every process under `procRoot`, kernel threads included (flagged), ascending pid. */
+export async function scanProcesses(procRoot = "/proc"): Promise<ProcessScan> {
+  const pids = await numericEntries(procRoot);
+  const reads: ProcessRead[] = new Array(pids.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < pids.length) {
+      const i = next++;
+      reads[i] = await readProcessDetailed(procRoot, pids[i] as number);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SCAN_CONCURRENCY, pids.length) }, worker));
+
+  const scan: ProcessScan = { processes: [], vanished: 0, malformed: [] };
+  for (const read of reads) {
+    if (read.kind === "process") scan.processes.push(read.process);
+    else if (read.kind === "vanished") scan.vanished++;
+    else scan.malformed.push(read.reason);
+  }
+  return scan;
+}
+
+/** Every process under `procRoot` (see {@link scanProcesses} for the skipped ones). */
+export async function listProcesses(procRoot = "/proc"): Promise<ProcessInfo[]> {
+  return (await scanProcesses(procRoot)).processes;
+}
+
+/** Thread ids of `pid` from /proc/PID/task; [] when the process is gone. */
+export async function listThreadIds(procRoot: string, pid: number): Promise<number[]> {
+  return await numericEntries(`${procRoot}/${pid}/task`);
+}
