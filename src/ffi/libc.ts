@@ -87,6 +87,10 @@ const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   /** int close(int fd) */
   close: { parameters: ["i32"], result: "i32" },
+  /** int open(const char *pathname, int flags, mode_t mode (variadic: 64-bit slot)) */
+  open: { parameters: ["buffer", "i32", "u64"], result: "i32" },
+  /** ssize_t write(int fd, const void *buf, size_t count) */
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   /** int ioctl(int fd, unsigned long request, unsigned long arg) (variadic: 64-bit slot) */
   ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
   /** int getrlimit(int resource, struct rlimit *rlim) */
@@ -115,6 +119,10 @@ export const MPOL_F_NODE = 1 << 0;
 export const MPOL_F_ADDR = 1 << 1;
 export const MPOL_MF_STRICT = 1 << 0;
 export const MPOL_MF_MOVE = 1 << 1;
+// open(2) flags (include/uapi/asm-generic/fcntl.h).
+export const O_WRONLY = 0o1;
+export const O_TRUNC = 0o1000;
+export const O_CLOEXEC = 0o2000000;
 // getrlimit resources.
 export const RLIMIT_NOFILE = 7;
 
@@ -302,6 +310,17 @@ class Libc {
 
   close(fd: number): void {
     this.#check(`close(fd ${fd})`, this.#symbols.close(fd));
+  }
+
+  /** open(2) with `flags` (O_WRONLY...); `path` is NUL-terminated here. */
+  open(path: string, flags: number, mode = 0): number {
+    const cPath = new TextEncoder().encode(`${path}\0`);
+    return this.#check(`open(${path})`, this.#symbols.open(cPath, flags, BigInt(mode)));
+  }
+
+  /** write(2) of `buf`; returns the byte count. */
+  write(fd: number, buf: Uint8Array<ArrayBuffer>): number {
+    return this.#check(`write(fd ${fd})`, this.#symbols.write(fd, buf, BigInt(buf.byteLength)));
   }
 
   ioctl(fd: number, request: number | bigint, arg: number | bigint): number {

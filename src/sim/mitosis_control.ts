@@ -1,0 +1,130 @@
+/**
+ * SimMitosisControl: the simulated kernel behind the same `MitosisControl`
+ * the daemon uses on Linux. Reads go through the real parsers (the model
+ * renders the real text); a prctl(100) on a stopped target waits for the
+ * deadline on the given clock and reports `stuck`, as LinuxMitosis does.
+ */
+import type { ActionResult, MitosisDetection, MitosisState, ProcessKey } from "../core/types.ts";
+import { STEERING_SLOTS } from "../core/types.ts";
+import type { MitosisControl } from "../host.ts";
+import { errnoName, errnoText } from "../ffi/errno.ts";
+import { parseMitosisState } from "../sys/mitosis/parse.ts";
+import {
+  PR_GET_PGTABLE_REPL_STEERING,
+  PR_SET_PGTABLE_REPL,
+  PR_SET_PGTABLE_REPL_STEERING,
+  type SimMitosisKernel,
+} from "./mitosis_kernel.ts";
+
+type Sleep = (ms: number) => Promise<void>;
+
+const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function result(call: string, outcome: { rc: number; errno: number }): ActionResult {
+  if (outcome.rc >= 0) return { ok: true, value: outcome.rc };
+  const code = errnoName(outcome.errno);
+  return {
+    ok: false,
+    stuck: false,
+    errno: code,
+    message: `${call} failed: ${code} (${errnoText(outcome.errno)})`,
+  };
+}
+
+export class SimMitosisControl implements MitosisControl {
+  readonly kernel: SimMitosisKernel;
+  readonly #sleep: Sleep;
+
+  /** `sleep` is the clock deadlines run on (simulated time on a SimHost). */
+  constructor(kernel: SimMitosisKernel, sleep: Sleep = realSleep) {
+    this.kernel = kernel;
+    this.#sleep = sleep;
+  }
+
+  detect(): Promise<MitosisDetection> {
+    return Promise.resolve({
+      present: true,
+      variant: "wasp-6.4",
+      files: Object.keys(this.kernel.renderFiles()).sort(),
+      reason: null,
+    });
+  }
+
+  async read(): Promise<MitosisState> {
+    return parseMitosisState(this.kernel.renderFiles(), await this.detect());
+  }
+
+  async setReplication(
+    target: ProcessKey,
+    mask: number,
+    deadlineMs: number,
+  ): Promise<ActionResult> {
+    const call = `prctl(100, 0x${mask.toString(16)}, pid ${target.pid})`;
+    if (target.pid <= 1) {
+      return {
+        ok: false,
+        stuck: false,
+        errno: "EINVAL",
+        message: `${call}: refusing pid ${target.pid}`,
+      };
+    }
+    const outcome = this.kernel.prctl(PR_SET_PGTABLE_REPL, mask, target.pid);
+    if (!("blocked" in outcome)) return result(call, outcome);
+    const finished = await Promise.race([
+      this.kernel.whenUnblocked(outcome.ticket),
+      this.#sleep(deadlineMs).then(() => null),
+    ]);
+    if (finished === null) {
+      return {
+        ok: false,
+        stuck: true,
+        message: `${call} did not return within ${deadlineMs} ms (target not running?)`,
+      };
+    }
+    return result(call, finished);
+  }
+
+  setSteering(target: ProcessKey, steering: readonly number[]): Promise<ActionResult> {
+    const call = `prctl(104, [${steering.join(" ")}], pid ${target.pid})`;
+    if (steering.length !== STEERING_SLOTS) {
+      return Promise.resolve({
+        ok: false,
+        stuck: false,
+        errno: "EINVAL",
+        message: `${call}: needs ${STEERING_SLOTS} entries`,
+      });
+    }
+    const outcome = this.kernel.prctlSteering(
+      PR_SET_PGTABLE_REPL_STEERING,
+      new Int32Array(steering),
+      target.pid,
+    );
+    return Promise.resolve(result(call, outcome));
+  }
+
+  getSteering(target: ProcessKey): Promise<number[] | ActionResult> {
+    const buffer = new Int32Array(STEERING_SLOTS);
+    const outcome = this.kernel.prctlSteering(PR_GET_PGTABLE_REPL_STEERING, buffer, target.pid);
+    if (outcome.rc < 0) return Promise.resolve(result(`prctl(105, pid ${target.pid})`, outcome));
+    return Promise.resolve([...buffer]);
+  }
+
+  writeMode(value: number): Promise<ActionResult> {
+    return Promise.resolve(this.#write("mode", value));
+  }
+
+  writeInherit(value: number): Promise<ActionResult> {
+    return Promise.resolve(this.#write("inherit", value));
+  }
+
+  writeCache(value: number): Promise<ActionResult> {
+    return Promise.resolve(this.#write("cache", value));
+  }
+
+  #write(file: string, value: number): ActionResult {
+    const outcome = this.kernel.writeFile(file, `${value}\n`);
+    return outcome.rc >= 0
+      ? { ok: true, value }
+      : result(`write ${value} to /proc/mitosis/${file}`, outcome);
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * Manual commands and pins, against the simulated 6.4 kernel behind the same
+ * MitosisControl the real kernel uses.
+ */
+import assert from "node:assert/strict";
+import {
+  formatStatus,
+  type ManualContext,
+  runDisable,
+  runEnable,
+  runStatus,
+  runSteer,
+} from "../src/commands/manual.ts";
+import type { MitosisControl } from "../src/host.ts";
+import type { ProcessInfo } from "../src/core/types.ts";
+import { LinuxMitosis } from "../src/sys/mitosis/linux.ts";
+import { libc } from "../src/ffi/libc.ts";
+import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
+import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
+import {
+  formatPins,
+  parsePins,
+  pinOf,
+  prunePins,
+  readPins,
+  withPin,
+  writePins,
+} from "../src/sys/pins.ts";
+
+// Opened before any test, so the resource sanitizer does not count it as a leak.
+libc();
+
+interface World {
+  kernel: SimMitosisKernel;
+  ctx: ManualContext;
+  out: string[];
+  err: string[];
+  startTimes: Map<number, number>;
+  dir: string;
+}
+
+async function world(options: { root?: boolean; mitosis?: MitosisControl } = {}): Promise<World> {
+  const kernel = new SimMitosisKernel({ nodes: [0, 1, 2, 3], callerPid: 100, now: () => 0 });
+  kernel.addProcess({ pid: 101, name: "mitosis_probe" });
+  const startTimes = new Map([[101, 5000]]);
+  const out: string[] = [];
+  const err: string[] = [];
+  const dir = await Deno.makeTempDir({ prefix: "waspd-manual-" });
+  const lookup = (pid: number): Promise<ProcessInfo | null> => {
+    const p = kernel.processes.get(pid);
+    if (!p) return Promise.resolve(null);
+    return Promise.resolve({
+      pid,
+      startTime: startTimes.get(pid) ?? 1,
+      name: p.name,
+      state: p.state,
+      ppid: 1,
+      uid: 0,
+      threads: 1,
+      rssKb: 1000,
+      minorFaults: 0,
+      majorFaults: 0,
+      kernelThread: p.name.startsWith("kworker"),
+    });
+  };
+  const ctx: ManualContext = {
+    mitosis: options.mitosis ?? new SimMitosisControl(kernel, () => Promise.resolve()),
+    lookup,
+    privileges: { root: options.root ?? true, uid: options.root === false ? 1000 : 0 },
+    pinsPath: `${dir}/run/pins.json`,
+    deadlineMs: 50,
+    wallNow: () => Date.UTC(2026, 0, 1),
+    out: (t) => void out.push(t),
+    err: (t) => void err.push(t),
+  };
+  return { kernel, ctx, out, err, startTimes, dir };
+}
+
+async function cleanup(w: World) {
+  await Deno.remove(w.dir, { recursive: true });
+}
+
+Deno.test("enable then disable: kernel state, output, pins", async () => {
+  const w = await world();
+  try {
+    assert.equal(await runEnable(w.ctx, 101), 0);
+    assert.equal(w.kernel.processes.get(101)?.mask, 0b1111);
+    assert.deepEqual(w.out, [
+      "replication on for 101 (mitosis_probe) on nodes 0,1,2,3; pinned on\n",
+    ]);
+    let pins = (await readPins(w.ctx.pinsPath!)).pins;
+    assert.equal(pinOf(pins, { pid: 101, startTime: 5000 }), "on");
+    // Enabling again is fine; with another mask set, EALREADY still means "on".
+    assert.equal(await runEnable(w.ctx, 101), 0);
+    w.kernel.prctl(100, 0, 101);
+    w.kernel.prctl(100, 0b0011, 101);
+    assert.equal(await runEnable(w.ctx, 101), 0);
+    assert.equal(
+      w.out.at(-1),
+      "replication already on for 101 (mitosis_probe) on nodes 0,1; pinned on\n",
+    );
+
+    assert.equal(await runDisable(w.ctx, 101), 0);
+    assert.equal(w.kernel.processes.get(101)?.mask, 0);
+    assert.equal(w.out.at(-1), "replication off for 101 (mitosis_probe); pinned off\n");
+    pins = (await readPins(w.ctx.pinsPath!)).pins;
+    assert.equal(pinOf(pins, { pid: 101, startTime: 5000 }), "off");
+    assert.equal(pinOf(pins, { pid: 101, startTime: 6000 }), null);
+    assert.deepEqual(w.err, []);
+  } finally {
+    await cleanup(w);
+  }
+});
+
+Deno.test("refusals: not root, no Mitosis, no such pid, stopped, kernel thread", async () => {
+  const notRoot = await world({ root: false });
+  /** The kernel of a stock machine: detection says no. */
+  class StockKernel extends SimMitosisControl {
+    override detect() {
+      return Promise.resolve({
+        present: false,
+        variant: null,
+        files: [],
+        reason: "no /proc/mitosis and prctl(101) gives EINVAL: this kernel has no Mitosis",
+      });
+    }
+  }
+  const unavailable = new StockKernel(notRoot.kernel);
+  const stock = await world({ mitosis: unavailable });
+  try {
+    assert.equal(await runEnable(notRoot.ctx, 101), 1);
+    assert.match(notRoot.err[0] ?? "", /^waspd enable: needs root \(running as uid 1000\)/);
+    assert.equal(notRoot.kernel.processes.get(101)?.mask, 0);
+
+    assert.equal(await runDisable(stock.ctx, 101), 1);
+    assert.match(
+      stock.err[0] ?? "",
+      /Mitosis is not available: no \/proc\/mitosis and prctl\(101\) gives EINVAL/,
+    );
+    assert.equal(await runStatus(stock.ctx, false), 1);
+    assert.match(stock.out[0] ?? "", /^Mitosis: unavailable: no \/proc\/mitosis/);
+
+    const w = notRoot;
+    w.ctx.privileges = { root: true, uid: 0 };
+    assert.equal(await runEnable(w.ctx, 4242), 1);
+    assert.match(w.err.at(-1) ?? "", /no process 4242/);
+    w.kernel.addProcess({ pid: 300, name: "stopped", state: "T" });
+    assert.equal(await runEnable(w.ctx, 300), 1);
+    assert.match(w.err.at(-1) ?? "", /300 \(stopped\) is stopped \(state T\)/);
+    assert.equal(w.kernel.processes.get(300)?.mask, 0);
+    w.kernel.addProcess({ pid: 301, name: "kworker/0:1" });
+    assert.equal(await runEnable(w.ctx, 301), 1);
+    assert.match(w.err.at(-1) ?? "", /kernel thread/);
+  } finally {
+    await cleanup(notRoot);
+    await cleanup(stock);
+  }
+});
+
+Deno.test("a pid reused between lookup and call is not touched", async () => {
+  const w = await world();
+  try {
+    let calls = 0;
+    const realLookup = w.ctx.lookup;
+    w.ctx.lookup = async (pid) => {
+      const info = await realLookup(pid);
+      // Second read (the re-confirmation): another process now holds the pid.
+      if (++calls === 2 && info) return { ...info, startTime: info.startTime + 1 };
+      return info;
+    };
+    assert.equal(await runEnable(w.ctx, 101), 1);
+    assert.match(w.err[0] ?? "", /replaced by another process \(pid reused\)/);
+    assert.equal(w.kernel.processes.get(101)?.mask, 0);
+  } finally {
+    await cleanup(w);
+  }
+});
+
+Deno.test("a process stopped after the check: the call is refused at re-confirmation", async () => {
+  const w = await world();
+  try {
+    let calls = 0;
+    const realLookup = w.ctx.lookup;
+    w.ctx.lookup = async (pid) => {
+      if (++calls === 2) w.kernel.setProcessState(pid, "T");
+      return await realLookup(pid);
+    };
+    assert.equal(await runEnable(w.ctx, 101), 1);
+    assert.match(w.err[0] ?? "", /was stopped \(state T\)/);
+  } finally {
+    await cleanup(w);
+  }
+});
+
+Deno.test("a call that gets stuck is reported, not pinned", async () => {
+  const w = await world();
+  try {
+    let calls = 0;
+    const realLookup = w.ctx.lookup;
+    // Stopped after the re-confirmation: the kernel call itself blocks.
+    w.ctx.lookup = async (pid) => {
+      const info = await realLookup(pid);
+      if (++calls === 2) w.kernel.setProcessState(pid, "T");
+      return info;
+    };
+    assert.equal(await runEnable(w.ctx, 101), 1);
+    assert.match(w.err[0] ?? "", /did not return within 50 ms/);
+    assert.equal((await readPins(w.ctx.pinsPath!)).pins.size, 0);
+  } finally {
+    await cleanup(w);
+  }
+});
+
+Deno.test("steer: pushes the measured array, reads it back; EINVAL when off is explained", async () => {
+  const w = await world();
+  try {
+    const measured = () => Promise.resolve([1, 0, 3, 2, -1, -1, -1, -1]);
+    assert.equal(await runSteer(w.ctx, 101, measured), 1);
+    assert.match(w.err[0] ?? "", /EINVAL.*replication is off for this process/);
+    await runEnable(w.ctx, 101);
+    assert.equal(await runSteer(w.ctx, 101, measured), 0);
+    assert.equal(w.out.at(-1), "steering for 101 (mitosis_probe): 1 0 3 2 -1 -1 -1 -1\n");
+    assert.equal(await runSteer(w.ctx, 101, () => Promise.resolve("probe failed: no CPUs")), 1);
+    assert.match(w.err.at(-1) ?? "", /no steering: probe failed/);
+  } finally {
+    await cleanup(w);
+  }
+});
+
+Deno.test("status: text and JSON with nodes and steering; exit 1 without Mitosis", async () => {
+  const w = await world({ root: false });
+  try {
+    w.kernel.prctl(100, 1, 101);
+    w.kernel.prctlSteering(104, new Int32Array([1, 0, 3, 2, -1, -1, -1, -1]), 101);
+    w.kernel.writeFile("cache", "100");
+    assert.equal(await runStatus(w.ctx, true), 0);
+    const json = JSON.parse(w.out[0] ?? "");
+    assert.equal(json.mitosis.available, true);
+    assert.equal(json.mitosis.cache_memory_kb, 1600);
+    assert.deepEqual(json.processes, [{
+      pid: 101,
+      tgid: 101,
+      name: "mitosis_probe",
+      live: true,
+      nodes: [0, 1, 2, 3],
+      duration_ms: 0,
+      steering: [1, 0, 3, 2, -1, -1, -1, -1],
+      steering_error: null,
+    }]);
+    assert.equal(await runStatus(w.ctx, false), 0);
+    const text = w.out[1] ?? "";
+    assert.match(text, /^Mitosis: wasp-6\.4 {2}mode -1 {2}inherit 1 {2}replication ACTIVE$/m);
+    assert.match(text, /^ {2}node 3: 100 cached, 0 hits, 0 misses, 100 returns$/m);
+    assert.match(
+      text,
+      /^ {2}101 mitosis_probe {2}nodes 0,1,2,3 {2}steering 1 0 3 2 -1 -1 -1 -1 {2}for 0 ms$/m,
+    );
+    assert.equal(
+      formatStatus({
+        mitosis: { ...json.mitosis, available: false, reason: "no /proc/mitosis" },
+        processes: [],
+      }),
+      "Mitosis: unavailable: no /proc/mitosis\n",
+    );
+    // A comm with control bytes is printed harmlessly.
+    w.kernel.processes.get(101)!.name = "evil\x1b[2J";
+    await runStatus(w.ctx, false);
+    assert.match(w.out[2] ?? "", /101 evil\?\[2J/);
+  } finally {
+    await cleanup(w);
+  }
+});
+
+Deno.test({
+  name: "real: on this stock kernel, enable refuses with the detection's reason",
+  ignore: (() => {
+    try {
+      Deno.statSync("/proc/mitosis");
+      return true;
+    } catch {
+      return false;
+    }
+  })(),
+  async fn() {
+    const w = await world({ mitosis: new LinuxMitosis("/proc") });
+    try {
+      w.kernel.processes.set(Deno.pid, { ...w.kernel.processes.get(101)!, pid: Deno.pid });
+      assert.equal(await runEnable(w.ctx, Deno.pid), 1);
+      assert.match(
+        w.err[0] ?? "",
+        /Mitosis is not available: no \/proc\/mitosis and prctl\(101\) gives EINVAL/,
+      );
+      assert.equal(await runStatus(w.ctx, true), 1);
+      assert.equal(JSON.parse(w.out[0] ?? "").mitosis.available, false);
+    } finally {
+      await cleanup(w);
+    }
+  },
+});
+
+Deno.test("pins: round trip, malformed entries, pruning, atomic replace", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "waspd-pins-" });
+  try {
+    const path = `${dir}/sub/pins.json`;
+    assert.deepEqual(await readPins(path), { pins: new Map(), warnings: [] });
+    let pins = withPin(new Map(), { pid: 10, startTime: 1 }, "on", Date.UTC(2026, 0, 1));
+    pins = withPin(pins, { pid: 11, startTime: 2 }, "off", Date.UTC(2026, 0, 1));
+    await writePins(path, pins);
+    const back = await readPins(path);
+    assert.deepEqual(back.warnings, []);
+    assert.deepEqual(back.pins, pins);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name), ["pins.json"]);
+    assert.deepEqual([...prunePins(pins, new Set(["11@2"])).keys()], ["11@2"]);
+    assert.equal(withPin(pins, { pid: 10, startTime: 1 }, null, 0).size, 1);
+
+    const broken = parsePins(
+      '{"pins":[{"pid":1,"start_time":2,"state":"maybe"},{"pid":3,"start_time":4,"state":"on"}]}',
+    );
+    assert.equal(broken.pins.size, 1);
+    assert.equal(broken.warnings.length, 1);
+    assert.match(parsePins("{oops").warnings[0] ?? "", /not JSON/);
+    assert.match(formatPins(pins), /"start_time": 1,/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
