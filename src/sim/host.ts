@@ -1,0 +1,203 @@
+/**
+ * SimHost: a simulated NUMA machine behind the Host seam, so the whole waspd
+ * loop can run and be tested on any machine (`waspd --sim`). Every figure is
+ * a function of the seed and the simulated time, so a run replays exactly;
+ * `simulated = true` labels it on every view and snapshot.
+ *
+ * Tests drive it with a manual clock: `await host.advance(60_000)` runs a
+ * minute of simulated daemon loop; `host.kernel` shows the Mitosis kernel
+ * model's state for assertions.
+ */
+import type { ProcessInfo, ProcessKey, Topology } from "../core/types.ts";
+import type { Host, MitosisControl, Privileges } from "../host.ts";
+import { SimClock } from "./clock.ts";
+import { SimCounterSource } from "./counters.ts";
+import { SimMitosisControl } from "./mitosis_control.ts";
+import { SimMitosisKernel } from "./mitosis_kernel.ts";
+import { SimProber } from "./prober.ts";
+import { hashUnit, SeededRng } from "./rng.ts";
+import { assertNodeCount, SIM_NODE_MEM_KB, simTopology } from "./topology.ts";
+import {
+  defaultScenario,
+  findLive,
+  isLiveAt,
+  liveWorkloads,
+  processInfoAt,
+  SIM_PIDS,
+  type Workload,
+} from "./workloads.ts";
+
+export interface SimHostOptions {
+  nodes?: number;
+  seed?: number;
+  /** Simulated ms per real ms (ignored with a manual clock). */
+  timeScale?: number;
+  /** Time moves only through `advance()` (tests). */
+  manualClock?: boolean;
+  /** Replace the default scenario (tests that need one precise process). */
+  scenario?: Workload[];
+}
+
+/** Memory the OS and page cache hold on every node, before any workload. */
+const BASE_USED_KB = 2 * 1024 * 1024;
+/** Free memory wobbles by up to this much from second to second. */
+const FREE_WOBBLE_KB = 64 * 1024;
+/** Page-table pages one replica takes per node: makes the cache HITS/MISSES columns move. */
+const PAGES_PER_REPLICA = 64;
+
+export class SimHost implements Host {
+  readonly simulated = true;
+  readonly nodes: number;
+  readonly seed: number;
+  readonly clock: SimClock;
+  readonly counters: SimCounterSource;
+  readonly prober: SimProber;
+  readonly mitosis: MitosisControl;
+  readonly scenario: readonly Workload[];
+  readonly #kernel: SimMitosisKernel;
+  /** Start time of the process the kernel model knows under each pid (pid reuse). */
+  readonly #kernelStartTimes = new Map<number, number>();
+
+  constructor(options: SimHostOptions = {}) {
+    this.nodes = options.nodes ?? 4;
+    assertNodeCount(this.nodes);
+    this.seed = options.seed ?? 1;
+    const rng = new SeededRng(this.seed);
+    this.clock = new SimClock({
+      timeScale: options.timeScale ?? 1,
+      manual: options.manualClock ?? false,
+    });
+    this.scenario = options.scenario ?? defaultScenario({ seed: this.seed });
+    this.counters = new SimCounterSource(this.clock, this.scenario);
+    this.prober = new SimProber(this.clock, this.nodes, rng.fork("prober"));
+    this.#kernel = new SimMitosisKernel({
+      nodes: Array.from({ length: this.nodes }, (_, i) => i),
+      callerPid: SIM_PIDS.waspd,
+      now: () => this.clock.now(),
+      pagesPerReplica: PAGES_PER_REPLICA,
+    });
+    const control = new SimMitosisControl(this.#kernel, (ms) => this.clock.sleep(ms));
+    this.mitosis = syncedBefore(control, () => this.#syncKernel());
+  }
+
+  /**
+   * The Mitosis kernel model, brought up to the current simulated time (who
+   * lives, who is stopped), for assertions. Act through `mitosis`, not this.
+   */
+  get kernel(): SimMitosisKernel {
+    this.#syncKernel();
+    return this.#kernel;
+  }
+
+  /**
+   * The kernel model keeps its own process table (it answers ESRCH for
+   * unknown pids): make it match the scenario now. An exited process or a
+   * reused pid takes its replication with it, as in the real kernel.
+   */
+  #syncKernel(): void {
+    const live = new Map(liveWorkloads(this.scenario, this.clock.now()).map((w) => [w.pid, w]));
+    for (const pid of [...this.#kernel.processes.keys()]) {
+      if (pid === this.#kernel.callerPid) continue;
+      const w = live.get(pid);
+      if (w === undefined || w.startTime !== this.#kernelStartTimes.get(pid)) {
+        this.#kernel.removeProcess(pid);
+        this.#kernelStartTimes.delete(pid);
+      }
+    }
+    for (const w of live.values()) {
+      if (w.pid === this.#kernel.callerPid) continue;
+      const known = this.#kernel.processes.get(w.pid);
+      if (known === undefined) {
+        this.#kernel.addProcess({
+          pid: w.pid,
+          name: w.name,
+          argv: w.cmdline.split(" ").filter((a) => a !== ""),
+          state: w.state,
+        });
+        this.#kernelStartTimes.set(w.pid, w.startTime);
+      } else if (known.state !== w.state) {
+        this.#kernel.setProcessState(w.pid, w.state);
+      }
+    }
+  }
+
+  /** Manual clock: run `ms` of simulated time (see SimClock.advance). */
+  advance(ms: number): Promise<void> {
+    return this.clock.advance(ms);
+  }
+
+  /** Manual clock: resolves once `count` sleeps are pending (a loop is between ticks). */
+  whenSleeping(count = 1): Promise<void> {
+    return this.clock.whenSleeping(count);
+  }
+
+  hostname(): string {
+    return `sim-${this.nodes}node`;
+  }
+
+  kernelRelease(): string {
+    return "6.4.0-wasp (simulated)";
+  }
+
+  privileges(): Privileges {
+    // The simulated machine lets the daemon act; every view says it is simulated.
+    return { root: true, uid: 0 };
+  }
+
+  topology(): Promise<Topology> {
+    const nowMs = this.clock.now();
+    const second = Math.floor(nowMs / 1000);
+    const usedByWorkloads = new Array<number>(this.nodes).fill(0);
+    for (const w of liveWorkloads(this.scenario, nowMs)) {
+      const node = homeNodeOf(w, this.nodes);
+      usedByWorkloads[node] = (usedByWorkloads[node] ?? 0) + processInfoAt(w, nowMs).rssKb;
+    }
+    const memFreeKb = usedByWorkloads.map((used, node) => {
+      const wobble = Math.round(hashUnit(this.seed, `memfree-${node}`, second) * FREE_WOBBLE_KB);
+      return Math.max(0, SIM_NODE_MEM_KB - BASE_USED_KB - used - wobble);
+    });
+    return Promise.resolve(simTopology(this.nodes, memFreeKb));
+  }
+
+  processes(): Promise<ProcessInfo[]> {
+    const nowMs = this.clock.now();
+    return Promise.resolve(liveWorkloads(this.scenario, nowMs).map((w) => processInfoAt(w, nowMs)));
+  }
+
+  confirm(key: ProcessKey): Promise<ProcessInfo | null> {
+    const nowMs = this.clock.now();
+    const workload = findLive(this.scenario, key, nowMs);
+    return Promise.resolve(workload === null ? null : processInfoAt(workload, nowMs));
+  }
+
+  /** True when some process with this pid is live now (whatever its start time). */
+  pidExists(pid: number): boolean {
+    return this.scenario.some((w) => w.pid === pid && isLiveAt(w, this.clock.now()));
+  }
+
+  close(): Promise<void> {
+    this.counters.close();
+    return Promise.resolve();
+  }
+}
+
+/** The node a workload's memory lives on: first-touch on the node it started on. */
+export function homeNodeOf(w: Workload, nodes: number): number {
+  return w.pid % nodes;
+}
+
+/** Every MitosisControl call first brings the kernel model up to date. */
+function syncedBefore(control: MitosisControl, sync: () => void): MitosisControl {
+  return {
+    detect: () => (sync(), control.detect()),
+    read: () => (sync(), control.read()),
+    setReplication: (target, mask, deadlineMs) => (
+      sync(), control.setReplication(target, mask, deadlineMs)
+    ),
+    setSteering: (target, steering) => (sync(), control.setSteering(target, steering)),
+    getSteering: (target) => (sync(), control.getSteering(target)),
+    writeMode: (value) => (sync(), control.writeMode(value)),
+    writeInherit: (value) => (sync(), control.writeInherit(value)),
+    writeCache: (value) => (sync(), control.writeCache(value)),
+  };
+}

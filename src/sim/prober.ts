@@ -1,0 +1,121 @@
+/**
+ * The page-table-lookup latency probe on the simulated machine. Latency
+ * follows the SLIT (distance/10 × a local base), with seeded per-round noise,
+ * and one congested node whose memory is slow for everyone: its own CPUs are
+ * then better served by their socket sibling's replica, so steering has a real
+ * choice to make (the row of the congested node has a remote minimum).
+ * A measurement takes simulated time, like the real pinned chase does.
+ */
+import type { PtlMeasurement, Topology } from "../core/types.ts";
+import type { Clock, ProbeOptions, Prober } from "../host.ts";
+import type { SeededRng } from "./rng.ts";
+
+/** Local page-walk load latency of the simulated machine, ns. */
+export const BASE_LOCAL_NS = 90;
+/** Memory of the congested node answers this many times slower. */
+export const CONGESTION_FACTOR = 2.2;
+const NOISE_AMPLITUDE = 0.03;
+const DEFAULT_ROUNDS = 5;
+/** Simulated time one round of one cell takes (rows run in parallel, one worker per node). */
+const CELL_ROUND_MS = 40;
+
+/**
+ * A node whose socket sibling exists (so a cheaper remote replica can exist),
+ * chosen by the seed; null on a machine with no such node (1 node).
+ */
+export function pickCongestedNode(nodes: number, rng: SeededRng): number | null {
+  const withSibling = Array.from({ length: nodes }, (_, i) => i).filter((i) => (i ^ 1) < nodes);
+  if (withSibling.length === 0) return null;
+  return withSibling[rng.int(withSibling.length)] ?? null;
+}
+
+export class SimProber implements Prober {
+  readonly congestedNode: number | null;
+  readonly #clock: Clock;
+  readonly #rng: SeededRng;
+
+  constructor(clock: Clock, nodes: number, rng: SeededRng) {
+    this.#clock = clock;
+    this.congestedNode = pickCongestedNode(nodes, rng.fork("congestion"));
+    this.#rng = rng.fork("probe-noise");
+  }
+
+  /** The model's noiseless latency for a CPU on `row` reading memory on `col`. */
+  expectedNs(distance: number, col: number): number {
+    const congestion = col === this.congestedNode ? CONGESTION_FACTOR : 1;
+    return BASE_LOCAL_NS * (distance / 10) * congestion;
+  }
+
+  async measure(topology: Topology, options: ProbeOptions = {}): Promise<PtlMeasurement> {
+    const startedAtMs = this.#clock.wallNow();
+    const startMs = this.#clock.now();
+    const rounds = Math.max(1, Math.floor(options.rounds ?? DEFAULT_ROUNDS));
+    const rowNodes = topology.nodes.filter((n) => n.cpus.length > 0);
+    const colNodes = topology.nodes.filter((n) => (n.memTotalKb ?? 0) > 0);
+    const colIndex = (id: number) => topology.nodes.findIndex((n) => n.id === id);
+    const bufferBytes = options.bufferBytes ?? 8 * (topology.llcBytes ?? 32 * 1024 * 1024);
+
+    const latencyNs: (number | null)[][] = [];
+    const spread: (number | null)[][] = [];
+    const errors: (string | null)[][] = [];
+    for (const row of rowNodes) {
+      const latencyRow: (number | null)[] = [];
+      const spreadRow: (number | null)[] = [];
+      const errorRow: (string | null)[] = [];
+      for (const col of colNodes) {
+        const distance = row.distances[colIndex(col.id)];
+        if (distance === undefined) {
+          latencyRow.push(null);
+          spreadRow.push(null);
+          errorRow.push(`no SLIT distance from node ${row.id} to node ${col.id}`);
+          continue;
+        }
+        const expected = this.expectedNs(distance, col.id);
+        const samples = Array.from(
+          { length: rounds },
+          () => expected * this.#rng.jitter(NOISE_AMPLITUDE),
+        );
+        const median = medianOf(samples);
+        latencyRow.push(median);
+        spreadRow.push((Math.max(...samples) - Math.min(...samples)) / median);
+        errorRow.push(null);
+      }
+      latencyNs.push(latencyRow);
+      spread.push(spreadRow);
+      errors.push(errorRow);
+    }
+
+    await this.#clock.sleep(colNodes.length * rounds * CELL_ROUND_MS, options.signal);
+    if (options.signal?.aborted) {
+      const failed = rowNodes.map(() => colNodes.map(() => null));
+      return {
+        startedAtMs,
+        durationMs: this.#clock.now() - startMs,
+        rows: rowNodes.map((n) => n.id),
+        cols: colNodes.map((n) => n.id),
+        latencyNs: failed,
+        spread: failed.map((r) => [...r]),
+        errors: rowNodes.map(() => colNodes.map(() => "aborted")),
+        bufferBytes,
+      };
+    }
+    return {
+      startedAtMs,
+      durationMs: this.#clock.now() - startMs,
+      rows: rowNodes.map((n) => n.id),
+      cols: colNodes.map((n) => n.id),
+      latencyNs,
+      spread,
+      errors,
+      bufferBytes,
+    };
+  }
+}
+
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const upper = sorted[mid] ?? NaN;
+  if (sorted.length % 2 === 1) return upper;
+  return ((sorted[mid - 1] ?? upper) + upper) / 2;
+}
