@@ -1,0 +1,116 @@
+/**
+ * Raw terminal input bytes -> key names. Pure: screen.ts feeds it what
+ * stdin delivered in raw mode; the state reducer only ever sees names.
+ */
+
+export type KeyName =
+  | "up"
+  | "down"
+  | "pgup"
+  | "pgdn"
+  | "home"
+  | "end"
+  | "escape"
+  | "enter"
+  | "q"
+  | "r"
+  | "c"
+  | "d"
+  | "m"
+  | "?"
+  | "h"
+  | "e"
+  | "x"
+  | "s"
+  | "+"
+  | "-"
+  | "p"
+  | "ctrl-c";
+
+/** Printable keys we act on. Upper case works too (Caps Lock on). */
+const LETTERS: Record<string, KeyName> = {
+  q: "q",
+  r: "r",
+  c: "c",
+  d: "d",
+  m: "m",
+  "?": "?",
+  h: "h",
+  e: "e",
+  x: "x",
+  s: "s",
+  "+": "+",
+  "=": "+", // the unshifted "+" key on most layouts
+  "-": "-",
+  _: "-",
+  p: "p",
+};
+
+/** CSI / SS3 sequences after ESC, as xterm, VT220 and the Linux console send them. */
+const SEQUENCES: Record<string, KeyName> = {
+  "[A": "up",
+  "[B": "down",
+  OA: "up",
+  OB: "down",
+  "[5~": "pgup",
+  "[6~": "pgdn",
+  "[H": "home",
+  "[F": "end",
+  OH: "home",
+  OF: "end",
+  "[1~": "home",
+  "[4~": "end",
+  "[7~": "home",
+  "[8~": "end",
+};
+
+const ESC = 0x1b;
+
+/** Length of the escape sequence starting at `i` (ESC included). */
+function sequenceLength(bytes: Uint8Array, i: number): number {
+  const next = bytes[i + 1];
+  if (next === undefined) return 1;
+  if (next === 0x4f /* O */) return Math.min(3, bytes.length - i);
+  if (next !== 0x5b /* [ */) return 1;
+  // CSI: parameters and intermediates, then one final byte in 0x40..0x7e.
+  let j = i + 2;
+  while (j < bytes.length) {
+    const b = bytes[j]!;
+    if (b >= 0x40 && b <= 0x7e) return j - i + 1;
+    j++;
+  }
+  return bytes.length - i;
+}
+
+/**
+ * Decode one read's worth of bytes. Unknown sequences and bytes are
+ * dropped (a mouse report or F-key must not be read as "q"). A read holding
+ * only ESC is the Escape key: terminals deliver a whole sequence in one
+ * read, so a chunk is not carried over to the next.
+ */
+export function decodeKeys(bytes: Uint8Array): KeyName[] {
+  const keys: KeyName[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b === ESC) {
+      const len = sequenceLength(bytes, i);
+      if (len === 1) keys.push("escape");
+      else {
+        const body = String.fromCharCode(...bytes.subarray(i + 1, i + len));
+        const key = SEQUENCES[body];
+        if (key) keys.push(key);
+      }
+      i += len;
+      continue;
+    }
+    if (b === 0x03) keys.push("ctrl-c");
+    else if (b === 0x0d || b === 0x0a) keys.push("enter");
+    else if (b < 0x80) {
+      const key = LETTERS[String.fromCharCode(b).toLowerCase()];
+      if (key) keys.push(key);
+    }
+    i++;
+  }
+  return keys;
+}

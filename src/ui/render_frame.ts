@@ -1,0 +1,96 @@
+/**
+ * The Frame: what the screen should show, as rows of cells (one character
+ * and its style each). Cells rather than strings so the diff writer compares
+ * like with like: a changed colour is a changed cell even when the text is
+ * the same, and a cursor move never lands inside an escape sequence.
+ */
+import { SGR_RESET, type SgrParams, sgrSwitch } from "./ansi.ts";
+import { sanitizeText } from "./sanitize.ts";
+
+export interface Cell {
+  /** One code point, one terminal column (guaranteed by sanitizeText). */
+  ch: string;
+  /** SGR parameters, "" = default style. */
+  style: SgrParams;
+}
+
+export type Row = Cell[];
+
+export interface Frame {
+  cols: number;
+  rows: Row[];
+}
+
+export interface Size {
+  cols: number;
+  rows: number;
+}
+
+const BLANK: Cell = { ch: " ", style: "" };
+
+export function blankRow(cols: number): Row {
+  return Array.from({ length: cols }, () => BLANK);
+}
+
+/** A span of text in one style; the text is sanitized when it becomes cells. */
+export interface Span {
+  text: string;
+  style: SgrParams;
+}
+
+export function span(text: string, style: SgrParams = ""): Span {
+  return { text, style };
+}
+
+/**
+ * Lay spans out left to right into a row exactly `cols` wide: cut at the
+ * right edge, padded with blanks. Every string goes through sanitizeText
+ * here, so no caller can put a control byte on screen by forgetting to.
+ */
+export function rowOf(spans: readonly Span[], cols: number): Row {
+  const row: Row = [];
+  for (const s of spans) {
+    for (const ch of sanitizeText(s.text)) {
+      if (row.length >= cols) return row;
+      row.push({ ch, style: s.style });
+    }
+  }
+  while (row.length < cols) row.push(BLANK);
+  return row;
+}
+
+/** Overwrite `row` from `col` with `cells` (overlays: help box, centred text). */
+export function overlay(row: Row, col: number, cells: readonly Cell[]): Row {
+  const out = row.slice();
+  cells.forEach((cell, i) => {
+    const at = col + i;
+    if (at >= 0 && at < out.length) out[at] = cell;
+  });
+  return out;
+}
+
+/** The text of a row, styles dropped: what tests compare. */
+export function rowText(row: readonly Cell[]): string {
+  return row.map((c) => c.ch).join("");
+}
+
+export function frameText(frame: Frame): string[] {
+  return frame.rows.map(rowText);
+}
+
+/**
+ * A row as a string with SGR escapes, for a whole-row write. With every
+ * style "" (NO_COLOR) it holds no escape byte at all.
+ */
+export function rowAnsi(row: readonly Cell[]): string {
+  let out = "";
+  let current: SgrParams = "";
+  for (const cell of row) {
+    if (cell.style !== current) {
+      out += sgrSwitch(cell.style);
+      current = cell.style;
+    }
+    out += cell.ch;
+  }
+  return current === "" ? out : out + SGR_RESET;
+}

@@ -1,0 +1,237 @@
+/**
+ * UiState: what the TUI remembers between frames (selection, sort, scroll,
+ * help, pause, recent events, a transient notice), and the pure reducers
+ * that change it. A key press yields a new state and at most one Command;
+ * tui.ts turns Commands into DaemonControl calls, so this file never talks
+ * to the daemon and is tested with plain data.
+ */
+import type { EventJson, ProcessJson, Snapshot } from "../core/snapshot.ts";
+import type { KeyName } from "./keys.ts";
+
+export type SortKey = "mar" | "dtlb" | "rss" | "pid" | "name";
+export const SORT_ORDER: readonly SortKey[] = ["mar", "dtlb", "rss", "pid", "name"];
+export const SORT_LABEL: Record<SortKey, string> = {
+  mar: "MAR",
+  dtlb: "dTLB",
+  rss: "RSS",
+  pid: "PID",
+  name: "NAME",
+};
+
+/** Events kept for the footer; the footer shows as many as fit. */
+export const EVENT_RING_SIZE = 50;
+/** How long a "requested: ..." notice stays when no event acknowledges it. */
+export const NOTICE_TTL_MS = 4000;
+
+export interface UiState {
+  /** The selected process by identity, so it survives re-sorting and new pids. */
+  selected: { pid: number; start_time: number } | null;
+  /** Its row index, used when the selected process vanishes. */
+  selectedIndex: number;
+  /** First visible table row. */
+  scroll: number;
+  sort: SortKey;
+  helpShown: boolean;
+  paused: boolean;
+  /** Most recent last. */
+  events: EventJson[];
+  notice: { text: string; atMs: number } | null;
+}
+
+export function initialUiState(): UiState {
+  return {
+    selected: null,
+    selectedIndex: 0,
+    scroll: 0,
+    sort: "mar",
+    helpShown: false,
+    paused: false,
+    events: [],
+    notice: null,
+  };
+}
+
+/** What the user asked the daemon to do. */
+export type Command =
+  | { kind: "stop"; reason: string }
+  | { kind: "remeasure" }
+  | { kind: "cacheAdd"; pages: number }
+  | { kind: "cacheDrain" }
+  | { kind: "toggleMode" }
+  | { kind: "pin"; pid: number; start_time: number; state: "on" | "off" }
+  | { kind: "setUpdateInterval"; ms: number };
+
+/** What a key reducer needs to know about the screen as drawn. */
+export interface KeyContext {
+  /** The processes in display order (sortProcesses of the shown snapshot). */
+  processes: readonly ProcessJson[];
+  /** Table rows visible at once. */
+  pageRows: number;
+  /** The daemon's current update interval, or null when unknown. */
+  updateMs: number | null;
+  nowMs: number;
+}
+
+// ----------------------------------------------------------------- sorting
+
+function descNullsLast(a: number | null, b: number | null): number {
+  if (a === null && b === null) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return b - a;
+}
+
+/** Display order; ties broken by pid so the order is stable between frames. */
+export function sortProcesses(list: readonly ProcessJson[], key: SortKey): ProcessJson[] {
+  const byKey = (a: ProcessJson, b: ProcessJson): number => {
+    switch (key) {
+      case "mar":
+        return descNullsLast(a.mar, b.mar);
+      case "dtlb":
+        return descNullsLast(a.dtlb_ratio, b.dtlb_ratio);
+      case "rss":
+        return b.rss_kb - a.rss_kb;
+      case "pid":
+        return 0;
+      case "name":
+        return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+    }
+  };
+  return [...list].sort((a, b) => byKey(a, b) || a.pid - b.pid);
+}
+
+// ----------------------------------------------------------------- selection
+
+function clamp(n: number, lo: number, hi: number): number {
+  return Math.max(lo, Math.min(hi, n));
+}
+
+/** The scroll that keeps `index` visible, moving as little as possible. */
+export function scrollFor(index: number, scroll: number, pageRows: number, total: number): number {
+  const page = Math.max(1, pageRows);
+  let s = scroll;
+  if (index < s) s = index;
+  if (index >= s + page) s = index - page + 1;
+  return clamp(s, 0, Math.max(0, total - page));
+}
+
+/** Where the selection is in `processes` now (it follows its process). */
+export function selectedIndexIn(ui: UiState, processes: readonly ProcessJson[]): number {
+  if (processes.length === 0) return 0;
+  if (ui.selected) {
+    const sel = ui.selected;
+    const found = processes.findIndex((p) => p.pid === sel.pid && p.start_time === sel.start_time);
+    if (found >= 0) return found;
+  }
+  return clamp(ui.selectedIndex, 0, processes.length - 1);
+}
+
+function selectIndex(ui: UiState, index: number, ctx: KeyContext): UiState {
+  const total = ctx.processes.length;
+  if (total === 0) return { ...ui, selected: null, selectedIndex: 0, scroll: 0 };
+  const i = clamp(index, 0, total - 1);
+  const p = ctx.processes[i]!;
+  return {
+    ...ui,
+    selected: { pid: p.pid, start_time: p.start_time },
+    selectedIndex: i,
+    scroll: scrollFor(i, ui.scroll, ctx.pageRows, total),
+  };
+}
+
+// ----------------------------------------------------------------- reducers
+
+function withNotice(ui: UiState, text: string, nowMs: number): UiState {
+  return { ...ui, notice: { text, atMs: nowMs } };
+}
+
+/** Interval bounds for +/-: the daemon clamps too; this keeps the request sane. */
+export const UPDATE_MS_MIN = 100;
+export const UPDATE_MS_MAX = 60_000;
+
+export function reduceKey(
+  ui: UiState,
+  key: KeyName,
+  ctx: KeyContext,
+): { ui: UiState; command: Command | null } {
+  const at = selectedIndexIn(ui, ctx.processes);
+  const none = (next: UiState) => ({ ui: next, command: null });
+  const ask = (command: Command, text: string) => ({
+    ui: withNotice(ui, `requested: ${text}`, ctx.nowMs),
+    command,
+  });
+  // With help shown, any key but quit just closes it: the user is reading.
+  if (ui.helpShown && key !== "q" && key !== "ctrl-c") return none({ ...ui, helpShown: false });
+  switch (key) {
+    case "q":
+      return ask({ kind: "stop", reason: "q pressed" }, "stop (undoing changes)");
+    case "ctrl-c":
+      return ask({ kind: "stop", reason: "Ctrl-C pressed" }, "stop (undoing changes)");
+    case "r":
+      return ask({ kind: "remeasure" }, "PTL re-measure");
+    case "c":
+      return ask({ kind: "cacheAdd", pages: 100 }, "page-table cache +100 pages/node");
+    case "d":
+      return ask({ kind: "cacheDrain" }, "page-table cache drain");
+    case "m":
+      return ask({ kind: "toggleMode" }, "toggle Mitosis mode");
+    case "e":
+    case "x": {
+      const p = ctx.processes[at];
+      if (!p) return none(withNotice(ui, "no process selected", ctx.nowMs));
+      const state = key === "e" ? "on" : "off";
+      return ask(
+        { kind: "pin", pid: p.pid, start_time: p.start_time, state },
+        `pin ${state} pid ${p.pid}`,
+      );
+    }
+    case "+":
+    case "-": {
+      if (ctx.updateMs === null) return none(withNotice(ui, "update interval unknown", ctx.nowMs));
+      const ms = clamp(
+        Math.round(key === "+" ? ctx.updateMs * 2 : ctx.updateMs / 2),
+        UPDATE_MS_MIN,
+        UPDATE_MS_MAX,
+      );
+      return ask({ kind: "setUpdateInterval", ms }, `update interval ${ms} ms`);
+    }
+    case "s": {
+      const next = SORT_ORDER[(SORT_ORDER.indexOf(ui.sort) + 1) % SORT_ORDER.length]!;
+      return none({ ...ui, sort: next, scroll: 0 });
+    }
+    case "p":
+      return none({ ...ui, paused: !ui.paused });
+    case "?":
+    case "h":
+      return none({ ...ui, helpShown: true });
+    case "escape":
+    case "enter":
+      return none(ui);
+    case "up":
+      return none(selectIndex(ui, at - 1, ctx));
+    case "down":
+      return none(selectIndex(ui, at + 1, ctx));
+    case "pgup":
+      return none(selectIndex(ui, at - Math.max(1, ctx.pageRows), ctx));
+    case "pgdn":
+      return none(selectIndex(ui, at + Math.max(1, ctx.pageRows), ctx));
+    case "home":
+      return none(selectIndex(ui, 0, ctx));
+    case "end":
+      return none(selectIndex(ui, ctx.processes.length - 1, ctx));
+  }
+}
+
+/**
+ * Take in a new snapshot: keep its events (by seq, so a snapshot seen twice
+ * adds nothing), drop an expired notice, and drop the notice as soon as an
+ * event arrives after it (the daemon's acknowledgement replaces it).
+ */
+export function absorbSnapshot(ui: UiState, snapshot: Snapshot, nowMs: number): UiState {
+  const lastSeq = ui.events.at(-1)?.seq ?? -Infinity;
+  const fresh = snapshot.events.filter((e) => e.seq > lastSeq);
+  const events = fresh.length === 0 ? ui.events : [...ui.events, ...fresh].slice(-EVENT_RING_SIZE);
+  let notice = ui.notice;
+  if (notice && (nowMs - notice.atMs > NOTICE_TTL_MS || fresh.length > 0)) notice = null;
+  return { ...ui, events, notice };
+}
