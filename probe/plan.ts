@@ -1,0 +1,105 @@
+/**
+ * What a measurement will do, decided from the topology alone (pure): which
+ * nodes are rows and columns, which CPU each row runs on, how big a buffer.
+ */
+import type { NumaNode, Topology } from "../src/core/types.ts";
+import { DEFAULT_GROUP_BYTES } from "./chase.ts";
+
+const MIB = 1024 * 1024;
+/** Floor of the buffer: well past any single-socket LLC of today when the LLC is unknown. */
+export const MIN_DESIRED_BUFFER_BYTES = 64 * MIB;
+/** Smallest buffer worth measuring: below it the figure is cache latency, not memory. */
+export const MIN_BUFFER_BYTES = 8 * MIB;
+/** Only this share of a node's free memory is used: MPOL_BIND beyond it is OOM-killed. */
+export const FREE_MEMORY_SHARE = 1 / 4;
+
+export interface RowPlan {
+  node: number;
+  /** The CPU the worker pins to, or null when none is usable (the row then fails). */
+  cpu: number | null;
+}
+
+export interface ProbePlan {
+  rows: RowPlan[];
+  cols: number[];
+  bufferBytes: number;
+  /** Why the plan is odd (buffer shrunk to fit free memory, ...). */
+  notes: string[];
+}
+
+function hasMemory(node: NumaNode): boolean {
+  return node.memTotalKb !== null && node.memTotalKb > 0;
+}
+
+/**
+ * A CPU of `node` this process may run on. The last one rather than the
+ * first: CPU 0 of a node tends to carry more interrupts and housekeeping.
+ */
+export function pickCpu(node: NumaNode, allowedCpus: ReadonlySet<number> | null): number | null {
+  const usable = node.cpus.filter((cpu) => allowedCpus === null || allowedCpus.has(cpu));
+  return usable.length > 0 ? usable[usable.length - 1]! : null;
+}
+
+/**
+ * The buffer size: max(4 × LLC, 64 MiB), or `override`, then capped at a
+ * quarter of the smallest MemFree among the columns (the same size for every
+ * cell keeps cells comparable), rounded down to whole TLB groups.
+ */
+export function chooseBufferBytes(
+  llcBytes: number | null,
+  memFreeKbOfCols: readonly (number | null)[],
+  override: number | null,
+  groupBytes = DEFAULT_GROUP_BYTES,
+): { bytes: number; notes: string[] } {
+  const notes: string[] = [];
+  const desired = override ?? Math.max(4 * (llcBytes ?? 0), MIN_DESIRED_BUFFER_BYTES);
+  let bytes = desired;
+  const known = memFreeKbOfCols.filter((kb): kb is number => kb !== null && kb >= 0);
+  if (known.length > 0) {
+    const cap = Math.floor(Math.min(...known) * 1024 * FREE_MEMORY_SHARE);
+    if (cap < bytes) {
+      bytes = cap;
+      notes.push(
+        `buffer shrunk from ${(desired / MIB).toFixed(0)} MiB to ${
+          (cap / MIB).toFixed(0)
+        } MiB to fit a quarter of the smallest node's free memory`,
+      );
+    }
+  }
+  if (known.length < memFreeKbOfCols.length) {
+    notes.push("free memory of some nodes is unknown: buffer not capped for them");
+  }
+  bytes = Math.floor(bytes / groupBytes) * groupBytes;
+  if (bytes < MIN_BUFFER_BYTES && override === null) {
+    notes.push(
+      `buffer of ${bytes} bytes is under ${
+        MIN_BUFFER_BYTES / MIB
+      } MiB: figures may be cache latency`,
+    );
+  }
+  return { bytes: Math.max(bytes, groupBytes), notes };
+}
+
+/** Rows are nodes with CPUs, columns nodes with memory; memory-only nodes are columns only. */
+export function planProbe(
+  topology: Topology,
+  allowedCpus: ReadonlySet<number> | null,
+  bufferOverride: number | null,
+  groupBytes = DEFAULT_GROUP_BYTES,
+): ProbePlan {
+  const rowNodes = topology.nodes.filter((n) => n.cpus.length > 0);
+  const colNodes = topology.nodes.filter(hasMemory);
+  const rows = rowNodes.map((n) => ({ node: n.id, cpu: pickCpu(n, allowedCpus) }));
+  const { bytes, notes } = chooseBufferBytes(
+    topology.llcBytes,
+    colNodes.map((n) => n.memFreeKb),
+    bufferOverride,
+    groupBytes,
+  );
+  for (const n of topology.nodes) {
+    if (n.memTotalKb === null) {
+      notes.push(`node ${n.id}: memory size unknown, not measured as a column`);
+    }
+  }
+  return { rows, cols: colNodes.map((n) => n.id), bufferBytes: bytes, notes };
+}
