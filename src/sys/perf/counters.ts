@@ -1,0 +1,240 @@
+/**
+ * LinuxCounterSource: per-thread perf counters for the monitored processes.
+ *
+ * Why per thread: a counter opened on a thread id counts that thread only,
+ * and `inherit` does not combine with reading enabled/running times per
+ * counter, so each thread of each target gets its own pair of fds: opened
+ * when the thread first appears, read every sample, closed when it is gone.
+ * A dead thread's last count is kept (a perf fd still reads its final value
+ * after the task exits), so a process's total does not drop when a thread
+ * ends.
+ *
+ * File descriptors are bounded: the soft RLIMIT_NOFILE is raised to the hard
+ * limit where allowed, counters may use a share of it, and the largest-RSS
+ * targets are served first. A process whose threads do not all fit gets no
+ * counters at all: a partial sum would look like a real, smaller number.
+ */
+import type { CounterReading, CounterStatus, CpuIdentity, ProcessInfo } from "../../core/types.ts";
+import { processKeyString } from "../../core/types.ts";
+import type { CounterSource } from "../../host.ts";
+import { libc, RLIMIT_NOFILE } from "../../ffi/libc.ts";
+import { SyscallError } from "../../ffi/errno.ts";
+import { scaledCount } from "./attr.ts";
+import type { RawCount } from "./attr.ts";
+import { candidateEventSets, SOFTWARE_TEST_EVENTS } from "./events.ts";
+import type { EventSet } from "./events.ts";
+import { readPerfEnvironment, summarizeFailures } from "./diagnose.ts";
+import type { SetFailure } from "./diagnose.ts";
+import { closeCounter, openCounter, readCounter, validateEventSet } from "./validate.ts";
+import type { Validation } from "./validate.ts";
+import { threadIds } from "../procfs.ts";
+import { fdBudget, raiseFdLimit } from "./fd_budget.ts";
+import type { ProcessCounters } from "./process_counters.ts";
+import { readProcess, retireThread } from "./process_counters.ts";
+
+export interface CounterSourceOptions {
+  /** The CPU the event table is chosen for (Topology.cpu). */
+  cpu: CpuIdentity;
+  /** Where /proc is; fixture trees in tests. */
+  procRoot?: string;
+  /**
+   * TEST/DIAGNOSTIC ONLY: count software events (task-clock, page faults)
+   * instead of hardware ones, to exercise the real open/read/close path on a
+   * machine without a PMU. Shown as such in `status().source`; the daemon
+   * never sets it.
+   */
+  softwareTestEvents?: boolean;
+  /** Share of the soft fd limit counters may use (default 0.5). */
+  fdShare?: number;
+}
+
+/** errnos meaning "that thread is gone": dropped quietly. */
+const VANISHED = new Set(["ESRCH", "ENOENT"]);
+/** errnos meaning "not allowed for this process": not retried every tick. */
+const REFUSED = new Set(["EACCES", "EPERM"]);
+
+export class LinuxCounterSource implements CounterSource {
+  readonly #procRoot: string;
+  #events: EventSet | null = null;
+  #status: CounterStatus;
+  readonly #processes = new Map<string, ProcessCounters>();
+  /** Targets perf refused (EACCES/EPERM): not retried while they live. */
+  readonly #refused = new Set<string>();
+  #fdUsed = 0;
+
+  constructor(options: CounterSourceOptions) {
+    this.#procRoot = options.procRoot ?? "/proc";
+    let root = false;
+    let fdLimit: number | null = null;
+    try {
+      root = libc().geteuid() === 0;
+      fdLimit = raiseFdLimit(RLIMIT_NOFILE);
+    } catch (err) {
+      // No libc (not Linux / x86-64): counters are simply unavailable.
+      this.#status = unavailable(`no libc: ${(err as Error).message}`, null);
+      return;
+    }
+    const env = readPerfEnvironment(this.#procRoot, root, fdLimit);
+    const budget = fdBudget(fdLimit, options.fdShare ?? 0.5);
+    const candidates = options.softwareTestEvents
+      ? [SOFTWARE_TEST_EVENTS]
+      : candidateEventSets(options.cpu);
+    const failures: SetFailure[] = [];
+    for (const set of candidates) {
+      let result: Validation;
+      try {
+        result = validateEventSet(set, env);
+      } catch (err) {
+        // The busy loop's own mmap can fail (ENOMEM): that is no verdict on the events.
+        result = { ok: false, code: null, reason: `validation failed: ${(err as Error).message}` };
+      }
+      if (result.ok) {
+        this.#events = set;
+        break;
+      }
+      failures.push({ source: set.source, code: result.code, reason: result.reason });
+    }
+    this.#status = this.#events
+      ? {
+        available: true,
+        source: this.#events.source,
+        // The raw set failed but generic works: say why the better one is not used.
+        reason: failures.length > 0 ? summarizeFailures(failures, env) : null,
+        paranoid: env.paranoid,
+        fdBudget: budget,
+        fdUsed: 0,
+      }
+      : { ...unavailable(summarizeFailures(failures, env), env.paranoid), fdBudget: budget };
+  }
+
+  status(): CounterStatus {
+    return { ...this.#status, fdUsed: this.#fdUsed };
+  }
+
+  sample(targets: readonly ProcessInfo[]): Map<string, CounterReading> {
+    const readings = new Map<string, CounterReading>();
+    const events = this.#events;
+    if (!events) return readings;
+
+    const wanted = this.#plan(targets);
+    for (const [key, counters] of this.#processes) {
+      if (!wanted.has(key)) this.#closeProcess(key, counters);
+    }
+    const targetKeys = new Set(targets.map(processKeyString));
+    for (const key of this.#refused) {
+      if (!targetKeys.has(key)) this.#refused.delete(key);
+    }
+    for (const [key, { target, tids }] of wanted) {
+      const counters = this.#processes.get(key) ?? this.#newProcess(target.pid);
+      this.#processes.set(key, counters);
+      const problem = this.#syncThreads(counters, tids, events);
+      if (problem !== "ok") {
+        this.#closeProcess(key, counters);
+        if (problem === "refused") this.#refused.add(key);
+        continue;
+      }
+      const reading = readProcess(counters, readCounter, scaledCount);
+      if (reading.threads > 0) readings.set(key, reading);
+    }
+    return readings;
+  }
+
+  close(): void {
+    for (const [key, counters] of this.#processes) this.#closeProcess(key, counters);
+  }
+
+  /**
+   * Which targets get counters this tick, largest RSS first, each with its
+   * current thread ids, within the fd budget (2 fds per thread).
+   */
+  #plan(targets: readonly ProcessInfo[]): Map<string, { target: ProcessInfo; tids: number[] }> {
+    const wanted = new Map<string, { target: ProcessInfo; tids: number[] }>();
+    const perThread = 2;
+    let planned = 0;
+    const ordered = [...targets].sort((a, b) => b.rssKb - a.rssKb);
+    for (const target of ordered) {
+      const key = processKeyString(target);
+      if (this.#refused.has(key) || wanted.has(key)) continue;
+      const tids = threadIds(this.#procRoot, target.pid);
+      if (tids === null || tids.length === 0) continue; // gone
+      const needed = tids.length * perThread;
+      if (planned + needed > this.#status.fdBudget) continue; // a smaller one may still fit
+      planned += needed;
+      wanted.set(key, { target, tids });
+    }
+    return wanted;
+  }
+
+  #newProcess(pid: number): ProcessCounters {
+    return { pid, threads: new Map(), retired: { loads: 0, walks: 0, enabledNs: 0, runningNs: 0 } };
+  }
+
+  /**
+   * Open counters for new threads, retire the dead ones. "refused": perf said
+   * no for this process (not retried); "failed": any other error (retried next tick).
+   */
+  #syncThreads(
+    counters: ProcessCounters,
+    tids: number[],
+    events: EventSet,
+  ): "ok" | "refused" | "failed" {
+    const live = new Set(tids);
+    for (const [tid, thread] of counters.threads) {
+      if (live.has(tid)) continue;
+      retireThread(counters, safeRead(thread.loadsFd), safeRead(thread.walksFd), scaledCount);
+      this.#closeFds([thread.loadsFd, thread.walksFd]);
+      counters.threads.delete(tid);
+    }
+    for (const tid of tids) {
+      if (counters.threads.has(tid)) continue;
+      const opened: number[] = [];
+      try {
+        opened.push(openCounter(events.loads, tid));
+        this.#fdUsed++;
+        opened.push(openCounter(events.walks, tid));
+        this.#fdUsed++;
+        counters.threads.set(tid, { loadsFd: opened[0]!, walksFd: opened[1]! });
+      } catch (err) {
+        this.#closeFds(opened);
+        if (!(err instanceof SyscallError)) throw err;
+        if (VANISHED.has(err.code)) continue;
+        if (REFUSED.has(err.code)) return "refused";
+        if (err.code === "EMFILE" || err.code === "ENFILE") {
+          // The budget was too generous for this process's other fds: shrink it.
+          this.#status = { ...this.#status, fdBudget: this.#fdUsed };
+        }
+        this.#status = { ...this.#status, reason: `last open failed: ${err.message}` };
+        return "failed";
+      }
+    }
+    return "ok";
+  }
+
+  #closeFds(fds: number[]): void {
+    for (const fd of fds) {
+      closeCounter(fd);
+      this.#fdUsed--;
+    }
+  }
+
+  #closeProcess(key: string, counters: ProcessCounters): void {
+    for (const thread of counters.threads.values()) {
+      this.#closeFds([thread.loadsFd, thread.walksFd]);
+    }
+    counters.threads.clear();
+    this.#processes.delete(key);
+  }
+}
+
+/** A dead thread's last read; null when even that fails. */
+function safeRead(fd: number): RawCount | null {
+  try {
+    return readCounter(fd);
+  } catch {
+    return null;
+  }
+}
+
+function unavailable(reason: string, paranoid: number | null): CounterStatus {
+  return { available: false, source: null, reason, paranoid, fdBudget: 0, fdUsed: 0 };
+}

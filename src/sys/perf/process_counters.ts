@@ -1,0 +1,77 @@
+/**
+ * The counters of one process and how its reading is summed. The reader is
+ * passed in so the summing is tested without a kernel.
+ */
+import type { CounterReading } from "../../core/types.ts";
+import type { RawCount } from "./attr.ts";
+
+export interface ThreadCounters {
+  loadsFd: number;
+  walksFd: number;
+}
+
+export interface ProcessCounters {
+  pid: number;
+  /** Live threads by tid. */
+  threads: Map<number, ThreadCounters>;
+  /** Final scaled counts of threads that ended, so the total never drops. */
+  retired: { loads: number; walks: number; enabledNs: number; runningNs: number };
+}
+
+export type CounterReader = (fd: number) => RawCount | null;
+export type CounterScaler = (count: RawCount) => number | null;
+
+/**
+ * Sum the scaled counts of every live thread plus the retired totals. A
+ * thread whose count is unknown (short read, never on the PMU) makes the
+ * process's sum for that event unknown: a sum missing a part is not the sum.
+ */
+export function readProcess(
+  counters: ProcessCounters,
+  read: CounterReader,
+  scale: CounterScaler,
+): CounterReading {
+  let loads: number | null = counters.retired.loads;
+  let walks: number | null = counters.retired.walks;
+  let enabledNs = counters.retired.enabledNs;
+  let runningNs = counters.retired.runningNs;
+  for (const thread of counters.threads.values()) {
+    const l = tryRead(read, thread.loadsFd);
+    const w = tryRead(read, thread.walksFd);
+    const ls = l ? scale(l) : null;
+    const ws = w ? scale(w) : null;
+    loads = loads === null || ls === null ? null : loads + ls;
+    walks = walks === null || ws === null ? null : walks + ws;
+    enabledNs += (l?.enabledNs ?? 0) + (w?.enabledNs ?? 0);
+    runningNs += (l?.runningNs ?? 0) + (w?.runningNs ?? 0);
+  }
+  return { loads, walks, enabledNs, runningNs, threads: counters.threads.size };
+}
+
+function tryRead(read: CounterReader, fd: number): RawCount | null {
+  try {
+    return read(fd);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Fold a dead thread's final counts into the process's retired totals. When
+ * a final count is unknown it is dropped: the process total then steps back,
+ * and the rate maths turns that tick into unknown rather than a negative rate.
+ */
+export function retireThread(
+  counters: ProcessCounters,
+  loads: RawCount | null,
+  walks: RawCount | null,
+  scale: CounterScaler,
+): void {
+  const loadsScaled = loads ? scale(loads) : null;
+  const walksScaled = walks ? scale(walks) : null;
+  if (loads === null || walks === null || loadsScaled === null || walksScaled === null) return;
+  counters.retired.loads += loadsScaled;
+  counters.retired.walks += walksScaled;
+  counters.retired.enabledNs += loads.enabledNs + walks.enabledNs;
+  counters.retired.runningNs += loads.runningNs + walks.runningNs;
+}
