@@ -5,8 +5,11 @@
  * costs one read (stat) and one stat(2) of its directory for the owner uid:
  * generating /proc/PID/status is the expensive part of a scan (measured here
  * with 1 100 processes, median of 21 scans: stat+status 139 ms, stat + owner 83 ms).
- * The scan runs a bounded number of reads at once: the counters share the
- * same fd budget, and an unbounded Promise.all over 5 000 pids could hit EMFILE.
+ * Reads are synchronous: one async op per file costs a promise and a hop to
+ * the blocking thread pool, which made a 2 000-process scan cost more CPU than
+ * `ps -e` (bench/tick_bench.ts); a synchronous read is a plain syscall. Each
+ * file is closed before the next opens, so the scan never holds more than one
+ * fd (the counters share the fd budget).
  *
  * Processes come and go while we read: one that vanishes between readdir and
  * read is skipped silently (that is normal), while a stat that does not parse
@@ -20,8 +23,6 @@ export const PF_KTHREAD = 0x00200000;
 const KTHREADD_PID = 2;
 /** x86-64 base page: RSS in stat is counted in these (waspd is x86-64 only). */
 const PAGE_KB = 4;
-/** Reads in flight at once during a scan. */
-const SCAN_CONCURRENCY = 32;
 
 /** The fields of /proc/PID/stat waspd uses. */
 export interface ParsedStat {
@@ -133,9 +134,9 @@ function isGone(error: unknown): boolean {
   return code === "ESRCH" || code === "ENOENT";
 }
 
-async function readTextOrGone(path: string): Promise<string | null> {
+function readTextOrGone(path: string): string | null {
   try {
-    return await Deno.readTextFile(path);
+    return Deno.readTextFileSync(path);
   } catch (error) {
     if (isGone(error)) return null;
     throw error;
@@ -147,22 +148,23 @@ async function readTextOrGone(path: string): Promise<string | null> {
  * (and gid), except for non-dumpable tasks (setuid programs, some daemons),
  * which show as root. Cheap, and close enough to tell "mine" from "root's".
  */
-async function ownerUidOrGone(dir: string): Promise<number | null | "gone"> {
+function ownerUidOrGone(dir: string): number | null | "gone" {
   try {
-    return (await Deno.stat(dir)).uid;
+    return Deno.statSync(dir).uid;
   } catch (error) {
     if (isGone(error)) return "gone";
     throw error;
   }
 }
 
-/** Read one pid and say what happened (used by the scan, which needs the detail). */
-export async function readProcessDetailed(procRoot: string, pid: number): Promise<ProcessRead> {
+/** Read one pid and say what happened (the scan needs the detail). */
+export function readProcessDetailed(procRoot: string, pid: number): ProcessRead {
   const dir = `${procRoot}/${pid}`;
   let statText: string | null;
   let uid: number | null | "gone";
   try {
-    [statText, uid] = await Promise.all([readTextOrGone(`${dir}/stat`), ownerUidOrGone(dir)]);
+    statText = readTextOrGone(`${dir}/stat`);
+    uid = statText === null ? "gone" : ownerUidOrGone(dir);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return { kind: "malformed", reason: `${dir}: unreadable (${message})` };
@@ -185,9 +187,9 @@ function preview(text: string): string {
 }
 
 /** One process, or null when it is gone or its stat is malformed. */
-export async function readProcess(procRoot: string, pid: number): Promise<ProcessInfo | null> {
-  const read = await readProcessDetailed(procRoot, pid);
-  return read.kind === "process" ? read.process : null;
+export function readProcess(procRoot: string, pid: number): Promise<ProcessInfo | null> {
+  const read = readProcessDetailed(procRoot, pid);
+  return Promise.resolve(read.kind === "process" ? read.process : null);
 }
 
 /** The process with `key.pid`, only if it is still the same one (same start time). */
@@ -199,15 +201,16 @@ export async function confirmProcess(
   return process !== null && process.startTime === key.startTime ? process : null;
 }
 
-/** Numeric entries of a /proc-like directory, ascending; [] when it is gone. */
-async function numericEntries(dir: string): Promise<number[]> {
+/** Numeric entries of a /proc-like directory, ascending; null when it is gone. */
+function numericEntries(dir: string): number[] | null {
   const ids: number[] = [];
   try {
-    for await (const entry of Deno.readDir(dir)) {
+    for (const entry of Deno.readDirSync(dir)) {
       if (/^\d+$/.test(entry.name)) ids.push(Number(entry.name));
     }
   } catch (error) {
-    if (isGone(error)) return [];
+    // Gone, or hidden from us (hidepid): either way there is nothing to list.
+    if (isGone(error) || error instanceof Deno.errors.PermissionDenied) return null;
     throw error;
   }
   return ids.sort((a, b) => a - b);
@@ -222,17 +225,8 @@ export interface ProcessScan {
 }
 
 /** Every process under `procRoot`, kernel threads included (flagged), ascending pid. */
-export async function scanProcesses(procRoot = "/proc"): Promise<ProcessScan> {
-  const pids = await numericEntries(procRoot);
-  const reads: ProcessRead[] = new Array(pids.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < pids.length) {
-      const i = next++;
-      reads[i] = await readProcessDetailed(procRoot, pids[i] as number);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(SCAN_CONCURRENCY, pids.length) }, worker));
+export function scanProcesses(procRoot = "/proc"): Promise<ProcessScan> {
+  const reads = (numericEntries(procRoot) ?? []).map((pid) => readProcessDetailed(procRoot, pid));
 
   const scan: ProcessScan = { processes: [], vanished: 0, malformed: [] };
   for (const read of reads) {
@@ -240,7 +234,7 @@ export async function scanProcesses(procRoot = "/proc"): Promise<ProcessScan> {
     else if (read.kind === "vanished") scan.vanished++;
     else scan.malformed.push(read.reason);
   }
-  return scan;
+  return Promise.resolve(scan);
 }
 
 /** Every process under `procRoot` (see {@link scanProcesses} for the skipped ones). */
@@ -249,6 +243,14 @@ export async function listProcesses(procRoot = "/proc"): Promise<ProcessInfo[]> 
 }
 
 /** Thread ids of `pid` from /proc/PID/task; [] when the process is gone. */
-export async function listThreadIds(procRoot: string, pid: number): Promise<number[]> {
-  return await numericEntries(`${procRoot}/${pid}/task`);
+export function listThreadIds(procRoot: string, pid: number): Promise<number[]> {
+  return Promise.resolve(threadIds(procRoot, pid) ?? []);
+}
+
+/**
+ * Thread ids of `pid`, synchronously (the counters sample inside a
+ * synchronous call); null when the process is gone.
+ */
+export function threadIds(procRoot: string, pid: number): number[] | null {
+  return numericEntries(`${procRoot}/${pid}/task`);
 }
