@@ -1,9 +1,14 @@
 /**
  * waspd entry point: run the CLI and map its outcome to an exit code.
  * Everything else lives in src/; this file only binds real stdout/stderr.
+ *
+ * A hidden first argument runs the prctl child instead: prctl(100) on another
+ * process can block forever, so the daemon makes that call in a short-lived
+ * copy of itself (see src/sys/mitosis/prctl_child.ts).
  */
 import { runCli } from "./src/cli.ts";
 import { handlers } from "./src/app.ts";
+import { PRCTL_CHILD_FLAG, runPrctlChild } from "./src/sys/mitosis/prctl_child.ts";
 
 const encoder = new TextEncoder();
 const io = {
@@ -12,6 +17,9 @@ const io = {
 };
 
 if (import.meta.main) {
+  if (Deno.args[0] === PRCTL_CHILD_FLAG) {
+    Deno.exit(runPrctlChild(Deno.args.slice(1)));
+  }
   try {
     Deno.exitCode = await runCli(Deno.args, handlers, io);
   } catch (error) {

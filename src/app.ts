@@ -1,19 +1,88 @@
 /**
- * The CLI handlers: build the right Host for the config and run the chosen
- * command against it. Wiring only; each command's logic lives in its module.
+ * The CLI handlers: build the right Host for the config (the real machine or
+ * the simulated one, never a mix) and run the chosen command against it.
+ * Wiring only; each command's logic lives in its module.
  */
 import type { CliHandlers } from "./cli.ts";
+import type { Config } from "./config.ts";
+import type { Host } from "./host.ts";
+import { runDaemonCommand } from "./commands/daemon.ts";
+import {
+  type ManualContext,
+  runDisable,
+  runEnable,
+  runStatus,
+  runSteer,
+} from "./commands/manual.ts";
+import { runProbe } from "./commands/probe.ts";
+import { computeSteering, steeringArray } from "./core/steering.ts";
+import { filePinStore, memoryPinStore, type PinStore } from "./daemon/pin_store.ts";
+import { PRCTL_DEADLINE_MS } from "./daemon/daemon.ts";
+import { SimHost } from "./sim/host.ts";
+import { DEFAULT_PINS_PATH } from "./sys/pins.ts";
+import { LinuxHost } from "./sys/linux_host.ts";
 
-function notYet(what: string): Promise<number> {
-  console.error(`waspd: ${what} is not wired yet`);
-  return Promise.resolve(1);
+const encoder = new TextEncoder();
+const io = {
+  out: (text: string) => void Deno.stdout.writeSync(encoder.encode(text)),
+  err: (text: string) => void Deno.stderr.writeSync(encoder.encode(text)),
+};
+
+export function openHost(config: Config): Promise<Host> {
+  if (config.simNodes !== null) {
+    return Promise.resolve(
+      new SimHost({ nodes: config.simNodes, seed: config.seed, timeScale: config.timeScale }),
+    );
+  }
+  return LinuxHost.open({ procRoot: config.procRoot, sysRoot: config.sysRoot });
+}
+
+/** Pins live in the shared state file on a real host, in memory on the simulated one. */
+export function pinStoreFor(config: Config): PinStore {
+  return config.simNodes !== null ? memoryPinStore() : filePinStore(DEFAULT_PINS_PATH);
+}
+
+async function withHost<T>(config: Config, use: (host: Host) => Promise<T>): Promise<T> {
+  const host = await openHost(config);
+  try {
+    return await use(host);
+  } finally {
+    await host.close();
+  }
+}
+
+function manualContext(host: Host, config: Config): ManualContext {
+  return {
+    mitosis: host.mitosis,
+    lookup: async (pid) => (await host.processes()).find((p) => p.pid === pid) ?? null,
+    privileges: host.privileges(),
+    pinsPath: config.simNodes !== null ? null : DEFAULT_PINS_PATH,
+    deadlineMs: PRCTL_DEADLINE_MS,
+    wallNow: () => host.clock.wallNow(),
+    out: io.out,
+    err: io.err,
+  };
 }
 
 export const handlers: CliHandlers = {
-  daemon: () => notYet("the daemon"),
-  probe: () => notYet("probe"),
-  enable: () => notYet("enable"),
-  disable: () => notYet("disable"),
-  steer: () => notYet("steer"),
-  status: () => notYet("status"),
+  daemon: (config) => runDaemonCommand(config, { openHost, pins: pinStoreFor }, io),
+  probe: (config, args) =>
+    withHost(
+      config,
+      async (host) =>
+        runProbe(host.prober, await host.topology(), args, config.json, io.out, () =>
+          host.clock.wallNow()),
+    ),
+  enable: (config, pid) => withHost(config, (host) => runEnable(manualContext(host, config), pid)),
+  disable: (config, pid) =>
+    withHost(config, (host) => runDisable(manualContext(host, config), pid)),
+  steer: (config, pid) =>
+    withHost(config, (host) =>
+      runSteer(manualContext(host, config), pid, async () => {
+        const m = await host.prober.measure(await host.topology());
+        if (m.rows.length === 0) return "the latency probe measured nothing";
+        return steeringArray(computeSteering(m));
+      })),
+  status: (config) =>
+    withHost(config, (host) => runStatus(manualContext(host, config), config.json)),
 };

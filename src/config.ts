@@ -11,7 +11,6 @@ export class ConfigError extends Error {
 /** Process names never managed, whatever their counters say (matched on comm). */
 export const DEFAULT_EXCLUDED_NAMES: readonly string[] = [
   "waspd",
-  "deno",
   "init",
   "systemd",
   "systemd-*",

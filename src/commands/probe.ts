@@ -6,7 +6,6 @@
  * picks the machine: the real one here, a simulated one under --sim.
  */
 import type { ProbeArgs } from "../cli.ts";
-import type { Config } from "../config.ts";
 import type { ProbeOptions, Prober } from "../host.ts";
 import { realClock } from "../host.ts";
 import type { Topology } from "../core/types.ts";

@@ -1,0 +1,159 @@
+/**
+ * Carries out the policy's decisions against the kernel, safely:
+ * - the pid + start time is re-confirmed right before every call (pid reuse);
+ * - a process in state T/t is never called (prctl 100 would block forever);
+ * - prctl 100 goes through `MitosisControl.setReplication` with a deadline; an
+ *   overrun marks the process `stuck` and it is never retried;
+ * - one call per process at a time; calls are started, not awaited, by the
+ *   tick, so ticks, keys and redraws go on while the kernel is slow.
+ * It remembers what it turned on, so the daemon can undo exactly that.
+ */
+import type { EventLog } from "../core/events.ts";
+import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
+import type { Host } from "../host.ts";
+
+/** prctl(100) arg2: replicate on all online nodes. */
+export const REPLICATE_ALL_NODES = 1;
+export const REPLICATE_OFF = 0;
+
+export interface ManagedProcess extends ProcessKey {
+  name: string;
+}
+
+const STOPPED_STATES = new Set(["T", "t"]);
+
+export class Actuator {
+  readonly #host: Host;
+  readonly #events: EventLog;
+  readonly #deadlineMs: number;
+  /** Processes waspd turned replication on for (and has not turned off). */
+  readonly enabled = new Map<string, ManagedProcess>();
+  /** Processes whose prctl 100 overran its deadline. */
+  readonly stuck = new Map<string, ManagedProcess>();
+  readonly #inflight = new Map<string, Promise<void>>();
+
+  constructor(host: Host, events: EventLog, deadlineMs: number) {
+    this.#host = host;
+    this.#events = events;
+    this.#deadlineMs = deadlineMs;
+  }
+
+  busy(key: ProcessKey): boolean {
+    return this.#inflight.has(processKeyString(key));
+  }
+
+  /** Start turning replication on; `steering` (8 entries) is pushed once it is on. */
+  enable(target: ManagedProcess, reason: string, steering: readonly number[] | null): void {
+    this.#run(target, () => this.#enable(target, reason, steering));
+  }
+
+  disable(target: ManagedProcess, reason: string): void {
+    this.#run(target, () => this.#disable(target, reason));
+  }
+
+  /** Push steering to every process waspd replicated. */
+  pushSteering(steering: readonly number[], reason: string): void {
+    for (const target of this.enabled.values()) {
+      this.#run(target, () => this.#steer(target, steering, reason));
+    }
+  }
+
+  /** A process has exited: the kernel freed its replicas with its memory. */
+  forget(key: ProcessKey): void {
+    this.enabled.delete(processKeyString(key));
+  }
+
+  /** Wait for calls under way (each is bounded by the deadline). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.#inflight.values()]);
+  }
+
+  #run(target: ManagedProcess, work: () => Promise<void>): void {
+    const key = processKeyString(target);
+    if (this.#inflight.has(key) || this.stuck.has(key)) return;
+    const done = work().catch((error) => {
+      this.#events.emit("error", `${label(target)}: ${String(error)}`, target.pid);
+    }).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, done);
+  }
+
+  /** Confirm identity and runnability; emits why not and returns false. */
+  async #confirm(target: ManagedProcess, what: string): Promise<boolean> {
+    const now = await this.#host.confirm(target);
+    if (now === null) {
+      this.enabled.delete(processKeyString(target));
+      this.#events.emit(
+        "info",
+        `${what} ${label(target)} skipped: the process is gone`,
+        target.pid,
+      );
+      return false;
+    }
+    if (STOPPED_STATES.has(now.state)) {
+      this.#events.emit(
+        "info",
+        `${what} ${label(target)} skipped: the process is stopped (state ${now.state}); ` +
+          "prctl would block until it runs",
+        target.pid,
+      );
+      return false;
+    }
+    return true;
+  }
+
+  async #enable(target: ManagedProcess, reason: string, steering: readonly number[] | null) {
+    if (!(await this.#confirm(target, "enable"))) return;
+    const result = await this.#host.mitosis.setReplication(
+      target,
+      REPLICATE_ALL_NODES,
+      this.#deadlineMs,
+    );
+    if (!this.#record(target, "enable", result)) return;
+    this.enabled.set(processKeyString(target), target);
+    this.#events.emit("enable", `replication on for ${label(target)}: ${reason}`, target.pid);
+    if (steering !== null) await this.#steer(target, steering, "newly replicated");
+  }
+
+  async #disable(target: ManagedProcess, reason: string) {
+    if (!(await this.#confirm(target, "disable"))) return;
+    const result = await this.#host.mitosis.setReplication(
+      target,
+      REPLICATE_OFF,
+      this.#deadlineMs,
+    );
+    if (!this.#record(target, "disable", result)) return;
+    this.enabled.delete(processKeyString(target));
+    this.#events.emit("disable", `replication off for ${label(target)}: ${reason}`, target.pid);
+  }
+
+  async #steer(target: ManagedProcess, steering: readonly number[], reason: string) {
+    if ((await this.#host.confirm(target)) === null) return;
+    const result = await this.#host.mitosis.setSteering(target, steering);
+    if (!this.#record(target, "steer", result)) return;
+    this.#events.emit(
+      "steer",
+      `steering [${steering.join(" ")}] pushed to ${label(target)} (${reason})`,
+      target.pid,
+    );
+  }
+
+  /** Log a failed call; returns whether it succeeded. */
+  #record(target: ManagedProcess, what: string, result: ActionResult): boolean {
+    if (result.ok) return true;
+    if (result.stuck) {
+      this.stuck.set(processKeyString(target), target);
+      this.#events.emit(
+        "error",
+        `${what} ${label(target)} is stuck: ${result.message} (never retried)`,
+        target.pid,
+      );
+    } else {
+      this.#events.emit("error", `${what} ${label(target)}: ${result.message}`, target.pid);
+    }
+    return false;
+  }
+}
+
+export function label(p: ManagedProcess): string {
+  return `pid ${p.pid} (${JSON.stringify(p.name).slice(1, -1)})`;
+}

@@ -1,0 +1,131 @@
+/**
+ * The operator's /proc/mitosis commands (the seed daemon's keys): cache top-up
+ * and drain, mode toggle. Remembers the `mode` and `inherit` values found at
+ * start so that exactly what waspd changed is restored on exit. In advisory
+ * mode each command only says what it would have written.
+ */
+import type { EventLog } from "../core/events.ts";
+import type { ActionResult, MitosisState } from "../core/types.ts";
+import type { MitosisControl } from "../host.ts";
+
+/** `mode` values: -1 default (per process), 1 auto-enable for new processes. */
+const MODE_DEFAULT = -1;
+const MODE_AUTO = 1;
+
+export class MitosisOperations {
+  readonly #mitosis: MitosisControl;
+  readonly #events: EventLog;
+  readonly #enforcing: () => boolean;
+  #foundMode: number | null = null;
+  #foundInherit: number | null = null;
+  #wroteMode = false;
+  #wroteInherit = false;
+
+  constructor(mitosis: MitosisControl, events: EventLog, enforcing: () => boolean) {
+    this.#mitosis = mitosis;
+    this.#events = events;
+    this.#enforcing = enforcing;
+  }
+
+  /** Record the values to restore on exit. */
+  remember(state: MitosisState | null): void {
+    this.#foundMode = state?.mode ?? null;
+    this.#foundInherit = state?.inherit ?? null;
+  }
+
+  /** `-c N`: top every node's cache up to N pages. */
+  async populateCache(pages: number): Promise<void> {
+    await this.#write(
+      "cache",
+      pages,
+      `cache topped up to ${pages} pages per node`,
+      (v) => this.#mitosis.writeCache(v),
+    );
+  }
+
+  /** `c`: raise by `pages` per node. A 6.4 write tops *up to* N, so write current + pages. */
+  async cacheAdd(pages: number, state: MitosisState | null): Promise<void> {
+    if (state?.detection.variant === "wasp-7.0") {
+      // 7.0 adds N pages per write.
+      await this.#write(
+        "cache",
+        pages,
+        `cache raised by ${pages} pages per node`,
+        (v) => this.#mitosis.writeCache(v),
+      );
+      return;
+    }
+    const current = Math.max(0, ...(state?.cache ?? []).map((row) => row.cached));
+    const target = current + pages;
+    await this.#write(
+      "cache",
+      target,
+      `cache raised to ${target} pages per node (+${pages})`,
+      (v) => this.#mitosis.writeCache(v),
+    );
+  }
+
+  /** `d`: drain every node's cache. */
+  async cacheDrain(): Promise<void> {
+    await this.#write("cache", -1, "cache drained", (v) => this.#mitosis.writeCache(v));
+  }
+
+  /** `m`: toggle between per-process (-1) and auto-enable (1). */
+  async toggleMode(state: MitosisState | null): Promise<void> {
+    const next = state?.mode === MODE_AUTO ? MODE_DEFAULT : MODE_AUTO;
+    const ok = await this.#write(
+      "mode",
+      next,
+      `mode set to ${next}`,
+      (v) => this.#mitosis.writeMode(v),
+    );
+    if (ok) this.#wroteMode = true;
+  }
+
+  async setInherit(value: number): Promise<void> {
+    const ok = await this.#write(
+      "inherit",
+      value,
+      `inherit set to ${value}`,
+      (v) => this.#mitosis.writeInherit(v),
+    );
+    if (ok) this.#wroteInherit = true;
+  }
+
+  /** Put back the mode / inherit values found at start, if waspd changed them. */
+  async restore(): Promise<string[]> {
+    const lines: string[] = [];
+    if (this.#wroteMode && this.#foundMode !== null) {
+      const r = await this.#mitosis.writeMode(this.#foundMode);
+      lines.push(restored("mode", this.#foundMode, r));
+    }
+    if (this.#wroteInherit && this.#foundInherit !== null) {
+      const r = await this.#mitosis.writeInherit(this.#foundInherit);
+      lines.push(restored("inherit", this.#foundInherit, r));
+    }
+    return lines;
+  }
+
+  async #write(
+    file: "cache" | "mode" | "inherit",
+    value: number,
+    done: string,
+    write: (value: number) => Promise<ActionResult>,
+  ): Promise<boolean> {
+    const kind = file === "inherit" ? "inherit" : file;
+    if (!this.#enforcing()) {
+      this.#events.emit(kind, `advisory: would write ${value} to /proc/mitosis/${file}`);
+      return false;
+    }
+    const result = await write(value);
+    if (result.ok) this.#events.emit(kind, done);
+    else this.#events.emit("error", `writing ${value} to /proc/mitosis/${file}: ${result.message}`);
+    return result.ok;
+  }
+}
+
+function restored(file: string, value: number, r: ActionResult): string {
+  return r.ok
+    ? `/proc/mitosis/${file} restored to ${value}`
+    : `could not restore /proc/mitosis/${file} to ${value}: ${r.message}`;
+}

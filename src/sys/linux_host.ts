@@ -1,0 +1,71 @@
+/**
+ * LinuxHost: the real machine behind the Host seam, assembled from the small
+ * modules that each touch one part of the OS. Nothing here decides anything.
+ */
+import type { ProcessInfo, ProcessKey, Topology } from "../core/types.ts";
+import { type Clock, type Host, type Privileges, realClock } from "../host.ts";
+import { LinuxProber } from "../../probe/prober.ts";
+import { LinuxCounterSource } from "./perf/counters.ts";
+import { LinuxMitosis } from "./mitosis/linux.ts";
+import { readPrivileges } from "./privileges.ts";
+import { confirmProcess, listProcesses } from "./procfs.ts";
+import { readTopology } from "./topology.ts";
+
+export interface LinuxHostOptions {
+  procRoot: string;
+  sysRoot: string;
+}
+
+export class LinuxHost implements Host {
+  readonly simulated = false;
+  readonly clock: Clock = realClock;
+  readonly counters: LinuxCounterSource;
+  readonly mitosis: LinuxMitosis;
+  readonly prober: LinuxProber;
+  readonly #options: LinuxHostOptions;
+
+  private constructor(options: LinuxHostOptions, topology: Topology) {
+    this.#options = options;
+    // The counter event table depends on the CPU model, hence the topology first.
+    this.counters = new LinuxCounterSource({ cpu: topology.cpu, procRoot: options.procRoot });
+    this.mitosis = new LinuxMitosis(options.procRoot);
+    // The daemon measures every -i ms: keeping the pinned workers (and their
+    // chase order) alive saves their start-up on every measurement.
+    this.prober = new LinuxProber({ keepWorkers: true });
+  }
+
+  static async open(options: LinuxHostOptions): Promise<LinuxHost> {
+    return new LinuxHost(options, await readTopology(options.sysRoot, options.procRoot));
+  }
+
+  hostname(): string {
+    return Deno.hostname();
+  }
+
+  kernelRelease(): string {
+    return Deno.osRelease();
+  }
+
+  privileges(): Privileges {
+    return readPrivileges();
+  }
+
+  topology(): Promise<Topology> {
+    return readTopology(this.#options.sysRoot, this.#options.procRoot);
+  }
+
+  processes(): Promise<ProcessInfo[]> {
+    return listProcesses(this.#options.procRoot);
+  }
+
+  confirm(key: ProcessKey): Promise<ProcessInfo | null> {
+    return confirmProcess(this.#options.procRoot, key);
+  }
+
+  async close(): Promise<void> {
+    this.counters.close();
+    this.prober.close();
+    // Leftover prctl children (a stuck call) get a moment to be reaped, never more.
+    await this.mitosis.drain(200);
+  }
+}
