@@ -13,6 +13,7 @@ import {
   runEnable,
   runStatus,
   runSteer,
+  runUnpin,
 } from "./commands/manual.ts";
 import { runProbe } from "./commands/probe.ts";
 import { computeSteering, steeringArray } from "./core/steering.ts";
@@ -76,6 +77,7 @@ export const handlers: CliHandlers = {
   enable: (config, pid) => withHost(config, (host) => runEnable(manualContext(host, config), pid)),
   disable: (config, pid) =>
     withHost(config, (host) => runDisable(manualContext(host, config), pid)),
+  unpin: (config, pid) => withHost(config, (host) => runUnpin(manualContext(host, config), pid)),
   steer: (config, pid) =>
     withHost(config, (host) =>
       runSteer(manualContext(host, config), pid, async () => {

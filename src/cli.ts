@@ -29,6 +29,7 @@ export interface CliHandlers {
   enable(config: Config, pid: number): Promise<number>;
   disable(config: Config, pid: number): Promise<number>;
   steer(config: Config, pid: number): Promise<number>;
+  unpin(config: Config, pid: number): Promise<number>;
   status(config: Config): Promise<number>;
 }
 
@@ -221,6 +222,13 @@ export function buildProgram(handlers: CliHandlers, io: CliOutput): Command {
     .argument("<pid>", "process id", arg(parsePid))
     .action(async function (this: Command, pid: number) {
       exitCode = await handlers.disable(globals(this), pid);
+    });
+
+  program.command("unpin")
+    .description("remove the pin of PID: the policy decides for it again")
+    .argument("<pid>", "process id", arg(parsePid))
+    .action(async function (this: Command, pid: number) {
+      exitCode = await handlers.unpin(globals(this), pid);
     });
 
   program.command("steer")

@@ -27,6 +27,7 @@ async function run(argv: string[]) {
     enable: record("enable"),
     disable: record("disable"),
     steer: record("steer"),
+    unpin: record("unpin"),
     status: record("status"),
   };
   const code = await runCli(argv, handlers, {
@@ -142,6 +143,7 @@ const badValues: [string[], RegExp][] = [
   [["enable", "0"], /not a process id/],
   [["disable", "-4"], /unknown option|not a process id/],
   [["steer", "1.5"], /not a process id/],
+  [["unpin"], /missing required argument 'pid'/],
   [["probe", "--rounds", "many"], /not a number/],
   [["probe", "--buffer-mb", "0"], /greater than 0/],
 ];
@@ -195,6 +197,8 @@ Deno.test("subcommands get their arguments and the global flags", async () => {
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.extra], ["enable", 1234]);
   r = await run(["disable", "99"]);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.extra], ["disable", 99]);
+  r = await run(["unpin", "8"]);
+  assert.deepEqual([r.calls[0]?.command, r.calls[0]?.extra], ["unpin", 8]);
   r = await run(["steer", "7"]);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.extra], ["steer", 7]);
   r = await run(["status", "--json"]);

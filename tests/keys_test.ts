@@ -14,7 +14,7 @@ import { sampleEvent, sampleProcess, sampleSnapshot } from "./fixtures/snapshot_
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 Deno.test("letters and symbols decode to key names, upper case too", () => {
-  assert.deepEqual(decodeKeys(bytes("qrcdm?hexs+-p")), [
+  assert.deepEqual(decodeKeys(bytes("qrcdm?hexus+-p")), [
     "q",
     "r",
     "c",
@@ -24,6 +24,7 @@ Deno.test("letters and symbols decode to key names, upper case too", () => {
     "h",
     "e",
     "x",
+    "u",
     "s",
     "+",
     "-",
@@ -105,7 +106,8 @@ Deno.test("e/x pin the selected process, which follows its pid after re-sorting"
     start_time: second.start_time,
     state: "on",
   });
-  assert.equal(reduceKey(ui, "x", ctx(ui)).command?.kind, "pin");
+  assert.deepEqual(reduceKey(ui, "x", ctx(ui)).command, { ...pinned, state: "off" });
+  assert.deepEqual(reduceKey(ui, "u", ctx(ui)).command, { ...pinned, state: null });
   const none = reduceKey(ui, "e", ctx(ui, { processes: [] }));
   assert.equal(none.command, null);
 });

@@ -151,6 +151,32 @@ export function runDisable(ctx: ManualContext, pid: number): Promise<number> {
   return setReplication(ctx, "disable", pid);
 }
 
+/** Remove a process's pin: the running daemon's policy decides for it again. */
+export async function runUnpin(ctx: ManualContext, pid: number): Promise<number> {
+  const info = await ctx.lookup(pid);
+  if (!info) {
+    ctx.err(`waspd unpin: no process ${pid}\n`);
+    return 1;
+  }
+  if (ctx.pinsPath === null) {
+    ctx.err("waspd unpin: no pins file on this machine\n");
+    return 1;
+  }
+  try {
+    await updatePin(
+      ctx.pinsPath,
+      { pid: info.pid, startTime: info.startTime },
+      null,
+      ctx.wallNow(),
+    );
+  } catch (error) {
+    ctx.err(`waspd unpin: could not write ${ctx.pinsPath}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  ctx.out(`${pid} (${printable(info.name)}) unpinned\n`);
+  return 0;
+}
+
 export async function runSteer(
   ctx: ManualContext,
   pid: number,

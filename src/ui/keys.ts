@@ -21,6 +21,7 @@ export type KeyName =
   | "h"
   | "e"
   | "x"
+  | "u"
   | "s"
   | "+"
   | "-"
@@ -38,6 +39,7 @@ const LETTERS: Record<string, KeyName> = {
   h: "h",
   e: "e",
   x: "x",
+  u: "u",
   s: "s",
   "+": "+",
   "=": "+", // the unshifted "+" key on most layouts

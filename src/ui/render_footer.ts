@@ -10,7 +10,7 @@ import { displayWidth, sanitizeText } from "./sanitize.ts";
 
 /** The key line, longest first: the widest that fits is shown. */
 export const KEY_LINES: readonly string[] = [
-  "q quit  r remeasure  c cache+100  d drain  m mode  e/x pin on/off  s sort  +/- interval  p pause  ? help",
+  "q quit  r remeasure  c cache+100  d drain  m mode  e/x/u pin on/off/unpin  s sort  +/- interval  p pause  ? help",
   "q quit r remeasure c cache+100 d drain m mode e/x pin s sort +/- interval p pause ?help",
   "q quit r remeasure c cache d drain m mode e/x pin s sort +/- rate p pause ?help",
   "q quit r ptl c cache d drain m mode e/x pin s sort ?help",
@@ -64,6 +64,7 @@ export const HELP_LINES: readonly string[] = [
   "m           toggle Mitosis mode (-1 <-> 1)",
   "up/down     move the selection; PgUp/PgDn a page",
   "e / x       pin the selected process on / off",
+  "u           unpin it (the policy decides again)",
   "s           sort by MAR, dTLB, RSS, PID, NAME",
   "+ / -       double / halve the update interval",
   "p           pause the display (sampling goes on)",

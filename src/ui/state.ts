@@ -58,7 +58,7 @@ export type Command =
   | { kind: "cacheAdd"; pages: number }
   | { kind: "cacheDrain" }
   | { kind: "toggleMode" }
-  | { kind: "pin"; pid: number; start_time: number; state: "on" | "off" }
+  | { kind: "pin"; pid: number; start_time: number; state: "on" | "off" | null }
   | { kind: "setUpdateInterval"; ms: number };
 
 /** What a key reducer needs to know about the screen as drawn. */
@@ -176,13 +176,14 @@ export function reduceKey(
     case "m":
       return ask({ kind: "toggleMode" }, "toggle Mitosis mode");
     case "e":
-    case "x": {
+    case "x":
+    case "u": {
       const p = ctx.processes[at];
       if (!p) return none(withNotice(ui, "no process selected", ctx.nowMs));
-      const state = key === "e" ? "on" : "off";
+      const state = key === "e" ? "on" : key === "x" ? "off" : null;
       return ask(
         { kind: "pin", pid: p.pid, start_time: p.start_time, state },
-        `pin ${state} pid ${p.pid}`,
+        state === null ? `unpin pid ${p.pid}` : `pin ${state} pid ${p.pid}`,
       );
     }
     case "+":

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# waspd's multi-node NUMA suite: boots QEMU guests (tests/vm/run.sh) and checks
+# waspd's JSON against the topology each guest was given. `deno task vm` runs it.
+#
+# Three boots, each running a batch of commands (a boot costs ~8-20 s under TCG):
+#   A  4 nodes, asymmetric SLIT: harness placement check, `waspd --once --json`,
+#      `waspd probe --json`, the daemon with --json for a few seconds then SIGTERM
+# (probe runs with --rounds 3 --buffer-mb 16: QEMU models no NUMA latency, so the
+# suite asserts placement and shape only, and emulated chasing is slow)
+#   B  8 nodes (default SLIT 10+10*|i-j|): placement check, `--once --json`
+#   C  2 CPU nodes + 1 memory-only node: placement check, `--once --json`
+# In B and C the PTL matrix and steering are checked in the --once snapshot (it
+# carries one measurement, made by the same prober): a second probe costs ~15 s.
+# Prints "ok"/"FAIL" per check and ends with "N passed, M failed"; exits 1 on any
+# failure. When QEMU cannot be had here: one "SKIP:" line and exit 0.
+# shellcheck disable=SC2016 # $names in single quotes are jq variables
+set -uo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+export OUT="${OUT:-/tmp/waspd-vm}"
+T0=$SECONDS
+
+build_log="$(mktemp)"
+bash "$HERE/build.sh" >"$build_log" 2>&1
+brc=$?
+if [ "$brc" = 3 ]; then
+  grep '^SKIP:' "$build_log" | tail -1
+  echo "0 passed, 0 failed (VM stage skipped)"
+  rm -f "$build_log"; exit 0
+elif [ "$brc" != 0 ]; then
+  tail -20 "$build_log"
+  echo "FAIL vm build (exit $brc)"
+  echo "0 passed, 1 failed"
+  rm -f "$build_log"; exit 1
+fi
+rm -f "$build_log"
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+PASSED=0 FAILED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok   $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL $1${2:+: $2}"; }
+
+# --- the harness's own check, independent of waspd's commands ------------------------
+# Through the project's FFI layer: a buffer mbind'ed to every node with memory, each
+# page confirmed with move_pages; this thread pinned to every CPU, confirmed with
+# sched_getcpu. Proves the guest, the offline npm cache and src/ffi/ work.
+cat >"$WORK/placement.ts" <<'EOF'
+import { libc, MPOL_BIND } from "/waspd/src/ffi/libc.ts";
+
+const SYS_NODE = "/sys/devices/system/node";
+const PAGE = 4096;
+const BYTES = 4 * 1024 * 1024;
+
+function parseList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.trim().split(",")) {
+    if (part === "") continue;
+    const [a, b] = part.split("-").map(Number);
+    if (a === undefined) continue;
+    for (let n = a; n <= (b ?? a); n++) out.push(n);
+  }
+  return out;
+}
+
+const c = libc();
+const nodes = parseList(Deno.readTextFileSync(`${SYS_NODE}/online`));
+const withMemory = parseList(Deno.readTextFileSync(`${SYS_NODE}/has_memory`));
+const report = nodes.map((node) => {
+  const cpus = parseList(Deno.readTextFileSync(`${SYS_NODE}/node${node}/cpulist`));
+  let pagesOnNode: number | null = null;
+  let pages = 0;
+  let error: string | null = null;
+  if (withMemory.includes(node)) {
+    const ptr = c.mmapAnonymous(BYTES);
+    try {
+      c.mbind(ptr, BYTES, MPOL_BIND, [node]);
+      const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(ptr, BYTES));
+      const addrs = new BigUint64Array(BYTES / PAGE);
+      const base = Deno.UnsafePointer.value(ptr);
+      for (let i = 0; i < addrs.length; i++) {
+        bytes[i * PAGE] = 1; // the first touch allocates under the bound policy
+        addrs[i] = base + BigInt(i * PAGE);
+      }
+      const where = c.queryPageNodes(0, addrs);
+      pages = where.length;
+      pagesOnNode = where.filter((n) => n === node).length;
+    } catch (e) {
+      error = String(e);
+    } finally {
+      c.munmap(ptr, BYTES);
+    }
+  }
+  const ranOn = cpus.map((cpu) => {
+    c.setAffinity(0, [cpu]);
+    return c.schedGetcpu();
+  });
+  return { node, cpus, ran_on: ranOn, pages, pages_on_node: pagesOnNode, error };
+});
+console.log(JSON.stringify({ nodes: report }));
+EOF
+
+# --- helpers ----------------------------------------------------------------------
+# Expected SLIT as JSON rows, from the "a,b;c,d" form run.sh takes ("" = QEMU default).
+slit_json() {
+  local dist="$1" total="$2"
+  if [ -n "$dist" ]; then
+    echo "[[${dist//;/],[}]]"
+  else
+    jq -nc --argjson n "$total" '[range($n) as $i | [range($n) as $j |
+      if $i == $j then 10 else 10 + 10 * (if $i > $j then $i - $j else $j - $i end) end]]'
+  fi
+}
+# CPUs of each node as run.sh lays them out: node i < cpu_nodes gets cpn CPUs.
+cpus_json() {
+  jq -nc --argjson n "$1" --argjson m "$2" --argjson c "$3" \
+    '[range($n + $m) as $i | if $i < $n then [range($i * $c; $i * $c + $c)] else [] end]'
+}
+# Why a command failed, in one line: its exit code and the last stderr line.
+why() { echo "exit $(cat "$1.rc"), stderr: $(tail -n 1 "$1.err" | cut -c1-160)"; }
+# check NAME RESULT_PREFIX [jq args...] FILTER: pass when the command exited 0 and
+# FILTER is true on the first JSON document of its stdout.
+check() {
+  local name="$1" r="$2"; shift 2
+  local filter="${*: -1}" args=("${@:1:$#-1}")
+  if [ ! -f "$r.rc" ]; then fail "$name" "no result (guest died?)"; return; fi
+  if [ "$(cat "$r.rc")" != 0 ]; then fail "$name" "$(why "$r")"; return; fi
+  local verdict
+  verdict="$(jq -e -s ${args[@]+"${args[@]}"} ".[0] | $filter" "$r.out" 2>&1)"
+  if [ "$verdict" = true ]; then ok "$name"; else
+    fail "$name" "jq '$filter' gave: $(echo "$verdict" | head -c 300)"
+  fi
+}
+
+# Checks shared by every topology. $1 = results dir (1 = placement harness,
+# 2 = --once --json), $2 cpu nodes, $3 memory-only nodes, $4 cpus per node, $5 SLIT
+# ("" = default), $6 label, $7 result holding the PTL matrix, $8 what produced it.
+check_topology_cases() {
+  local d="$1" n="$2" m="$3" c="$4" dist="$5" label="$6" ptl="$7" by="$8" slit cpus
+  slit="$(slit_json "$dist" $((n + m)))"
+  cpus="$(cpus_json "$n" "$m" "$c")"
+  check "$label harness: every page of a node-bound buffer on its node (move_pages)" "$d/1" \
+    --argjson want "$((n + m))" \
+    '(.nodes | length) == $want and all(.nodes[]; .error == null and .pages > 0 and .pages_on_node == .pages)'
+  check "$label harness: pinned thread runs on each CPU (sched_getcpu)" "$d/1" \
+    'all(.nodes[]; .ran_on == .cpus)'
+  check "$label waspd --once --json: $((n + m)) nodes with their CPUs" "$d/2" \
+    --argjson cpus "$cpus" '[.host.nodes[] | .cpus] == $cpus and [.host.nodes[].id] == [range($cpus | length)]'
+  check "$label waspd --once --json: exactly the SLIT given" "$d/2" \
+    --argjson slit "$slit" '[.host.nodes[].distances] == $slit'
+  check "$label waspd --once --json: stock kernel -> Mitosis absent, advisory mode" "$d/2" \
+    '.capabilities.mitosis.present == false and .capabilities.mode == "advisory"'
+  # probe --json: the PtlJson/SteeringJson contract (src/core/snapshot.ts), either at
+  # the top level or under .ptl/.steering. Rows = nodes with CPUs, columns = nodes
+  # with memory; a failed placement is an error in its cell, never a latency, so
+  # "all errors null + all latencies numbers" = every buffer and worker verified.
+  local rows cols
+  rows="$(jq -nc --argjson n "$n" '[range($n)]')"
+  cols="$(jq -nc --argjson n "$((n + m))" '[range($n)]')"
+  check "$label $by: ${n}x$((n + m)) PTL matrix, rows = CPU nodes, cols = memory nodes" "$ptl" \
+    --argjson rows "$rows" --argjson cols "$cols" \
+    '(.ptl // .) as $p | $p.rows == $rows and $p.cols == $cols and ($p.latency_ns | length) == ($rows | length)
+     and all($p.latency_ns[]; length == ($cols | length))'
+  check "$label $by: placement verified in every cell (no errors, all latencies)" "$ptl" \
+    '(.ptl // .) as $p | all($p.errors[][]; . == null) and all($p.latency_ns[][]; type == "number" and . > 0)'
+  check "$label $by: steering matrix (8 slots, one choice per CPU node)" "$ptl" \
+    --argjson rows "$rows" \
+    '.steering as $s | ($s.array | length) == 8 and all($s.array[]; type == "number")
+     and [$s.choices[].node] == $rows'
+}
+
+# boot LABEL RESULTS_DIR run.sh-options... ; the batch is read from stdin.
+boot() {
+  local label="$1" res="$2"; shift 2
+  cat >"$WORK/$label.cmds"
+  mkdir -p "$res"
+  local t=$SECONDS
+  bash "$HERE/run.sh" "$@" --include "$WORK/placement.ts" --results "$res" \
+    --log "$OUT/suite-$label.log" --batch "$WORK/$label.cmds" 2>"$WORK/$label.stderr"
+  local rc=$?
+  echo "-- boot $label: exit $rc, $((SECONDS - t)) s (console log $OUT/suite-$label.log)"
+  [ "$rc" = 0 ] || { fail "boot $label" "run.sh exit $rc: $(tail -n 2 "$WORK/$label.stderr" | tr '\n' ' ')"; }
+}
+
+PLACEMENT="deno run -A /run/placement.ts"
+# --- boot A: 4 nodes, asymmetric SLIT, the daemon ---------------------------------------
+DIST4="10,16,32,32;16,10,32,32;32,32,10,16;32,32,16,10"
+boot A "$WORK/A" --nodes 4 --dist "$DIST4" --cmd-timeout 90 <<'EOF'
+deno run -A /run/placement.ts
+waspd --once --json
+waspd probe --json --rounds 3 --buffer-mb 16
+timeout -s TERM 10 waspd --json
+EOF
+check_topology_cases "$WORK/A" 4 0 1 "$DIST4" "4 nodes:" "$WORK/A/3" "waspd probe --json"
+# The daemon: JSON lines while it runs, then exit 0 after its clean undo on SIGTERM
+# (busybox timeout returns the child's own status: 143 would mean SIGTERM unhandled).
+A4="$WORK/A/4"
+if [ ! -f "$A4.rc" ]; then fail "4 nodes: daemon --json, SIGTERM after 10 s -> exit 0" "no result"
+elif [ "$(cat "$A4.rc")" != 0 ]; then fail "4 nodes: daemon --json, SIGTERM after 10 s -> exit 0" "$(why "$A4")"
+else ok "4 nodes: daemon --json, SIGTERM after 10 s -> exit 0"; fi
+lines="$(grep -c . "$A4.out" 2>/dev/null)"
+lines="${lines:-0}"
+if [ "$lines" -ge 1 ] && jq -e -s 'all(.[]; type == "object") and (.[0].host.nodes | length) == 4
+     and all(.[]; .daemon == null or .daemon.mode == "advisory")' "$A4.out" >/dev/null 2>&1; then
+  ok "4 nodes: daemon --json printed $lines JSON snapshot line(s), advisory mode"
+else
+  fail "4 nodes: daemon --json printed JSON snapshot lines in advisory mode" \
+    "$lines line(s), first: $(head -c 120 "$A4.out" 2>/dev/null)"
+fi
+
+# --- boot B: 8 nodes, default SLIT ----------------------------------------------------
+boot B "$WORK/B" --nodes 8 --mem-per-node 192 --cmd-timeout 120 <<EOF
+$PLACEMENT
+waspd --once --json
+EOF
+check_topology_cases "$WORK/B" 8 0 1 "" "8 nodes:" "$WORK/B/2" "waspd --once --json"
+
+# --- boot C: a memory-only node -------------------------------------------------------
+DISTC="10,20,17;20,10,17;17,17,10"
+boot C "$WORK/C" --nodes 2 --mem-only-nodes 1 --dist "$DISTC" --cmd-timeout 90 <<EOF
+$PLACEMENT
+waspd --once --json
+EOF
+check_topology_cases "$WORK/C" 2 1 1 "$DISTC" "memory-only node:" "$WORK/C/2" "waspd --once --json"
+
+echo "-- VM stage: $((SECONDS - T0)) s"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
