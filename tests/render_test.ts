@@ -33,22 +33,23 @@ Deno.test("80x24: header, matrix, steering, table, events and keys", () => {
     lines[1]!.trimEnd(),
     "Mitosis: wasp-6.4  mode -1  inherit 1  cache 100/100/100/100 pg (1600 KB)",
   );
+  assert.equal(lines[2]!.trimEnd(), "Counters: unavailable - perf_event_open: ENOENT");
   assert.equal(
-    lines[2]!.trimEnd(),
+    lines[3]!.trimEnd(),
     "ADVISORY nothing is written to the kernel: no hardware counters",
   );
-  assert.equal(lines[3]!.trimEnd(), "PTL latency (ns)  took 412ms, 3.2s ago");
-  assert.equal(lines[4]!.trimEnd(), "cpu\\mem         0      1      2      3");
-  assert.equal(lines[7]!.trimEnd(), "node 2        140    215     97    err");
-  assert.equal(lines[9]!.trimEnd(), "steering: 0->0 1->1 2->3* 3->3   (* = remote replica)");
+  assert.equal(lines[4]!.trimEnd(), "PTL latency (ns)  took 412ms, 3.2s ago");
+  assert.equal(lines[5]!.trimEnd(), "cpu\\mem         0      1      2      3");
+  assert.equal(lines[8]!.trimEnd(), "node 2        140    215     97    err");
+  assert.equal(lines[10]!.trimEnd(), "steering: 0->0 1->1 2->3* 3->3   (* = remote replica)");
   assert.equal(
-    lines[10]!.trimEnd(),
-    "Processes: 4 replicated, 30 tracked   sort: MAR (s)   1-9 of 30",
+    lines[11]!.trimEnd(),
+    "Processes: 4 replicated, 30 tracked   sort: MAR (s)   1-8 of 30",
   );
-  assert.match(lines[11]!, /^ +PID NAME +MAR +dTLB% +MUX% +FLT\/s STATUS +T-$/);
+  assert.match(lines[12]!, /^ +PID NAME +MAR +dTLB% +MUX% +FLT\/s STATUS +T-$/);
   // Highest MAR first, selected, with its countdown.
-  assert.match(lines[12]!, /^> +1203 worker-29 +90\.0M +2\.30 +50 +290 candidate +0\.4s$/);
-  assert.match(lines[14]!, /^ +1189 worker-27 +78\.4M +4\.90 +100 +270 ACTIVE +$/);
+  assert.match(lines[13]!, /^> +1203 worker-29 +90\.0M +2\.30 +50 +290 candidate +0\.4s$/);
+  assert.match(lines[15]!, /^ +1189 worker-27 +78\.4M +4\.90 +100 +270 ACTIVE +$/);
   assert.equal(lines[21]!.trimEnd(), "22:32:02 decision [1000] would enable replication");
   assert.equal(lines[22]!.trimEnd(), "22:33:03 error    cache write failed: EINVAL");
   assert.match(lines[23]!, /^q quit r remeasure c cache d drain m mode e\/x pin s sort/);
@@ -86,9 +87,9 @@ Deno.test("120x40: wider table with a REASON column, more rows and events", () =
   assert.equal(lines.length, 40);
   assert.match(lines[0]!, /upd 1\.0s {2}simbox +22:33:05$/);
   assert.match(lines[1]!.trimEnd(), /cache 100\/100\/100\/100 pg \(1600 KB\) {2}replication ON$/);
-  assert.match(lines[11]!, / STATUS +T- REASON +$/);
-  assert.match(lines[12]!, /^> +1203 worker-29 .* candidate +0\.4s sample reason 29 +$/);
-  assert.match(lines[10]!.trimEnd(), /1-21 of 30$/);
+  assert.match(lines[12]!, / STATUS +T- REASON +$/);
+  assert.match(lines[13]!, /^> +1203 worker-29 .* candidate +0\.4s sample reason 29 +$/);
+  assert.match(lines[11]!.trimEnd(), /1-20 of 30$/);
   lineWith(lines, "22:31:01 probe    PTL matrix measured in 412 ms");
   assert.match(lines[39]!, /\? help +$/);
 });
@@ -110,7 +111,7 @@ Deno.test("60x15 minimum: the matrix folds away, the table keeps rows", () => {
   assert.equal(lines.length, 15);
   assert.ok(!lines.some((l) => l.startsWith("node 0")));
   assert.equal(
-    lines[3]!.trimEnd(),
+    lines[4]!.trimEnd(),
     "PTL latency (ns)  took 412ms, 3.2s ago  [matrix hidden]",
   );
   lineWith(lines, "steering: 0->0 1->1 2->3*");
@@ -128,7 +129,7 @@ Deno.test("NO_COLOR: no escape byte anywhere, same text as in colour", () => {
 
 Deno.test("colour: tiers on matrix cells, remote steering, selection in reverse video", () => {
   const frame = render(sampleSnapshot(), 80, 24, {}, true);
-  const node0 = frame.rows[5]!; // node 0: 95 local, 140 near, 210 far
+  const node0 = frame.rows[6]!; // node 0: 95 local, 140 near, 210 far
   const styleAt = (row: typeof node0, text: string) => {
     const at = frame.rows.indexOf(row);
     const col = frameText(frame)[at]!.indexOf(text);
@@ -137,10 +138,10 @@ Deno.test("colour: tiers on matrix cells, remote steering, selection in reverse 
   assert.equal(styleAt(node0, "95"), "32");
   assert.equal(styleAt(node0, "140"), "33");
   assert.equal(styleAt(node0, "210"), "31");
-  assert.equal(styleAt(frame.rows[7]!, "err"), "1;31");
-  assert.equal(styleAt(frame.rows[9]!, "2->3*"), "1;35");
-  assert.equal(frame.rows[12]![0]!.style, "7");
-  assert.ok(rowAnsi(frame.rows[12]!).startsWith("\x1b[0;7m>"));
+  assert.equal(styleAt(frame.rows[8]!, "err"), "1;31");
+  assert.equal(styleAt(frame.rows[10]!, "2->3*"), "1;35");
+  assert.equal(frame.rows[13]![0]!.style, "7");
+  assert.ok(rowAnsi(frame.rows[13]!).startsWith("\x1b[0;7m>"));
 });
 
 Deno.test("tiers come from the SLIT, or from latencies without one", () => {
@@ -179,7 +180,7 @@ Deno.test("a hostile process name cannot reach the terminal as an escape", () =>
 
 Deno.test("scrolling shows the selected row and the range in the title", () => {
   const lines = frameText(render(sampleSnapshot(), 80, 24, { selectedIndex: 20, scroll: 12 }));
-  assert.match(lines[10]!.trimEnd(), /13-21 of 30$/);
+  assert.match(lines[11]!.trimEnd(), /14-21 of 30$/);
   assert.match(lines[20]!, /^> /);
   assert.equal(lines.filter((l) => l.startsWith(">")).length, 1);
 });
@@ -215,9 +216,10 @@ Deno.test("enforcing mode without Mitosis: no ADVISORY, the reason is shown", ()
   const lines = frameText(render(s, 80, 24));
   assert.match(lines[0]!, /^waspd {2}4 nodes {2}2450 MHz {2}hyst - {2}upd - {2}simbox +22:33:05$/);
   assert.equal(lines[1]!.trimEnd(), "Mitosis: not available - prctl 100: EINVAL");
-  assert.equal(lines[2]!.trimEnd(), "PTL latency (ns)  not measured yet");
-  assert.equal(lines[3]!.trimEnd(), "steering: -");
-  assert.match(lines[4]!, /^Processes: 11 replicated, 30 tracked/);
+  assert.match(lines[2]!.trimEnd(), /^Counters: unavailable - /);
+  assert.equal(lines[3]!.trimEnd(), "PTL latency (ns)  not measured yet");
+  assert.equal(lines[4]!.trimEnd(), "steering: -");
+  assert.match(lines[5]!, /^Processes: 11 replicated, 30 tracked/);
   lineWith(lines, "no events yet");
   assert.ok(!lines.some((l) => l.includes("ADVISORY")));
 });
@@ -240,8 +242,27 @@ Deno.test("ragged or odd snapshot data renders as unknowns, never a crash", () =
   });
   const lines = frameText(render(s, 80, 24));
   assert.match(lines[0]!, /0 nodes {2}- MHz .* \?\?:\?\?:\?\?$/);
-  assert.equal(lines[5]!.trimEnd(), "node 0         95      -      -      -");
+  assert.equal(lines[6]!.trimEnd(), "node 0         95      -      -      -");
   lineWith(lines, "steering: -");
   assert.match(lineWith(lines, "worker-01"), /worker-01 +- +- /);
   assert.match(lineWith(lines, " 1014 "), / 0\.0s$/);
+});
+
+Deno.test("the counters line names the event source and the fd budget in use", () => {
+  const base = sampleSnapshot();
+  const s = sampleSnapshot({
+    capabilities: {
+      ...base.capabilities,
+      perf: {
+        hardware: true,
+        source: "intel-icx-raw",
+        reason: null,
+        paranoid: -1,
+        fd_budget: 4096,
+        fd_used: 24,
+      },
+    },
+  });
+  const line = lineWith(frameText(render(s, 80, 24)), "Counters:");
+  assert.equal(line.trimEnd(), "Counters: intel-icx-raw  fds 24/4096  paranoid -1");
 });

@@ -8,7 +8,7 @@
 import type { ProcessJson, Snapshot } from "../core/snapshot.ts";
 import { blankRow, type Frame, type Size } from "./render_frame.ts";
 import { themeFor } from "./render_theme.ts";
-import { renderHeader } from "./render_header.ts";
+import { headerRows, renderHeader } from "./render_header.ts";
 import { matrixHeight, renderPtl } from "./render_ptl.ts";
 import { renderTable } from "./render_table.ts";
 import {
@@ -47,7 +47,7 @@ export function layoutFor(s: Snapshot, size: Size): Layout {
   if (size.cols < MIN_COLS || size.rows < MIN_ROWS) {
     return { tooSmall: true, withMatrix: false, tableRows: 0, eventRows: 0 };
   }
-  const header = s.capabilities.mode === "advisory" ? 3 : 2;
+  const header = headerRows(s);
   const ptlBase = 2; // title and steering lines
   const fixed = header + ptlBase + TABLE_CHROME + KEY_LINE_ROWS;
   let withMatrix = true;

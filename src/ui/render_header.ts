@@ -74,6 +74,24 @@ function mitosisLine(s: Snapshot, t: Theme, cols: number): Row {
   return rowOf(left, cols);
 }
 
+/** Which counters feed MAR and dTLB, and how much of their fd budget they use; or why none. */
+function countersLine(s: Snapshot, t: Theme, cols: number): Row {
+  const perf = s.capabilities.perf;
+  if (!perf.hardware) {
+    return rowOf([
+      span("Counters: ", t.label),
+      span("unavailable", t.warn),
+      span(` - ${perf.reason ?? "no reason given"}`),
+    ], cols);
+  }
+  return rowOf([
+    span("Counters: ", t.label),
+    span(perf.source ?? UNKNOWN, s.simulated ? t.simulated : t.ok),
+    span(`  fds ${perf.fd_used}/${perf.fd_budget}`),
+    span(`  paranoid ${perf.paranoid ?? UNKNOWN}`),
+  ], cols);
+}
+
 function advisoryLine(s: Snapshot, t: Theme, cols: number): Row {
   const reasons = s.capabilities.advisory_reasons;
   const why = reasons.length > 0 ? reasons.join("; ") : "no reason given";
@@ -84,8 +102,17 @@ function advisoryLine(s: Snapshot, t: Theme, cols: number): Row {
   ], cols);
 }
 
+/** How many rows renderHeader gives for this snapshot (the layout reserves them). */
+export function headerRows(s: Snapshot): number {
+  return s.capabilities.mode === "advisory" ? 4 : 3;
+}
+
 export function renderHeader(s: Snapshot, paused: boolean, t: Theme, cols: number): Row[] {
-  const rows = [statusLine(s, paused, t, cols), mitosisLine(s, t, cols)];
+  const rows = [
+    statusLine(s, paused, t, cols),
+    mitosisLine(s, t, cols),
+    countersLine(s, t, cols),
+  ];
   if (s.capabilities.mode === "advisory") rows.push(advisoryLine(s, t, cols));
   return rows;
 }
