@@ -6,27 +6,13 @@
  */
 import { type Libc, MADV_HUGEPAGE, MPOL_BIND } from "../src/ffi/libc.ts";
 import { chaseLoads, summarizeRounds, writeChain } from "./chase.ts";
-import type { CellResult, ChaseParams } from "./protocol.ts";
+import { type CellResult, type ChaseParams, failedCell as failed } from "./protocol.ts";
 
 const HUGE_PAGE_BYTES = 2 * 1024 * 1024;
 const PAGE_BYTES = 4096;
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function failed(node: number, error: string, hugePageAdvice = false): CellResult {
-  return {
-    node,
-    latencyNs: null,
-    spread: null,
-    error,
-    roundsNs: [],
-    pagesVerified: 0,
-    hugePageAdvice,
-    setupMs: 0,
-    chaseMs: 0,
-  };
 }
 
 /**

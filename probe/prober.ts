@@ -13,7 +13,7 @@ import { libc } from "../src/ffi/libc.ts";
 import { DEFAULT_GROUP_BYTES, DEFAULT_STRIDE_BYTES } from "./chase.ts";
 import { planProbe, type ProbePlan } from "./plan.ts";
 import { ProbeWorkerHandle, WORKER_URL } from "./probe_worker_handle.ts";
-import type { ChaseParams, RowReply } from "./protocol.ts";
+import { type ChaseParams, failedRow, type RowReply } from "./protocol.ts";
 
 export interface LinuxProberOptions {
   clock?: Clock;
@@ -50,28 +50,6 @@ export const DEFAULT_LOADS_PER_ROUND = 20_000;
 function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new DOMException("probe aborted", "AbortError");
-}
-
-function failedRow(row: number, cols: number[], error: string): RowReply {
-  return {
-    kind: "row",
-    row,
-    cpu: null,
-    error,
-    aborted: false,
-    orderMs: 0,
-    cells: cols.map((node) => ({
-      node,
-      latencyNs: null,
-      spread: null,
-      error,
-      roundsNs: [],
-      pagesVerified: 0,
-      hugePageAdvice: false,
-      setupMs: 0,
-      chaseMs: 0,
-    })),
-  };
 }
 
 /** The CPUs this process may run on, or null when unknown (then every node CPU is tried). */

@@ -67,3 +67,36 @@ export interface ReadyReply {
 }
 
 export type WorkerReply = RowReply | ReadyReply;
+
+/** A cell that has no latency: why is in `error` (a failed cell is never a figure). */
+export function failedCell(node: number, error: string, hugePageAdvice = false): CellResult {
+  return {
+    node,
+    latencyNs: null,
+    spread: null,
+    error,
+    roundsNs: [],
+    pagesVerified: 0,
+    hugePageAdvice,
+    setupMs: 0,
+    chaseMs: 0,
+  };
+}
+
+/** A row whose every cell failed for the same reason. */
+export function failedRow(
+  row: number,
+  cols: readonly number[],
+  error: string,
+  aborted = false,
+): RowReply {
+  return {
+    kind: "row",
+    row,
+    cpu: null,
+    error,
+    aborted,
+    orderMs: 0,
+    cells: cols.map((node) => failedCell(node, error)),
+  };
+}

@@ -8,7 +8,14 @@
 import { libc } from "../src/ffi/libc.ts";
 import { buildChaseOrder } from "./chase.ts";
 import { measureCell } from "./cell.ts";
-import type { CellResult, ChaseParams, RowReply, RowRequest, WorkerReply } from "./protocol.ts";
+import {
+  type CellResult,
+  type ChaseParams,
+  failedRow,
+  type RowReply,
+  type RowRequest,
+  type WorkerReply,
+} from "./protocol.ts";
 
 function reply(message: WorkerReply): void {
   self.postMessage(message);
@@ -43,26 +50,11 @@ function orderFor(params: ChaseParams): Uint32Array {
   return cachedOrder.order;
 }
 
-function rowFailure(request: RowRequest, error: string, aborted: boolean): RowReply {
-  const cells: CellResult[] = request.cols.map((node) => ({
-    node,
-    latencyNs: null,
-    spread: null,
-    error,
-    roundsNs: [],
-    pagesVerified: 0,
-    hugePageAdvice: false,
-    setupMs: 0,
-    chaseMs: 0,
-  }));
-  return { kind: "row", row: request.row, cpu: null, cells, error, aborted, orderMs: 0 };
-}
-
 function measureRow(request: RowRequest): RowReply {
   const flag = new Int32Array(request.abortFlag);
   const aborted = () => Atomics.load(flag, 0) !== 0;
   const pinError = pinTo(request.cpu);
-  if (pinError !== null) return rowFailure(request, pinError, false);
+  if (pinError !== null) return failedRow(request.row, request.cols, pinError, false);
   const lib = libc();
   const { params } = request;
   // One order for every column of the row: each cell chases the same pattern.
@@ -71,14 +63,19 @@ function measureRow(request: RowRequest): RowReply {
   const orderMs = performance.now() - t0;
   const cells: CellResult[] = [];
   for (const node of request.cols) {
-    if (aborted()) return rowFailure(request, "aborted", true);
+    if (aborted()) return failedRow(request.row, request.cols, "aborted", true);
     cells.push(measureCell(lib, node, params, order, aborted));
   }
-  if (aborted()) return rowFailure(request, "aborted", true);
+  if (aborted()) return failedRow(request.row, request.cols, "aborted", true);
   // Still on the CPU we pinned to? (A CPU taken offline mid-row would move us.)
   const cpu = lib.schedGetcpu();
   if (cpu !== request.cpu) {
-    return rowFailure(request, `worker moved from CPU ${request.cpu} to CPU ${cpu}`, false);
+    return failedRow(
+      request.row,
+      request.cols,
+      `worker moved from CPU ${request.cpu} to CPU ${cpu}`,
+      false,
+    );
   }
   return { kind: "row", row: request.row, cpu, cells, error: null, aborted: false, orderMs };
 }
@@ -89,7 +86,7 @@ self.onmessage = (event: MessageEvent<RowRequest>) => {
   try {
     reply(measureRow(request));
   } catch (error) {
-    reply(rowFailure(request, `probe worker: ${errorText(error)}`, false));
+    reply(failedRow(request.row, request.cols, `probe worker: ${errorText(error)}`, false));
   }
 };
 
