@@ -99,6 +99,7 @@ export class LinuxMitosis implements MitosisControl {
   readonly procRoot: string;
   readonly #probe: () => Promise<PrctlProbe>;
   readonly #childTestSleepMs: number;
+  #detection: Promise<MitosisDetection> | null = null;
   /** Children still running (stuck or finishing): awaited by `drain`, never by a call. */
   readonly #children = new Set<Promise<unknown>>();
 
@@ -108,8 +109,14 @@ export class LinuxMitosis implements MitosisControl {
     this.#childTestSleepMs = options.childTestSleepMs ?? 0;
   }
 
+  /**
+   * Detected once: the Mitosis patches are built into the kernel, so what
+   * exists cannot change while waspd runs, and `read()` (every tick) should
+   * not list /proc/mitosis and call prctl again to find out.
+   */
   detect(): Promise<MitosisDetection> {
-    return detectMitosis(this.procRoot, this.#probe);
+    this.#detection ??= detectMitosis(this.procRoot, this.#probe);
+    return this.#detection;
   }
 
   async read(): Promise<MitosisState> {
