@@ -6,6 +6,8 @@
  */
 import { type Libc, MADV_HUGEPAGE, MPOL_BIND } from "../src/ffi/libc.ts";
 import { chaseLoads, summarizeRounds, writeChain } from "./chase.ts";
+import { memoryShortage } from "./plan.ts";
+import { parseNodeMeminfo } from "../src/sys/topology_parse.ts";
 import { type CellResult, type ChaseParams, failedCell as failed } from "./protocol.ts";
 
 const HUGE_PAGE_BYTES = 2 * 1024 * 1024;
@@ -45,6 +47,17 @@ export function placementProblem(status: ArrayLike<number>, node: number): strin
   return `placement: ${parts.join(", ")} of ${status.length} sampled pages, expected node ${node}`;
 }
 
+/** MemFree of `node` now, from sysfs; null when unreadable (then not guarded). */
+function nodeFreeBytes(node: number): number | null {
+  try {
+    const text = Deno.readTextFileSync(`/sys/devices/system/node/node${node}/meminfo`);
+    const kb = parseNodeMeminfo(text).memFreeKb;
+    return kb === null ? null : kb * 1024;
+  } catch {
+    return null;
+  }
+}
+
 /** Measure latency from this thread to a fresh buffer on `node`. */
 export function measureCell(
   lib: Libc,
@@ -55,6 +68,8 @@ export function measureCell(
 ): CellResult {
   const { bufferBytes } = params;
   const t0 = performance.now();
+  const shortage = memoryShortage(node, nodeFreeBytes(node), bufferBytes);
+  if (shortage !== null) return failed(node, shortage);
   // Over-map by one huge page so a 2 MiB-aligned start exists: only aligned
   // 2 MiB ranges can become transparent huge pages.
   const mappedBytes = bufferBytes + HUGE_PAGE_BYTES;

@@ -13,6 +13,30 @@ export const MIN_BUFFER_BYTES = 8 * MIB;
 /** Only this share of a node's free memory is used: MPOL_BIND beyond it is OOM-killed. */
 export const FREE_MEMORY_SHARE = 1 / 4;
 
+/** Free memory a node must keep beyond the buffer: watermarks, page tables, other tenants. */
+export const FREE_MEMORY_HEADROOM_BYTES = 32 * MIB;
+
+/**
+ * Why a buffer of `bufferBytes` must not be bound to a node with `freeBytes`
+ * free right now, or null when it fits. Free memory is read again just before
+ * each cell: it moves while a measurement runs (workers start, page cache
+ * grows), and an MPOL_BIND allocation past it gets the whole daemon killed by
+ * the OOM killer, not just the cell.
+ */
+export function memoryShortage(
+  node: number,
+  freeBytes: number | null,
+  bufferBytes: number,
+): string | null {
+  if (freeBytes === null) return null;
+  const needed = 2 * bufferBytes + FREE_MEMORY_HEADROOM_BYTES;
+  if (freeBytes >= needed) return null;
+  return `node ${node} has ${(freeBytes / MIB).toFixed(0)} MiB free, ${
+    (needed / MIB).toFixed(0)
+  } MiB needed for a ${(bufferBytes / MIB).toFixed(0)} MiB buffer: not measured ` +
+    "(an MPOL_BIND allocation beyond free memory is OOM-killed)";
+}
+
 export interface RowPlan {
   node: number;
   /** The CPU the worker pins to, or null when none is usable (the row then fails). */

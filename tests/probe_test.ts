@@ -3,7 +3,7 @@ import { readTopology } from "../src/sys/topology.ts";
 import type { NumaNode, PtlMeasurement, Topology } from "../src/core/types.ts";
 import type { Prober } from "../src/host.ts";
 import { LinuxProber } from "../probe/prober.ts";
-import { chooseBufferBytes, pickCpu, planProbe } from "../probe/plan.ts";
+import { chooseBufferBytes, memoryShortage, pickCpu, planProbe } from "../probe/plan.ts";
 import { placementProblem, sampleAddresses } from "../probe/cell.ts";
 import { runProbe } from "../src/commands/probe.ts";
 import { libc } from "../src/ffi/libc.ts";
@@ -207,4 +207,14 @@ Deno.test("runProbe prints the tables or one JSON object, exit 1 on a failed cel
   assert.deepEqual(doc.steering.array, [-1, 0, -1, -1, -1, -1, -1, -1]);
   assert.deepEqual(doc.steering.choices[1], { node: 1, replica: 0, remote: true });
   assert.deepEqual(asked[1], {});
+});
+
+Deno.test("a node without room for the buffer is an error cell, never an OOM-killed daemon", () => {
+  const MIB = 1024 * 1024;
+  assert.equal(memoryShortage(2, 200 * MIB, 64 * MIB), null);
+  assert.equal(memoryShortage(2, null, 64 * MIB), null);
+  assert.match(
+    memoryShortage(2, 100 * MIB, 64 * MIB) ?? "",
+    /^node 2 has 100 MiB free, 160 MiB needed for a 64 MiB buffer: not measured/,
+  );
 });
