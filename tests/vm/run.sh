@@ -22,6 +22,7 @@
 #   --log FILE           serial console log (default $OUT/last-run.log)
 #   --include FILE       copy FILE into the guest as /run/<basename> (repeatable)
 #
+# Single command: its stdout and stderr come out on ours, byte for byte.
 # Exit status: single command -> its exit code; --batch -> 0 when every command
 # ran (their codes are in DIR/N.rc). Harness failures: 124 boot timeout,
 # 99 guest finished without delivering results, 2 usage, other = QEMU's status.
@@ -117,6 +118,8 @@ TMPD="$(mktemp -d)"
 trap 'rm -rf "$TMPD"' EXIT
 G="$OUT/guest"
 rm -rf "$G/waspd"
+# Stale cache entries pile up as the code changes; they ride in every overlay.
+if [ -d "$G/deno_dir" ] && [ "$(du -sm "$G/deno_dir" | cut -f1)" -gt 48 ]; then rm -rf "$G/deno_dir"; fi
 mkdir -p "$G/waspd" "$G/deno_dir"
 for f in main.ts deno.json deno.lock src probe; do
   [ -e "$ROOT/$f" ] && cp -r "$ROOT/$f" "$G/waspd/"
@@ -177,9 +180,15 @@ fi
 RES="${RESULTS:-$TMPD/results}"
 mkdir -p "$RES"
 if ! tar -xf "$TMPD/results.tar" -C "$RES" 2>/dev/null || [ ! -f "$RES/count" ]; then
-  echo "run.sh: the guest delivered no results (see $LOG)" >&2
+  if grep -q 'Initramfs unpacking failed' "$LOG"; then
+    # The ~100 MiB base archive is unpacked next to itself: ~200 MiB at boot.
+    echo "run.sh: the guest ran out of memory unpacking its root fs ($((TOTAL * MEM)) MiB in all): raise --mem-per-node" >&2
+  else
+    echo "run.sh: the guest delivered no results: $(grep -m1 -E 'Kernel panic|Killed|error' "$LOG" || echo "see $LOG")" >&2
+  fi
   exit 99
 fi
 [ -n "$BATCH" ] && exit 0
+cat "$RES/1.err" >&2
 cat "$RES/1.out"
 exit "$(cat "$RES/1.rc")"
