@@ -29,7 +29,7 @@ export function memoryShortage(
   bufferBytes: number,
 ): string | null {
   if (freeBytes === null) return null;
-  const needed = 2 * bufferBytes + FREE_MEMORY_HEADROOM_BYTES;
+  const needed = bufferBytes + FREE_MEMORY_HEADROOM_BYTES;
   if (freeBytes >= needed) return null;
   return `node ${node} has ${(freeBytes / MIB).toFixed(0)} MiB free, ${
     (needed / MIB).toFixed(0)

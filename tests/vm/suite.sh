@@ -160,8 +160,15 @@ check_topology_cases() {
     --argjson rows "$rows" --argjson cols "$cols" \
     '(.ptl // .) as $p | $p.rows == $rows and $p.cols == $cols and ($p.latency_ns | length) == ($rows | length)
      and all($p.latency_ns[]; length == ($cols | length))'
+  local failed_before=$FAILED
   check "$label $by: placement verified in every cell (no errors, all latencies)" "$ptl" \
     '(.ptl // .) as $p | all($p.errors[][]; . == null) and all($p.latency_ns[][]; type == "number" and . > 0)'
+  if [ "$FAILED" != "$failed_before" ] && [ -f "$ptl.out" ]; then
+    # Say which cells failed and why: the verdict alone ("false") tells nothing.
+    jq -rs '.[0] | (.ptl // .) as $p | [$p.errors | to_entries[] | .key as $r | .value
+      | to_entries[] | select(.value != null) | "     cell \($p.rows[$r])->\($p.cols[.key]): \(.value)"]
+      | .[:4][]' "$ptl.out" 2>/dev/null
+  fi
   check "$label $by: steering matrix (8 slots, one choice per CPU node)" "$ptl" \
     --argjson rows "$rows" \
     '.steering as $s | ($s.array | length) == 8 and all($s.array[]; type == "number")
@@ -184,7 +191,11 @@ boot() {
 PLACEMENT="deno run -A /run/placement.ts"
 # --- boot A: 4 nodes, asymmetric SLIT, the daemon ---------------------------------------
 DIST4="10,16,32,32;16,10,32,32;32,32,10,16;32,32,16,10"
-boot A "$WORK/A" --nodes 4 --dist "$DIST4" --cmd-timeout 90 <<'EOF'
+# Memory per node: the ~100 MiB root fs (tmpfs) and each deno process and worker
+# sit on some node, and the probe refuses a node without room for its buffer plus
+# 32 MiB (an MPOL_BIND allocation past free memory is OOM-killed). At 192-256 MiB a
+# node regularly ran short mid-run; 384 (512 for 8 nodes) leaves room on every node.
+boot A "$WORK/A" --nodes 4 --mem-per-node 384 --dist "$DIST4" --cmd-timeout 90 <<'EOF'
 deno run -A /run/placement.ts
 waspd --once --json
 waspd probe --json --rounds 3 --buffer-mb 16
@@ -208,7 +219,7 @@ else
 fi
 
 # --- boot B: 8 nodes, default SLIT ----------------------------------------------------
-boot B "$WORK/B" --nodes 8 --mem-per-node 192 --cmd-timeout 120 <<EOF
+boot B "$WORK/B" --nodes 8 --mem-per-node 512 --cmd-timeout 120 <<EOF
 $PLACEMENT
 waspd --once --json
 EOF
@@ -216,7 +227,7 @@ check_topology_cases "$WORK/B" 8 0 1 "" "8 nodes:" "$WORK/B/2" "waspd --once --j
 
 # --- boot C: a memory-only node -------------------------------------------------------
 DISTC="10,20,17;20,10,17;17,17,10"
-boot C "$WORK/C" --nodes 2 --mem-only-nodes 1 --dist "$DISTC" --cmd-timeout 90 <<EOF
+boot C "$WORK/C" --nodes 2 --mem-per-node 384 --mem-only-nodes 1 --dist "$DISTC" --cmd-timeout 90 <<EOF
 $PLACEMENT
 waspd --once --json
 EOF
