@@ -136,7 +136,10 @@ Deno.test("reasons name the numbers and the held time", () => {
   const unknown = decide(undefined, sample(UNKNOWN), 0, THR);
   assert.equal(unknown.reason, "MAR unknown, dTLB 0.5: no decision");
   assert.equal(formatSignal(0.00012), "1.2e-4");
-  assert.equal(formatSignal(123456), "1.2e5");
+  assert.equal(formatSignal(123456), "1.23e5");
+  assert.equal(formatSignal(1.04e7), "1.04e7", "not '1e7', which reads as equal to the threshold");
+  assert.equal(formatSignal(1e7), "1e7");
+  assert.equal(formatSignal(0.0345), "0.0345");
 });
 
 Deno.test("pinned and stuck processes are left alone", () => {

@@ -9,7 +9,7 @@ import { EventLog } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { Daemon } from "../daemon/daemon.ts";
 import type { Host } from "../host.ts";
-import { initialUiState } from "../ui/state.ts";
+import { absorbSnapshot, initialUiState } from "../ui/state.ts";
 import { frameText, renderFrame } from "../ui/render.ts";
 import { denoTerminal, restore as restoreTerminal, Screen } from "../ui/screen.ts";
 import { colorEnabled, runTui, terminalSupport } from "../ui/tui.ts";
@@ -51,10 +51,12 @@ function openLog(path: string, io: Output): { sink: (line: string) => void; clos
 /** Plain text of a snapshot for `--once` without --json: the TUI frame, uncoloured. */
 export function onceText(snapshot: Snapshot): string {
   const rows = 24 + snapshot.processes.length + (snapshot.ptl?.rows.length ?? 0);
-  const frame = renderFrame(snapshot, initialUiState(), { cols: 120, rows }, { color: false });
-  const lines = frameText(frame).map((l) => l.trimEnd());
-  while (lines.length > 0 && lines.at(-1) === "") lines.pop();
-  return lines.join("\n") + "\n";
+  const ui = absorbSnapshot(initialUiState(), snapshot, Date.parse(snapshot.time));
+  const frame = renderFrame(snapshot, ui, { cols: 120, rows }, { color: false });
+  // A screen pads to its height with blank rows and ends with the key line; a
+  // printed report has no use for either.
+  const lines = frameText(frame).map((l) => l.trimEnd()).filter((l) => l !== "");
+  return lines.slice(0, -1).join("\n") + "\n";
 }
 
 export async function runDaemonCommand(

@@ -71,14 +71,18 @@ export function classify(mar: number | null, dtlb: number | null, thr: PolicyThr
   return mar > thr.thrMar && dtlb > thr.thrDtlb ? "above" : "below";
 }
 
-/** Compact numbers for reasons: 2.1e7, 0.034, 12. */
+/**
+ * Compact numbers for reasons: 2.1e7, 1.04e7, 0.034, 12. Three significant
+ * digits: with two, a MAR of 1.04e7 printed as "1e7 > 1e7".
+ */
 export function formatSignal(value: number): string {
   if (value === 0) return "0";
   const magnitude = Math.abs(value);
   if (magnitude >= 1e4 || magnitude < 1e-3) {
-    return value.toExponential(1).replace(/\.0e/, "e").replace("e+", "e");
+    const [mantissa = "", exponent = ""] = value.toExponential(2).split("e");
+    return `${Number(mantissa)}e${exponent.replace("+", "")}`;
   }
-  return String(Number(value.toPrecision(2)));
+  return String(Number(value.toPrecision(3)));
 }
 
 function describe(
