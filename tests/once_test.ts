@@ -76,3 +76,32 @@ Deno.test("--once without --json: a plain report, no escape codes, SIMULATED on 
   assert.doesNotMatch(r.stdout, / sshd /, "system daemons are excluded");
   assert.doesNotMatch(r.stdout, /q quit/, "no key line in a report");
 });
+
+Deno.test("--log FILE: every event as a JSON line, the same ones the snapshot carries", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "waspd-log-" });
+  try {
+    const log = `${dir}/events.jsonl`;
+    const r = await waspd("--once", "--json", "--sim", "-u", "500", "--log", log);
+    assert.equal(r.code, 0, r.stderr);
+    const snapshot = JSON.parse(r.stdout);
+    const logged = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.ok(logged.length >= 2);
+    for (const e of logged) {
+      assert.equal(typeof e.seq, "number");
+      assert.equal(typeof e.kind, "string");
+      assert.equal(typeof e.message, "string");
+    }
+    assert.deepEqual(snapshot.events, logged);
+    assert.ok(logged.some((e) => e.kind === "decision" && /watch/.test(e.message)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--log to a file that cannot be opened: one line, exit 2", async () => {
+  const r = await waspd("--once", "--json", "--sim", "--log", "/nonexistent-dir/x.log");
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr.trim(), /^waspd: --log \/nonexistent-dir\/x\.log: /);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+});
