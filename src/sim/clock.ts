@@ -8,7 +8,7 @@
  *   runs minutes of simulated daemon loop in milliseconds of real time and
  *   never depends on the speed of the machine it runs on.
  */
-import type { Clock } from "../host.ts";
+import { type Clock, realClock } from "../host.ts";
 
 export interface SimClockOptions {
   /** Simulated ms per real ms (scaled mode). */
@@ -62,7 +62,7 @@ export class SimClock implements Clock {
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (this.manual) return this.#manualSleep(ms, signal);
-    return scaledSleep(Math.max(0, ms) / this.timeScale, signal);
+    return realClock.sleep(Math.max(0, ms) / this.timeScale, signal);
   }
 
   /** Sleepers still waiting (manual mode): lets a test see what the loop waits for. */
@@ -179,17 +179,4 @@ class EventTurns {
     this.#channel.port1.close();
     this.#channel.port2.close();
   }
-}
-
-function scaledSleep(realMs: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, realMs);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
