@@ -63,6 +63,31 @@ export class Actuator {
     this.enabled.delete(processKeyString(key));
   }
 
+  /**
+   * Turn off everything waspd turned on (re-confirming each process first);
+   * stuck processes are reported, not called again. One line per process.
+   */
+  async undoAll(): Promise<string[]> {
+    await this.settle();
+    const lines: string[] = [];
+    for (const target of [...this.enabled.values()]) {
+      const result = await this.#host.confirm(target) === null
+        ? null
+        : await this.#host.mitosis.setReplication(target, REPLICATE_OFF, this.#deadlineMs);
+      if (result === null) lines.push(`${label(target)} has exited: nothing to undo`);
+      else if (result.ok) lines.push(`replication turned off for ${label(target)}`);
+      else lines.push(`could not turn replication off for ${label(target)}: ${result.message}`);
+      this.enabled.delete(processKeyString(target));
+    }
+    for (const target of this.stuck.values()) {
+      lines.push(
+        `left as is: ${label(target)} is stuck in prctl (stopped?); ` +
+          `replication may turn on when it runs: check with 'waspd status'`,
+      );
+    }
+    return lines;
+  }
+
   /** Wait for calls under way (each is bounded by the deadline). */
   async settle(): Promise<void> {
     await Promise.all([...this.#inflight.values()]);

@@ -9,14 +9,7 @@ import { capabilitiesJson } from "../core/capabilities.ts";
 import { selectManageable } from "../core/discovery.ts";
 import { EventLog } from "../core/events.ts";
 import { decideAll, type PolicyDecision, type PolicyState } from "../core/policy.ts";
-import {
-  hostJson,
-  mitosisJson,
-  ptlJson,
-  type Snapshot,
-  SNAPSHOT_SCHEMA_VERSION,
-  steeringJson,
-} from "../core/snapshot.ts";
+import type { Snapshot } from "../core/snapshot.ts";
 import { computeSteering, steeringArray } from "../core/steering.ts";
 import type {
   CounterReading,
@@ -33,14 +26,8 @@ import type { Config } from "../config.ts";
 import type { DaemonControl } from "../daemon_api.ts";
 import type { Host, Privileges } from "../host.ts";
 import { Actuator, label } from "./actuator.ts";
-import {
-  decisionJsonOf,
-  holdStopped,
-  leaveForeignAlone,
-  policySampleOf,
-  processJsonOf,
-  signalsOf,
-} from "./assemble.ts";
+import { holdStopped, leaveForeignAlone, policySampleOf, signalsOf } from "./assemble.ts";
+import { composeSnapshot } from "./compose.ts";
 import { MitosisOperations } from "./operations.ts";
 import type { PinStore } from "./pin_store.ts";
 import { PtlScheduler } from "./ptl.ts";
@@ -208,52 +195,35 @@ export class Daemon implements DaemonControl {
     this.#ptl.poll();
 
     const counterStatus = this.host.counters.status();
-    const processes = signals.map((s) =>
-      processJsonOf(
-        s,
-        decisions.get(processKeyString(s.process)),
-        pinOf(s.process),
-        counterStatus.source,
-        readings.has(processKeyString(s.process)),
-      )
-    );
-    const decisionRows = signals.flatMap((s) => {
-      const d = decisions.get(processKeyString(s.process));
-      const row = d === undefined ? null : decisionJsonOf(s.process, d);
-      return row === null ? [] : [row];
-    });
-    const caps = capabilitiesJson(this.#privileges, counterStatus, this.#detection);
     const wallNow = this.host.clock.wallNow();
-    return {
-      schema: SNAPSHOT_SCHEMA_VERSION,
-      simulated: this.host.simulated,
-      time: new Date(wallNow).toISOString(),
-      host: hostJson(this.#topology, this.host.hostname(), this.host.kernelRelease()),
-      capabilities: caps,
-      processes,
+    return composeSnapshot({
+      host: this.host,
+      topology: this.#topology,
+      capabilities: capabilitiesJson(this.#privileges, counterStatus, this.#detection),
+      signals,
+      decisions,
+      pinOf,
+      counterSource: counterStatus.source,
+      hasCounters: (key) => readings.has(key),
       daemon: {
-        mode: caps.mode,
         tick: this.#tick,
         update_ms: this.#updateMs,
         ptl_interval_ms: this.#config.ptlIntervalMs,
         hysteresis_ms: this.#config.hysteresisMs,
         thr_mar: this.#config.thrMar,
         thr_dtlb: this.#config.thrDtlb,
-        tracked: processes.length,
-        replicated:
-          processes.filter((p) => p.replicated === true || p.status === "would-enable").length,
         ptl_measuring: this.#ptl.measuring,
         ptl_error: this.#ptlError,
       },
-      mitosis: this.#mitosis === null ? null : mitosisJson(this.#mitosis),
-      ptl: this.#measurement === null ? null : ptlJson(this.#measurement, wallNow),
+      mitosis: this.#mitosis,
+      measurement: this.#measurement,
       steering: this.#steering === null || this.#steeringArray === null
         ? null
-        : steeringJson(this.#steering, this.#steeringArray),
-      decisions: decisionRows,
+        : { steering: this.#steering, array: this.#steeringArray },
       events: this.events.takeNew(),
-      tick_ms: Math.round((performance.now() - started) * 100) / 100,
-    };
+      wallNow,
+      tickMs: performance.now() - started,
+    });
   }
 
   #act(process: ProcessInfo, d: PolicyDecision): void {
@@ -352,23 +322,7 @@ export class Daemon implements DaemonControl {
    */
   async shutdown(): Promise<string[]> {
     await this.#ptl.stop();
-    await this.#actuator.settle();
-    const lines: string[] = [];
-    for (const target of [...this.#actuator.enabled.values()]) {
-      const result = await this.host.confirm(target) === null
-        ? null
-        : await this.host.mitosis.setReplication(target, 0, PRCTL_DEADLINE_MS);
-      if (result === null) lines.push(`${label(target)} has exited: nothing to undo`);
-      else if (result.ok) lines.push(`replication turned off for ${label(target)}`);
-      else lines.push(`could not turn replication off for ${label(target)}: ${result.message}`);
-      this.#actuator.enabled.delete(processKeyString(target));
-    }
-    for (const target of this.#actuator.stuck.values()) {
-      lines.push(
-        `left as is: ${label(target)} is stuck in prctl (stopped?); ` +
-          `replication may turn on when it runs: check with 'waspd status'`,
-      );
-    }
+    const lines = await this.#actuator.undoAll();
     lines.push(...await this.#ops.restore());
     for (const line of lines) this.events.emit("undo", line);
     await this.host.close();
