@@ -265,7 +265,7 @@ Deno.test("status: text and JSON with nodes and steering; exit 1 without Mitosis
     // A comm with control bytes is printed harmlessly.
     w.kernel.processes.get(101)!.name = "evil\x1b[2J";
     await runStatus(w.ctx, false);
-    assert.match(w.out[2] ?? "", /101 evil\?\[2J/);
+    assert.match(w.out[2] ?? "", /101 evil\\x1b\[2J/);
   } finally {
     await cleanup(w);
   }

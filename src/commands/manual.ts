@@ -14,6 +14,7 @@ import type { ActionResult, ActiveProcess, ProcessInfo, ProcessKey } from "../co
 import { type MitosisJson, mitosisJson } from "../core/snapshot.ts";
 import type { MitosisControl, Privileges } from "../host.ts";
 import { type PinState, updatePin } from "../sys/pins.ts";
+import { sanitizeText } from "../ui/sanitize.ts";
 
 export interface ManualContext {
   mitosis: MitosisControl;
@@ -31,12 +32,6 @@ export interface ManualContext {
 
 /** Measures PTL latencies and returns the int32[8] steering array, or why it could not. */
 export type SteeringSource = () => Promise<number[] | string>;
-
-/** comm is untrusted: control bytes would drive the terminal. */
-function printable(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
-}
 
 function describeFailure(result: ActionResult): string {
   if (result.ok) return "ok";
@@ -64,7 +59,7 @@ async function preflight(
   }
   const info = await ctx.lookup(pid);
   if (!info) return fail(`no process ${pid}`);
-  const who = `${pid} (${printable(info.name)})`;
+  const who = `${pid} (${sanitizeText(info.name)})`;
   if (info.kernelThread) return fail(`${who} is a kernel thread: it has no page tables of its own`);
   if (info.state === "T" || info.state === "t") {
     return fail(
@@ -120,7 +115,7 @@ async function setReplication(
     command === "enable" ? 1 : 0,
     ctx.deadlineMs,
   );
-  const who = `${pid} (${printable(info.name)})`;
+  const who = `${pid} (${sanitizeText(info.name)})`;
   if (!result.ok && result.stuck) {
     ctx.err(`waspd ${command}: ${result.message}; the call may still complete later\n`);
     return 1;
@@ -173,7 +168,7 @@ export async function runUnpin(ctx: ManualContext, pid: number): Promise<number>
     ctx.err(`waspd unpin: could not write ${ctx.pinsPath}: ${(error as Error).message}\n`);
     return 1;
   }
-  ctx.out(`${pid} (${printable(info.name)}) unpinned\n`);
+  ctx.out(`${pid} (${sanitizeText(info.name)}) unpinned\n`);
   return 0;
 }
 
@@ -204,7 +199,7 @@ export async function runSteer(
   const shown = Array.isArray(readBack)
     ? readBack.join(" ")
     : `unreadable (${describeFailure(readBack)})`;
-  ctx.out(`steering for ${pid} (${printable(info.name)}): ${shown}\n`);
+  ctx.out(`steering for ${pid} (${sanitizeText(info.name)}): ${shown}\n`);
   return 0;
 }
 
@@ -266,7 +261,7 @@ export function formatStatus(status: StatusJson): string {
     ),
     `Replicated processes: ${status.processes.length}`,
     ...status.processes.map((p) =>
-      `  ${p.pid} ${printable(p.name)}  nodes ${p.nodes.join(",")}  steering ` +
+      `  ${p.pid} ${sanitizeText(p.name)}  nodes ${p.nodes.join(",")}  steering ` +
       (p.steering ? p.steering.join(" ") : `unknown (${p.steering_error})`) +
       (p.duration_ms === null ? "" : `  for ${p.duration_ms} ms`)
     ),
