@@ -25,6 +25,8 @@ function sample(
     replicated: null,
     pinned: null,
     stuck: false,
+    stopped: false,
+    foreign: false,
     advisory: false,
     ...signals,
     ...extra,
@@ -157,6 +159,31 @@ Deno.test("pinned and stuck processes are left alone", () => {
   // Unpinned: the policy starts its wait from scratch.
   const after = decide(pinnedOff.state, sample(HI), 6000, THR);
   assert.deepEqual([after.action, after.countdownMs], ["none", 1000]);
+});
+
+Deno.test("a stopped process's enable waits, pending, and happens once it runs", () => {
+  let d = decide(undefined, sample(HI, { stopped: true }), 0, THR);
+  d = decide(d.state, sample(HI, { stopped: true }), 1000, THR);
+  assert.deepEqual([d.action, d.status, d.countdownMs], ["none", "watch", 0]);
+  assert.match(d.reason, /^stopped: enable waits until it runs/);
+  d = decide(d.state, sample(HI, { stopped: true }), 5000, THR);
+  assert.equal(d.action, "none");
+  // Running again: no new wait, the enable goes out at once.
+  d = decide(d.state, sample(HI), 5100, THR);
+  assert.deepEqual([d.action, d.status], ["enable", "active"]);
+});
+
+Deno.test("replicated by someone else: never disabled, whatever the signals", () => {
+  let d = decide(undefined, sample(LO, { replicated: true, foreign: true }), 0, THR);
+  for (const t of [1000, 5000, 60_000]) {
+    d = decide(d.state, sample(LO, { replicated: true, foreign: true }), t, THR);
+    assert.deepEqual([d.action, d.status], ["none", "active"]);
+  }
+  assert.equal(d.reason, "replicated outside waspd: left alone");
+  // Once it is waspd's own (foreign false), the policy may turn it off again.
+  d = decide(d.state, sample(LO, { replicated: true }), 61_000, THR);
+  d = decide(d.state, sample(LO, { replicated: true }), 62_000, THR);
+  assert.equal(d.action, "disable");
 });
 
 Deno.test("advisory mode: the same decisions, reported as would-enable", () => {

@@ -14,6 +14,9 @@
  *   as long. After an action the timer restarts, which also paces retries of
  *   a call that failed (the kernel's view, `replicated`, corrects `on`).
  * - Pinned processes are left alone; a process marked stuck gets no action.
+ * - A stopped process's enable waits, still pending, and happens once it
+ *   runs; a process replicated by someone else is never disabled (waspd
+ *   undoes only what it did).
  * - State is keyed by pid + start time, so a reused pid starts fresh; a
  *   process that is gone has its state dropped (the daemon turns nothing off
  *   for it: the kernel freed its replicas with its mm).
@@ -38,6 +41,16 @@ export interface PolicySample {
   pinned: "on" | "off" | null;
   /** A kernel call for this process overran its deadline. */
   stuck: boolean;
+  /**
+   * State T/t: prctl 100 would block until it runs, so an enable waits
+   * (still pending, to happen as soon as it runs again).
+   */
+  stopped: boolean;
+  /**
+   * Replicated by someone else (auto mode, inheritance, another tool): not
+   * waspd's to turn off, so it is never disabled.
+   */
+  foreign: boolean;
   /** Advisory mode: nothing is written; decisions are reported as "would". */
   advisory: boolean;
 }
@@ -142,6 +155,9 @@ export function decide(
   if (sample.pinned === "on") return hold("pinned-on", "pinned on by hand");
   if (sample.pinned === "off") return hold("pinned-off", "pinned off by hand");
   if (sample.stuck) return hold("stuck", "a kernel call for this process did not return in time");
+  if (on && sample.foreign && !sample.advisory) {
+    return hold("active", "replicated outside waspd: left alone");
+  }
 
   const signal = classify(sample.mar, sample.dtlb, thr);
   const what = describe(signal, sample.mar, sample.dtlb, thr);
@@ -166,6 +182,9 @@ export function decide(
   }
   const action: PolicyAction = on ? "disable" : "enable";
   const reason = `${what} for ${seconds(held)}`;
+  if (action === "enable" && sample.stopped && !sample.advisory) {
+    return hold("watch", `stopped: enable waits until it runs (${reason})`, since);
+  }
   return {
     state: { key: sample.key, on: !on, pendingSinceMs: null },
     action,

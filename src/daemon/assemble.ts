@@ -51,20 +51,28 @@ export function signalsOf(
   });
 }
 
-export function policySampleOf(
-  s: ProcessSignals,
-  pinned: "on" | "off" | null,
-  stuck: boolean,
-  advisory: boolean,
-): PolicySample {
+const STOPPED_STATES: ReadonlySet<string> = new Set(["T", "t"]);
+
+/** What the daemon knows of a process beyond its signals. */
+export interface ProcessStanding {
+  pinned: "on" | "off" | null;
+  stuck: boolean;
+  /** waspd turned its replication on (so waspd may turn it off). */
+  ownedByWaspd: boolean;
+  advisory: boolean;
+}
+
+export function policySampleOf(s: ProcessSignals, standing: ProcessStanding): PolicySample {
   return {
     key: { pid: s.process.pid, startTime: s.process.startTime },
     mar: s.mar,
     dtlb: s.dtlbRatio,
     replicated: s.replicated,
-    pinned,
-    stuck,
-    advisory,
+    pinned: standing.pinned,
+    stuck: standing.stuck,
+    stopped: STOPPED_STATES.has(s.process.state),
+    foreign: s.replicated === true && !standing.ownedByWaspd,
+    advisory: standing.advisory,
   };
 }
 
@@ -109,37 +117,5 @@ export function decisionJsonOf(p: ProcessInfo, d: PolicyDecision): DecisionJson 
     action: d.action,
     reason: d.reason,
     countdown_ms: d.countdownMs,
-  };
-}
-
-/**
- * A process replicated outside waspd (auto mode, inheritance, another tool)
- * is not waspd's to turn off: hold it as active instead of disabling.
- */
-export function leaveForeignAlone(d: PolicyDecision, ownedByWaspd: boolean): PolicyDecision {
-  if (d.action !== "disable" || ownedByWaspd) return d;
-  return {
-    state: { ...d.state, on: true, pendingSinceMs: null },
-    action: "none",
-    status: "active",
-    countdownMs: null,
-    reason: `replicated outside waspd: left alone (${d.reason})`,
-  };
-}
-
-const STOPPED_STATES: ReadonlySet<string> = new Set(["T", "t"]);
-
-/**
- * A stopped process (state T/t) is never called: prctl 100 would block until
- * it runs. Its enable waits, still pending, so it happens once it runs again.
- */
-export function holdStopped(d: PolicyDecision, state: string): PolicyDecision {
-  if (d.action !== "enable" || !STOPPED_STATES.has(state)) return d;
-  return {
-    state: { ...d.state, on: false },
-    action: "none",
-    status: "watch",
-    countdownMs: 0,
-    reason: `stopped (state ${state}): enable waits until it runs (${d.reason})`,
   };
 }

@@ -26,7 +26,7 @@ import type { Config } from "../config.ts";
 import type { DaemonControl } from "../daemon_api.ts";
 import type { Host, Privileges } from "../host.ts";
 import { Actuator, label } from "./actuator.ts";
-import { holdStopped, leaveForeignAlone, policySampleOf, signalsOf } from "./assemble.ts";
+import { policySampleOf, signalsOf } from "./assemble.ts";
 import { composeSnapshot } from "./compose.ts";
 import { MitosisOperations } from "./operations.ts";
 import type { PinStore } from "./pin_store.ts";
@@ -164,27 +164,19 @@ export class Daemon implements DaemonControl {
 
     const advisory = !this.enforcing;
     const pinOf = (k: ProcessKey) => pins.get(processKeyString(k))?.state ?? null;
-    const samples = signals.map((s) =>
-      policySampleOf(
-        s,
-        pinOf(s.process),
-        this.#actuator.stuck.has(processKeyString(s.process)),
-        advisory,
-      )
-    );
-    const round = decideAll(this.#policy, samples, now, this.#config);
-    const decisions = new Map<string, PolicyDecision>();
-    for (const s of signals) {
+    const samples = signals.map((s) => {
       const key = processKeyString(s.process);
-      const raw = round.decisions.get(key);
-      if (raw === undefined) continue;
-      const d = holdStopped(
-        leaveForeignAlone(raw, advisory || this.#actuator.enabled.has(key)),
-        s.process.state,
-      );
-      decisions.set(key, d);
-      round.states.set(key, d.state);
-      this.#act(s.process, d);
+      return policySampleOf(s, {
+        pinned: pinOf(s.process),
+        stuck: this.#actuator.stuck.has(key),
+        ownedByWaspd: this.#actuator.enabled.has(key),
+        advisory,
+      });
+    });
+    const round = decideAll(this.#policy, samples, now, this.#config);
+    for (const s of signals) {
+      const d = round.decisions.get(processKeyString(s.process));
+      if (d !== undefined) this.#act(s.process, d);
     }
     // A process that exited took its replicas with it: nothing to undo later.
     for (const gone of round.gone) this.#actuator.forget(gone.key);
@@ -201,7 +193,7 @@ export class Daemon implements DaemonControl {
       topology: this.#topology,
       capabilities: capabilitiesJson(this.#privileges, counterStatus, this.#detection),
       signals,
-      decisions,
+      decisions: round.decisions,
       pinOf,
       counterSource: counterStatus.source,
       hasCounters: (key) => readings.has(key),
