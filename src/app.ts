@@ -55,7 +55,7 @@ async function withHost<T>(config: Config, use: (host: Host) => Promise<T>): Pro
 function manualContext(host: Host, config: Config): ManualContext {
   return {
     mitosis: host.mitosis,
-    lookup: async (pid) => (await host.processes()).find((p) => p.pid === pid) ?? null,
+    lookup: (pid) => host.process(pid),
     privileges: host.privileges(),
     pinsPath: config.simNodes !== null ? null : DEFAULT_PINS_PATH,
     deadlineMs: PRCTL_DEADLINE_MS,

@@ -90,6 +90,8 @@ export interface Host {
   topology(): Promise<Topology>;
   /** Every process, kernel threads included (flagged): filtering is policy. */
   processes(): Promise<ProcessInfo[]>;
+  /** One process by pid, whatever its start time; null if there is none. */
+  process(pid: number): Promise<ProcessInfo | null>;
   /** Re-read one process's identity right before acting on it; null if gone. */
   confirm(key: ProcessKey): Promise<ProcessInfo | null>;
   /** Release counters, workers and children. */

@@ -126,14 +126,14 @@ export class Daemon implements DaemonControl {
     this.#mitosis = this.#detection.present ? await this.host.mitosis.read() : null;
     this.#ops = new MitosisOperations(this.host.mitosis, this.events, () => this.enforcing);
     this.#ops.remember(this.#mitosis);
-    const caps = capabilitiesJson(this.#privileges, this.host.counters.status(), this.#detection);
+    const counters = this.host.counters.status();
+    const caps = capabilitiesJson(this.#privileges, counters, this.#detection);
     this.events.emit(
       "info",
       caps.mode === "enforcing"
         ? "enforcing: waspd will change replication"
         : `ADVISORY: nothing is written (${caps.advisory_reasons.join("; ")})`,
     );
-    const counters = this.host.counters.status();
     if (!counters.available) {
       this.events.emit("info", `hardware counters unavailable: ${counters.reason ?? "unknown"}`);
     }

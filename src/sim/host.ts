@@ -164,6 +164,12 @@ export class SimHost implements Host {
     return Promise.resolve(liveWorkloads(this.scenario, nowMs).map((w) => processInfoAt(w, nowMs)));
   }
 
+  process(pid: number): Promise<ProcessInfo | null> {
+    const nowMs = this.clock.now();
+    const workload = liveWorkloads(this.scenario, nowMs).find((w) => w.pid === pid);
+    return Promise.resolve(workload === undefined ? null : processInfoAt(workload, nowMs));
+  }
+
   confirm(key: ProcessKey): Promise<ProcessInfo | null> {
     const nowMs = this.clock.now();
     const workload = findLive(this.scenario, key, nowMs);

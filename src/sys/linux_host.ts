@@ -8,7 +8,7 @@ import { LinuxProber } from "../../probe/prober.ts";
 import { LinuxCounterSource } from "./perf/counters.ts";
 import { LinuxMitosis } from "./mitosis/linux.ts";
 import { readPrivileges } from "./privileges.ts";
-import { confirmProcess, listProcesses } from "./procfs.ts";
+import { confirmProcess, listProcesses, readProcess } from "./procfs.ts";
 import { readTopology } from "./topology.ts";
 
 export interface LinuxHostOptions {
@@ -56,6 +56,10 @@ export class LinuxHost implements Host {
 
   processes(): Promise<ProcessInfo[]> {
     return listProcesses(this.#options.procRoot);
+  }
+
+  process(pid: number): Promise<ProcessInfo | null> {
+    return readProcess(this.#options.procRoot, pid);
   }
 
   confirm(key: ProcessKey): Promise<ProcessInfo | null> {
