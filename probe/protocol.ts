@@ -2,6 +2,7 @@
  * The messages between the prober (main thread) and a probe worker. Plain
  * data: they cross the Worker boundary by structured clone.
  */
+import type { LightReply } from "./light.ts";
 
 /** How one cell is chased; the same for every cell of a measurement. */
 export interface ChaseParams {
@@ -66,7 +67,7 @@ export interface ReadyReply {
   kind: "ready";
 }
 
-export type WorkerReply = RowReply | ReadyReply;
+export type WorkerReply = RowReply | ReadyReply | LightReply;
 
 /** A cell that has no latency: why is in `error` (a failed cell is never a figure). */
 export function failedCell(node: number, error: string, hugePageAdvice = false): CellResult {

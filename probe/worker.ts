@@ -8,6 +8,7 @@
 import { libc } from "../src/ffi/libc.ts";
 import { buildChaseOrder } from "./chase.ts";
 import { measureCell } from "./cell.ts";
+import { failedLight, type LightRequest, measureLight } from "./light.ts";
 import {
   type CellResult,
   type ChaseParams,
@@ -80,8 +81,23 @@ function measureRow(request: RowRequest): RowReply {
   return { kind: "row", row: request.row, cpu, cells, error: null, aborted: false, orderMs };
 }
 
-self.onmessage = (event: MessageEvent<RowRequest>) => {
+/** A light refresh: pin (a no-op when already there), then chase the ring groups asked for. */
+function lightRow(request: LightRequest): void {
+  const pinError = pinTo(request.cpu);
+  if (pinError !== null) return reply(failedLight(request, pinError));
+  reply(measureLight(libc(), request, request.cpu));
+}
+
+self.onmessage = (event: MessageEvent<RowRequest | LightRequest>) => {
   const request = event.data;
+  if (request?.kind === "light") {
+    try {
+      lightRow(request);
+    } catch (error) {
+      reply(failedLight(request, `probe worker: ${errorText(error)}`));
+    }
+    return;
+  }
   if (request?.kind !== "row") return;
   try {
     reply(measureRow(request));

@@ -81,6 +81,8 @@ const SYMBOLS = {
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   /** int madvise(void *addr, size_t length, int advice) */
   madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  /** int mprotect(void *addr, size_t len, int prot) */
+  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   /** int sched_getcpu(void) */
   sched_getcpu: { parameters: [], result: "i32" },
   /** ssize_t read(int fd, void *buf, size_t count) */
@@ -106,6 +108,7 @@ type LibcSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 // mmap / madvise constants (include/uapi/asm-generic/mman*.h).
 export const PROT_READ = 0x1;
 export const PROT_WRITE = 0x2;
+export const PROT_EXEC = 0x4;
 export const MAP_PRIVATE = 0x02;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_NORESERVE = 0x4000;
@@ -297,6 +300,10 @@ class Libc {
 
   madvise(addr: Deno.PointerObject, len: number, advice: number): void {
     this.#check(`madvise(${advice})`, this.#symbols.madvise(addr, BigInt(len), advice));
+  }
+
+  mprotect(addr: Deno.PointerObject, len: number, prot: number): void {
+    this.#check(`mprotect(${prot})`, this.#symbols.mprotect(addr, BigInt(len), prot));
   }
 
   schedGetcpu(): number {
