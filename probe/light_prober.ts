@@ -59,7 +59,9 @@ export class LightProber implements PtlRefresher {
     if (this.#o.method === "ring") return (this.#method = { kind: "ring", reason: "asked for" });
     const support = openFlusher(libc());
     if (support.ok) support.flusher[Symbol.dispose]();
-    this.#method = support.ok ? { kind: "flush", reason: null } : { kind: "ring", reason: support.reason };
+    this.#method = support.ok
+      ? { kind: "flush", reason: null }
+      : { kind: "ring", reason: support.reason };
     return this.#method;
   }
 

@@ -140,7 +140,9 @@ export class Ring {
     }
     try {
       lib.mbind(base, layout.bufferBytes, MPOL_BIND, [node]);
-      const words = new Uint32Array(Deno.UnsafePointerView.getArrayBuffer(base, layout.bufferBytes));
+      const words = new Uint32Array(
+        Deno.UnsafePointerView.getArrayBuffer(base, layout.bufferBytes),
+      );
       writeChain(words, order, layout.strideBytes);
       const sample = sampleAddresses(mappedAt + pad, layout.bufferBytes, layout.groupBytes);
       const problem = placementProblem(lib.queryPageNodes(0, new BigUint64Array(sample)), node);

@@ -11,6 +11,8 @@ import {
   parseCount,
   parseExcludeName,
   parseInterval,
+  parseMiB,
+  parsePercent,
   parsePid,
   parsePositive,
   parseRatio,
@@ -66,6 +68,8 @@ function parseSimNodes(text: string): number {
 
 interface GlobalOptions {
   ptlInterval: number;
+  ptlCpu: number;
+  ptlMemory: number;
   updateInterval: number;
   hysteresis: number;
   cachePages: number;
@@ -87,6 +91,8 @@ function toConfig(o: GlobalOptions): Config {
   return {
     ...base,
     ptlIntervalMs: o.ptlInterval,
+    ptlCpuPercent: o.ptlCpu,
+    ptlMemoryMb: o.ptlMemory,
     updateIntervalMs: o.updateInterval,
     hysteresisMs: o.hysteresis,
     cachePages: o.cachePages,
@@ -123,6 +129,18 @@ export function buildProgram(handlers: CliHandlers, io: CliOutput): Command {
       "PTL latency measurement interval",
       arg((t) => parseInterval("-i", t)),
       d.ptlIntervalMs,
+    )
+    .option(
+      "--ptl-cpu <percent>",
+      "CPU budget of the background PTL refresh, % of one core",
+      arg((t) => parsePercent("--ptl-cpu", t)),
+      d.ptlCpuPercent,
+    )
+    .option(
+      "--ptl-memory <MiB>",
+      "memory the background PTL refresh may keep, MiB",
+      arg((t) => parseMiB("--ptl-memory", t)),
+      d.ptlMemoryMb,
     )
     .option(
       "-u, --update-interval <ms>",

@@ -100,7 +100,11 @@ export interface RefreshResult {
  * workers between calls (the daemon's budgeted background refresh).
  */
 export interface PtlRefresher {
-  refresh(topology: Topology, cells: readonly PtlCell[], options: RefreshOptions): Promise<RefreshResult>;
+  refresh(
+    topology: Topology,
+    cells: readonly PtlCell[],
+    options: RefreshOptions,
+  ): Promise<RefreshResult>;
   /** Release the kept workers and buffers (the refresher stays usable). */
   close(): void;
 }

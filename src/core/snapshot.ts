@@ -10,6 +10,7 @@ import type {
   MitosisDetection,
   MitosisState,
   PtlMeasurement,
+  PtlMethod,
   ReplicationStatus,
   Steering,
   Topology,
@@ -163,6 +164,25 @@ export interface DaemonJson {
   replicated: number;
   ptl_measuring: boolean;
   ptl_error: string | null;
+  /** How the background PTL refresh measures under its budget (null before the first). */
+  ptl_method: PtlMethodJson | null;
+}
+
+export interface PtlMethodJson {
+  /** full: the 4 x LLC chase (`r`); flush / ring: the budgeted light refresh; sim. */
+  method: "full" | "flush" | "ring" | "sim";
+  /** False: the figures are NOT memory latency (note says why); steering ignores them. */
+  dram: boolean;
+  note: string | null;
+  buffer_bytes: number;
+  budget_cpu_pct: number;
+  budget_memory_bytes: number;
+  /** Cells refreshed per refresh, and how often, under the budget (null until known). */
+  cells_per_refresh: number | null;
+  refresh_every_ms: number | null;
+  matrix_every_ms: number | null;
+  /** The budget makes the refresh slower than -i (every cell less often than every interval). */
+  slowed: boolean;
 }
 
 export interface Snapshot {
@@ -248,6 +268,31 @@ export function ptlJson(m: PtlMeasurement, nowWallMs: number): PtlJson {
     spread: m.spread,
     errors: m.errors,
     buffer_bytes: m.bufferBytes,
+  };
+}
+
+export function ptlMethodJson(
+  m: PtlMethod | null,
+  budget: {
+    cellsPerRefresh: number;
+    refreshEveryMs: number;
+    matrixEveryMs: number;
+    slowed: boolean;
+  } | null,
+  settings: { ptlCpuPercent: number; ptlMemoryMb: number },
+): PtlMethodJson | null {
+  if (m === null) return null;
+  return {
+    method: m.method,
+    dram: m.dram,
+    note: m.note,
+    buffer_bytes: m.bufferBytes,
+    budget_cpu_pct: settings.ptlCpuPercent,
+    budget_memory_bytes: settings.ptlMemoryMb * 1024 * 1024,
+    cells_per_refresh: budget?.cellsPerRefresh ?? null,
+    refresh_every_ms: budget?.refreshEveryMs ?? null,
+    matrix_every_ms: budget?.matrixEveryMs ?? null,
+    slowed: budget?.slowed ?? false,
   };
 }
 

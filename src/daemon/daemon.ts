@@ -18,6 +18,7 @@ import type {
   ProcessInfo,
   ProcessKey,
   PtlMeasurement,
+  PtlMethod,
   Steering,
   Topology,
 } from "../core/types.ts";
@@ -28,9 +29,11 @@ import type { Host, Privileges } from "../host.ts";
 import { Actuator, label } from "./actuator.ts";
 import { policySampleOf, signalsOf } from "./assemble.ts";
 import { composeSnapshot } from "./compose.ts";
+import { ptlMethodJson } from "../core/snapshot.ts";
 import { MitosisOperations } from "./operations.ts";
 import type { PinStore } from "./pin_store.ts";
 import { PtlScheduler } from "./ptl.ts";
+import type { BudgetReport } from "./ptl_budget.ts";
 
 /** Longest a prctl(100) may take before the process is marked stuck. */
 export const PRCTL_DEADLINE_MS = 2000;
@@ -68,6 +71,8 @@ export class Daemon implements DaemonControl {
   #lastSampleMs: number | null = null;
   #measurement: PtlMeasurement | null = null;
   #ptlError: string | null = null;
+  #ptlMethod: PtlMethod | null = null;
+  #ptlBudget: BudgetReport | null = null;
   #steering: Steering | null = null;
   #steeringArray: number[] | null = null;
   #remeasureAsked = false;
@@ -83,11 +88,19 @@ export class Daemon implements DaemonControl {
     this.#actuator = new Actuator(this.host, this.events, PRCTL_DEADLINE_MS);
     this.#ptl = new PtlScheduler({
       prober: this.host.prober,
+      refresher: this.host.refresher,
       clock: this.host.clock,
       intervalMs: opts.config.ptlIntervalMs,
+      budget: {
+        cpuFraction: opts.config.ptlCpuPercent / 100,
+        memoryBytes: opts.config.ptlMemoryMb * 1024 * 1024,
+      },
       topology: async () => (this.#topology = await this.host.topology()),
-      onResult: (r) =>
-        "measurement" in r ? this.#onMeasurement(r.measurement) : this.#onPtlError(r.error),
+      onResult: (r) => {
+        if (!("measurement" in r)) return this.#onPtlError(r.error);
+        this.#ptlBudget = r.budget;
+        this.#onMeasurement(r.measurement, r.method);
+      },
     });
   }
 
@@ -145,6 +158,9 @@ export class Daemon implements DaemonControl {
     const started = performance.now();
     const now = this.host.clock.now();
     this.#tick++;
+    // A refresh started now overlaps the sampling below and is usually done
+    // before the snapshot is composed.
+    this.#ptl.poll();
     let all: ProcessInfo[] = [];
     try {
       all = await this.host.processes();
@@ -184,7 +200,6 @@ export class Daemon implements DaemonControl {
     this.#readings = new Map(readings);
     this.#processes = new Map(managed.map((p) => [processKeyString(p), p]));
     this.#lastSampleMs = now;
-    this.#ptl.poll();
 
     const counterStatus = this.host.counters.status();
     const wallNow = this.host.clock.wallNow();
@@ -206,6 +221,7 @@ export class Daemon implements DaemonControl {
         thr_dtlb: this.#config.thrDtlb,
         ptl_measuring: this.#ptl.measuring,
         ptl_error: this.#ptlError,
+        ptl_method: ptlMethodJson(this.#ptlMethod, this.#ptlBudget, this.#config),
       },
       mitosis: this.#mitosis,
       measurement: this.#measurement,
@@ -236,9 +252,17 @@ export class Daemon implements DaemonControl {
     else this.#actuator.disable(target, d.reason);
   }
 
-  #onMeasurement(m: PtlMeasurement): void {
+  #onMeasurement(m: PtlMeasurement, method: PtlMethod): void {
     this.#measurement = m;
     this.#ptlError = null;
+    const wasDram = this.#ptlMethod?.dram ?? true;
+    this.#ptlMethod = method;
+    if (!method.dram) {
+      // Cache latency is no basis for steering: the last honest steering stays.
+      if (wasDram) this.events.emit("probe", `PTL figures are not memory latency: ${method.note}`);
+      this.#remeasureAsked = false;
+      return;
+    }
     this.#steering = computeSteering(m);
     const array = steeringArray(this.#steering);
     const changed = this.#steeringArray === null ||

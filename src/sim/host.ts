@@ -52,6 +52,10 @@ export class SimHost implements Host {
   readonly clock: SimClock;
   readonly counters: SimCounterSource;
   readonly prober: SimProber;
+  /** The simulated prober refreshes cells too (same latency model). */
+  get refresher(): SimProber {
+    return this.prober;
+  }
   readonly mitosis: MitosisControl;
   readonly scenario: readonly Workload[];
   readonly #kernel: SimMitosisKernel;

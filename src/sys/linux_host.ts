@@ -5,6 +5,7 @@
 import type { ProcessInfo, ProcessKey, Topology } from "../core/types.ts";
 import { type Clock, type Host, type Privileges, realClock } from "../host.ts";
 import { LinuxProber } from "../../probe/prober.ts";
+import { LightProber } from "../../probe/light_prober.ts";
 import { LinuxCounterSource } from "./perf/counters.ts";
 import { LinuxMitosis } from "./mitosis/linux.ts";
 import { readPrivileges } from "./privileges.ts";
@@ -22,6 +23,7 @@ export class LinuxHost implements Host {
   readonly counters: LinuxCounterSource;
   readonly mitosis: LinuxMitosis;
   readonly prober: LinuxProber;
+  readonly refresher = new LightProber();
   readonly #options: LinuxHostOptions;
 
   private constructor(options: LinuxHostOptions, topology: Topology) {
@@ -29,9 +31,9 @@ export class LinuxHost implements Host {
     // The counter event table depends on the CPU model, hence the topology first.
     this.counters = new LinuxCounterSource({ cpu: topology.cpu, procRoot: options.procRoot });
     this.mitosis = new LinuxMitosis(options.procRoot);
-    // The daemon measures every -i ms: keeping the pinned workers (and their
-    // chase order) alive saves their start-up on every measurement.
-    this.prober = new LinuxProber({ keepWorkers: true });
+    // The daemon refreshes through `refresher`, which keeps its workers and
+    // rings; the full chase runs only on demand (`r`, `waspd probe`): its workers need not stay.
+    this.prober = new LinuxProber();
   }
 
   static async open(options: LinuxHostOptions): Promise<LinuxHost> {
@@ -69,6 +71,7 @@ export class LinuxHost implements Host {
   async close(): Promise<void> {
     this.counters.close();
     this.prober.close();
+    this.refresher.close();
     // Leftover prctl children (a stuck call) get a moment to be reaped, never more.
     await this.mitosis.drain(200);
   }
