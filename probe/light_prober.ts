@@ -1,9 +1,13 @@
 /**
  * `LightProber`: the daemon's budgeted refresh of chosen PTL cells. It keeps,
- * between refreshes, one ring per memory node (probe/ring.ts) and one pinned
- * worker per CPU node, so a refresh is a message and a few thousand loads
- * per cell. The full chase (probe/prober.ts) stays what `waspd probe` and
- * the forced `r` re-measure use.
+ * between refreshes, one ring per memory node (probe/ring.ts) and the flush
+ * loop, so a refresh is a few thousand loads per cell. The full chase
+ * (probe/prober.ts) stays what `waspd probe` and the forced `r` use.
+ *
+ * No Worker: a refresh of a cell takes well under a millisecond, so the
+ * calling thread moves itself onto a CPU of the row node for the chase
+ * (sched_setaffinity on itself, confirmed with sched_getcpu) and back to its
+ * own CPU set after. A kept Worker would cost about 16 MB of RSS for that.
  *
  * The method is chosen once: `flush` where this process may execute a page
  * of its own (the clflush loop), else `ring`, whose figures are memory
@@ -14,11 +18,9 @@ import type { PtlRefresher, RefreshOptions, RefreshResult } from "../src/host.ts
 import type { CellFigure, PtlCell, PtlMethod, Topology } from "../src/core/types.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { DEFAULT_GROUP_BYTES, DEFAULT_STRIDE_BYTES } from "./chase.ts";
-import { openFlusher } from "./flush.ts";
-import type { FlushStatus, LightCell, LightReply } from "./light.ts";
+import { type FlushStatus, type LightCell, LightChaser } from "./light.ts";
 import { pickCpu } from "./plan.ts";
 import { allowedCpus } from "./prober.ts";
-import { ProbeWorkerHandle, WORKER_URL } from "./probe_worker_handle.ts";
 import { nextGroups, Ring } from "./ring.ts";
 import { describeMethod, ringBytesFor } from "./light_plan.ts";
 
@@ -32,8 +34,6 @@ export interface LightProberOptions {
   roundsPerGroup?: number;
   /** Force the method (the benchmark compares them); default: flush where possible. */
   method?: "flush" | "ring";
-  workerUrl?: URL;
-  timeoutMs?: number;
 }
 
 export const DEFAULT_GROUPS_PER_CELL = 2;
@@ -43,26 +43,19 @@ export class LightProber implements PtlRefresher {
   readonly #o: LightProberOptions;
   readonly #rings = new Map<number, Ring>();
   readonly #ringErrors = new Map<number, string>();
-  readonly #workers = new Map<number, ProbeWorkerHandle>();
-  #method: { kind: "flush" | "ring"; reason: string | null } | null = null;
-  #flush: FlushStatus | null = null;
+  #chaser: LightChaser | null = null;
   #allowed: Set<number> | null | undefined = undefined;
   #busy = false;
+  #closeAfter = false;
 
   constructor(options: LightProberOptions = {}) {
     this.#o = options;
   }
 
-  /** Flush where this process may execute its own page, else the plain ring. Decided once. */
-  #chooseMethod(): { kind: "flush" | "ring"; reason: string | null } {
-    if (this.#method !== null) return this.#method;
-    if (this.#o.method === "ring") return (this.#method = { kind: "ring", reason: "asked for" });
-    const support = openFlusher(libc());
-    if (support.ok) support.flusher[Symbol.dispose]();
-    this.#method = support.ok
-      ? { kind: "flush", reason: null }
-      : { kind: "ring", reason: support.reason };
-    return this.#method;
+  /** The chaser, opened once: flushing where this process may execute its own page. */
+  #chaserNow(): LightChaser {
+    this.#chaser ??= new LightChaser(libc(), this.#o.method !== "ring");
+    return this.#chaser;
   }
 
   async refresh(
@@ -76,6 +69,7 @@ export class LightProber implements PtlRefresher {
       return await this.#refresh(topology, cells, options);
     } finally {
       this.#busy = false;
+      if (this.#closeAfter) this.close();
     }
   }
 
@@ -84,12 +78,8 @@ export class LightProber implements PtlRefresher {
     cells: readonly PtlCell[],
     options: RefreshOptions,
   ): Promise<RefreshResult> {
-    let mainMs = 0;
-    let mark = performance.now();
-    const pause = () => (mainMs += performance.now() - mark);
-    const resume = () => (mark = performance.now());
-    const method = this.#chooseMethod();
-    const flushing = method.kind === "flush";
+    const cpu0 = libc().threadCpuMs();
+    const chaser = this.#chaserNow();
     const layoutOf = (bufferBytes: number) => ({
       bufferBytes,
       groupBytes: this.#o.groupBytes ?? DEFAULT_GROUP_BYTES,
@@ -100,7 +90,7 @@ export class LightProber implements PtlRefresher {
       options.memoryBytes,
       cols.length,
       layoutOf(0).groupBytes,
-      flushing,
+      chaser.flushing,
     );
     let setupMs = 0;
     this.#forgetGone(topology, bufferBytes);
@@ -110,94 +100,89 @@ export class LightProber implements PtlRefresher {
       if (this.#rings.has(col) || this.#ringErrors.has(col)) continue;
       const node = topology.nodes.find((n) => n.id === col);
       const freeBytes = node?.memFreeKb == null ? null : node.memFreeKb * 1024;
+      const before = libc().threadCpuMs();
       const opened = Ring.open(libc(), col, layoutOf(bufferBytes), this.#o.seed ?? 1, freeBytes);
-      if (opened.ok) {
-        this.#rings.set(col, opened.ring);
-        setupMs += opened.ring.setupMs;
-      } else this.#ringErrors.set(col, opened.reason);
+      setupMs += libc().threadCpuMs() - before;
+      if (opened.ok) this.#rings.set(col, opened.ring);
+      else this.#ringErrors.set(col, opened.reason);
     }
 
     this.#allowed ??= allowedCpus();
     const figures: CellFigure[] = [];
-    let workerMs = 0;
-    const abortFlag = new SharedArrayBuffer(4);
-    const onAbort = () => Atomics.store(new Int32Array(abortFlag), 0, 1);
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      const rows = [...new Set(cells.map((c) => c.row))];
-      for (const row of rows) {
-        const rowCells = cells.filter((c) => c.row === row);
-        const fail = (c: PtlCell, error: string) =>
-          figures.push({ ...c, latencyNs: null, spread: null, error });
-        const node = topology.nodes.find((n) => n.id === row);
-        const cpu = node === undefined ? null : pickCpu(node, this.#allowed);
-        if (cpu === null) {
-          for (const c of rowCells) fail(c, `no usable CPU on node ${row}`);
-          continue;
-        }
-        const light: LightCell[] = [];
-        const asked: PtlCell[] = [];
-        for (const c of rowCells) {
-          const ring = this.#rings.get(c.col);
-          if (ring === undefined) {
-            fail(c, this.#ringErrors.get(c.col) ?? `no ring on node ${c.col}`);
-            continue;
-          }
-          light.push(this.#cellOf(ring));
-          asked.push(c);
-        }
-        if (light.length === 0) continue;
-        const { handle, startMs } = await this.#worker(row, pause, resume);
-        setupMs += startMs;
-        pause();
-        let reply: LightReply;
-        try {
-          reply = await handle.measureLight(
-            { kind: "light", row, cpu, cells: light, flush: flushing, abortFlag },
-            this.#o.timeoutMs ?? 10_000,
-          );
-        } catch (error) {
-          handle.terminate();
-          this.#workers.delete(row);
-          resume();
-          for (const c of asked) fail(c, (error as Error).message);
-          continue;
-        }
-        resume();
-        workerMs += reply.busyMs;
-        if (flushing) this.#flush = reply.flush;
-        reply.cells.forEach((r, i) => {
-          const c = asked[i];
-          if (c !== undefined) {
-            figures.push({ ...c, latencyNs: r.latencyNs, spread: r.spread, error: r.error });
-          }
-        });
-        if (options.signal?.aborted) break;
-      }
-    } finally {
-      options.signal?.removeEventListener("abort", onAbort);
+    const rows = [...new Set(cells.map((c) => c.row))];
+    for (const row of rows) {
+      if (options.signal?.aborted) break;
+      const rowCells = cells.filter((c) => c.row === row);
+      const node = topology.nodes.find((n) => n.id === row);
+      const cpu = node === undefined ? null : pickCpu(node, this.#allowed);
+      const pinError = cpu === null ? `no usable CPU on node ${row}` : null;
+      figures.push(...this.#measureRow(chaser, rowCells, cpu, pinError));
+      // Let the event loop breathe between rows of a large machine.
+      if (rows.length > 1) await Promise.resolve();
     }
-    pause();
     return {
       figures,
-      costMs: workerMs + mainMs,
+      // CPU time, not wall time: on a busy machine the pinned chase may wait for its CPU.
+      costMs: libc().threadCpuMs() - cpu0 - setupMs,
       setupMs,
       method: this.method(topology.llcBytes, bufferBytes),
     };
   }
 
-  /** The workers' flush status (calibration figures included), null before the first flushed refresh. */
+  /**
+   * The cells of one row, chased on a CPU of the row node: this thread moves
+   * there for the chase and back to its own CPU set after, whatever happens.
+   */
+  #measureRow(
+    chaser: LightChaser,
+    rowCells: readonly PtlCell[],
+    cpu: number | null,
+    pinError: string | null,
+  ): CellFigure[] {
+    const fail = (c: PtlCell, error: string) => ({ ...c, latencyNs: null, spread: null, error });
+    if (cpu === null) return rowCells.map((c) => fail(c, pinError ?? "no CPU"));
+    const lib = libc();
+    let saved: number[];
+    try {
+      saved = lib.getAffinity(0);
+      lib.setAffinity(0, [cpu]);
+    } catch (error) {
+      return rowCells.map((c) => fail(c, `pinning to CPU ${cpu}: ${(error as Error).message}`));
+    }
+    try {
+      const running = lib.schedGetcpu();
+      if (running !== cpu) {
+        return rowCells.map((c) => fail(c, `pinned to CPU ${cpu} but running on CPU ${running}`));
+      }
+      return rowCells.map((c) => {
+        const ring = this.#rings.get(c.col);
+        if (ring === undefined) {
+          return fail(c, this.#ringErrors.get(c.col) ?? `no ring on ${c.col}`);
+        }
+        const r = chaser.chase(this.#cellOf(ring));
+        return { ...c, latencyNs: r.latencyNs, spread: r.spread, error: r.error };
+      });
+    } finally {
+      try {
+        lib.setAffinity(0, saved);
+      } catch {
+        // The CPU set it had cannot be refused back; nothing better to do.
+      }
+    }
+  }
+
+  /** Flushing availability and its calibration figures; null before the first refresh. */
   get flushStatus(): FlushStatus | null {
-    return this.#flush;
+    return this.#chaser?.status ?? null;
   }
 
   /** The method and whether its figures are DRAM latency (see light_plan.ts). */
   method(llcBytes: number | null, bufferBytes: number): PtlMethod {
-    const chosen = this.#chooseMethod();
+    const chaser = this.#chaserNow();
     return describeMethod({
-      kind: chosen.kind,
-      fallbackReason: chosen.reason,
-      flush: this.#flush,
+      kind: chaser.flushing ? "flush" : "ring",
+      fallbackReason: chaser.flushing ? null : chaser.status.reason,
+      flush: chaser.status,
       bufferBytes,
       llcBytes,
     });
@@ -225,53 +210,30 @@ export class LightProber implements PtlRefresher {
     };
   }
 
-  /** The kept worker of `row`, started (and its start timed as setup) when missing. */
-  async #worker(
-    row: number,
-    pause: () => void,
-    resume: () => void,
-  ): Promise<{ handle: ProbeWorkerHandle; startMs: number }> {
-    const kept = this.#workers.get(row);
-    if (kept !== undefined && kept.healthy) return { handle: kept, startMs: 0 };
-    kept?.terminate();
-    const t0 = performance.now();
-    const handle = new ProbeWorkerHandle(this.#o.workerUrl ?? WORKER_URL);
-    this.#workers.set(row, handle);
-    pause();
-    await handle.ready();
-    resume();
-    return { handle, startMs: performance.now() - t0 };
-  }
-
   /** Drop rings of nodes that are no longer columns or whose size no longer fits the budget. */
   #forgetGone(topology: Topology, bufferBytes: number): void {
     const cols = new Set(topology.nodes.filter((n) => (n.memTotalKb ?? 0) > 0).map((n) => n.id));
-    const rows = new Set(topology.nodes.filter((n) => n.cpus.length > 0).map((n) => n.id));
     for (const [node, ring] of this.#rings) {
       if (!cols.has(node) || ring.layout.bufferBytes !== bufferBytes) {
+        this.#chaser?.forget(ring.address);
         ring[Symbol.dispose]();
         this.#rings.delete(node);
-      }
-    }
-    for (const [node, handle] of this.#workers) {
-      if (!rows.has(node)) {
-        handle.terminate();
-        this.#workers.delete(node);
       }
     }
     this.#ringErrors.clear();
   }
 
   /**
-   * Terminate the workers and unmap the rings. During a refresh the rings
-   * stay mapped: a worker being terminated may still be chasing one, and a
-   * load from an unmapped page would kill the whole process.
+   * Unmap the rings and the flush page; the next refresh opens them again.
+   * During a refresh (between two rows) it waits for the refresh to end: a
+   * load from an unmapped ring would kill the whole process.
    */
   close(): void {
-    for (const handle of this.#workers.values()) handle.terminate();
-    this.#workers.clear();
+    this.#closeAfter = this.#busy;
     if (this.#busy) return;
     for (const ring of this.#rings.values()) ring[Symbol.dispose]();
     this.#rings.clear();
+    this.#chaser?.[Symbol.dispose]();
+    this.#chaser = null;
   }
 }

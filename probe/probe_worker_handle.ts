@@ -4,7 +4,6 @@
  * crash, a silent worker and an abort into rejected promises with a reason.
  */
 import type { RowReply, RowRequest, WorkerReply } from "./protocol.ts";
-import type { LightReply, LightRequest } from "./light.ts";
 
 export const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
@@ -80,14 +79,6 @@ export class ProbeWorkerHandle {
     this.#worker.postMessage(request);
     const reply = await answer;
     if (reply.kind !== "row") throw new Error(`probe worker: expected a row, got ${reply.kind}`);
-    return reply;
-  }
-
-  async measureLight(request: LightRequest, timeoutMs: number): Promise<LightReply> {
-    const answer = this.#next(timeoutMs, `light row ${request.row}`);
-    this.#worker.postMessage(request);
-    const reply = await answer;
-    if (reply.kind !== "light") throw new Error(`probe worker: expected light, got ${reply.kind}`);
     return reply;
   }
 

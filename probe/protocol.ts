@@ -2,7 +2,6 @@
  * The messages between the prober (main thread) and a probe worker. Plain
  * data: they cross the Worker boundary by structured clone.
  */
-import type { LightReply } from "./light.ts";
 
 /** How one cell is chased; the same for every cell of a measurement. */
 export interface ChaseParams {
@@ -67,7 +66,7 @@ export interface ReadyReply {
   kind: "ready";
 }
 
-export type WorkerReply = RowReply | ReadyReply | LightReply;
+export type WorkerReply = RowReply | ReadyReply;
 
 /** A cell that has no latency: why is in `error` (a failed cell is never a figure). */
 export function failedCell(node: number, error: string, hugePageAdvice = false): CellResult {

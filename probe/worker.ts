@@ -8,7 +8,6 @@
 import { libc } from "../src/ffi/libc.ts";
 import { buildChaseOrder } from "./chase.ts";
 import { measureCell } from "./cell.ts";
-import { failedLight, type LightRequest, measureLight } from "./light.ts";
 import {
   type CellResult,
   type ChaseParams,
@@ -81,23 +80,8 @@ function measureRow(request: RowRequest): RowReply {
   return { kind: "row", row: request.row, cpu, cells, error: null, aborted: false, orderMs };
 }
 
-/** A light refresh: pin (a no-op when already there), then chase the ring groups asked for. */
-function lightRow(request: LightRequest): void {
-  const pinError = pinTo(request.cpu);
-  if (pinError !== null) return reply(failedLight(request, pinError));
-  reply(measureLight(libc(), request, request.cpu));
-}
-
-self.onmessage = (event: MessageEvent<RowRequest | LightRequest>) => {
+self.onmessage = (event: MessageEvent<RowRequest>) => {
   const request = event.data;
-  if (request?.kind === "light") {
-    try {
-      lightRow(request);
-    } catch (error) {
-      reply(failedLight(request, `probe worker: ${errorText(error)}`));
-    }
-    return;
-  }
   if (request?.kind !== "row") return;
   try {
     reply(measureRow(request));

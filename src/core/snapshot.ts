@@ -177,7 +177,8 @@ export interface PtlMethodJson {
   buffer_bytes: number;
   budget_cpu_pct: number;
   budget_memory_bytes: number;
-  /** Cells refreshed per refresh, and how often, under the budget (null until known). */
+  /** CPU ms one cell's refresh costs (smoothed), cells per refresh, how often (null until known). */
+  cell_cost_ms: number | null;
   cells_per_refresh: number | null;
   refresh_every_ms: number | null;
   matrix_every_ms: number | null;
@@ -274,6 +275,7 @@ export function ptlJson(m: PtlMeasurement, nowWallMs: number): PtlJson {
 export function ptlMethodJson(
   m: PtlMethod | null,
   budget: {
+    cellCostMs: number;
     cellsPerRefresh: number;
     refreshEveryMs: number;
     matrixEveryMs: number;
@@ -289,6 +291,7 @@ export function ptlMethodJson(
     buffer_bytes: m.bufferBytes,
     budget_cpu_pct: settings.ptlCpuPercent,
     budget_memory_bytes: settings.ptlMemoryMb * 1024 * 1024,
+    cell_cost_ms: budget?.cellCostMs ?? null,
     cells_per_refresh: budget?.cellsPerRefresh ?? null,
     refresh_every_ms: budget?.refreshEveryMs ?? null,
     matrix_every_ms: budget?.matrixEveryMs ?? null,

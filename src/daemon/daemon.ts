@@ -158,9 +158,6 @@ export class Daemon implements DaemonControl {
     const started = performance.now();
     const now = this.host.clock.now();
     this.#tick++;
-    // A refresh started now overlaps the sampling below and is usually done
-    // before the snapshot is composed.
-    this.#ptl.poll();
     let all: ProcessInfo[] = [];
     try {
       all = await this.host.processes();
@@ -203,7 +200,7 @@ export class Daemon implements DaemonControl {
 
     const counterStatus = this.host.counters.status();
     const wallNow = this.host.clock.wallNow();
-    return composeSnapshot({
+    const snapshot = composeSnapshot({
       host: this.host,
       topology: this.#topology,
       capabilities: capabilitiesJson(this.#privileges, counterStatus, this.#detection),
@@ -232,6 +229,10 @@ export class Daemon implements DaemonControl {
       wallNow,
       tickMs: performance.now() - started,
     });
+    // After the sample, not during it: a refresh of a millisecond or so then
+    // runs while the daemon is otherwise idle and has ended by the next tick.
+    this.#ptl.poll();
+    return snapshot;
   }
 
   #act(process: ProcessInfo, d: PolicyDecision): void {

@@ -40,6 +40,12 @@ export function initialBudget(): BudgetState {
   return { creditMs: 0, atMs: null, cellCostMs: null, cursor: 0, lastStartMs: null };
 }
 
+/**
+ * A refresh is due this much before a whole interval has passed: polls come
+ * once per tick, and a tick a millisecond early must not skip an interval.
+ */
+export const DUE_SLACK = 0.05;
+
 /** Weight of the newest cost in the smoothed cell cost. */
 const COST_WEIGHT = 0.3;
 
@@ -73,8 +79,9 @@ export function planRefresh(
   const credit = accrue(state, config, nowMs);
   const updated = { ...state, creditMs: credit, atMs: nowMs };
   if (cellCount <= 0) return { plan: { kind: "wait", untilMs: nowMs + config.intervalMs }, state };
-  if (state.lastStartMs !== null && nowMs - state.lastStartMs < config.intervalMs) {
-    return { plan: { kind: "wait", untilMs: state.lastStartMs + config.intervalMs }, state };
+  const spacing = config.intervalMs * (1 - DUE_SLACK);
+  if (state.lastStartMs !== null && nowMs - state.lastStartMs < spacing) {
+    return { plan: { kind: "wait", untilMs: state.lastStartMs + spacing }, state };
   }
   let take: number;
   if (state.cellCostMs === null) take = cellCount;
@@ -107,6 +114,8 @@ export function chargeRefresh(
 
 /** How the refresh keeps up under the budget, for the snapshot and the screen. */
 export interface BudgetReport {
+  /** Smoothed CPU cost of refreshing one cell, ms. */
+  cellCostMs: number;
   /** Cells refreshed per due refresh at the current cost. */
   cellsPerRefresh: number;
   /** Time between two refreshes: -i, or longer when one cell costs more than the budget of -i. */
@@ -129,6 +138,7 @@ export function budgetReport(
   if (cost > perInterval) {
     const every = Math.max(config.intervalMs, cost / config.cpuFraction);
     return {
+      cellCostMs: state.cellCostMs,
       cellsPerRefresh: 1,
       refreshEveryMs: every,
       matrixEveryMs: every * cellCount,
@@ -138,6 +148,7 @@ export function budgetReport(
   const cellsPerRefresh = Math.min(cellCount, Math.floor(perInterval / cost));
   const matrixEveryMs = Math.ceil(cellCount / cellsPerRefresh) * config.intervalMs;
   return {
+    cellCostMs: state.cellCostMs,
     cellsPerRefresh,
     refreshEveryMs: config.intervalMs,
     matrixEveryMs,

@@ -81,6 +81,8 @@ const SYMBOLS = {
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   /** int madvise(void *addr, size_t length, int advice) */
   madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  /** int clock_gettime(clockid_t clk, struct timespec *tp) */
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   /** int mprotect(void *addr, size_t len, int prot) */
   mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   /** int sched_getcpu(void) */
@@ -300,6 +302,13 @@ class Libc {
 
   madvise(addr: Deno.PointerObject, len: number, advice: number): void {
     this.#check(`madvise(${advice})`, this.#symbols.madvise(addr, BigInt(len), advice));
+  }
+
+  /** CPU time of the calling thread, ms (CLOCK_THREAD_CPUTIME_ID; not wall time lost to others). */
+  threadCpuMs(): number {
+    const ts = new BigInt64Array(2);
+    this.#check("clock_gettime(CLOCK_THREAD_CPUTIME_ID)", this.#symbols.clock_gettime(3, ts));
+    return Number(ts[0]!) * 1000 + Number(ts[1]!) / 1e6;
   }
 
   mprotect(addr: Deno.PointerObject, len: number, prot: number): void {
