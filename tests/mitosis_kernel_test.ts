@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
 import { errnoText } from "../src/ffi/errno.ts";
-import {
-  PR_GET_PGTABLE_REPL_STEERING,
-  PR_SET_PGTABLE_REPL_STEERING,
-  SimMitosisKernel,
-} from "../src/sim/mitosis_kernel.ts";
+import { PR_GET_PGTABLE_REPL_STEERING, PR_SET_PGTABLE_REPL_STEERING } from "../src/core/prctl.ts";
+import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
 import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
 import { parseMitosisState } from "../src/sys/mitosis/parse.ts";
 

@@ -13,8 +13,8 @@ import {
   PR_GET_PGTABLE_REPL_STEERING,
   PR_SET_PGTABLE_REPL,
   PR_SET_PGTABLE_REPL_STEERING,
-  type SimMitosisKernel,
-} from "./mitosis_kernel.ts";
+} from "../core/prctl.ts";
+import type { SimMitosisKernel } from "./mitosis_kernel.ts";
 
 type Sleep = (ms: number) => Promise<void>;
 

@@ -11,15 +11,13 @@
  */
 import type { ActionResult, MitosisDetection, MitosisState, ProcessKey } from "../../core/types.ts";
 import { STEERING_SLOTS } from "../../core/types.ts";
+import { PR_GET_PGTABLE_REPL_STEERING, PR_SET_PGTABLE_REPL_STEERING } from "../../core/prctl.ts";
 import type { MitosisControl } from "../../host.ts";
 import { errnoText, SyscallError } from "../../ffi/errno.ts";
 import { libc, O_CLOEXEC, O_TRUNC, O_WRONLY } from "../../ffi/libc.ts";
 import { detectMitosis, type PrctlProbe, probePrctl } from "./detect.ts";
 import { MITOSIS_FILES, parseMitosisState } from "./parse.ts";
 import { PRCTL_CHILD_FLAG, type PrctlChildResult } from "./prctl_child.ts";
-
-export const PR_SET_PGTABLE_REPL_STEERING = 104;
-export const PR_GET_PGTABLE_REPL_STEERING = 105;
 
 export interface LinuxMitosisOptions {
   probe?: () => Promise<PrctlProbe>;
