@@ -221,8 +221,8 @@ Deno.test("SimMitosisControl maps errnos like LinuxMitosis", async () => {
   assert.equal(already.ok === false && !already.stuck && already.errno, "EALREADY");
   const missing = await control.setReplication({ pid: 999999, startTime: 1 }, 1, 100);
   assert.equal(missing.ok === false && !missing.stuck && missing.errno, "ESRCH");
-  const junk = await control.writeMode(7);
+  const junk = await control.write("mode", 7);
   assert.equal(junk.ok === false && !junk.stuck && junk.errno, "EINVAL");
-  assert.deepEqual(await control.writeCache(100), { ok: true, value: 100 });
+  assert.deepEqual(await control.write("cache", 100), { ok: true, value: 100 });
   assert.deepEqual((await control.read()).cache.map((r) => r.cached), [100, 100, 100, 100]);
 });

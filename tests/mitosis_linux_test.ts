@@ -118,13 +118,13 @@ Deno.test("a fixture tree reads as a 6.4 kernel; writes go to the files", async 
     assert.equal(state.detection.variant, "wasp-6.4");
     assert.deepEqual(state.warnings, []);
     assert.deepEqual(state.active.map((a) => a.pid), [101]);
-    assert.deepEqual(await mitosis.writeMode(1), { ok: true, value: 1 });
+    assert.deepEqual(await mitosis.write("mode", 1), { ok: true, value: 1 });
     assert.equal(await Deno.readTextFile(`${root}/mitosis/mode`), "1\n");
     assert.equal((await mitosis.read()).mode, 1);
-    const bad = await mitosis.writeCache(1.5);
+    const bad = await mitosis.write("cache", 1.5);
     assert.equal(!bad.ok && !bad.stuck && bad.errno, "EINVAL");
     await Deno.remove(`${root}/mitosis/inherit`);
-    const missing = await mitosis.writeInherit(1);
+    const missing = await mitosis.write("inherit", 1);
     assert.equal(!missing.ok && !missing.stuck && missing.errno, "ENOENT");
   } finally {
     await Deno.remove(root, { recursive: true });

@@ -12,7 +12,7 @@
 import type { ActionResult, MitosisDetection, MitosisState, ProcessKey } from "../../core/types.ts";
 import { STEERING_SLOTS } from "../../core/types.ts";
 import { PR_GET_PGTABLE_REPL_STEERING, PR_SET_PGTABLE_REPL_STEERING } from "../../core/prctl.ts";
-import type { MitosisControl } from "../../host.ts";
+import type { MitosisControl, MitosisWritableFile } from "../../host.ts";
 import { errnoText, SyscallError } from "../../ffi/errno.ts";
 import { libc, O_CLOEXEC, O_TRUNC, O_WRONLY } from "../../ffi/libc.ts";
 import { detectMitosis, type PrctlProbe, probePrctl } from "./detect.ts";
@@ -258,16 +258,8 @@ export class LinuxMitosis implements MitosisControl {
     }
   }
 
-  writeMode(value: number): Promise<ActionResult> {
-    return Promise.resolve(this.#writeInteger("mode", value));
-  }
-
-  writeInherit(value: number): Promise<ActionResult> {
-    return Promise.resolve(this.#writeInteger("inherit", value));
-  }
-
-  writeCache(value: number): Promise<ActionResult> {
-    return Promise.resolve(this.#writeInteger("cache", value));
+  write(file: MitosisWritableFile, value: number): Promise<ActionResult> {
+    return Promise.resolve(this.#writeInteger(file, value));
   }
 
   /** Wait (at most `timeoutMs`) for children still running; a D-state one is left behind. */
@@ -279,7 +271,7 @@ export class LinuxMitosis implements MitosisControl {
     return this.#children.size;
   }
 
-  #writeInteger(file: string, value: number): ActionResult {
+  #writeInteger(file: MitosisWritableFile, value: number): ActionResult {
     const path = `${this.procRoot}/mitosis/${file}`;
     if (!Number.isSafeInteger(value)) {
       return {
