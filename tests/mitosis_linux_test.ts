@@ -189,3 +189,20 @@ Deno.test("child arguments and output are checked", () => {
   assert.equal(!crashed.ok && !crashed.stuck && crashed.errno, "ECHILD");
   assert.match(!crashed.ok ? crashed.message : "", /Module not found/);
 });
+
+Deno.test("a write that fails after open reports the write's errno and closes the fd", async () => {
+  const root = await fixtureRoot("replicated");
+  try {
+    // /dev/full opens fine and answers every write(2) with ENOSPC.
+    await Deno.remove(`${root}/mitosis/cache`);
+    await Deno.symlink("/dev/full", `${root}/mitosis/cache`);
+    const mitosis = new LinuxMitosis(root, { probe: () => Promise.resolve({ ok: true, mask: 0 }) });
+    const openFds = () => [...Deno.readDirSync("/proc/self/fd")].length;
+    const before = openFds();
+    const full = await mitosis.write("cache", 100);
+    assert.equal(!full.ok && !full.stuck && full.errno, "ENOSPC");
+    assert.equal(openFds(), before, "the fd opened for the write was closed");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -15,6 +15,7 @@ import { PR_GET_PGTABLE_REPL_STEERING, PR_SET_PGTABLE_REPL_STEERING } from "../.
 import type { MitosisControl, MitosisWritableFile } from "../../host.ts";
 import { errnoText, SyscallError } from "../../ffi/errno.ts";
 import { libc, O_CLOEXEC, O_TRUNC, O_WRONLY } from "../../ffi/libc.ts";
+import { OwnedFd } from "../../ffi/owned.ts";
 import { detectMitosis, type PrctlProbe, probePrctl } from "./detect.ts";
 import { MITOSIS_FILES, parseMitosisState } from "./parse.ts";
 import { PRCTL_CHILD_FLAG, type PrctlChildResult } from "./prctl_child.ts";
@@ -281,22 +282,15 @@ export class LinuxMitosis implements MitosisControl {
         message: `write ${path}: ${value} is not an integer`,
       };
     }
-    let fd = -1;
     try {
       // O_TRUNC as `echo N >` does: procfs ignores it, a fixture tree needs it.
-      fd = libc().open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-      libc().write(fd, new TextEncoder().encode(`${value}\n`));
-      const closing = fd;
-      fd = -1;
+      // If the write throws, `using` closes quietly: the write's error is the answer.
+      using file = OwnedFd.open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+      file.write(new TextEncoder().encode(`${value}\n`));
       // The kernel applies (or rejects) the value when the file is released.
-      libc().close(closing);
+      file.close();
       return { ok: true, value };
     } catch (error) {
-      if (fd >= 0) {
-        try {
-          libc().close(fd);
-        } catch { /* the write already failed: report that */ }
-      }
       return failure(`write ${value} to ${path}`, error);
     }
   }
