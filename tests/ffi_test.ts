@@ -14,21 +14,22 @@ import { readPrivileges } from "../src/sys/privileges.ts";
 const PAGE = 4096;
 const MAPPING_BYTES = 64 * 1024 * 1024;
 
-function exists(path: string): boolean {
+/** Entry names of `dir`; none when it cannot be listed. */
+function entries(dir: string): Set<string> {
   try {
-    Deno.statSync(path);
-    return true;
+    return new Set(Array.from(Deno.readDirSync(dir), (entry) => entry.name));
   } catch {
-    return false;
+    return new Set();
   }
 }
 
 /** A Mitosis kernel lists /proc/mitosis; there prctl(100) would really replicate this process. */
-const MITOSIS_KERNEL = exists("/proc/mitosis");
+const MITOSIS_KERNEL = entries("/proc").has("mitosis");
 /** The first node number from 7 up that this machine does not have (7 on a small machine). */
 const ABSENT_NODE = (() => {
+  const nodes = entries("/sys/devices/system/node");
   let node = 7;
-  while (exists(`/sys/devices/system/node/node${node}`)) node++;
+  while (nodes.has(`node${node}`)) node++;
   return node;
 })();
 
