@@ -4,6 +4,8 @@
  * messages, so it polls this flag between rounds. The flag owns its listener
  * on the signal: disposing it removes the listener, so a long-lived signal
  * (the daemon's) does not gather one per measurement.
+ *
+ * Use: `using flag = new SharedAbortFlag(signal)` around the rows it covers.
  */
 export class SharedAbortFlag implements Disposable {
   /** Sent to the workers with each row request. */

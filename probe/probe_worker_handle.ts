@@ -1,8 +1,9 @@
 /**
  * The main-thread side of one probe worker: start it, wait until it is ready,
  * send one row request at a time, and always terminate it (terminate() is
- * safe twice; `using` terminates at the end of a scope). Turns a worker
- * crash, a silent worker and an abort into rejected promises with a reason.
+ * safe twice; with `using handle = new ProbeWorkerHandle()` it ends with the
+ * scope). Turns a worker crash, a silent worker and an abort into rejected
+ * promises with a reason.
  */
 import type { RowReply, RowRequest, WorkerReply } from "./protocol.ts";
 

@@ -2,6 +2,9 @@
  * The probe workers of a LinuxProber, one per row node. The pool owns them:
  * a worker leaves it only terminated, and closing the pool (or disposing it)
  * terminates every one, however often it is called.
+ *
+ * Use: `using pool = new ProbeWorkerPool()` for one measurement, or keep it
+ * (LinuxProber does, with keepWorkers) and close() it.
  */
 import { ProbeWorkerHandle, WORKER_URL } from "./probe_worker_handle.ts";
 

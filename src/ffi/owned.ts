@@ -8,6 +8,8 @@
  * The explicit release reports failure (a /proc/mitosis write is answered by
  * close(2)); the dispose never throws, because it runs on error paths too and
  * would hide the error that got there.
+ *
+ * Use: `using file = OwnedFd.open(path, flags)`, `using mapping = Mapping.anonymous(bytes)`.
  */
 import { type Libc, libc } from "./libc.ts";
 

@@ -3,6 +3,9 @@
  * owned. Closed once, by close() or by `using`; while open it is one of the
  * live owners its FdLedger counts, so the fd budget is the set of counters
  * that exist, not a number kept by hand next to them.
+ *
+ * Use: `using counter = PerfCounter.open(event, tid, ledger)` for a scoped
+ * count, or keep it (LinuxCounterSource does, per thread) and close() it.
  */
 import { libc } from "../../ffi/libc.ts";
 import { OwnedFd } from "../../ffi/owned.ts";
