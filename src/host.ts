@@ -58,11 +58,15 @@ export interface MitosisControl {
   setSteering(target: ProcessKey, steering: readonly number[]): Promise<ActionResult>;
   /** prctl(105). */
   getSteering(target: ProcessKey): Promise<number[] | ActionResult>;
-  writeMode(value: number): Promise<ActionResult>;
-  writeInherit(value: number): Promise<ActionResult>;
-  /** N > 0 tops every node up to N pages; -1 drains; -2 resets statistics. */
-  writeCache(value: number): Promise<ActionResult>;
+  /**
+   * Write `value` to /proc/mitosis/`file`. For `cache`: N > 0 tops every node
+   * up to N pages; -1 drains; -2 resets statistics.
+   */
+  write(file: MitosisWritableFile, value: number): Promise<ActionResult>;
 }
+
+/** The /proc/mitosis files waspd writes. */
+export type MitosisWritableFile = "mode" | "inherit" | "cache";
 
 export interface ProbeOptions {
   /** Override the buffer size per destination node (bytes). */

@@ -30,9 +30,7 @@ function withHangingEnable(sim: SimHost, pid: number): { host: Host; calls: () =
     },
     setSteering: (t, s) => sim.mitosis.setSteering(t, s),
     getSteering: (t) => sim.mitosis.getSteering(t),
-    writeMode: (v) => sim.mitosis.writeMode(v),
-    writeInherit: (v) => sim.mitosis.writeInherit(v),
-    writeCache: (v): Promise<ActionResult> => sim.mitosis.writeCache(v),
+    write: (file, v): Promise<ActionResult> => sim.mitosis.write(file, v),
   };
   const host = Object.create(sim, { mitosis: { value: mitosis } }) as Host;
   return { host, calls: () => calls };

@@ -202,8 +202,6 @@ function syncedBefore(control: MitosisControl, sync: () => void): MitosisControl
     ),
     setSteering: (target, steering) => (sync(), control.setSteering(target, steering)),
     getSteering: (target) => (sync(), control.getSteering(target)),
-    writeMode: (value) => (sync(), control.writeMode(value)),
-    writeInherit: (value) => (sync(), control.writeInherit(value)),
-    writeCache: (value) => (sync(), control.writeCache(value)),
+    write: (file, value) => (sync(), control.write(file, value)),
   };
 }

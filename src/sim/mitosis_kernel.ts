@@ -11,6 +11,14 @@
  */
 import { Errno } from "../ffi/errno.ts";
 import { STEERING_SLOTS } from "../core/types.ts";
+import {
+  PR_GET_PGTABLE_CACHE_ONLY,
+  PR_GET_PGTABLE_REPL,
+  PR_GET_PGTABLE_REPL_STEERING,
+  PR_SET_PGTABLE_CACHE_ONLY,
+  PR_SET_PGTABLE_REPL,
+  PR_SET_PGTABLE_REPL_STEERING,
+} from "../core/prctl.ts";
 import { renderActive, renderCache, renderHistory, renderStatus } from "./mitosis_render.ts";
 import {
   allocateFromCache,
@@ -20,13 +28,6 @@ import {
 } from "./mitosis_cache.ts";
 
 export type { CacheStats };
-
-export const PR_SET_PGTABLE_REPL = 100;
-export const PR_GET_PGTABLE_REPL = 101;
-export const PR_SET_PGTABLE_CACHE_ONLY = 102;
-export const PR_GET_PGTABLE_CACHE_ONLY = 103;
-export const PR_SET_PGTABLE_REPL_STEERING = 104;
-export const PR_GET_PGTABLE_REPL_STEERING = 105;
 
 /** What a prctl returned: `rc` >= 0, or -1 with an errno; or blocked (stopped target). */
 export type PrctlOutcome = { rc: number; errno: number } | { blocked: true; ticket: number };

@@ -31,7 +31,7 @@ export class LinuxHost implements Host {
     this.mitosis = new LinuxMitosis(options.procRoot);
     // The daemon measures every -i ms: keeping the pinned workers (and their
     // chase order) alive saves their start-up on every measurement.
-    this.prober = new LinuxProber({ keepWorkers: true });
+    this.prober = new LinuxProber({ keepWorkers: true, sysRoot: options.sysRoot });
   }
 
   static async open(options: LinuxHostOptions): Promise<LinuxHost> {

@@ -10,12 +10,12 @@
  * (a blocking wait, like the kernel's) exists so tests can play a stuck call
  * on a stock kernel.
  */
+import { PR_SET_PGTABLE_REPL } from "../../core/prctl.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { libc } from "../../ffi/libc.ts";
 
 /** Hidden first argument of a compiled waspd binary that makes it run this child. */
 export const PRCTL_CHILD_FLAG = "__prctl-child";
-export const PR_SET_PGTABLE_REPL = 100;
 
 export interface PrctlChildResult {
   rc: number;
