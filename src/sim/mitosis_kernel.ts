@@ -11,6 +11,7 @@
  */
 import { Errno } from "../ffi/errno.ts";
 import { STEERING_SLOTS } from "../core/types.ts";
+import { isStopped } from "../core/process_state.ts";
 import { renderActive, renderCache, renderHistory, renderStatus } from "./mitosis_render.ts";
 import {
   allocateFromCache,
@@ -282,10 +283,6 @@ export class SimMitosisKernel {
       history: renderHistory(),
     };
   }
-}
-
-export function isStopped(state: string): boolean {
-  return state === "T" || state === "t";
 }
 
 export function maskToNodes(mask: number): number[] {
