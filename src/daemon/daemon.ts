@@ -1,8 +1,9 @@
 /**
  * The daemon: sample -> decide (pure policy) -> act (through the Actuator) ->
- * Snapshot, once per update interval; PTL measurements in the background;
- * the operator's commands (DaemonControl); and on stop, the undo of
- * everything it changed. It only ever sees a Host, so it runs the same on
+ * Snapshot, once per update interval (`run`, or `once` for --once); PTL
+ * measurements in the background; the operator's commands (DaemonControl);
+ * and on stop, the undo of everything it changed (`shutdown`, or
+ * `await using`). It only ever sees a Host, so it runs the same on
  * the real machine and the simulated one.
  */
 import { capabilitiesJson } from "../core/capabilities.ts";
@@ -22,45 +23,50 @@ import type {
   Topology,
 } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
-import type { Config } from "../config.ts";
-import type { DaemonControl } from "../daemon_api.ts";
+import { clampUpdateInterval } from "../core/update_interval.ts";
+import { type Config, isExcludedName } from "../config.ts";
+import type { DaemonControl } from "./control.ts";
 import type { Host, Privileges } from "../host.ts";
 import { Actuator, label } from "./actuator.ts";
-import { policySampleOf, signalsOf } from "./assemble.ts";
-import { composeSnapshot } from "./compose.ts";
+import { policySampleOf, signalsOf } from "./policy_inputs.ts";
+import { composeSnapshot } from "./snapshot_compose.ts";
 import { MitosisOperations } from "./operations.ts";
-import type { PinStore } from "./pin_store.ts";
 import { PtlScheduler } from "./ptl.ts";
 
 /** Longest a prctl(100) may take before the process is marked stuck. */
 export const PRCTL_DEADLINE_MS = 2000;
-export const MIN_UPDATE_MS = 100;
-export const MAX_UPDATE_MS = 60_000;
 
 export interface DaemonOptions {
-  host: Host;
-  config: Config;
-  pins: PinStore;
+  /** Where events go; default: a log on the host's wall clock, no sink. */
   events?: EventLog;
+  /** The daemon's own pid, never managed (default: this process). */
   selfPid?: number;
+}
+
+/** What `Daemon.open` reads from the machine before the first tick. */
+interface MachineAtStart {
+  topology: Topology;
+  privileges: Privileges;
+  detection: MitosisDetection;
+  mitosis: MitosisState | null;
 }
 
 export class Daemon implements DaemonControl {
   readonly host: Host;
   readonly events: EventLog;
   readonly #config: Config;
-  readonly #pins: PinStore;
   readonly #selfPid: number;
   readonly #actuator: Actuator;
   readonly #ptl: PtlScheduler;
+  readonly #ops: MitosisOperations;
+  readonly #privileges: Privileges;
+  readonly #detection: MitosisDetection;
   readonly #stop = new AbortController();
-  #ops!: MitosisOperations;
   #updateMs: number;
   #tick = 0;
-  #topology!: Topology;
-  #privileges!: Privileges;
-  #detection!: MitosisDetection;
-  #mitosis: MitosisState | null = null;
+  #topology: Topology;
+  #mitosis: MitosisState | null;
+  #shutdown: Promise<string[]> | null = null;
   #policy = new Map<string, PolicyState>();
   #statuses = new Map<string, string>();
   #readings = new Map<string, CounterReading>();
@@ -73,22 +79,54 @@ export class Daemon implements DaemonControl {
   #remeasureAsked = false;
   stopReason: string | null = null;
 
-  constructor(opts: DaemonOptions) {
-    this.host = opts.host;
-    this.#config = opts.config;
-    this.#pins = opts.pins;
-    this.#selfPid = opts.selfPid ?? Deno.pid;
-    this.#updateMs = opts.config.updateIntervalMs;
-    this.events = opts.events ?? new EventLog(() => opts.host.clock.wallNow());
-    this.#actuator = new Actuator(this.host, this.events, PRCTL_DEADLINE_MS);
+  private constructor(host: Host, config: Config, options: DaemonOptions, at: MachineAtStart) {
+    this.host = host;
+    this.#config = config;
+    this.#selfPid = options.selfPid ?? Deno.pid;
+    this.#updateMs = config.updateIntervalMs;
+    this.events = options.events ?? new EventLog(() => host.clock.wallNow());
+    this.#topology = at.topology;
+    this.#privileges = at.privileges;
+    this.#detection = at.detection;
+    this.#mitosis = at.mitosis;
+    this.#actuator = new Actuator(host, this.events, PRCTL_DEADLINE_MS);
+    this.#ops = new MitosisOperations(host.mitosis, this.events, () => this.enforcing);
+    this.#ops.remember(this.#mitosis);
     this.#ptl = new PtlScheduler({
-      prober: this.host.prober,
-      clock: this.host.clock,
-      intervalMs: opts.config.ptlIntervalMs,
-      topology: async () => (this.#topology = await this.host.topology()),
+      prober: host.prober,
+      clock: host.clock,
+      intervalMs: config.ptlIntervalMs,
+      topology: async () => (this.#topology = await host.topology()),
       onResult: (r) =>
         "measurement" in r ? this.#onMeasurement(r.measurement) : this.#onPtlError(r.error),
     });
+  }
+
+  /**
+   * Read the machine once, say in which mode the daemon runs, apply `-c`:
+   * a started daemon, which owns `host` from here on (its shutdown closes
+   * it). If it cannot start, the host is closed before the error is thrown.
+   */
+  static async open(host: Host, config: Config, options: DaemonOptions = {}): Promise<Daemon> {
+    let at: MachineAtStart;
+    try {
+      const topology = await host.topology();
+      const privileges = host.privileges();
+      const detection = await host.mitosis.detect();
+      const mitosis = detection.present ? await host.mitosis.read() : null;
+      at = { topology, privileges, detection, mitosis };
+    } catch (error) {
+      await host.close();
+      throw error;
+    }
+    const daemon = new Daemon(host, config, options, at);
+    try {
+      await daemon.#announce();
+    } catch (error) {
+      await daemon.shutdown();
+      throw error;
+    }
+    return daemon;
   }
 
   get enforcing(): boolean {
@@ -118,14 +156,8 @@ export class Daemon implements DaemonControl {
     return this.#ptl.idle();
   }
 
-  /** Read the machine once, say in which mode the daemon runs, apply `-c`. */
-  async start(): Promise<void> {
-    this.#topology = await this.host.topology();
-    this.#privileges = this.host.privileges();
-    this.#detection = await this.host.mitosis.detect();
-    this.#mitosis = this.#detection.present ? await this.host.mitosis.read() : null;
-    this.#ops = new MitosisOperations(this.host.mitosis, this.events, () => this.enforcing);
-    this.#ops.remember(this.#mitosis);
+  /** Say in which mode the daemon runs; apply `-c`. */
+  async #announce(): Promise<void> {
     const counters = this.host.counters.status();
     const caps = capabilitiesJson(this.#privileges, counters, this.#detection);
     this.events.emit(
@@ -140,6 +172,54 @@ export class Daemon implements DaemonControl {
     if (this.#config.cachePages > 0) await this.#ops.populateCache(this.#config.cachePages);
   }
 
+  /**
+   * Tick once per update interval, handing each snapshot to `onSnapshot`,
+   * until `stop()` is called or `signal` aborts (which stops the daemon with
+   * the signal's reason). Resolves when the loop has ended; undo is
+   * `shutdown`'s job.
+   */
+  async run(onSnapshot: (snapshot: Snapshot) => void, signal?: AbortSignal): Promise<void> {
+    const unlink = this.#stopOn(signal);
+    try {
+      const clock = this.host.clock;
+      while (!this.#stop.signal.aborted) {
+        const started = clock.now();
+        onSnapshot(await this.tick());
+        const elapsed = clock.now() - started;
+        await clock.sleep(Math.max(0, this.#updateMs - elapsed), this.#stop.signal);
+      }
+    } finally {
+      unlink();
+    }
+  }
+
+  /**
+   * `--once`: two ticks one update interval apart (rates need a window) with
+   * the first PTL measurement finished in between; the second snapshot,
+   * carrying the events of both. `signal` cuts the wait short.
+   */
+  async once(signal?: AbortSignal): Promise<Snapshot> {
+    const unlink = this.#stopOn(signal);
+    try {
+      const first = await this.tick();
+      await this.host.clock.sleep(this.#updateMs, this.#stop.signal);
+      await this.ptlIdle();
+      const second = await this.tick();
+      return { ...second, events: [...first.events, ...second.events] };
+    } finally {
+      unlink();
+    }
+  }
+
+  /** Stop when `signal` aborts (now, if it already has); returns the unlink. */
+  #stopOn(signal: AbortSignal | undefined): () => void {
+    if (signal === undefined) return () => {};
+    const onAbort = () => this.stop(String(signal.reason ?? "aborted"));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    return () => signal.removeEventListener("abort", onAbort);
+  }
+
   /** One sample-decide-act round; returns the snapshot of it. */
   async tick(): Promise<Snapshot> {
     const started = performance.now();
@@ -151,9 +231,13 @@ export class Daemon implements DaemonControl {
     } catch (error) {
       this.events.emit("error", `reading processes failed: ${String(error)}`);
     }
-    const { managed } = selectManageable(all, this.#config.exclude, this.#selfPid);
+    const { managed } = selectManageable(
+      all,
+      (name) => isExcludedName(name, this.#config.exclude),
+      this.#selfPid,
+    );
     const readings = this.host.counters.sample(managed);
-    const { pins, warnings } = await this.#pins.read();
+    const { pins, warnings } = await this.host.pins.read();
     for (const w of warnings) this.events.emit("error", w);
     if (this.#detection.present) this.#mitosis = await this.host.mitosis.read();
     const replicas = this.#mitosis === null
@@ -286,7 +370,7 @@ export class Daemon implements DaemonControl {
   pin(key: ProcessKey, state: "on" | "off" | null): void {
     const process = this.#processes.get(processKeyString(key));
     const target = { ...key, name: process?.name ?? "?" };
-    void this.#pins.set(key, state, this.host.clock.wallNow()).then(() => {
+    void this.host.pins.set(key, state, this.host.clock.wallNow()).then(() => {
       this.events.emit(
         "pin",
         `${label(target)} ${state === null ? "unpinned" : `pinned ${state}`}`,
@@ -299,7 +383,7 @@ export class Daemon implements DaemonControl {
   }
 
   setUpdateInterval(ms: number): void {
-    this.#updateMs = Math.min(MAX_UPDATE_MS, Math.max(MIN_UPDATE_MS, Math.round(ms)));
+    this.#updateMs = clampUpdateInterval(ms);
     this.events.emit("info", `update interval ${this.#updateMs} ms`);
   }
 
@@ -310,9 +394,20 @@ export class Daemon implements DaemonControl {
 
   /**
    * Undo what the daemon changed: replication it turned on, the mode and
-   * inherit values it found. Returns one line per thing undone (or left).
+   * inherit values it found; then close the host. Returns one line per thing
+   * undone (or left). Safe to call twice: the second call gets the same lines.
    */
-  async shutdown(): Promise<string[]> {
+  shutdown(): Promise<string[]> {
+    this.#shutdown ??= this.#undo();
+    return this.#shutdown;
+  }
+
+  /** `await using daemon = await Daemon.open(...)`: the undo when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  async #undo(): Promise<string[]> {
     await this.#ptl.stop();
     const lines = await this.#actuator.undoAll();
     lines.push(...await this.#ops.restore());
