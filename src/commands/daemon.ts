@@ -5,7 +5,6 @@
  * exits at once.
  */
 import type { Config } from "../config.ts";
-import { EventLog } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { Daemon } from "../daemon/daemon.ts";
 import type { Host } from "../host.ts";
@@ -77,7 +76,6 @@ export async function runDaemonCommand(
   if (config.logFile !== null && log === null) return EXIT_USAGE;
 
   const host = await deps.openHost(config);
-  const events = new EventLog(() => host.clock.wallNow(), log?.sink ?? null);
 
   // Listening before the daemon starts: a signal during the start (a `-c`
   // cache top-up) stops it before its first tick, and the undo still runs.
@@ -96,7 +94,7 @@ export async function runDaemonCommand(
 
   let daemon: Daemon | null = null;
   try {
-    daemon = await Daemon.open(host, config, { events });
+    daemon = await Daemon.open(host, config, { eventSink: log?.sink ?? null });
     if (config.once) {
       const snapshot = await daemon.once(stop.signal);
       io.out(config.json ? JSON.stringify(snapshot) + "\n" : onceText(snapshot));

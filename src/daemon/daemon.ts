@@ -8,7 +8,7 @@
  */
 import { capabilitiesJson } from "../core/capabilities.ts";
 import { selectManageable } from "../core/discovery.ts";
-import { EventLog } from "../core/events.ts";
+import { EventLog, type EventSink } from "../core/events.ts";
 import { decideAll, type PolicyDecision, type PolicyState } from "../core/policy.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { computeSteering, steeringArray } from "../core/steering.ts";
@@ -32,23 +32,16 @@ import { policySampleOf, signalsOf } from "./policy_inputs.ts";
 import { composeSnapshot } from "./snapshot_compose.ts";
 import { MitosisOperations } from "./operations.ts";
 import { PtlScheduler } from "./ptl.ts";
+import { type MachineAtStart, readMachine, startupLines } from "./startup.ts";
 
 /** Longest a prctl(100) may take before the process is marked stuck. */
 export const PRCTL_DEADLINE_MS = 2000;
 
 export interface DaemonOptions {
-  /** Where events go; default: a log on the host's wall clock, no sink. */
-  events?: EventLog;
+  /** Where every event is also written as a JSON line (`--log FILE`). */
+  eventSink?: EventSink | null;
   /** The daemon's own pid, never managed (default: this process). */
   selfPid?: number;
-}
-
-/** What `Daemon.open` reads from the machine before the first tick. */
-interface MachineAtStart {
-  topology: Topology;
-  privileges: Privileges;
-  detection: MitosisDetection;
-  mitosis: MitosisState | null;
 }
 
 export class Daemon implements DaemonControl {
@@ -84,7 +77,7 @@ export class Daemon implements DaemonControl {
     this.#config = config;
     this.#selfPid = options.selfPid ?? Deno.pid;
     this.#updateMs = config.updateIntervalMs;
-    this.events = options.events ?? new EventLog(() => host.clock.wallNow());
+    this.events = new EventLog(() => host.clock.wallNow(), options.eventSink ?? null);
     this.#topology = at.topology;
     this.#privileges = at.privileges;
     this.#detection = at.detection;
@@ -110,18 +103,15 @@ export class Daemon implements DaemonControl {
   static async open(host: Host, config: Config, options: DaemonOptions = {}): Promise<Daemon> {
     let at: MachineAtStart;
     try {
-      const topology = await host.topology();
-      const privileges = host.privileges();
-      const detection = await host.mitosis.detect();
-      const mitosis = detection.present ? await host.mitosis.read() : null;
-      at = { topology, privileges, detection, mitosis };
+      at = await readMachine(host);
     } catch (error) {
       await host.close();
       throw error;
     }
     const daemon = new Daemon(host, config, options, at);
     try {
-      await daemon.#announce();
+      for (const line of startupLines(at, host.counters.status())) daemon.events.emit("info", line);
+      if (config.cachePages > 0) await daemon.#ops.populateCache(config.cachePages);
     } catch (error) {
       await daemon.shutdown();
       throw error;
@@ -154,22 +144,6 @@ export class Daemon implements DaemonControl {
   /** Resolves when the PTL measurement under way (if any) has finished. */
   ptlIdle(): Promise<void> {
     return this.#ptl.idle();
-  }
-
-  /** Say in which mode the daemon runs; apply `-c`. */
-  async #announce(): Promise<void> {
-    const counters = this.host.counters.status();
-    const caps = capabilitiesJson(this.#privileges, counters, this.#detection);
-    this.events.emit(
-      "info",
-      caps.mode === "enforcing"
-        ? "enforcing: waspd will change replication"
-        : `ADVISORY: nothing is written (${caps.advisory_reasons.join("; ")})`,
-    );
-    if (!counters.available) {
-      this.events.emit("info", `hardware counters unavailable: ${counters.reason ?? "unknown"}`);
-    }
-    if (this.#config.cachePages > 0) await this.#ops.populateCache(this.#config.cachePages);
   }
 
   /**
