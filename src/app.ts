@@ -7,14 +7,7 @@ import type { CliHandlers } from "./cli.ts";
 import type { Config } from "./config.ts";
 import type { Host } from "./host.ts";
 import { runDaemonCommand } from "./commands/daemon.ts";
-import {
-  type ManualContext,
-  runDisable,
-  runEnable,
-  runStatus,
-  runSteer,
-  runUnpin,
-} from "./commands/manual.ts";
+import * as manual from "./commands/manual.ts";
 import { runProbe } from "./commands/probe.ts";
 import { computeSteering, steeringArray } from "./core/steering.ts";
 import { PRCTL_DEADLINE_MS } from "./daemon/daemon.ts";
@@ -46,7 +39,7 @@ async function withHost<T>(config: Config, use: (host: Host) => Promise<T>): Pro
   }
 }
 
-function manualContext(host: Host): ManualContext {
+function manualContext(host: Host): manual.ManualContext {
   return {
     mitosis: host.mitosis,
     lookup: (pid) => host.process(pid),
@@ -68,15 +61,16 @@ export const handlers: CliHandlers = {
         runProbe(host.prober, await host.topology(), args, config.json, io.out, () =>
           host.clock.wallNow()),
     ),
-  enable: (config, pid) => withHost(config, (host) => runEnable(manualContext(host), pid)),
-  disable: (config, pid) => withHost(config, (host) => runDisable(manualContext(host), pid)),
-  unpin: (config, pid) => withHost(config, (host) => runUnpin(manualContext(host), pid)),
+  enable: (config, pid) => withHost(config, (host) => manual.runEnable(manualContext(host), pid)),
+  disable: (config, pid) => withHost(config, (host) => manual.runDisable(manualContext(host), pid)),
+  unpin: (config, pid) => withHost(config, (host) => manual.runUnpin(manualContext(host), pid)),
   steer: (config, pid) =>
     withHost(config, (host) =>
-      runSteer(manualContext(host), pid, async () => {
+      manual.runSteer(manualContext(host), pid, async () => {
         const m = await host.prober.measure(await host.topology());
         if (m.rows.length === 0) return "the latency probe measured nothing";
         return steeringArray(computeSteering(m));
       })),
-  status: (config) => withHost(config, (host) => runStatus(manualContext(host), config.json)),
+  status: (config) =>
+    withHost(config, (host) => manual.runStatus(manualContext(host), config.json)),
 };

@@ -25,18 +25,24 @@ function simHost(): SimHost {
   return new SimHost({ nodes: 4, seed: 3, manualClock: true });
 }
 
-Deno.test("open: a started daemon, its mode announced in the first snapshot's events", async () => {
+/** A started daemon on a fresh simulated machine, shut down after `use`. */
+async function withDaemon(use: (daemon: Daemon, host: SimHost) => Promise<void>): Promise<void> {
   const host = simHost();
   const daemon = await Daemon.open(host, config, { selfPid: SIM_PIDS.waspd });
   try {
+    await use(daemon, host);
+  } finally {
+    await daemon.shutdown();
+  }
+}
+
+Deno.test("open: a started daemon, its mode announced in the first snapshot's events", () =>
+  withDaemon(async (daemon) => {
     assert.equal(daemon.enforcing, true);
     const first = await daemon.tick();
     assert.equal(first.daemon?.tick, 1);
     assert.ok(first.events.some((e) => e.kind === "info" && /^enforcing/.test(e.message)));
-  } finally {
-    await daemon.shutdown();
-  }
-});
+  }));
 
 Deno.test("open: when the machine cannot be read, the host is closed and the error thrown", async () => {
   const sim = simHost();
@@ -71,10 +77,8 @@ Deno.test("run: one tick per update interval until stop(); the undo follows", as
   assert.deepEqual(host.kernel.replicated().map((p) => p.pid), []);
 });
 
-Deno.test("run: a signal aborted before the run stops the daemon with its reason, before any tick", async () => {
-  const host = simHost();
-  const daemon = await Daemon.open(host, config, { selfPid: SIM_PIDS.waspd });
-  try {
+Deno.test("run: a signal aborted before the run stops the daemon with its reason, before any tick", () =>
+  withDaemon(async (daemon) => {
     const stop = new AbortController();
     stop.abort("SIGTERM");
     const snapshots: Snapshot[] = [];
@@ -82,15 +86,10 @@ Deno.test("run: a signal aborted before the run stops the daemon with its reason
     assert.equal(snapshots.length, 0);
     assert.equal(daemon.stopReason, "SIGTERM");
     assert.equal(daemon.stopSignal.aborted, true);
-  } finally {
-    await daemon.shutdown();
-  }
-});
+  }));
 
-Deno.test("run: aborting the signal mid-run ends the loop in its sleep", async () => {
-  const host = simHost();
-  const daemon = await Daemon.open(host, config, { selfPid: SIM_PIDS.waspd });
-  try {
+Deno.test("run: aborting the signal mid-run ends the loop in its sleep", () =>
+  withDaemon(async (daemon, host) => {
     const stop = new AbortController();
     let ticks = 0;
     const running = daemon.run(() => ticks++, stop.signal);
@@ -99,15 +98,10 @@ Deno.test("run: aborting the signal mid-run ends the loop in its sleep", async (
     await running; // no advance: the abort, not the clock, ended the sleep
     assert.equal(ticks, 1);
     assert.equal(daemon.stopReason, "SIGINT");
-  } finally {
-    await daemon.shutdown();
-  }
-});
+  }));
 
-Deno.test("once: two ticks an update interval apart, carrying the events of both", async () => {
-  const host = simHost();
-  const daemon = await Daemon.open(host, config, { selfPid: SIM_PIDS.waspd });
-  try {
+Deno.test("once: two ticks an update interval apart, carrying the events of both", () =>
+  withDaemon(async (daemon, host) => {
     const once = daemon.once();
     await host.whenSleeping();
     await host.advance(UPDATE_MS);
@@ -117,10 +111,7 @@ Deno.test("once: two ticks an update interval apart, carrying the events of both
     assert.ok(snapshot.events.some((e) => /^enforcing/.test(e.message)));
     // The first PTL measurement was waited for.
     assert.ok(snapshot.ptl !== null);
-  } finally {
-    await daemon.shutdown();
-  }
-});
+  }));
 
 Deno.test("shutdown runs the undo once; `await using` is the same undo", async () => {
   const host = simHost();

@@ -11,7 +11,6 @@ import { selectManageable } from "../core/discovery.ts";
 import { EventLog, type EventSink } from "../core/events.ts";
 import { decideAll, type PolicyDecision, type PolicyState } from "../core/policy.ts";
 import type { Snapshot } from "../core/snapshot.ts";
-import { computeSteering, steeringArray } from "../core/steering.ts";
 import type {
   CounterReading,
   MitosisDetection,
@@ -19,7 +18,6 @@ import type {
   ProcessInfo,
   ProcessKey,
   PtlMeasurement,
-  Steering,
   Topology,
 } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
@@ -31,6 +29,7 @@ import { Actuator, label } from "./actuator.ts";
 import { policySampleOf, signalsOf } from "./policy_inputs.ts";
 import { composeSnapshot } from "./snapshot_compose.ts";
 import { MitosisOperations } from "./operations.ts";
+import { LatencyState } from "./latency_state.ts";
 import { PtlScheduler } from "./ptl.ts";
 import { type MachineAtStart, readMachine, startupLines } from "./startup.ts";
 
@@ -65,11 +64,7 @@ export class Daemon implements DaemonControl {
   #readings = new Map<string, CounterReading>();
   #processes = new Map<string, ProcessInfo>();
   #lastSampleMs: number | null = null;
-  #measurement: PtlMeasurement | null = null;
-  #ptlError: string | null = null;
-  #steering: Steering | null = null;
-  #steeringArray: number[] | null = null;
-  #remeasureAsked = false;
+  readonly #latency = new LatencyState();
   stopReason: string | null = null;
 
   private constructor(host: Host, config: Config, options: DaemonOptions, at: MachineAtStart) {
@@ -263,13 +258,11 @@ export class Daemon implements DaemonControl {
         thr_mar: this.#config.thrMar,
         thr_dtlb: this.#config.thrDtlb,
         ptl_measuring: this.#ptl.measuring,
-        ptl_error: this.#ptlError,
+        ptl_error: this.#latency.error,
       },
       mitosis: this.#mitosis,
-      measurement: this.#measurement,
-      steering: this.#steering === null || this.#steeringArray === null
-        ? null
-        : { steering: this.#steering, array: this.#steeringArray },
+      measurement: this.#latency.measurement,
+      steering: this.#latency.snapshotSteering(),
       events: this.events.takeNew(),
       wallNow,
       tickMs: performance.now() - started,
@@ -290,40 +283,27 @@ export class Daemon implements DaemonControl {
       this.events.emit("decision", `${label(target)}: ${d.reason}`, process.pid);
       return;
     }
-    if (d.action === "enable") this.#actuator.enable(target, d.reason, this.#steeringArray);
+    if (d.action === "enable") this.#actuator.enable(target, d.reason, this.#latency.array);
     else this.#actuator.disable(target, d.reason);
   }
 
   #onMeasurement(m: PtlMeasurement): void {
-    this.#measurement = m;
-    this.#ptlError = null;
-    this.#steering = computeSteering(m);
-    const array = steeringArray(this.#steering);
-    const changed = this.#steeringArray === null ||
-      array.some((v, i) => v !== this.#steeringArray?.[i]);
-    const first = this.#steeringArray === null;
-    this.#steeringArray = array;
-    // Every measurement is in the snapshot; the log only gets the ones that matter.
-    if (first || changed || this.#remeasureAsked) {
-      this.events.emit(
-        "probe",
-        `PTL ${m.rows.length}x${m.cols.length} measured in ${m.durationMs.toFixed(0)} ms` +
-          (changed && !first ? `: steering now [${array.join(" ")}]` : ""),
-      );
+    const news = this.#latency.measured(m);
+    if (news.log !== null) this.events.emit("probe", news.log);
+    if (news.changed && this.enforcing) {
+      this.#actuator.pushSteering(news.array, "latency matrix changed");
     }
-    this.#remeasureAsked = false;
-    if (changed && this.enforcing) this.#actuator.pushSteering(array, "latency matrix changed");
   }
 
   #onPtlError(error: string): void {
-    this.#ptlError = error;
+    this.#latency.failed(error);
     this.events.emit("error", `PTL measurement failed: ${error}`);
   }
 
   // ------------------------------------------------------------ DaemonControl
 
   remeasure(): void {
-    this.#remeasureAsked = true;
+    this.#latency.askedToRemeasure();
     this.#ptl.requestNow();
     this.#ptl.poll();
     this.events.emit("probe", "PTL re-measurement requested");
@@ -351,7 +331,7 @@ export class Daemon implements DaemonControl {
         key.pid,
       );
       if (!this.enforcing || state === null) return;
-      if (state === "on") this.#actuator.enable(target, "pinned on by hand", this.#steeringArray);
+      if (state === "on") this.#actuator.enable(target, "pinned on by hand", this.#latency.array);
       else this.#actuator.disable(target, "pinned off by hand");
     }).catch((error) => this.events.emit("error", `pin failed: ${String(error)}`, key.pid));
   }

@@ -20,7 +20,6 @@ import {
 } from "../core/snapshot.ts";
 import type {
   MitosisState,
-  ProcessInfo,
   ProcessKey,
   PtlMeasurement,
   Steering,
@@ -61,7 +60,7 @@ export function composeSnapshot(p: SnapshotParts): Snapshot {
   });
   const decisions = p.signals.flatMap((s) => {
     const d = p.decisions.get(processKeyString(s.process));
-    const row = d === undefined ? null : decisionJsonOf(s.process, d);
+    const row = d === undefined ? null : decisionJsonOf(s, d);
     return row === null ? [] : [row];
   });
   return {
@@ -88,7 +87,7 @@ export function composeSnapshot(p: SnapshotParts): Snapshot {
   };
 }
 
-export function processJsonOf(
+function processJsonOf(
   s: ProcessSignals,
   decision: PolicyDecision | undefined,
   pinned: "on" | "off" | null,
@@ -119,7 +118,8 @@ export function processJsonOf(
 }
 
 /** Decisions worth listing: those in play (not idle, not unknown). */
-export function decisionJsonOf(p: ProcessInfo, d: PolicyDecision): DecisionJson | null {
+function decisionJsonOf(s: ProcessSignals, d: PolicyDecision): DecisionJson | null {
+  const p = s.process;
   if (d.action === "none" && (d.status === "idle" || d.status === "n/a")) return null;
   return {
     pid: p.pid,
