@@ -44,7 +44,7 @@ export interface DaemonOptions {
 }
 
 export class Daemon implements DaemonControl {
-  readonly host: Host;
+  readonly #host: Host;
   readonly events: EventLog;
   readonly #config: Config;
   readonly #selfPid: number;
@@ -68,7 +68,7 @@ export class Daemon implements DaemonControl {
   stopReason: string | null = null;
 
   private constructor(host: Host, config: Config, options: DaemonOptions, at: MachineAtStart) {
-    this.host = host;
+    this.#host = host;
     this.#config = config;
     this.#selfPid = options.selfPid ?? Deno.pid;
     this.#updateMs = config.updateIntervalMs;
@@ -122,10 +122,6 @@ export class Daemon implements DaemonControl {
     return this.#stop.signal;
   }
 
-  get updateIntervalMs(): number {
-    return this.#updateMs;
-  }
-
   /** Resolves when the kernel calls under way (each bounded by its deadline) are done. */
   settle(): Promise<void> {
     return this.#actuator.settle();
@@ -150,7 +146,7 @@ export class Daemon implements DaemonControl {
   async run(onSnapshot: (snapshot: Snapshot) => void, signal?: AbortSignal): Promise<void> {
     const unlink = this.#stopOn(signal);
     try {
-      const clock = this.host.clock;
+      const clock = this.#host.clock;
       while (!this.#stop.signal.aborted) {
         const started = clock.now();
         onSnapshot(await this.tick());
@@ -171,7 +167,7 @@ export class Daemon implements DaemonControl {
     const unlink = this.#stopOn(signal);
     try {
       const first = await this.tick();
-      await this.host.clock.sleep(this.#updateMs, this.#stop.signal);
+      await this.#host.clock.sleep(this.#updateMs, this.#stop.signal);
       await this.ptlIdle();
       const second = await this.tick();
       return { ...second, events: [...first.events, ...second.events] };
@@ -192,11 +188,11 @@ export class Daemon implements DaemonControl {
   /** One sample-decide-act round; returns the snapshot of it. */
   async tick(): Promise<Snapshot> {
     const started = performance.now();
-    const now = this.host.clock.now();
+    const now = this.#host.clock.now();
     this.#tick++;
     let all: ProcessInfo[] = [];
     try {
-      all = await this.host.processes();
+      all = await this.#host.processes();
     } catch (error) {
       this.events.emit("error", `reading processes failed: ${String(error)}`);
     }
@@ -205,10 +201,10 @@ export class Daemon implements DaemonControl {
       (name) => isExcludedName(name, this.#config.exclude),
       this.#selfPid,
     );
-    const readings = this.host.counters.sample(managed);
-    const { pins, warnings } = await this.host.pins.read();
+    const readings = this.#host.counters.sample(managed);
+    const { pins, warnings } = await this.#host.pins.read();
     for (const w of warnings) this.events.emit("error", w);
-    if (this.#detection.present) this.#mitosis = await this.host.mitosis.read();
+    if (this.#detection.present) this.#mitosis = await this.#host.mitosis.read();
     const replicas = this.#mitosis === null
       ? null
       : new Map(this.#mitosis.active.filter((a) => a.live).map((a) => [a.pid, a.nodes]));
@@ -239,10 +235,10 @@ export class Daemon implements DaemonControl {
     this.#lastSampleMs = now;
     this.#ptl.poll();
 
-    const counterStatus = this.host.counters.status();
-    const wallNow = this.host.clock.wallNow();
+    const counterStatus = this.#host.counters.status();
+    const wallNow = this.#host.clock.wallNow();
     return composeSnapshot({
-      host: this.host,
+      host: this.#host,
       topology: this.#topology,
       capabilities: capabilitiesJson(this.#privileges, counterStatus, this.#detection),
       signals,
@@ -324,7 +320,7 @@ export class Daemon implements DaemonControl {
   pin(key: ProcessKey, state: "on" | "off" | null): void {
     const process = this.#processes.get(processKeyString(key));
     const target = { ...key, name: process?.name ?? "?" };
-    void this.host.pins.set(key, state, this.host.clock.wallNow()).then(() => {
+    void this.#host.pins.set(key, state, this.#host.clock.wallNow()).then(() => {
       this.events.emit(
         "pin",
         `${label(target)} ${state === null ? "unpinned" : `pinned ${state}`}`,
@@ -366,7 +362,7 @@ export class Daemon implements DaemonControl {
     const lines = await this.#actuator.undoAll();
     lines.push(...await this.#ops.restore());
     for (const line of lines) this.events.emit("undo", line);
-    await this.host.close();
+    await this.#host.close();
     return lines;
   }
 }
