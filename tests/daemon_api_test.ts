@@ -145,3 +145,22 @@ Deno.test("`await using` alone undoes what the daemon turned on", async () => {
   }
   assert.deepEqual(host.kernel.replicated().map((p) => p.pid), []);
 });
+
+Deno.test("pin: kept in the host's pins; a process pinned off is never replicated", () =>
+  withDaemon(async (daemon, host) => {
+    const stream = (await host.process(SIM_PIDS.stream))!;
+    const key = { pid: stream.pid, startTime: stream.startTime };
+    const events = (await daemon.tick()).events.map((e) => e.message);
+    daemon.pin(key, "off");
+    await daemon.settle();
+    for (let t = 0; t < 20; t++) {
+      const snapshot = await daemon.tick();
+      events.push(...snapshot.events.map((e) => e.message));
+      assert.equal(snapshot.processes.find((p) => p.pid === stream.pid)?.pinned, "off");
+      await host.advance(UPDATE_MS);
+      await daemon.settle();
+    }
+    assert.equal((await host.pins.read()).pins.size, 1);
+    assert.ok(events.includes(`pid ${stream.pid} (stream) pinned off`), events.join("\n"));
+    assert.ok(!host.kernel.replicated().some((p) => p.pid === stream.pid));
+  }));
