@@ -10,11 +10,15 @@ import type {
   CounterStatus,
   MitosisDetection,
   MitosisState,
+  Privileges,
   ProcessInfo,
   ProcessKey,
   PtlMeasurement,
   Topology,
 } from "./core/types.ts";
+import type { Pins, PinState } from "./core/pins.ts";
+
+export type { Privileges } from "./core/types.ts";
 
 export interface Clock {
   /** Monotonic milliseconds (simulated time on a SimHost). */
@@ -23,12 +27,6 @@ export interface Clock {
   wallNow(): number;
   /** Resolve after `ms` of this clock's time. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export interface Privileges {
-  /** Effective uid 0. */
-  root: boolean;
-  uid: number;
 }
 
 /** Per-process hardware counters (memory access rate, dTLB misses). */
@@ -80,6 +78,21 @@ export interface Prober {
   measure(topology: Topology, options?: ProbeOptions): Promise<PtlMeasurement>;
 }
 
+/** Where the operator's manual pins are kept on this machine. */
+export interface PinStore {
+  /**
+   * True when the pins outlive this process and a running daemon sees them
+   * (the real host's pins file); a one-shot command pins only then.
+   */
+  readonly shared: boolean;
+  /** Where the pins are, for messages (a path, or "memory"). */
+  readonly where: string;
+  /** The pins now; a broken entry is skipped with a warning. */
+  read(): Promise<{ pins: Pins; warnings: string[] }>;
+  /** Set (null: remove) one pin; returns warnings met reading the old pins. */
+  set(key: ProcessKey, state: PinState | null, nowMs: number): Promise<string[]>;
+}
+
 export interface Host {
   /** True on the simulated machine: labelled as such on every view. */
   readonly simulated: boolean;
@@ -87,6 +100,7 @@ export interface Host {
   readonly counters: CounterSource;
   readonly mitosis: MitosisControl;
   readonly prober: Prober;
+  readonly pins: PinStore;
   hostname(): string;
   kernelRelease(): string;
   privileges(): Privileges;

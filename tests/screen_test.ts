@@ -3,7 +3,7 @@ import { diffFrames, restore, Screen, type TerminalIo } from "../src/ui/screen.t
 import { type Frame, rowOf, span } from "../src/ui/render_frame.ts";
 import { runTui } from "../src/ui/tui.ts";
 import { colorEnabled, terminalSupport } from "../src/ui/tui.ts";
-import type { DaemonControl, SnapshotListener } from "../src/daemon_api.ts";
+import type { DaemonControl, SnapshotListener } from "../src/daemon/control.ts";
 import { sampleSnapshot } from "./fixtures/snapshot_sample.ts";
 
 function frameOf(lines: string[], cols: number): Frame {

@@ -197,3 +197,10 @@ export type ReplicationStatus =
   | "pinned-off"
   | "stuck" // a kernel call did not return in time
   | "n/a"; // signals unknown
+
+/** Who waspd runs as: it acts only as root. */
+export interface Privileges {
+  /** Effective uid 0. */
+  root: boolean;
+  uid: number;
+}

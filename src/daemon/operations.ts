@@ -106,13 +106,12 @@ export class MitosisOperations {
     value: number,
     done: string,
   ): Promise<boolean> {
-    const kind = file === "inherit" ? "inherit" : file;
     if (!this.#enforcing()) {
-      this.#events.emit(kind, `advisory: would write ${value} to /proc/mitosis/${file}`);
+      this.#events.emit(file, `advisory: would write ${value} to /proc/mitosis/${file}`);
       return false;
     }
     const result = await this.#mitosis.write(file, value);
-    if (result.ok) this.#events.emit(kind, done);
+    if (result.ok) this.#events.emit(file, done);
     else this.#events.emit("error", `writing ${value} to /proc/mitosis/${file}: ${result.message}`);
     return result.ok;
   }

@@ -14,13 +14,13 @@ import { SimClock } from "./clock.ts";
 import { SimCounterSource } from "./counters.ts";
 import { SimMitosisControl } from "./mitosis_control.ts";
 import { SimMitosisKernel } from "./mitosis_kernel.ts";
+import { MemoryPins } from "./pins.ts";
 import { SimProber } from "./prober.ts";
 import { hashUnit, SeededRng } from "./rng.ts";
 import { assertNodeCount, SIM_NODE_MEM_KB, simTopology } from "./topology.ts";
 import {
   defaultScenario,
   findLive,
-  isLiveAt,
   liveWorkloads,
   processInfoAt,
   SIM_PIDS,
@@ -53,6 +53,8 @@ export class SimHost implements Host {
   readonly counters: SimCounterSource;
   readonly prober: SimProber;
   readonly mitosis: MitosisControl;
+  /** In memory: a simulation never touches the real host's pins file. */
+  readonly pins = new MemoryPins();
   readonly scenario: readonly Workload[];
   readonly #kernel: SimMitosisKernel;
   /** Start time of the process the kernel model knows under each pid (pid reuse). */
@@ -174,11 +176,6 @@ export class SimHost implements Host {
     const nowMs = this.clock.now();
     const workload = findLive(this.scenario, key, nowMs);
     return Promise.resolve(workload === null ? null : processInfoAt(workload, nowMs));
-  }
-
-  /** True when some process with this pid is live now (whatever its start time). */
-  pidExists(pid: number): boolean {
-    return this.scenario.some((w) => w.pid === pid && isLiveAt(w, this.clock.now()));
   }
 
   close(): Promise<void> {

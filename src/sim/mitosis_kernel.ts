@@ -19,6 +19,7 @@ import {
   PR_SET_PGTABLE_REPL,
   PR_SET_PGTABLE_REPL_STEERING,
 } from "../core/prctl.ts";
+import { isStopped } from "../core/process_state.ts";
 import { renderActive, renderCache, renderHistory, renderStatus } from "./mitosis_render.ts";
 import {
   allocateFromCache,
@@ -283,10 +284,6 @@ export class SimMitosisKernel {
       history: renderHistory(),
     };
   }
-}
-
-export function isStopped(state: string): boolean {
-  return state === "T" || state === "t";
 }
 
 export function maskToNodes(mask: number): number[] {
