@@ -222,3 +222,13 @@ Deno.test("exclusion patterns: exact names and * globs", () => {
   assert.ok(isExcludedName("a.b", ["a.*"]));
   assert.ok(!isExcludedName("axb", ["a.b"]));
 });
+
+Deno.test("--version prints deno.json's version; subcommands inherit the help option", async () => {
+  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const r = await run(["--version"]);
+  assert.equal(r.code, 0);
+  assert.equal(r.out.trim(), denoJson.version);
+  const sub = await run(["probe", "--help"]);
+  assert.match(sub.out, /-h, --help +show this help/);
+  assert.equal(sub.err, "");
+});
