@@ -4,7 +4,6 @@ import { tierOf } from "../src/ui/render_ptl.ts";
 import { tableColumns } from "../src/ui/render_table.ts";
 import { rowText, WIDE_TAIL } from "../src/ui/render_frame.ts";
 import { charWidth } from "../src/ui/sanitize.ts";
-import { stripAnsi } from "../src/ui/ansi.ts";
 import { absorbSnapshot, initialUiState, type UiState } from "../src/ui/state.ts";
 import type { Snapshot } from "../src/core/snapshot.ts";
 import { sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
@@ -12,6 +11,15 @@ import { sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
 function render(s: Snapshot, cols: number, rows: number, ui?: Partial<UiState>, color = false) {
   const state = { ...absorbSnapshot(initialUiState(), s, 0), ...ui };
   return renderFrame(s, state, { cols, rows }, { color });
+}
+
+// CSI ... final byte, OSC ... BEL/ST, and two-byte ESC sequences.
+// deno-lint-ignore no-control-regex
+const ANSI_PATTERN = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+
+/** Remove escape sequences: the text a user would read (only this test needs it). */
+function stripAnsi(s: string): string {
+  return s.replace(ANSI_PATTERN, "");
 }
 
 function lineWith(lines: string[], needle: string): string {
