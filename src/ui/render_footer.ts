@@ -9,6 +9,7 @@ import type { Theme } from "./render_theme.ts";
 import { formatClock } from "./render_format.ts";
 import { displayWidth, sanitizeText } from "./sanitize.ts";
 
+/** "q quit  r remeasure ...": the footer words of the table up to `maxLevel`. */
 function footerLine(maxLevel: number, word: "long" | "short", sep: string): string {
   return BINDINGS.flatMap((b: Binding) =>
     b.footer !== null && b.footer.level <= maxLevel ? [`${b.keys.join("/")} ${b.footer[word]}`] : []
