@@ -24,85 +24,45 @@ export interface Binding {
   readonly footer: FooterWord | null;
 }
 
-export const BINDINGS = [
-  {
-    keys: ["q"],
-    aliases: ["ctrl-c"],
-    help: "quit (the daemon undoes what it changed)",
-    footer: { long: "quit", short: "quit", level: 0 },
-  },
-  {
-    keys: ["r"],
-    aliases: [],
-    help: "re-measure the PTL latency matrix",
-    footer: { long: "remeasure", short: "remeasure", level: 1 },
-  },
-  {
-    keys: ["c"],
-    aliases: [],
-    help: "page-table cache: +100 pages per node",
-    footer: { long: "cache+100", short: "cache", level: 1 },
-  },
-  {
-    keys: ["d"],
-    aliases: [],
-    help: "drain the page-table cache",
-    footer: { long: "drain", short: "drain", level: 1 },
-  },
-  {
-    keys: ["m"],
-    aliases: [],
-    help: "toggle Mitosis mode (-1 <-> 1)",
-    footer: { long: "mode", short: "mode", level: 1 },
-  },
-  { keys: ["up", "down"], aliases: [], help: "move the selection", footer: null },
-  { keys: ["pgup", "pgdn"], aliases: [], help: "move the selection a page", footer: null },
-  { keys: ["home", "end"], aliases: [], help: "select the first / last process", footer: null },
-  {
-    keys: ["e", "x"],
-    aliases: [],
-    help: "pin the selected process on / off",
-    footer: { long: "pin", short: "pin", level: 1 },
-  },
-  {
-    keys: ["u"],
-    aliases: [],
-    help: "unpin it (the policy decides again)",
-    footer: { long: "unpin", short: "unpin", level: 3 },
-  },
-  {
-    keys: ["s"],
-    aliases: [],
-    help: "sort by MAR, dTLB, RSS, PID, NAME",
-    footer: { long: "sort", short: "sort", level: 1 },
-  },
-  {
-    keys: ["+", "-"],
-    aliases: [],
-    help: "double / halve the update interval",
-    footer: { long: "interval", short: "rate", level: 2 },
-  },
-  {
-    keys: ["p"],
-    aliases: [],
-    help: "pause the display (sampling goes on)",
-    footer: { long: "pause", short: "pause", level: 2 },
-  },
-  {
-    keys: ["?"],
-    aliases: ["h"],
-    help: "this help; any key closes it",
-    footer: { long: "help", short: "help", level: 0 },
-  },
-] as const satisfies readonly Binding[];
+type Row = readonly [
+  keys: readonly string[],
+  aliases: readonly string[],
+  help: string,
+  footer: readonly [level: FooterWord["level"], long: string, short: string] | null,
+];
+
+/** The table, one binding a line: keys, aliases, help text, footer [level, long, short]. */
+const TABLE = [
+  [["q"], ["ctrl-c"], "quit (the daemon undoes what it changed)", [0, "quit", "quit"]],
+  [["r"], [], "re-measure the PTL latency matrix", [1, "remeasure", "remeasure"]],
+  [["c"], [], "page-table cache: +100 pages per node", [1, "cache+100", "cache"]],
+  [["d"], [], "drain the page-table cache", [1, "drain", "drain"]],
+  [["m"], [], "toggle Mitosis mode (-1 <-> 1)", [1, "mode", "mode"]],
+  [["up", "down"], [], "move the selection", null],
+  [["pgup", "pgdn"], [], "move the selection a page", null],
+  [["home", "end"], [], "select the first / last process", null],
+  [["e", "x"], [], "pin the selected process on / off", [1, "pin", "pin"]],
+  [["u"], [], "unpin it (the policy decides again)", [3, "unpin", "unpin"]],
+  [["s"], [], "sort by MAR, dTLB, RSS, PID, NAME", [1, "sort", "sort"]],
+  [["+", "-"], [], "double / halve the update interval", [2, "interval", "rate"]],
+  [["p"], [], "pause the display (sampling goes on)", [2, "pause", "pause"]],
+  [["?"], ["h"], "this help; any key closes it", [0, "help", "help"]],
+] as const satisfies readonly Row[];
+
+export const BINDINGS: readonly Binding[] = TABLE.map(([keys, aliases, help, footer]) => ({
+  keys,
+  aliases,
+  help,
+  footer: footer === null ? null : { level: footer[0], long: footer[1], short: footer[2] },
+}));
 
 /**
  * Every key name the reducer sees: the table's, plus Escape and Enter, which
  * are decoded so they can close the help box but are bound to nothing.
  */
 export type KeyName =
-  | (typeof BINDINGS)[number]["keys"][number]
-  | (typeof BINDINGS)[number]["aliases"][number]
+  | (typeof TABLE)[number][0][number]
+  | (typeof TABLE)[number][1][number]
   | "escape"
   | "enter";
 
