@@ -42,7 +42,7 @@ export interface CounterSource {
   close(): void;
 }
 
-/** The Mitosis+WASP kernel interface (INTERFACE.md). */
+/** The Mitosis+WASP kernel interface (docs/kernel-interface.md). */
 export interface MitosisControl {
   detect(): Promise<MitosisDetection>;
   read(): Promise<MitosisState>;

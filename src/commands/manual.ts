@@ -4,7 +4,7 @@
  * interface, the process lookup, privileges, the host's pins, output), so the
  * same code runs against the real kernel and against the simulated one.
  *
- * Safety rules (INTERFACE.md): act only as root, only with Mitosis present,
+ * Safety rules (docs/kernel-interface.md): act only as root, only with Mitosis present,
  * never on a stopped process (prctl 100 would hang on it), never on a kernel
  * thread, and re-read pid + start time right before the call so a pid reused
  * in between is not touched. A process changed by hand is pinned, so a

@@ -1,6 +1,6 @@
 /**
  * A model of the Mitosis+WASP 6.4.0 kernel interface, faithful to
- * INTERFACE.md and tests/fixtures/mitosis-6.4/prctl-transcript.txt: the
+ * docs/kernel-interface.md and tests/fixtures/mitosis-6.4/prctl-transcript.txt: the
  * same return values and errnos for prctl 100-105, the same semantics for the
  * /proc/mitosis writes, and the same text for the files (rendered so that the
  * real parsers read them). A synchronous state machine; only a prctl(100) on
