@@ -16,6 +16,7 @@
  */
 import { type Libc, PROT_EXEC, PROT_READ } from "../src/ffi/libc.ts";
 import { SyscallError } from "../src/ffi/errno.ts";
+import { Mapping } from "../src/ffi/owned.ts";
 
 /**
  * `void flush(void *p, u64 count, u64 stride)`, System V x86-64 (rdi, rsi, rdx):
@@ -92,36 +93,27 @@ const PAGE_BYTES = 4096;
 const FLUSH_SIGNATURE = { parameters: ["pointer", "u64", "u64"], result: "void" } as const;
 
 /** An executable flush loop in its own page; dispose unmaps it (twice is harmless). */
-export class Flusher {
+export class Flusher implements Disposable {
   readonly instruction: FlushInstruction;
-  readonly #lib: Libc;
-  #page: Deno.PointerObject | null;
+  readonly #page: Mapping;
   readonly #fn: Deno.UnsafeFnPointer<typeof FLUSH_SIGNATURE>;
 
-  constructor(lib: Libc, page: Deno.PointerObject, instruction: FlushInstruction) {
-    this.#lib = lib;
+  constructor(page: Mapping, instruction: FlushInstruction) {
     this.#page = page;
     this.instruction = instruction;
-    this.#fn = new Deno.UnsafeFnPointer(page as Deno.PointerObject<never>, FLUSH_SIGNATURE);
+    this.#fn = new Deno.UnsafeFnPointer(page.pointer as Deno.PointerObject<never>, FLUSH_SIGNATURE);
   }
 
   /** Flush `count` lines from `base + offset`, `stride` bytes apart, then mfence. */
   flush(base: Deno.PointerObject, offset: number, count: number, stride: number): void {
-    if (this.#page === null) throw new Error("flusher used after dispose");
+    if (this.#page.unmapped) throw new Error("flusher used after dispose");
     const at = offset === 0 ? base : Deno.UnsafePointer.offset(base, offset);
     if (at === null) throw new RangeError("flush: null address");
     this.#fn.call(at, BigInt(count), BigInt(stride));
   }
 
   [Symbol.dispose](): void {
-    if (this.#page === null) return;
-    const page = this.#page;
-    this.#page = null;
-    try {
-      this.#lib.munmap(page, PAGE_BYTES);
-    } catch {
-      // Nothing to do: one page stays mapped until exit.
-    }
+    this.#page[Symbol.dispose]();
   }
 }
 
@@ -147,20 +139,18 @@ export function openFlusher(lib: Libc, instruction?: FlushInstruction): FlushSup
     return { ok: false, reason: `no clflush on ${Deno.build.arch}` };
   }
   const chosen = instruction ?? chooseInstruction(cpuinfoFlags());
-  let page: Deno.PointerObject;
+  using owned = new DisposableStack();
+  let page: Mapping;
   try {
-    page = lib.mmapAnonymous(PAGE_BYTES);
+    page = owned.use(Mapping.anonymous(PAGE_BYTES, lib));
   } catch (error) {
     return { ok: false, reason: `code page: ${(error as Error).message}` };
   }
   const code = flushCode(chosen);
-  new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(page, code.length)).set(code);
+  new Uint8Array(page.arrayBuffer(), 0, code.length).set(code);
   try {
-    lib.mprotect(page, PAGE_BYTES, PROT_READ | PROT_EXEC);
+    lib.mprotect(page.pointer, PAGE_BYTES, PROT_READ | PROT_EXEC);
   } catch (error) {
-    try {
-      lib.munmap(page, PAGE_BYTES);
-    } catch { /* best effort */ }
     const refused = error instanceof SyscallError &&
       (error.code === "EACCES" || error.code === "EPERM");
     return {
@@ -170,5 +160,6 @@ export function openFlusher(lib: Libc, instruction?: FlushInstruction): FlushSup
         : `mprotect: ${(error as Error).message}`,
     };
   }
-  return { ok: true, flusher: new Flusher(lib, page, chosen) };
+  owned.move();
+  return { ok: true, flusher: new Flusher(page, chosen) };
 }

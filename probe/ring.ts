@@ -11,6 +11,7 @@
  * so it does not matter which thread writes the chain.
  */
 import { type Libc, MADV_HUGEPAGE, MPOL_BIND } from "../src/ffi/libc.ts";
+import { Mapping } from "../src/ffi/owned.ts";
 import { buildChaseOrder, type ChaseLayout, writeChain } from "./chase.ts";
 import { placementProblem, sampleAddresses } from "./cell.ts";
 import { memoryShortage } from "./plan.ts";
@@ -62,37 +63,28 @@ export function nextGroups(
 export type RingResult = { ok: true; ring: Ring } | { ok: false; reason: string };
 
 /** One node's ring buffer; dispose unmaps it (twice is harmless). */
-export class Ring {
+export class Ring implements Disposable {
   readonly node: number;
   readonly layout: ChaseLayout;
   readonly plan: RingPlan;
-  /** Address of the buffer (2 MiB aligned), as a number: it crosses to workers by message. */
+  /** Address of the buffer (2 MiB aligned). */
   readonly address: bigint;
   /** Next group-visit to chase: the cycle continues from refresh to refresh. */
   position = 0;
-  readonly setupMs: number;
-  readonly #lib: Libc;
-  #mapping: Deno.PointerObject | null;
-  readonly #mappedBytes: number;
+  readonly #mapping: Mapping;
 
   private constructor(
-    lib: Libc,
     node: number,
     layout: ChaseLayout,
     plan: RingPlan,
-    mapping: Deno.PointerObject,
-    mappedBytes: number,
+    mapping: Mapping,
     address: bigint,
-    setupMs: number,
   ) {
-    this.#lib = lib;
     this.node = node;
     this.layout = layout;
     this.plan = plan;
     this.#mapping = mapping;
-    this.#mappedBytes = mappedBytes;
     this.address = address;
-    this.setupMs = setupMs;
   }
 
   /**
@@ -107,32 +99,23 @@ export class Ring {
     seed: number,
     freeBytes: number | null,
   ): RingResult {
-    const t0 = performance.now();
     const shortage = memoryShortage(node, freeBytes, layout.bufferBytes);
     if (shortage !== null) return { ok: false, reason: shortage };
     const order = buildChaseOrder(layout, seed);
-    // Over-map by one huge page so a 2 MiB-aligned start exists (THP needs it);
-    // the pad is never touched, so it costs address space, not memory.
-    const mappedBytes = layout.bufferBytes + HUGE_PAGE_BYTES;
-    let mapping: Deno.PointerObject;
+    using owned = new DisposableStack();
+    let mapping: Mapping;
     try {
-      mapping = lib.mmapAnonymous(mappedBytes);
+      // Over-map by one huge page so a 2 MiB-aligned start exists (THP needs
+      // it); the pad is never touched, so it costs address space, not memory.
+      mapping = owned.use(Mapping.anonymous(layout.bufferBytes + HUGE_PAGE_BYTES, lib));
     } catch (error) {
       return { ok: false, reason: (error as Error).message };
     }
-    const unmap = () => {
-      try {
-        lib.munmap(mapping, mappedBytes);
-      } catch { /* best effort */ }
-    };
-    const mappedAt = Deno.UnsafePointer.value(mapping);
+    const mappedAt = Deno.UnsafePointer.value(mapping.pointer);
     const huge = BigInt(HUGE_PAGE_BYTES);
     const pad = (huge - (mappedAt % huge)) % huge;
-    const base = Deno.UnsafePointer.offset(mapping, Number(pad));
-    if (base === null) {
-      unmap();
-      return { ok: false, reason: "mmap returned an unusable address" };
-    }
+    const base = Deno.UnsafePointer.offset(mapping.pointer, Number(pad));
+    if (base === null) return { ok: false, reason: "mmap returned an unusable address" };
     try {
       lib.madvise(base, layout.bufferBytes, MADV_HUGEPAGE);
     } catch {
@@ -146,40 +129,23 @@ export class Ring {
       writeChain(words, order, layout.strideBytes);
       const sample = sampleAddresses(mappedAt + pad, layout.bufferBytes, layout.groupBytes);
       const problem = placementProblem(lib.queryPageNodes(0, new BigUint64Array(sample)), node);
-      if (problem !== null) {
-        unmap();
-        return { ok: false, reason: problem };
-      }
+      if (problem !== null) return { ok: false, reason: problem };
     } catch (error) {
-      unmap();
       return { ok: false, reason: (error as Error).message };
     }
-    const plan = planRing(order, layout);
+    // Verified: the ring owns the mapping from here on.
+    owned.move();
     return {
       ok: true,
-      ring: new Ring(
-        lib,
-        node,
-        layout,
-        plan,
-        mapping,
-        mappedBytes,
-        mappedAt + pad,
-        performance.now() - t0,
-      ),
+      ring: new Ring(node, layout, planRing(order, layout), mapping, mappedAt + pad),
     };
   }
 
   get open(): boolean {
-    return this.#mapping !== null;
+    return !this.#mapping.unmapped;
   }
 
   [Symbol.dispose](): void {
-    if (this.#mapping === null) return;
-    const mapping = this.#mapping;
-    this.#mapping = null;
-    try {
-      this.#lib.munmap(mapping, this.#mappedBytes);
-    } catch { /* the address space stays until exit */ }
+    this.#mapping[Symbol.dispose]();
   }
 }

@@ -11,6 +11,7 @@ import type {
   CounterStatus,
   MitosisDetection,
   MitosisState,
+  Privileges,
   ProcessInfo,
   ProcessKey,
   PtlCell,
@@ -18,6 +19,9 @@ import type {
   PtlMethod,
   Topology,
 } from "./core/types.ts";
+import type { Pins, PinState } from "./core/pins.ts";
+
+export type { Privileges } from "./core/types.ts";
 
 export interface Clock {
   /** Monotonic milliseconds (simulated time on a SimHost). */
@@ -26,12 +30,6 @@ export interface Clock {
   wallNow(): number;
   /** Resolve after `ms` of this clock's time. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export interface Privileges {
-  /** Effective uid 0. */
-  root: boolean;
-  uid: number;
 }
 
 /** Per-process hardware counters (memory access rate, dTLB misses). */
@@ -47,7 +45,7 @@ export interface CounterSource {
   close(): void;
 }
 
-/** The Mitosis+WASP kernel interface (INTERFACE.md). */
+/** The Mitosis+WASP kernel interface (docs/kernel-interface.md). */
 export interface MitosisControl {
   detect(): Promise<MitosisDetection>;
   read(): Promise<MitosisState>;
@@ -61,11 +59,15 @@ export interface MitosisControl {
   setSteering(target: ProcessKey, steering: readonly number[]): Promise<ActionResult>;
   /** prctl(105). */
   getSteering(target: ProcessKey): Promise<number[] | ActionResult>;
-  writeMode(value: number): Promise<ActionResult>;
-  writeInherit(value: number): Promise<ActionResult>;
-  /** N > 0 tops every node up to N pages; -1 drains; -2 resets statistics. */
-  writeCache(value: number): Promise<ActionResult>;
+  /**
+   * Write `value` to /proc/mitosis/`file`. For `cache`: N > 0 tops every node
+   * up to N pages; -1 drains; -2 resets statistics.
+   */
+  write(file: MitosisWritableFile, value: number): Promise<ActionResult>;
 }
+
+/** The /proc/mitosis files waspd writes. */
+export type MitosisWritableFile = "mode" | "inherit" | "cache";
 
 export interface ProbeOptions {
   /** Override the buffer size per destination node (bytes). */
@@ -109,6 +111,21 @@ export interface PtlRefresher {
   close(): void;
 }
 
+/** Where the operator's manual pins are kept on this machine. */
+export interface PinStore {
+  /**
+   * True when the pins outlive this process and a running daemon sees them
+   * (the real host's pins file); a one-shot command pins only then.
+   */
+  readonly shared: boolean;
+  /** Where the pins are, for messages (a path, or "memory"). */
+  readonly where: string;
+  /** The pins now; a broken entry is skipped with a warning. */
+  read(): Promise<{ pins: Pins; warnings: string[] }>;
+  /** Set (null: remove) one pin; returns warnings met reading the old pins. */
+  set(key: ProcessKey, state: PinState | null, nowMs: number): Promise<string[]>;
+}
+
 export interface Host {
   /** True on the simulated machine: labelled as such on every view. */
   readonly simulated: boolean;
@@ -117,6 +134,7 @@ export interface Host {
   readonly mitosis: MitosisControl;
   readonly prober: Prober;
   readonly refresher: PtlRefresher;
+  readonly pins: PinStore;
   hostname(): string;
   kernelRelease(): string;
   privileges(): Privileges;

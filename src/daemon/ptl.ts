@@ -25,9 +25,14 @@ export interface PtlBudgetOptions {
   memoryBytes: number;
 }
 
-export type PtlResult =
-  | { measurement: PtlMeasurement; method: PtlMethod; budget: BudgetReport | null }
-  | { error: string };
+/** A finished measurement: the matrix, how it was taken, how the refresh keeps up. */
+export interface PtlMeasured {
+  measurement: PtlMeasurement;
+  method: PtlMethod;
+  budget: BudgetReport | null;
+}
+
+export type PtlResult = PtlMeasured | { error: string };
 
 export interface PtlSchedulerOptions {
   prober: Prober;

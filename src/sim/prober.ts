@@ -16,6 +16,7 @@ import type {
   RefreshResult,
 } from "../host.ts";
 import type { SeededRng } from "./rng.ts";
+import { median } from "../core/stats.ts";
 
 /** Local page-walk load latency of the simulated machine, ns. */
 export const BASE_LOCAL_NS = 90;
@@ -81,9 +82,9 @@ export class SimProber implements Prober, PtlRefresher {
         { length: REFRESH_ROUNDS },
         () => expected * this.#rng.jitter(NOISE_AMPLITUDE),
       );
-      const median = medianOf(samples);
-      const spread = (Math.max(...samples) - Math.min(...samples)) / median;
-      return { ...cell, latencyNs: median, spread, error: null };
+      const middle = median(samples);
+      const spread = (Math.max(...samples) - Math.min(...samples)) / middle;
+      return { ...cell, latencyNs: middle, spread, error: null };
     });
     await this.#clock.sleep(Math.ceil(cells.length * SIM_REFRESH_CELL_MS), options.signal);
     return {
@@ -125,9 +126,9 @@ export class SimProber implements Prober, PtlRefresher {
           { length: rounds },
           () => expected * this.#rng.jitter(NOISE_AMPLITUDE),
         );
-        const median = medianOf(samples);
-        latencyRow.push(median);
-        spreadRow.push((Math.max(...samples) - Math.min(...samples)) / median);
+        const middle = median(samples);
+        latencyRow.push(middle);
+        spreadRow.push((Math.max(...samples) - Math.min(...samples)) / middle);
         errorRow.push(null);
       }
       latencyNs.push(latencyRow);
@@ -160,12 +161,4 @@ export class SimProber implements Prober, PtlRefresher {
       bufferBytes,
     };
   }
-}
-
-function medianOf(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  const upper = sorted[mid] ?? NaN;
-  if (sorted.length % 2 === 1) return upper;
-  return ((sorted[mid - 1] ?? upper) + upper) / 2;
 }

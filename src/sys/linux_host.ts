@@ -8,6 +8,7 @@ import { LinuxProber } from "../../probe/prober.ts";
 import { LightProber } from "../../probe/light_prober.ts";
 import { LinuxCounterSource } from "./perf/counters.ts";
 import { LinuxMitosis } from "./mitosis/linux.ts";
+import { DEFAULT_PINS_PATH, FilePins } from "./pins.ts";
 import { readPrivileges } from "./privileges.ts";
 import { confirmProcess, listProcesses, readProcess } from "./procfs.ts";
 import { readTopology } from "./topology.ts";
@@ -15,6 +16,8 @@ import { readTopology } from "./topology.ts";
 export interface LinuxHostOptions {
   procRoot: string;
   sysRoot: string;
+  /** The shared pins file (default /run/waspd/pins.json). */
+  pinsPath?: string;
 }
 
 export class LinuxHost implements Host {
@@ -24,6 +27,7 @@ export class LinuxHost implements Host {
   readonly mitosis: LinuxMitosis;
   readonly prober: LinuxProber;
   readonly refresher = new LightProber();
+  readonly pins: FilePins;
   readonly #options: LinuxHostOptions;
 
   private constructor(options: LinuxHostOptions, topology: Topology) {
@@ -31,9 +35,10 @@ export class LinuxHost implements Host {
     // The counter event table depends on the CPU model, hence the topology first.
     this.counters = new LinuxCounterSource({ cpu: topology.cpu, procRoot: options.procRoot });
     this.mitosis = new LinuxMitosis(options.procRoot);
-    // The daemon refreshes through `refresher`, which keeps its workers and
-    // rings; the full chase runs only on demand (`r`, `waspd probe`): its workers need not stay.
-    this.prober = new LinuxProber();
+    // The daemon refreshes through `refresher`, which keeps its rings; the
+    // full chase runs only on demand (`r`, `waspd probe`): its workers need not stay.
+    this.prober = new LinuxProber({ sysRoot: options.sysRoot });
+    this.pins = new FilePins(options.pinsPath ?? DEFAULT_PINS_PATH);
   }
 
   static async open(options: LinuxHostOptions): Promise<LinuxHost> {
