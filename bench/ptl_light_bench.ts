@@ -4,7 +4,7 @@
  * between the methods so drift of the machine hits all of them alike.
  *
  * - full:  LinuxProber (4 x LLC buffer, mapped and faulted per cell), workers kept;
- * - flush: LightProber, kept 4 MiB ring, lines flushed (clflush loop) before each chase;
+ * - flush: LightProber, kept 2 MiB ring, lines flushed (clflush loop) before each chase;
  * - ring:  LightProber without flushing, same ring (what the fallback sees on this LLC),
  *          counted only after one whole cycle of the ring: the lines were then last
  *          touched a cycle ago, which on a ring smaller than the LLC means in cache.
@@ -69,8 +69,8 @@ for (const c of cells) {
   refreshSpread.set(key(c), { flush: [], ring: [] });
 }
 
-/** Refreshes of one cycle through a 4 MiB ring (16 groups of 256 KiB). */
-const CYCLE = Math.ceil(16 / GROUPS);
+/** Refreshes of one cycle through the ring (its groups of 256 KiB), with margin. */
+const CYCLE = Math.ceil((MEMORY / (256 * 1024)) / GROUPS);
 
 async function light(p: LightProber, name: "flush" | "ring"): Promise<void> {
   const per = new Map<string, number[]>();

@@ -9,10 +9,11 @@ import type { FlushStatus } from "./light.ts";
 const MIB = 1024 * 1024;
 /**
  * With flushing, a ring only needs to span a few TLB groups: every chased
- * line comes from DRAM whatever the size. 4 MiB is 16 groups of 256 KiB
- * (two 2 MiB huge pages), so consecutive refreshes chase different lines.
+ * line comes from DRAM whatever the size. 2 MiB is one huge page (one TLB
+ * entry, as the full chase's groups mostly see) holding 8 groups of 256 KiB,
+ * so consecutive refreshes chase different lines; more would only add RSS.
  */
-export const FLUSH_RING_BYTES = 4 * MIB;
+export const FLUSH_RING_BYTES = 2 * MIB;
 /** The ring must exceed the LLC this many times for an unflushed chase to miss it (as the full chase). */
 export const LLC_FACTOR = 4;
 /** A flushed chase must be this many times slower than a cached one, or the flush is not working. */

@@ -65,6 +65,7 @@ export class Daemon implements DaemonControl {
   #processes = new Map<string, ProcessInfo>();
   #lastSampleMs: number | null = null;
   readonly #latency = new LatencyState();
+  readonly #excludedNames = new Map<string, boolean>();
   stopReason: string | null = null;
 
   private constructor(host: Host, config: Config, options: DaemonOptions, at: MachineAtStart) {
@@ -202,7 +203,7 @@ export class Daemon implements DaemonControl {
     }
     const { managed } = selectManageable(
       all,
-      (name) => isExcludedName(name, this.#config.exclude),
+      (name) => this.#excludedName(name),
       this.#selfPid,
     );
     const readings = this.#host.counters.sample(managed);
@@ -271,6 +272,20 @@ export class Daemon implements DaemonControl {
     // runs while the daemon is otherwise idle and has ended by the next tick.
     this.#ptl.poll();
     return snapshot;
+  }
+
+  /**
+   * The exclusion list applied to a name, remembered: thousands of processes
+   * share a few names (2000 `sleep`s are one lookup, not 2000 glob matches).
+   */
+  #excludedName(name: string): boolean {
+    let excluded = this.#excludedNames.get(name);
+    if (excluded === undefined) {
+      if (this.#excludedNames.size >= 4096) this.#excludedNames.clear();
+      excluded = isExcludedName(name, this.#config.exclude);
+      this.#excludedNames.set(name, excluded);
+    }
+    return excluded;
   }
 
   #act(process: ProcessInfo, d: PolicyDecision): void {

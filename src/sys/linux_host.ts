@@ -10,6 +10,7 @@ import { LinuxCounterSource } from "./perf/counters.ts";
 import { LinuxMitosis } from "./mitosis/linux.ts";
 import { DEFAULT_PINS_PATH, FilePins } from "./pins.ts";
 import { readPrivileges } from "./privileges.ts";
+import { OwnerCache } from "./owner_cache.ts";
 import { confirmProcess, listProcesses, readProcess } from "./procfs.ts";
 import { readTopology } from "./topology.ts";
 
@@ -29,6 +30,7 @@ export class LinuxHost implements Host {
   readonly refresher = new LightProber();
   readonly pins: FilePins;
   readonly #options: LinuxHostOptions;
+  readonly #owners = new OwnerCache();
 
   private constructor(options: LinuxHostOptions, topology: Topology) {
     this.#options = options;
@@ -62,7 +64,7 @@ export class LinuxHost implements Host {
   }
 
   processes(): Promise<ProcessInfo[]> {
-    return listProcesses(this.#options.procRoot);
+    return listProcesses(this.#options.procRoot, this.#owners);
   }
 
   process(pid: number): Promise<ProcessInfo | null> {
