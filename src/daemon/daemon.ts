@@ -171,6 +171,8 @@ export class Daemon implements DaemonControl {
   async once(signal?: AbortSignal): Promise<Snapshot> {
     const unlink = this.#stopOn(signal);
     try {
+      // A one-shot report measures once, at full accuracy: the budget is for a running daemon.
+      this.#ptl.requestNow();
       const first = await this.tick();
       await this.#host.clock.sleep(this.#updateMs, this.#stop.signal);
       await this.ptlIdle();
