@@ -219,6 +219,10 @@ awk '
     if (found) printf "-- 4 nodes: waspd daemon at its defaults: CPU %.2f s in %.2f s wall (%.1f %% of one core)\n", cpu, wall, 100 * cpu / wall
     else print "-- 4 nodes: waspd daemon cost not recorded"
   }' "$A4.err" 2>/dev/null
+# ... and what the daemon said of its PTL refresh in its last snapshot.
+jq -s -r 'map(select(.daemon != null)) | "-- 4 nodes: \(length) snapshots; PTL " +
+    ((last.daemon.ptl_method // {}) | "method \(.method // "none"), memory latency: \(if .dram == null then "n/a" else .dram end), \(.note // "")")' \
+  "$A4.out" 2>/dev/null || echo "-- 4 nodes: no snapshot to read the PTL method from"
 lines="$(grep -c . "$A4.out" 2>/dev/null)"
 lines="${lines:-0}"
 if [ "$lines" -ge 1 ] && jq -e -s 'all(.[]; type == "object") and (.[0].host.nodes | length) == 4
