@@ -17,6 +17,7 @@
  */
 import type { ProcessInfo, ProcessKey } from "../core/types.ts";
 import type { OwnerCache } from "./owner_cache.ts";
+import { readSmallTextOrGone } from "./small_read.ts";
 
 /** PF_KTHREAD in the stat flags (include/linux/sched.h). */
 export const PF_KTHREAD = 0x00200000;
@@ -163,12 +164,7 @@ function isGone(error: unknown): boolean {
 }
 
 function readTextOrGone(path: string): string | null {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (error) {
-    if (isGone(error)) return null;
-    throw error;
-  }
+  return readSmallTextOrGone(path);
 }
 
 /**
