@@ -46,7 +46,6 @@ export class LightProber implements PtlRefresher {
   #chaser: LightChaser | null = null;
   #allowed: Set<number> | null | undefined = undefined;
   #busy = false;
-  #closeAfter = false;
 
   constructor(options: LightProberOptions = {}) {
     this.#o = options;
@@ -66,18 +65,18 @@ export class LightProber implements PtlRefresher {
     if (this.#busy) throw new Error("a PTL refresh is already running");
     this.#busy = true;
     try {
-      return await this.#refresh(topology, cells, options);
+      return await Promise.resolve(this.#refresh(topology, cells, options));
     } finally {
       this.#busy = false;
-      if (this.#closeAfter) this.close();
     }
   }
 
-  async #refresh(
+  /** Synchronous on purpose: the rings must not be closed under a chase. */
+  #refresh(
     topology: Topology,
     cells: readonly PtlCell[],
     options: RefreshOptions,
-  ): Promise<RefreshResult> {
+  ): RefreshResult {
     const cpu0 = libc().threadCpuMs();
     const chaser = this.#chaserNow();
     const layoutOf = (bufferBytes: number) => ({
@@ -117,8 +116,6 @@ export class LightProber implements PtlRefresher {
       const cpu = node === undefined ? null : pickCpu(node, this.#allowed);
       const pinError = cpu === null ? `no usable CPU on node ${row}` : null;
       figures.push(...this.#measureRow(chaser, rowCells, cpu, pinError));
-      // Let the event loop breathe between rows of a large machine.
-      if (rows.length > 1) await Promise.resolve();
     }
     return {
       figures,
@@ -225,12 +222,9 @@ export class LightProber implements PtlRefresher {
 
   /**
    * Unmap the rings and the flush page; the next refresh opens them again.
-   * During a refresh (between two rows) it waits for the refresh to end: a
-   * load from an unmapped ring would kill the whole process.
+   * A refresh runs synchronously, so no chase can be under way here.
    */
   close(): void {
-    this.#closeAfter = this.#busy;
-    if (this.#busy) return;
     for (const ring of this.#rings.values()) ring[Symbol.dispose]();
     this.#rings.clear();
     this.#chaser?.[Symbol.dispose]();
