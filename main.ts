@@ -2,13 +2,14 @@
  * waspd entry point: run the CLI and map its outcome to an exit code.
  * Everything else lives in src/; this file only binds real stdout/stderr.
  *
- * A hidden first argument runs the prctl child instead: prctl(100) on another
- * process can block forever, so the daemon makes that call in a short-lived
- * copy of itself (see src/sys/mitosis/prctl_child.ts).
+ * A hidden first argument runs the prctl helper instead: prctl(100) on another
+ * process can block forever, so waspd makes that call in a long-lived copy of
+ * itself (see src/sys/mitosis/prctl_helper.ts).
  */
 import { runCli } from "./src/cli.ts";
 import { handlers } from "./src/app.ts";
-import { PRCTL_CHILD_FLAG, runPrctlChild } from "./src/sys/mitosis/prctl_child.ts";
+import { PRCTL_HELPER_FLAG } from "./src/sys/mitosis/prctl_protocol.ts";
+import { runPrctlHelper } from "./src/sys/mitosis/prctl_helper.ts";
 
 const encoder = new TextEncoder();
 const io = {
@@ -17,8 +18,8 @@ const io = {
 };
 
 if (import.meta.main) {
-  if (Deno.args[0] === PRCTL_CHILD_FLAG) {
-    Deno.exit(runPrctlChild(Deno.args.slice(1)));
+  if (Deno.args[0] === PRCTL_HELPER_FLAG) {
+    Deno.exit(await runPrctlHelper());
   }
   try {
     Deno.exitCode = await runCli(Deno.args, handlers, io);
