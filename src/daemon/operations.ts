@@ -6,6 +6,7 @@
  */
 import type { EventLog } from "../core/events.ts";
 import type { ActionResult, MitosisState } from "../core/types.ts";
+import { planInherit } from "../core/inherit.ts";
 import type { MitosisControl } from "../host.ts";
 
 /** `mode` values: -1 default (per process), 1 auto-enable for new processes. */
@@ -20,6 +21,8 @@ export class MitosisOperations {
   #foundInherit: number | null = null;
   #wroteMode = false;
   #wroteInherit = false;
+  /** What to write to inherit at exit when waspd changed it. */
+  #restoreInherit: number | null = null;
 
   constructor(mitosis: MitosisControl, events: EventLog, enforcing: () => boolean) {
     this.#mitosis = mitosis;
@@ -92,6 +95,25 @@ export class MitosisOperations {
     if (ok) this.#wroteInherit = true;
   }
 
+  /** At start, when enforcing: turn inherit off unless `keep` (see core/inherit.ts). */
+  async inheritOff(keep: boolean): Promise<void> {
+    const plan = planInherit(this.#foundInherit, keep);
+    if (plan.write === null) {
+      this.#events.emit("inherit", plan.why);
+      return;
+    }
+    const ok = await this.#write(
+      "inherit",
+      plan.write,
+      plan.why,
+      (v) => this.#mitosis.writeInherit(v),
+    );
+    if (ok) {
+      this.#wroteInherit = true;
+      this.#restoreInherit = plan.restore;
+    }
+  }
+
   /** Put back the mode / inherit values found at start, if waspd changed them. */
   async restore(): Promise<string[]> {
     const lines: string[] = [];
@@ -99,9 +121,12 @@ export class MitosisOperations {
       const r = await this.#mitosis.writeMode(this.#foundMode);
       lines.push(restored("mode", this.#foundMode, r));
     }
-    if (this.#wroteInherit && this.#foundInherit !== null) {
-      const r = await this.#mitosis.writeInherit(this.#foundInherit);
-      lines.push(restored("inherit", this.#foundInherit, r));
+    // Only 0 and 1 are known writes (0 reads back -1): the found value as one of them.
+    const inherit = this.#restoreInherit ??
+      (this.#foundInherit === null ? null : this.#foundInherit > 0 ? 1 : 0);
+    if (this.#wroteInherit && inherit !== null) {
+      const r = await this.#mitosis.writeInherit(inherit);
+      lines.push(restored("inherit", inherit, r));
     }
     return lines;
   }
