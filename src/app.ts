@@ -59,6 +59,7 @@ function manualContext(host: Host, config: Config): ManualContext {
     privileges: host.privileges(),
     pinsPath: config.simNodes !== null ? null : DEFAULT_PINS_PATH,
     deadlineMs: PRCTL_DEADLINE_MS,
+    skipMitosisCheck: Deno.env.get("WASPD_TEST_PRCTL_WITHOUT_MITOSIS") === "1",
     wallNow: () => host.clock.wallNow(),
     out: io.out,
     err: io.err,

@@ -324,3 +324,41 @@ Deno.test("pins: round trip, malformed entries, pruning, atomic replace", async 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "real: with the test hook, enable/disable reach this stock kernel through the helper: EINVAL",
+  ignore: (() => {
+    try {
+      Deno.statSync("/proc/mitosis");
+      return true;
+    } catch {
+      return false;
+    }
+  })(),
+  async fn() {
+    const mitosis = new LinuxMitosis("/proc");
+    const w = await world({ mitosis });
+    try {
+      w.ctx.skipMitosisCheck = true;
+      w.ctx.deadlineMs = 2000;
+      w.kernel.processes.set(Deno.pid, { ...w.kernel.processes.get(101)!, pid: Deno.pid });
+      assert.equal(await runEnable(w.ctx, Deno.pid), 1);
+      assert.equal(await runDisable(w.ctx, Deno.pid), 1);
+      assert.equal(w.err.length, 2, w.err.join(""));
+      for (const [i, command] of ["enable", "disable"].entries()) {
+        assert.match(
+          w.err[i] ?? "",
+          new RegExp(
+            `^waspd ${command}: prctl\\(100, 0x[01], pid \\d+\\) failed: EINVAL .*no Mitosis here`,
+          ),
+        );
+        assert.doesNotMatch(w.err[i] ?? "", /stuck|did not return|did not start/);
+      }
+      assert.deepEqual(w.out, []);
+    } finally {
+      assert.equal(await mitosis.drain(5000), 0);
+      await cleanup(w);
+    }
+  },
+});

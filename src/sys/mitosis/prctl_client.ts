@@ -20,8 +20,8 @@
 import type { ActionResult } from "../../core/types.ts";
 import {
   encodeRequest,
-  type HelperMessage,
   helperInvocation,
+  type HelperMessage,
   lines,
   parseMessage,
   resultOf,
