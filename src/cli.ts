@@ -75,6 +75,7 @@ interface GlobalOptions {
   json?: boolean;
   once?: boolean;
   log?: string;
+  keepInherit?: boolean;
   sim?: number | true;
   seed: number;
   timeScale: number;
@@ -96,6 +97,7 @@ function toConfig(o: GlobalOptions): Config {
     json: o.json === true,
     once: o.once === true,
     logFile: o.log ?? null,
+    keepInherit: o.keepInherit === true,
     simNodes: o.sim === undefined ? null : o.sim === true ? 4 : o.sim,
     seed: o.seed,
     timeScale: o.timeScale,
@@ -163,6 +165,7 @@ export function buildProgram(handlers: CliHandlers, io: CliOutput): Command {
     .option("--json", "print JSON lines instead of the TUI")
     .option("--once", "take one sample, print it and exit")
     .option("--log <file>", "append every decision and action as JSON lines to FILE")
+    .option("--keep-inherit", "leave /proc/mitosis/inherit as found (default: off while enforcing)")
     .addOption(
       new Option("--sim [nodes]", "run against a simulated N-node NUMA machine (default 4)")
         .argParser(arg(parseSimNodes)),

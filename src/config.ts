@@ -81,6 +81,8 @@ export interface Config {
   seed: number;
   /** Simulated ms per real ms. */
   timeScale: number;
+  /** Leave /proc/mitosis/inherit as found instead of turning it off while enforcing. */
+  keepInherit: boolean;
   /** Roots of /proc and /sys (tests point them at fixture trees). */
   procRoot: string;
   sysRoot: string;
@@ -101,6 +103,7 @@ export function defaultConfig(): Config {
     simNodes: null,
     seed: 1,
     timeScale: 1,
+    keepInherit: false,
     procRoot: "/proc",
     sysRoot: "/sys",
   };

@@ -22,19 +22,27 @@ function machine(inherit: 1 | -1) {
 }
 
 Deno.test("plan: off only when found on and not kept; restore what was found", () => {
-  assert.deepEqual([planInherit(1, false).write, planInherit(1, false).restore], [0, 1]);
-  for (const [found, keep] of [[1, true], [-1, false], [0, false], [null, false]] as const) {
+  assert.deepEqual([planInherit(1, null).write, planInherit(1, null).restore], [0, 1]);
+  for (
+    const [found, keep] of [
+      [1, "--keep-inherit"],
+      [1, "--once"],
+      [-1, null],
+      [0, null],
+      [null, null],
+    ] as const
+  ) {
     const plan = planInherit(found, keep);
     assert.deepEqual([plan.write, plan.restore], [null, null], `${found} ${keep}`);
   }
-  assert.match(planInherit(1, true).why, /--keep-inherit/);
+  assert.match(planInherit(1, "--keep-inherit").why, /left as found \(--keep-inherit\)/);
   assert.deepEqual([-1, 0, 1, null].map(inheritIsOff), [true, true, false, false]);
 });
 
 Deno.test("enforcing: inherit reads -1 while waspd runs, children are not replicated, 1 comes back", async () => {
   const { kernel, control, events, ops } = machine(1);
   ops.remember(await control.read());
-  await ops.inheritOff(false);
+  await ops.inheritOff(null);
   // The kernel took the 0 and reads back -1 (the fixture inherit-after-write-0).
   assert.equal((await control.read()).inherit, -1);
   assert.ok(inheritIsOff((await control.read()).inherit));
@@ -54,7 +62,7 @@ Deno.test("enforcing: inherit reads -1 while waspd runs, children are not replic
 Deno.test("--keep-inherit: the file is never written, children inherit as before", async () => {
   const { kernel, control, events, ops } = machine(1);
   ops.remember(await control.read());
-  await ops.inheritOff(true);
+  await ops.inheritOff("--keep-inherit");
   assert.equal((await control.read()).inherit, 1);
   await control.setReplication({ pid: 200, startTime: 0 }, 1, 1000);
   kernel.forkProcess(200, { pid: 201 });
@@ -67,7 +75,7 @@ Deno.test("--keep-inherit: the file is never written, children inherit as before
 Deno.test("found off: left alone and not written at exit", async () => {
   const { control, ops } = machine(-1);
   ops.remember(await control.read());
-  await ops.inheritOff(false);
+  await ops.inheritOff(null);
   assert.equal((await control.read()).inherit, -1);
   assert.deepEqual(await ops.restore(), []);
   assert.equal((await control.read()).inherit, -1);

@@ -20,11 +20,13 @@ export interface InheritPlan {
   why: string;
 }
 
-/** `found` is the value read at start (null: unreadable or absent). */
-export function planInherit(found: number | null, keep: boolean): InheritPlan {
-  if (keep) {
-    return { write: null, restore: null, why: "inherit left as found (--keep-inherit)" };
-  }
+/**
+ * `found` is the value read at start (null: unreadable or absent); `keep`
+ * names the option that says to leave it (`--keep-inherit`, or `--once`: one
+ * sample and out, no time for children to matter), or is null.
+ */
+export function planInherit(found: number | null, keep: string | null): InheritPlan {
+  if (keep !== null) return { write: null, restore: null, why: `inherit left as found (${keep})` };
   if (found === null) {
     return { write: null, restore: null, why: "inherit unreadable: left alone" };
   }

@@ -108,9 +108,9 @@ export class Daemon implements DaemonControl {
     return this.#actuator.settle();
   }
 
-  /** Pids whose prctl 100 overran its deadline. */
+  /** Pids whose prctl 100 overran its deadline (and has not answered since). */
   stuckPids(): number[] {
-    return [...this.#actuator.stuck.values()].map((p) => p.pid);
+    return [...this.#actuator.stuck.values()].map((p) => p.target.pid);
   }
 
   /** Resolves when the PTL measurement under way (if any) has finished. */
@@ -136,6 +136,15 @@ export class Daemon implements DaemonControl {
     );
     if (!counters.available) {
       this.events.emit("info", `hardware counters unavailable: ${counters.reason ?? "unknown"}`);
+    }
+    if (this.enforcing) {
+      this.host.mitosis.warmUp?.();
+      const keep = this.#config.keepInherit
+        ? "--keep-inherit"
+        : this.#config.once
+        ? "--once"
+        : null;
+      await this.#ops.inheritOff(keep);
     }
     if (this.#config.cachePages > 0) await this.#ops.populateCache(this.#config.cachePages);
   }
@@ -168,7 +177,7 @@ export class Daemon implements DaemonControl {
       const key = processKeyString(s.process);
       return policySampleOf(s, {
         pinned: pinOf(s.process),
-        stuck: this.#actuator.stuck.has(key),
+        stuck: this.#actuator.holds(s.process, s.process.state),
         ownedByWaspd: this.#actuator.enabled.has(key),
         advisory,
       });

@@ -95,8 +95,8 @@ export class MitosisOperations {
     if (ok) this.#wroteInherit = true;
   }
 
-  /** At start, when enforcing: turn inherit off unless `keep` (see core/inherit.ts). */
-  async inheritOff(keep: boolean): Promise<void> {
+  /** At start, when enforcing: turn inherit off unless an option says `keep` (core/inherit.ts). */
+  async inheritOff(keep: string | null): Promise<void> {
     const plan = planInherit(this.#foundInherit, keep);
     if (plan.write === null) {
       this.#events.emit("inherit", plan.why);

@@ -12,7 +12,7 @@
 import type { ActionResult, MitosisDetection, MitosisState, ProcessKey } from "../../core/types.ts";
 import { STEERING_SLOTS } from "../../core/types.ts";
 import type { MitosisControl } from "../../host.ts";
-import { errnoText, SyscallError } from "../../ffi/errno.ts";
+import { SyscallError } from "../../ffi/errno.ts";
 import { libc, O_CLOEXEC, O_TRUNC, O_WRONLY } from "../../ffi/libc.ts";
 import { detectMitosis, type PrctlProbe, probePrctl } from "./detect.ts";
 import { MITOSIS_FILES, parseMitosisState } from "./parse.ts";
