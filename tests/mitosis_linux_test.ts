@@ -177,3 +177,34 @@ Deno.test("helper requests and answers are checked", () => {
   assert.equal(!failed.ok && !failed.stuck && failed.errno, "ECHILD");
   assert.match(!failed.ok ? failed.message : "", /Module not found/);
 });
+
+Deno.test("real: a helper stuck in its call does not keep waspd from exiting", async () => {
+  // A program that makes one call that overruns (the helper's thread blocks
+  // 15 s) and returns without stopping its helper: it must exit at once.
+  const script = await Deno.makeTempFile({ prefix: "waspd-stuck-exit-", suffix: ".ts" });
+  try {
+    const linux = new URL("../src/sys/mitosis/linux.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { LinuxMitosis } from "${linux}";
+const mitosis = new LinuxMitosis("/proc", { helper: { testSleepMs: 15_000 } });
+const result = await mitosis.setReplication({ pid: Deno.pid, startTime: 0 }, 1, 300);
+console.log(JSON.stringify({ stuck: !result.ok && result.stuck }));
+`,
+    );
+    const started = performance.now();
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const took = performance.now() - started;
+    const stderr = new TextDecoder().decode(run.stderr);
+    assert.equal(run.code, 0, stderr);
+    assert.equal(new TextDecoder().decode(run.stdout).trim(), '{"stuck":true}');
+    // Not held until the helper's 15 s call is over (it exits by itself then).
+    assert.ok(took < 14_000, `exited after ${Math.round(took)} ms`);
+  } finally {
+    await Deno.remove(script);
+  }
+});
