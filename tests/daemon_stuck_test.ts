@@ -15,7 +15,6 @@ import { defaultConfig } from "../src/config.ts";
 import type { ActionResult, ProcessKey } from "../src/core/types.ts";
 import { RETRY_BASE_MS } from "../src/core/stuck.ts";
 import { Daemon, PRCTL_DEADLINE_MS } from "../src/daemon/daemon.ts";
-import { memoryPinStore } from "../src/daemon/pin_store.ts";
 import type { Host, MitosisControl } from "../src/host.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
@@ -58,9 +57,7 @@ function withHangingCalls(sim: SimHost, pid: number, hangs = Infinity): Hanging 
     },
     setSteering: (t, s) => sim.mitosis.setSteering(t, s),
     getSteering: (t) => sim.mitosis.getSteering(t),
-    writeMode: (v) => sim.mitosis.writeMode(v),
-    writeInherit: (v) => sim.mitosis.writeInherit(v),
-    writeCache: (v): Promise<ActionResult> => sim.mitosis.writeCache(v),
+    write: (file, v): Promise<ActionResult> => sim.mitosis.write(file, v),
   };
   const host = Object.create(sim, { mitosis: { value: mitosis } }) as Host;
   return {
@@ -75,14 +72,11 @@ function withHangingCalls(sim: SimHost, pid: number, hangs = Infinity): Hanging 
 }
 
 async function started(host: Host) {
-  const daemon = new Daemon({
+  return await Daemon.open(
     host,
-    config: { ...defaultConfig(), simNodes: 4, hysteresisMs: 2000, ptlIntervalMs: 60_000 },
-    pins: memoryPinStore(),
-    selfPid: SIM_PIDS.waspd,
-  });
-  await daemon.start();
-  return daemon;
+    { ...defaultConfig(), simNodes: 4, hysteresisMs: 2000, ptlIntervalMs: 60_000 },
+    { selfPid: SIM_PIDS.waspd },
+  );
 }
 
 async function run(sim: SimHost, daemon: Daemon, seconds: number): Promise<string[]> {

@@ -16,6 +16,7 @@ import { reconcileLate } from "../core/reconcile.ts";
 import { markStuck, retryVerdict, type StuckEntry } from "../core/stuck.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
 import type { Host } from "../host.ts";
+import { isStopped } from "../core/process_state.ts";
 
 /** prctl(100) arg2: replicate on all online nodes. */
 export const REPLICATE_ALL_NODES = 1;
@@ -24,8 +25,6 @@ export const REPLICATE_OFF = 0;
 export interface ManagedProcess extends ProcessKey {
   name: string;
 }
-
-const STOPPED_STATES = new Set(["T", "t"]);
 
 export class Actuator {
   readonly #host: Host;
@@ -41,10 +40,6 @@ export class Actuator {
     this.#host = host;
     this.#events = events;
     this.#deadlineMs = deadlineMs;
-  }
-
-  busy(key: ProcessKey): boolean {
-    return this.#inflight.has(processKeyString(key));
   }
 
   /** Start turning replication on; `steering` (8 entries) is pushed once it is on. */
@@ -143,7 +138,7 @@ export class Actuator {
       );
       return false;
     }
-    if (STOPPED_STATES.has(now.state)) {
+    if (isStopped(now.state)) {
       this.#events.emit(
         "info",
         `${what} ${label(target)} skipped: the process is stopped (state ${now.state}); ` +

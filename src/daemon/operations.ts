@@ -7,7 +7,7 @@
 import type { EventLog } from "../core/events.ts";
 import type { ActionResult, MitosisState } from "../core/types.ts";
 import { planInherit } from "../core/inherit.ts";
-import type { MitosisControl } from "../host.ts";
+import type { MitosisControl, MitosisWritableFile } from "../host.ts";
 
 /** `mode` values: -1 default (per process), 1 auto-enable for new processes. */
 const MODE_DEFAULT = -1;
@@ -21,7 +21,7 @@ export class MitosisOperations {
   #foundInherit: number | null = null;
   #wroteMode = false;
   #wroteInherit = false;
-  /** What to write to inherit at exit when waspd changed it. */
+  /** What to write to inherit at exit (core/inherit.ts), when waspd changed it. */
   #restoreInherit: number | null = null;
 
   constructor(mitosis: MitosisControl, events: EventLog, enforcing: () => boolean) {
@@ -42,7 +42,6 @@ export class MitosisOperations {
       "cache",
       pages,
       `cache topped up to ${pages} pages per node`,
-      (v) => this.#mitosis.writeCache(v),
     );
   }
 
@@ -54,7 +53,6 @@ export class MitosisOperations {
         "cache",
         pages,
         `cache raised by ${pages} pages per node`,
-        (v) => this.#mitosis.writeCache(v),
       );
       return;
     }
@@ -64,13 +62,12 @@ export class MitosisOperations {
       "cache",
       target,
       `cache raised to ${target} pages per node (+${pages})`,
-      (v) => this.#mitosis.writeCache(v),
     );
   }
 
   /** `d`: drain every node's cache. */
   async cacheDrain(): Promise<void> {
-    await this.#write("cache", -1, "cache drained", (v) => this.#mitosis.writeCache(v));
+    await this.#write("cache", -1, "cache drained");
   }
 
   /** `m`: toggle between per-process (-1) and auto-enable (1). */
@@ -80,19 +77,8 @@ export class MitosisOperations {
       "mode",
       next,
       `mode set to ${next}`,
-      (v) => this.#mitosis.writeMode(v),
     );
     if (ok) this.#wroteMode = true;
-  }
-
-  async setInherit(value: number): Promise<void> {
-    const ok = await this.#write(
-      "inherit",
-      value,
-      `inherit set to ${value}`,
-      (v) => this.#mitosis.writeInherit(v),
-    );
-    if (ok) this.#wroteInherit = true;
   }
 
   /** At start, when enforcing: turn inherit off unless an option says `keep` (core/inherit.ts). */
@@ -102,12 +88,7 @@ export class MitosisOperations {
       this.#events.emit("inherit", plan.why);
       return;
     }
-    const ok = await this.#write(
-      "inherit",
-      plan.write,
-      plan.why,
-      (v) => this.#mitosis.writeInherit(v),
-    );
+    const ok = await this.#write("inherit", plan.write, plan.why);
     if (ok) {
       this.#wroteInherit = true;
       this.#restoreInherit = plan.restore;
@@ -118,32 +99,27 @@ export class MitosisOperations {
   async restore(): Promise<string[]> {
     const lines: string[] = [];
     if (this.#wroteMode && this.#foundMode !== null) {
-      const r = await this.#mitosis.writeMode(this.#foundMode);
+      const r = await this.#mitosis.write("mode", this.#foundMode);
       lines.push(restored("mode", this.#foundMode, r));
     }
-    // Only 0 and 1 are known writes (0 reads back -1): the found value as one of them.
-    const inherit = this.#restoreInherit ??
-      (this.#foundInherit === null ? null : this.#foundInherit > 0 ? 1 : 0);
-    if (this.#wroteInherit && inherit !== null) {
-      const r = await this.#mitosis.writeInherit(inherit);
-      lines.push(restored("inherit", inherit, r));
+    if (this.#wroteInherit && this.#restoreInherit !== null) {
+      const r = await this.#mitosis.write("inherit", this.#restoreInherit);
+      lines.push(restored("inherit", this.#restoreInherit, r));
     }
     return lines;
   }
 
   async #write(
-    file: "cache" | "mode" | "inherit",
+    file: MitosisWritableFile,
     value: number,
     done: string,
-    write: (value: number) => Promise<ActionResult>,
   ): Promise<boolean> {
-    const kind = file === "inherit" ? "inherit" : file;
     if (!this.#enforcing()) {
-      this.#events.emit(kind, `advisory: would write ${value} to /proc/mitosis/${file}`);
+      this.#events.emit(file, `advisory: would write ${value} to /proc/mitosis/${file}`);
       return false;
     }
-    const result = await write(value);
-    if (result.ok) this.#events.emit(kind, done);
+    const result = await this.#mitosis.write(file, value);
+    if (result.ok) this.#events.emit(file, done);
     else this.#events.emit("error", `writing ${value} to /proc/mitosis/${file}: ${result.message}`);
     return result.ok;
   }

@@ -13,9 +13,6 @@
 import type { ActionResult } from "../../core/types.ts";
 import { errnoText } from "../../ffi/errno.ts";
 
-/** prctl option: set replication (arg2 mask, arg3 pid). */
-export const PR_SET_PGTABLE_REPL = 100;
-
 /** Hidden first argument that makes waspd (main.ts, or a compiled binary) run the helper. */
 export const PRCTL_HELPER_FLAG = "__prctl-helper";
 

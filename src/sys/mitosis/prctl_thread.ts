@@ -9,7 +9,7 @@
 /// <reference lib="deno.worker" />
 import { SyscallError } from "../../ffi/errno.ts";
 import { libc } from "../../ffi/libc.ts";
-import { PR_SET_PGTABLE_REPL } from "./prctl_protocol.ts";
+import { PR_SET_PGTABLE_REPL } from "../../core/prctl.ts";
 
 /** What the helper sends this thread, and what it answers. */
 export type ThreadRequest = { id: number; mask: number; pid: number; testSleepMs: number };
