@@ -79,6 +79,25 @@ async function started(host: Host) {
   );
 }
 
+/** A daemon whose enable of `stream` went stuck (every such call hangs). */
+async function stuckStream() {
+  const sim = new SimHost({ nodes: 4, seed: 5, manualClock: true });
+  const hanging = withHangingCalls(sim, SIM_PIDS.stream);
+  const daemon = await started(hanging.host);
+  await run(sim, daemon, 6);
+  assert.deepEqual(daemon.stuckPids(), [SIM_PIDS.stream]);
+  assert.equal(hanging.calls.length, 1);
+  return { sim, hanging, daemon };
+}
+
+/** Shut down; `stream`'s replication must be among what was undone, and nothing left on. */
+async function assertUndoneAtExit(sim: SimHost, daemon: Daemon): Promise<string[]> {
+  const lines = await daemon.shutdown();
+  assert.ok(lines.includes("replication turned off for pid 2001 (stream)"), lines.join("\n"));
+  assert.deepEqual(sim.kernel.replicated().map((p) => p.pid), []);
+  return lines;
+}
+
 async function run(sim: SimHost, daemon: Daemon, seconds: number): Promise<string[]> {
   const statuses: string[] = [];
   for (let t = 0; t < seconds; t++) {
@@ -126,19 +145,12 @@ Deno.test("stuck -> retried once the pause is over -> replicated, no longer stuc
   assert.equal(statuses.at(-1), "active", statuses.join(" "));
   assert.deepEqual(daemon.stuckPids(), []);
   assert.ok(sim.kernel.replicated().some((p) => p.pid === SIM_PIDS.stream));
-  const lines = await daemon.shutdown();
-  assert.ok(lines.includes("replication turned off for pid 2001 (stream)"), lines.join("\n"));
-  assert.deepEqual(sim.kernel.replicated().map((p) => p.pid), []);
+  await assertUndoneAtExit(sim, daemon);
 });
 
 Deno.test("a stuck enable that returns late: reconciled with /proc/mitosis/active, owned, undone at exit", async () => {
-  const sim = new SimHost({ nodes: 4, seed: 5, manualClock: true });
-  const hanging = withHangingCalls(sim, SIM_PIDS.stream);
-  const daemon = await started(hanging.host);
+  const { sim, hanging, daemon } = await stuckStream();
   const logged: string[] = [];
-  await run(sim, daemon, 6);
-  assert.deepEqual(daemon.stuckPids(), [SIM_PIDS.stream]);
-  assert.equal(hanging.calls.length, 1);
   // The target runs again: the abandoned call completes and turns replication on.
   await hanging.finish();
   assert.ok(sim.kernel.replicated().some((p) => p.pid === SIM_PIDS.stream));
@@ -153,24 +165,16 @@ Deno.test("a stuck enable that returns late: reconciled with /proc/mitosis/activ
   );
   assert.deepEqual(daemon.stuckPids(), [], "the call is over: no longer stuck");
   assert.equal(snapshot.processes.find((p) => p.pid === SIM_PIDS.stream)?.status, "active");
-  const lines = await daemon.shutdown();
-  assert.ok(lines.includes("replication turned off for pid 2001 (stream)"), lines.join("\n"));
-  assert.deepEqual(sim.kernel.replicated().map((p) => p.pid), []);
+  await assertUndoneAtExit(sim, daemon);
 });
 
 Deno.test("at exit, a stuck enable the kernel shows completed is undone even before its answer", async () => {
-  const sim = new SimHost({ nodes: 4, seed: 5, manualClock: true });
-  const hanging = withHangingCalls(sim, SIM_PIDS.stream);
-  const daemon = await started(hanging.host);
-  await run(sim, daemon, 6);
-  assert.deepEqual(daemon.stuckPids(), [SIM_PIDS.stream]);
+  const { sim, daemon } = await stuckStream();
   // The kernel turned it on (the queued work ran), but no answer has reached waspd.
   await sim.mitosis.setReplication({ pid: SIM_PIDS.stream, startTime: 0 }, 1, 1000);
-  const lines = await daemon.shutdown();
+  const lines = await assertUndoneAtExit(sim, daemon);
   assert.ok(
     lines.includes("the stuck enable of pid 2001 (stream) completed: undoing it too"),
     lines.join("\n"),
   );
-  assert.ok(lines.includes("replication turned off for pid 2001 (stream)"), lines.join("\n"));
-  assert.deepEqual(sim.kernel.replicated().map((p) => p.pid), []);
 });

@@ -16,6 +16,7 @@ import type { MitosisControl, PinStore } from "../src/host.ts";
 import type { ProcessInfo } from "../src/core/types.ts";
 import { LinuxMitosis } from "../src/sys/mitosis/linux.ts";
 import { libc } from "../src/ffi/libc.ts";
+import { STOCK_KERNEL } from "./stock_kernel.ts";
 import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
 import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
 import { formatPins, parsePins, pinOf, prunePins, withPin } from "../src/core/pins.ts";
@@ -272,14 +273,7 @@ Deno.test("status: text and JSON with nodes and steering; exit 1 without Mitosis
 
 Deno.test({
   name: "real: on this stock kernel, enable refuses with the detection's reason",
-  ignore: (() => {
-    try {
-      Deno.statSync("/proc/mitosis");
-      return true;
-    } catch {
-      return false;
-    }
-  })(),
+  ignore: !STOCK_KERNEL,
   async fn() {
     const w = await world({ mitosis: new LinuxMitosis("/proc") });
     try {
@@ -380,14 +374,7 @@ Deno.test("unpin removes the pin from the host's shared pins", async () => {
 Deno.test({
   name:
     "real: with the test hook, enable/disable reach this stock kernel through the helper: EINVAL",
-  ignore: (() => {
-    try {
-      Deno.statSync("/proc/mitosis");
-      return true;
-    } catch {
-      return false;
-    }
-  })(),
+  ignore: !STOCK_KERNEL,
   async fn() {
     const mitosis = new LinuxMitosis("/proc");
     const w = await world({ mitosis });

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { LinuxMitosis } from "../src/sys/mitosis/linux.ts";
 import { libc } from "../src/ffi/libc.ts";
+import { STOCK_KERNEL } from "./stock_kernel.ts";
 import {
   helperInvocation,
   parseMessage,
@@ -18,14 +19,6 @@ import {
 libc();
 
 const FIXTURES = new URL("./fixtures/mitosis-6.4/", import.meta.url);
-const STOCK_KERNEL = (() => {
-  try {
-    Deno.statSync("/proc/mitosis");
-    return false;
-  } catch {
-    return true;
-  }
-})();
 
 /** A proc root whose mitosis/ holds the fixture set `prefix` (initial / replicated). */
 async function fixtureRoot(prefix: string): Promise<string> {

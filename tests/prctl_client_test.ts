@@ -125,6 +125,15 @@ function fakeHelpers(options: FakeOptions) {
 
 const key = (pid: number) => ({ pid, startTime: 1 });
 
+/** A client whose call on `pid` overran `deadlineMs` (the fake never answers it). */
+async function stuckCall(pid: number, deadlineMs: number) {
+  const fake = fakeHelpers({ startMs: 20, answerMs: 10, stuckPids: [pid] });
+  const client = new PrctlClient({ launch: fake.launch });
+  const stuck = await client.setReplication(`enable ${pid}`, 1, pid, deadlineMs);
+  assert.equal(!stuck.ok && stuck.stuck, true);
+  return { fake, client, stuck };
+}
+
 Deno.test("a helper that takes 3 s to start and 10 ms to answer: calls succeed under a 2 s deadline", async () => {
   const fake = fakeHelpers({ startMs: 3000, answerMs: 10 });
   const mitosis = new LinuxMitosis("/proc", { helper: { launch: fake.launch } });
@@ -169,10 +178,7 @@ Deno.test("a helper that does not start in time: its own message, never stuck, n
 });
 
 Deno.test("a stuck call: its helper is abandoned, a fresh one takes the next call, the late answer arrives", async () => {
-  const fake = fakeHelpers({ startMs: 20, answerMs: 10, stuckPids: [77] });
-  const client = new PrctlClient({ launch: fake.launch });
-  const stuck = await client.setReplication("enable 77", 1, 77, 100);
-  assert.equal(!stuck.ok && stuck.stuck, true);
+  const { fake, client, stuck } = await stuckCall(77, 100);
   assert.match(!stuck.ok ? stuck.message : "", /enable 77 did not return within 100 ms/);
   assert.equal(client.abandoned, 1);
   const next = await client.setReplication("enable 78", 1, 78, 2000);
@@ -186,10 +192,7 @@ Deno.test("a stuck call: its helper is abandoned, a fresh one takes the next cal
 });
 
 Deno.test("at exit every helper is killed and none is waited for past the grace", async () => {
-  const fake = fakeHelpers({ startMs: 10, answerMs: 10, stuckPids: [90] });
-  const client = new PrctlClient({ launch: fake.launch });
-  const stuck = await client.setReplication("enable 90", 1, 90, 50);
-  assert.equal(!stuck.ok && stuck.stuck, true);
+  const { fake, client, stuck } = await stuckCall(90, 50);
   assert.equal(await client.close(500), 0);
   assert.equal(fake.helpers[0]?.killed, true);
   // Killed before it answered: the late answer is known to be lost.

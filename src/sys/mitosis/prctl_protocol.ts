@@ -36,16 +36,21 @@ export function encodeRequest(request: PrctlRequest): string {
   return JSON.stringify(request) + "\n";
 }
 
+/** One line as a JSON object, or null. */
+function jsonObject(line: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === "object" && value !== null ? value as Record<string, unknown> : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A request line as the helper reads it; a string is why it was refused. */
 export function parseRequest(line: string): PrctlRequest | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return `not JSON: ${line.slice(0, 80)}`;
-  }
-  if (typeof value !== "object" || value === null) return "not an object";
-  const { id, mask, pid, testSleepMs } = value as Record<string, unknown>;
+  const value = jsonObject(line);
+  if (value === null) return `not a JSON object: ${line.slice(0, 80)}`;
+  const { id, mask, pid, testSleepMs } = value;
   if (!isWhole(id) || id < 0) return "bad id";
   if (!isWhole(mask) || mask < 0) return `bad mask ${String(mask)}`;
   // pid 0 is the caller (the helper) and 1 is init: never what waspd means.
@@ -60,14 +65,8 @@ export function encodeMessage(message: HelperMessage): string {
 
 /** A helper line as waspd reads it; null for anything that is not a message. */
 export function parseMessage(line: string): HelperMessage | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (typeof value !== "object" || value === null) return null;
-  const m = value as Record<string, unknown>;
+  const m = jsonObject(line);
+  if (m === null) return null;
   switch (m.type) {
     case "ready":
       return isWhole(m.pid) ? { type: "ready", pid: m.pid } : null;
