@@ -11,7 +11,7 @@ import {
   type OwnedEntry,
   type OwnedFacts,
   reconcileOwned,
-} from "../src/core/owned.ts";
+} from "../src/core/ownership_record.ts";
 import type { ActionResult, ProcessInfo } from "../src/core/types.ts";
 import { memoryOwnedStore, OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
 

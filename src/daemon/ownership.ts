@@ -18,7 +18,7 @@ import {
   type OwnedStore,
   type OwnedVerdict,
   reconcileOwned,
-} from "../core/owned.ts";
+} from "../core/ownership_record.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
 
 /** A process the actuator acts on (the Actuator's `ManagedProcess`). */

@@ -3,7 +3,7 @@
  * with the same hardening as the pins file (regular file only, size cap, a
  * bad one set aside and reported once), replaced atomically.
  */
-import { decodeOwned, encodeOwned, type OwnedStore } from "../core/owned.ts";
+import { decodeOwned, encodeOwned, type OwnedStore } from "../core/ownership_record.ts";
 import { loadStateFile, removeStateFile, writeStateFile } from "./state_file.ts";
 
 export const OWNED_FILE_NAME = "owned.json";
