@@ -84,7 +84,9 @@ Deno.test("links to /dev/zero and /etc/shadow: set aside at once, nothing of the
         const run = await waspd(["--state-dir", dir, "unpin", String(pid)]);
         assert.equal(run.code, EXIT_NOT_PINNED, run.stderr);
         assert.match(run.stderr, /not a regular file \(a symbolic link\); moved aside/);
-        assert.doesNotMatch(run.stdout + run.stderr, /root:|\x00/);
+        assert.ok(
+          !/root:/.test(run.stdout + run.stderr) && !(run.stdout + run.stderr).includes("\0"),
+        );
         assert.throws(() => Deno.lstatSync(`${dir}/pins.json`), Deno.errors.NotFound);
         for (const name of names(dir)) Deno.removeSync(`${dir}/${name}`);
       }
@@ -99,7 +101,8 @@ Deno.test("garbage, empty, malformed pins.json: unpin warns and keeps the old fi
         const run = await waspd(["--state-dir", dir, "unpin", String(pid)]);
         assert.equal(run.code, EXIT_NOT_PINNED, run.stderr);
         assert.match(run.stderr, /waspd unpin: pins: .*pins\.json: .*; moved aside to /);
-        assert.doesNotMatch(run.stderr, /\x1b|garbage|root/, "the content is never echoed");
+        assert.ok(!run.stderr.includes("\x1b"), "no byte of the content is echoed");
+        assert.doesNotMatch(run.stderr, /garbage|root/, "the content is never echoed");
         const aside = names(dir).filter((n) => n.startsWith("pins.json.bad-"));
         assert.equal(aside.length, 1);
         assert.equal(Deno.readTextFileSync(`${dir}/${aside[0]}`), text, "kept as it was");
