@@ -8,7 +8,7 @@ import { libc } from "../src/ffi/libc.ts";
 import { MAX_PINS } from "../src/core/pins_decode.ts";
 import { processKeyString } from "../src/core/types.ts";
 import { PinsFile } from "../src/sys/pins_file.ts";
-import { formatPins } from "../src/sys/pins.ts";
+import { formatPins } from "../src/core/pins.ts";
 
 // Opened before any test, so the resource sanitizer does not count it as a leak.
 libc();

@@ -11,6 +11,7 @@
 import type { EventLog } from "../core/events.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
 import type { Host } from "../host.ts";
+import { isStopped } from "../core/process_state.ts";
 import type { ReplicationObserver } from "./ownership.ts";
 
 /** prctl(100) arg2: replicate on all online nodes. */
@@ -20,8 +21,6 @@ export const REPLICATE_OFF = 0;
 export interface ManagedProcess extends ProcessKey {
   name: string;
 }
-
-const STOPPED_STATES = new Set(["T", "t"]);
 
 export class Actuator {
   readonly #host: Host;
@@ -45,10 +44,6 @@ export class Actuator {
     this.#events = events;
     this.#deadlineMs = deadlineMs;
     this.#observer = observer;
-  }
-
-  busy(key: ProcessKey): boolean {
-    return this.#inflight.has(processKeyString(key));
   }
 
   /** Start turning replication on; `steering` (8 entries) is pushed once it is on. */
@@ -131,7 +126,7 @@ export class Actuator {
       );
       return false;
     }
-    if (STOPPED_STATES.has(now.state)) {
+    if (isStopped(now.state)) {
       this.#events.emit(
         "info",
         `${what} ${label(target)} skipped: the process is stopped (state ${now.state}); ` +
