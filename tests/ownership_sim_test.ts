@@ -12,9 +12,7 @@ import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
 import { libc } from "../src/ffi/libc.ts";
 import type { Host } from "../src/host.ts";
 import { SimHost } from "../src/sim/host.ts";
-import { SIM_STATE_FILE_NAME } from "../src/sim/persist.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
-import { fileOwnedStore } from "../src/sys/ownership_file.ts";
 
 // Opened before any test, so the resource sanitizer does not count it as a leak.
 libc();
@@ -23,12 +21,11 @@ const DEADLINE_MS = 2000;
 
 /** One waspd's worth of parts on a SimHost resumed from `dir` (its kernel calls through `wrap`). */
 function waspdOn(dir: string, selfPid: number, wrap: (sim: SimHost) => Host = (sim) => sim) {
-  const sim = new SimHost({ manualClock: true, stateFile: `${dir}/${SIM_STATE_FILE_NAME}` });
+  const sim = new SimHost({ manualClock: true, stateDir: dir });
   const used = wrap(sim);
   const events = new EventLog(() => sim.clock.wallNow());
-  const store = fileOwnedStore(`${dir}/owned.json`);
   const ledger = new OwnershipLedger(
-    store,
+    sim.ownership,
     selfPid,
     () => sim.clock.wallNow(),
     (kind, message, pid) => events.emit(kind, message, pid),

@@ -8,12 +8,13 @@ import {
   decodeOwned,
   encodeOwned,
   MAX_OWNED,
+  memoryOwnedStore,
   type OwnedEntry,
   type OwnedFacts,
   reconcileOwned,
 } from "../src/core/ownership_record.ts";
 import type { ActionResult, ProcessInfo } from "../src/core/types.ts";
-import { memoryOwnedStore, OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
+import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
 
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
 

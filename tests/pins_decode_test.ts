@@ -3,7 +3,7 @@
  * reason that never quotes the file, a cap on entries; and the cap on writes.
  */
 import assert from "node:assert/strict";
-import { capPins, decodePins, MAX_PINS, type PinEntry } from "../src/core/pins_decode.ts";
+import { capPins, decodePins, MAX_PINS, type Pin } from "../src/core/pins.ts";
 
 Deno.test("decodePins: what waspd writes is read back", () => {
   const text = JSON.stringify({
@@ -57,7 +57,7 @@ Deno.test("decodePins: more entries than the cap is bad (600k entries are not re
 });
 
 Deno.test("capPins keeps the most recent pins and says how many went", () => {
-  const pins = new Map<string, PinEntry>(
+  const pins = new Map<string, Pin>(
     [1, 2, 3, 4].map((pid) => [`${pid}@0`, { pid, startTime: 0, state: "on", sinceMs: pid }]),
   );
   const capped = capPins(pins, 2);

@@ -23,15 +23,15 @@ async function inTempDir(use: (dir: string) => Promise<void>): Promise<void> {
 
 Deno.test("a SimHost with a state file resumes its clock and replication", () =>
   inTempDir(async (dir) => {
-    const stateFile = `${dir}/${SIM_STATE_FILE_NAME}`;
-    const first = new SimHost({ manualClock: true, stateFile });
+    const stateDir = dir;
+    const first = new SimHost({ manualClock: true, stateDir });
     await first.advance(4_000);
     const stream = await first.process(SIM_PIDS.stream);
     assert.ok(stream);
     const result = await first.mitosis.setReplication(stream, 1, 1000);
     assert.equal(result.ok, true);
     // Saved right after the call: no close(), as after a SIGKILL.
-    const second = new SimHost({ manualClock: true, stateFile });
+    const second = new SimHost({ manualClock: true, stateDir });
     assert.equal(second.stateWarning, null);
     assert.equal(second.clock.now(), 4_000);
     assert.deepEqual(second.kernel.replicated().map((p) => p.pid), [SIM_PIDS.stream]);
@@ -39,7 +39,7 @@ Deno.test("a SimHost with a state file resumes its clock and replication", () =>
     assert.deepEqual(state.active.map((a) => a.pid), [SIM_PIDS.stream]);
     // Turned off through the resumed machine: saved again.
     assert.equal((await second.mitosis.setReplication(stream, 0, 1000)).ok, true);
-    const third = new SimHost({ manualClock: true, stateFile });
+    const third = new SimHost({ manualClock: true, stateDir });
     assert.deepEqual(third.kernel.replicated(), []);
     for (const host of [first, second, third]) await host.close();
   }));
@@ -47,13 +47,14 @@ Deno.test("a SimHost with a state file resumes its clock and replication", () =>
 Deno.test("another machine's state (seed) is ignored with a warning; a bad file is set aside", () =>
   inTempDir(async (dir) => {
     const stateFile = `${dir}/${SIM_STATE_FILE_NAME}`;
-    await new SimHost({ manualClock: true, stateFile, seed: 1 }).close();
-    const other = new SimHost({ manualClock: true, stateFile, seed: 2 });
+    const stateDir = dir;
+    await new SimHost({ manualClock: true, stateDir, seed: 1 }).close();
+    const other = new SimHost({ manualClock: true, stateDir, seed: 2 });
     assert.match(other.stateWarning ?? "", /another machine's \(seed 1, 4 nodes\)/);
     assert.equal(other.clock.now(), 0);
     await other.close();
     Deno.writeTextFileSync(stateFile, "secret garbage");
-    const fresh = new SimHost({ manualClock: true, stateFile, seed: 2 });
+    const fresh = new SimHost({ manualClock: true, stateDir, seed: 2 });
     assert.match(fresh.stateWarning ?? "", /not JSON; moved aside to .*\.bad-/);
     assert.doesNotMatch(fresh.stateWarning ?? "", /secret/);
     await fresh.close();

@@ -46,6 +46,23 @@ export interface OwnedStore {
   clear(): void;
 }
 
+/** The record in memory: the simulated machine without a state directory, and tests. */
+export function memoryOwnedStore(): OwnedStore & { record: OwnedRecord | null } {
+  return {
+    where: "memory",
+    record: null,
+    load() {
+      return { record: this.record, warning: null };
+    },
+    save(record) {
+      this.record = { ownerPid: record.ownerPid, entries: new Map(record.entries) };
+    },
+    clear() {
+      this.record = null;
+    },
+  };
+}
+
 interface OwnedFileJson {
   version: 1;
   owner_pid: number;

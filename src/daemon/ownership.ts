@@ -14,7 +14,6 @@ import type { EventKind } from "../core/events.ts";
 import {
   type OwnedEntry,
   type OwnedFacts,
-  type OwnedRecord,
   type OwnedStore,
   type OwnedVerdict,
   reconcileOwned,
@@ -34,22 +33,6 @@ export interface ReplicationObserver {
   after(target: ObservedProcess, on: boolean, result: ActionResult): void;
   /** The process exited: its replicas went with it, nothing is owned any more. */
   forget(key: ProcessKey): void;
-}
-
-export function memoryOwnedStore(): OwnedStore & { record: OwnedRecord | null } {
-  return {
-    where: "memory",
-    record: null,
-    load() {
-      return { record: this.record, warning: null };
-    },
-    save(record) {
-      this.record = { ownerPid: record.ownerPid, entries: new Map(record.entries) };
-    },
-    clear() {
-      this.record = null;
-    },
-  };
 }
 
 export type Report = (kind: EventKind, message: string, pid: number | null) => void;

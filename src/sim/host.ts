@@ -14,7 +14,16 @@ import { SimClock } from "./clock.ts";
 import { SimCounterSource } from "./counters.ts";
 import { SimMitosisControl } from "./mitosis_control.ts";
 import { SimMitosisKernel } from "./mitosis_kernel.ts";
-import { captureSim, loadSim, restoreSim, savedAfter, saveSim } from "./persist.ts";
+import {
+  captureSim,
+  loadSim,
+  restoreSim,
+  savedAfter,
+  saveSim,
+  SIM_STATE_FILE_NAME,
+} from "./persist.ts";
+import { memoryOwnedStore, type OwnedStore } from "../core/ownership_record.ts";
+import { fileOwnedStore, OWNED_FILE_NAME } from "../sys/ownership_file.ts";
 import { MemoryPins } from "./pins.ts";
 import { SimProber } from "./prober.ts";
 import { hashUnit, SeededRng } from "./rng.ts";
@@ -38,10 +47,11 @@ export interface SimHostOptions {
   /** Replace the default scenario (tests that need one precise process). */
   scenario?: Workload[];
   /**
-   * Keep the clock and the kernel model in this file across restarts of
-   * waspd (`--sim --state-dir`), as a real machine outlives its daemon.
+   * Keep the clock, the kernel model and the ownership record in this
+   * directory across restarts of waspd (`--sim --state-dir`), as a real
+   * machine outlives its daemon. Without it, nothing outlives the process.
    */
-  stateFile?: string;
+  stateDir?: string;
 }
 
 /** Memory the OS and page cache hold on every node, before any workload. */
@@ -68,17 +78,22 @@ export class SimHost implements Host {
   /** What was wrong with the saved state (`stateFile`): reading it, or first writing it. */
   stateWarning: string | null = null;
   readonly #stateFile: string | null;
+  readonly ownership: OwnedStore;
 
   constructor(options: SimHostOptions = {}) {
     this.nodes = options.nodes ?? 4;
     assertNodeCount(this.nodes);
     this.seed = options.seed ?? 1;
     const rng = new SeededRng(this.seed);
-    const loaded = options.stateFile === undefined
+    const dir = options.stateDir ?? null;
+    this.#stateFile = dir === null ? null : `${dir}/${SIM_STATE_FILE_NAME}`;
+    const loaded = this.#stateFile === null
       ? null
-      : loadSim(options.stateFile, { seed: this.seed, nodes: this.nodes }, Date.now());
+      : loadSim(this.#stateFile, { seed: this.seed, nodes: this.nodes }, Date.now());
     this.stateWarning = loaded?.warning ?? null;
-    this.#stateFile = options.stateFile ?? null;
+    this.ownership = dir === null
+      ? memoryOwnedStore()
+      : fileOwnedStore(`${dir}/${OWNED_FILE_NAME}`);
     this.clock = new SimClock({
       timeScale: options.timeScale ?? 1,
       manual: options.manualClock ?? false,
@@ -214,7 +229,6 @@ export class SimHost implements Host {
   }
 
   close(): Promise<void> {
-    this.#save();
     this.counters.close();
     return Promise.resolve();
   }
