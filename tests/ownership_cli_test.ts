@@ -6,48 +6,13 @@
  * each entry, saying which.
  */
 import assert from "node:assert/strict";
+import { inTempDir, runUntil, runWaspd } from "./support/waspd.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const RUN_TIMEOUT_MS = 60_000;
 const SIM = ["--sim", "--json", "--time-scale", "50", "-u", "500", "-i", "600000", "-y", "1000"];
 
 interface Snapshot {
   daemon: { replicated: number };
   events: { kind: string; message: string; pid: number | null }[];
-}
-
-/** Run waspd until `ready` holds for a snapshot, then send `signal`; collect everything. */
-async function runUntil(
-  args: string[],
-  ready: (s: Snapshot) => boolean,
-  signal: Deno.Signal,
-): Promise<{ code: number; snapshots: Snapshot[]; stderr: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const snapshots: Snapshot[] = [];
-  let pending = "";
-  let sent = false;
-  const decoder = new TextDecoder();
-  for await (const chunk of child.stdout) {
-    pending += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      const snapshot: Snapshot = JSON.parse(pending.slice(0, nl));
-      pending = pending.slice(nl + 1);
-      snapshots.push(snapshot);
-      if (!sent && ready(snapshot)) {
-        sent = true;
-        child.kill(signal);
-      }
-    }
-  }
-  return { code: (await child.status).code, snapshots, stderr: await stderr };
 }
 
 interface OwnedJson {
@@ -65,7 +30,7 @@ function readJson<T>(path: string): T {
 
 /** Kill a daemon with replication on; returns what it left behind. */
 async function killedWithReplicationOn(dir: string) {
-  const first = await runUntil(
+  const first = await runUntil<Snapshot>(
     [...SIM, "--state-dir", dir],
     (s) => s.daemon.replicated >= 1,
     "SIGKILL",
@@ -80,19 +45,12 @@ async function killedWithReplicationOn(dir: string) {
   return owned;
 }
 
-async function inStateDir(use: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "waspd-owned-" });
-  try {
-    await use(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const inStateDir = (use: (dir: string) => Promise<void>) => inTempDir("waspd-owned-", use);
 
 Deno.test("SIGKILLed --sim daemon: the next one adopts what is still on, and undoes it at exit", () =>
   inStateDir(async (dir) => {
     const owned = await killedWithReplicationOn(dir);
-    const second = await runUntil([...SIM, "--state-dir", dir], () => true, "SIGTERM");
+    const second = await runUntil<Snapshot>([...SIM, "--state-dir", dir], () => true, "SIGTERM");
     assert.equal(second.code, 0, second.stderr);
     const events = second.snapshots.flatMap((s) => s.events);
     for (const e of owned.entries) {
@@ -118,17 +76,11 @@ Deno.test("SIGKILLed --sim daemon: a process the new policy excludes is turned o
     const sim = readJson<SimStateJson & { seed: number }>(`${dir}/sim-kernel.json`);
     assert.ok(sim.processes.some((p) => p.pid === first.pid));
     // The name to exclude: ask the resumed machine through `status`.
-    const status = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "--sim", "--state-dir", dir, "status", "--json"],
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
-    }).output();
-    const processes: { pid: number; name: string }[] =
-      JSON.parse(new TextDecoder().decode(status.stdout)).processes;
+    const status = await runWaspd(["--sim", "--state-dir", dir, "status", "--json"]);
+    const processes: { pid: number; name: string }[] = JSON.parse(status.stdout).processes;
     const name = processes.find((p) => p.pid === first.pid)?.name;
     assert.ok(name, "status on the resumed machine lists it as replicated");
-    const second = await runUntil(
+    const second = await runUntil<Snapshot>(
       [...SIM, "--state-dir", dir, "--exclude", name],
       (s) => s.events.some((e) => e.kind === "disable" && e.pid === first.pid),
       "SIGTERM",

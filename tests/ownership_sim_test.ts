@@ -5,6 +5,7 @@
  * kernel state, and the next waspd's takeover adopts or drops each entry.
  */
 import assert from "node:assert/strict";
+import { inTempDir } from "./support/waspd.ts";
 import { EventLog } from "../src/core/events.ts";
 import type { ActionResult, ProcessKey } from "../src/core/types.ts";
 import { Actuator, label } from "../src/daemon/actuator.ts";
@@ -51,17 +52,8 @@ function ownedJson(dir: string): { owner_pid: number; entries: { pid: number; st
   return JSON.parse(Deno.readTextFileSync(`${dir}/owned.json`));
 }
 
-async function inTempDir(use: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "waspd-owned-sim-" });
-  try {
-    await use(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 Deno.test("recorded before the call and after it; a crash leaves it; the next waspd adopts", () =>
-  inTempDir(async (dir) => {
+  inTempDir("waspd-owned-sim-", async (dir) => {
     // What the record says at the moment of the kernel call.
     const seenAtCall: string[] = [];
     const first = waspdOn(dir, 111, (sim) =>
@@ -104,7 +96,7 @@ Deno.test("recorded before the call and after it; a crash leaves it; the next wa
   }));
 
 Deno.test("a stuck enable stays on record as 'enabling'; the next waspd drops it if it never landed", () =>
-  inTempDir(async (dir) => {
+  inTempDir("waspd-owned-sim-", async (dir) => {
     const first = waspdOn(dir, 111, (sim) =>
       Object.create(sim, {
         mitosis: {

@@ -6,37 +6,11 @@
  * hang fails the test instead of hanging it.
  */
 import assert from "node:assert/strict";
+import { inTempDir, runUntil, runWaspd } from "./support/waspd.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const FIXTURE_PROC = new URL("./fixtures/proc-procs", import.meta.url).pathname;
-const RUN_TIMEOUT_MS = 30_000;
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function waspd(args: string[]): Promise<Result> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
-
-async function inStateDir(use: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "waspd-pins-cli-" });
-  try {
-    await use(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const waspd = runWaspd;
+const inStateDir = (use: (dir: string) => Promise<void>) => inTempDir("waspd-pins-cli-", use);
 
 function names(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
@@ -154,28 +128,12 @@ Deno.test("unpin 2 (kthreadd) is refused like enable refuses kernel threads; no 
   }));
 
 /** Start the daemon (JSON lines), collect `ticks` snapshots, SIGTERM it. */
-async function daemonTicks(args: string[], ticks: number) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--json", "-u", "100", "-i", "600000", ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const snapshots: { events: { kind: string; message: string }[] }[] = [];
-  let pending = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of child.stdout) {
-    pending += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      snapshots.push(JSON.parse(pending.slice(0, nl)));
-      pending = pending.slice(nl + 1);
-      if (snapshots.length === ticks) child.kill("SIGTERM");
-    }
-  }
-  return { code: (await child.status).code, snapshots, stderr: await stderr };
+function daemonTicks(args: string[], ticks: number) {
+  return runUntil<{ events: { kind: string; message: string }[] }>(
+    ["--json", "-u", "100", "-i", "600000", ...args],
+    (_, count) => count === ticks,
+    "SIGTERM",
+  );
 }
 
 Deno.test("the daemon with a FIFO pins file ticks, reports it once, and stops on SIGTERM", () =>

@@ -4,6 +4,7 @@
  * they were, as a real machine's do when its daemon dies.
  */
 import assert from "node:assert/strict";
+import { inTempDir } from "./support/waspd.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { decodeSim, encodeSim, SIM_STATE_FILE_NAME } from "../src/sim/persist.ts";
@@ -12,17 +13,8 @@ import { SIM_PIDS } from "../src/sim/workloads.ts";
 // Opened before any test, so the resource sanitizer does not count it as a leak.
 libc();
 
-async function inTempDir(use: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "waspd-simstate-" });
-  try {
-    await use(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 Deno.test("a SimHost with a state file resumes its clock and replication", () =>
-  inTempDir(async (dir) => {
+  inTempDir("waspd-simstate-", async (dir) => {
     const stateDir = dir;
     const first = new SimHost({ manualClock: true, stateDir });
     await first.advance(4_000);
@@ -45,7 +37,7 @@ Deno.test("a SimHost with a state file resumes its clock and replication", () =>
   }));
 
 Deno.test("another machine's state (seed) is ignored with a warning; a bad file is set aside", () =>
-  inTempDir(async (dir) => {
+  inTempDir("waspd-simstate-", async (dir) => {
     const stateFile = `${dir}/${SIM_STATE_FILE_NAME}`;
     const stateDir = dir;
     await new SimHost({ manualClock: true, stateDir, seed: 1 }).close();
