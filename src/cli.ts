@@ -243,7 +243,7 @@ export function buildProgram(
     });
 
   program.command("unpin")
-    .description("remove the pin of PID: the policy decides for it again")
+    .description("remove the pin of PID: the policy decides for it again (exit 3: it had none)")
     .argument("<pid>", "process id", arg(parsePid))
     .action(async function (this: Command, pid: number) {
       done(await handlers.unpin(globals(this), pid));
