@@ -67,6 +67,37 @@ Deno.test("links to /dev/zero and /etc/shadow: set aside at once, nothing of the
     })
   ));
 
+/** mknod needs CAP_MKNOD: probe once, so the device case is skipped (never passed) without it. */
+function canMknod(): boolean {
+  const dir = Deno.makeTempDirSync({ prefix: "waspd-mknod-" });
+  try {
+    return new Deno.Command("mknod", { args: [`${dir}/zero`, "c", "1", "5"], stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "pins.json is a device node (/dev/zero's numbers): never read, set aside",
+  ignore: !canMknod(),
+  fn: () =>
+    inStateDir((dir) =>
+      withSleeper(async (pid) => {
+        const made = await new Deno.Command("mknod", { args: [`${dir}/pins.json`, "c", "1", "5"] })
+          .output();
+        assert.ok(made.success);
+        const run = await waspd(["--state-dir", dir, "unpin", String(pid)]);
+        assert.equal(run.code, EXIT_NOT_PINNED, run.stderr);
+        assert.match(run.stderr, /not a regular file \(a character device\); moved aside/);
+        const [aside] = names(dir);
+        assert.ok(Deno.lstatSync(`${dir}/${aside}`).isCharDevice);
+      })
+    ),
+});
+
 Deno.test("garbage, empty, malformed pins.json: unpin warns and keeps the old file aside", () =>
   inStateDir((dir) =>
     withSleeper(async (pid) => {
