@@ -2,8 +2,9 @@
  * The ownership record: which processes this waspd turned replication on
  * for, kept outside the process (owned.json) so that a waspd killed without
  * its undo (SIGKILL, OOM, a bug) leaves behind what it owned, and the next
- * one can take it over or turn it off. Data and pure decisions only; the
- * file is the daemon's business (daemon/ownership.ts).
+ * one can take it over or turn it off. Data and pure decisions only: where
+ * the record is kept is the Host's business (`Host.ownership`, an
+ * `OwnedStore`), keeping it current is the daemon's (daemon/ownership.ts).
  *
  * An entry is written before each prctl(100) with the intent ("enabling",
  * "disabling") and after it with the outcome ("on", or removed), so the
