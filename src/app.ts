@@ -22,12 +22,18 @@ const io = {
 
 /** The one place that chooses the real machine or the simulated one; the rest asks the Host. */
 export function openHost(config: Config): Promise<Host> {
+  const stateDir = config.stateDir === null ? {} : { stateDir: config.stateDir };
   if (config.simNodes !== null) {
-    return Promise.resolve(
-      new SimHost({ nodes: config.simNodes, seed: config.seed, timeScale: config.timeScale }),
-    );
+    const host = new SimHost({
+      nodes: config.simNodes,
+      seed: config.seed,
+      timeScale: config.timeScale,
+      ...stateDir,
+    });
+    if (host.stateWarning !== null) io.err(`waspd: ${host.stateWarning}\n`);
+    return Promise.resolve(host);
   }
-  return LinuxHost.open({ procRoot: config.procRoot, sysRoot: config.sysRoot });
+  return LinuxHost.open({ procRoot: config.procRoot, sysRoot: config.sysRoot, ...stateDir });
 }
 
 async function withHost<T>(config: Config, use: (host: Host) => Promise<T>): Promise<T> {

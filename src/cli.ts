@@ -83,6 +83,7 @@ interface GlobalOptions {
   timeScale: number;
   procRoot: string;
   sysRoot: string;
+  stateDir?: string;
 }
 
 function toConfig(o: GlobalOptions): Config {
@@ -105,6 +106,7 @@ function toConfig(o: GlobalOptions): Config {
     timeScale: o.timeScale,
     procRoot: o.procRoot,
     sysRoot: o.sysRoot,
+    stateDir: o.stateDir ?? null,
   };
 }
 
@@ -197,6 +199,10 @@ export function buildProgram(
       new Option("--proc-root <dir>", "read /proc from DIR").default(d.procRoot).hideHelp(),
     )
     .addOption(new Option("--sys-root <dir>", "read /sys from DIR").default(d.sysRoot).hideHelp())
+    .option(
+      "--state-dir <dir>",
+      "keep pins.json and owned.json in DIR (default /run/waspd; with --sim: the simulated machine too)",
+    )
     .action(async function (this: Command) {
       done(await handlers.daemon(toConfig(this.opts<GlobalOptions>())));
     });
@@ -240,7 +246,7 @@ export function buildProgram(
     });
 
   program.command("unpin")
-    .description("remove the pin of PID: the policy decides for it again")
+    .description("remove the pin of PID: the policy decides for it again (exit 3: it had none)")
     .argument("<pid>", "process id", arg(parsePid))
     .action(async function (this: Command, pid: number) {
       done(await handlers.unpin(globals(this), pid));

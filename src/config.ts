@@ -88,6 +88,12 @@ export interface Config {
   /** Roots of /proc and /sys (tests point them at fixture trees). */
   procRoot: string;
   sysRoot: string;
+  /**
+   * --state-dir: where pins.json and owned.json live. null: /run/waspd on a
+   * real host; nothing kept on the simulated one (given a directory, the
+   * simulated machine is kept there too, so that it outlives waspd).
+   */
+  stateDir: string | null;
 }
 
 export function defaultConfig(): Config {
@@ -108,6 +114,7 @@ export function defaultConfig(): Config {
     keepInherit: false,
     procRoot: "/proc",
     sysRoot: "/sys",
+    stateDir: null,
   };
 }
 

@@ -17,6 +17,7 @@ import type {
   Topology,
 } from "./core/types.ts";
 import type { Pins, PinState } from "./core/pins.ts";
+import type { OwnedStore } from "./core/ownership_record.ts";
 
 export type { Privileges } from "./core/types.ts";
 
@@ -89,10 +90,12 @@ export interface PinStore {
   readonly shared: boolean;
   /** Where the pins are, for messages (a path, or "memory"). */
   readonly where: string;
-  /** The pins now; a broken entry is skipped with a warning. */
+  /** The pins now; a bad store (a bad pins file, set aside) is reported once. */
   read(): Promise<{ pins: Pins; warnings: string[] }>;
   /** Set (null: remove) one pin; returns warnings met reading the old pins. */
   set(key: ProcessKey, state: PinState | null, nowMs: number): Promise<string[]>;
+  /** Drop the pins of processes that are gone (the daemon's start); returns warnings. */
+  prune(isAlive: (key: ProcessKey) => Promise<boolean>): Promise<string[]>;
 }
 
 export interface Host {
@@ -103,6 +106,11 @@ export interface Host {
   readonly mitosis: MitosisControl;
   readonly prober: Prober;
   readonly pins: PinStore;
+  /**
+   * Where the daemon records the replication it turned on, so that the next
+   * daemon can take it over if this one dies without its undo.
+   */
+  readonly ownership: OwnedStore;
   hostname(): string;
   kernelRelease(): string;
   privileges(): Privileges;

@@ -12,9 +12,12 @@
  */
 import assert from "node:assert/strict";
 import { defaultConfig } from "../src/config.ts";
-import type { ActionResult, ProcessKey } from "../src/core/types.ts";
+import { type ActionResult, type ProcessKey, processKeyString } from "../src/core/types.ts";
 import { RETRY_BASE_MS } from "../src/core/stuck.ts";
+import { EventLog } from "../src/core/events.ts";
+import { Actuator } from "../src/daemon/actuator.ts";
 import { Daemon, PRCTL_DEADLINE_MS } from "../src/daemon/daemon.ts";
+import { OwnershipLedger } from "../src/daemon/ownership.ts";
 import type { Host, MitosisControl } from "../src/host.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
@@ -23,8 +26,8 @@ interface Hanging {
   host: Host;
   /** Sim times (ms) of the calls made for the hanging pid. */
   calls: number[];
-  /** Let every call given up on finish now, through the real kernel model. */
-  finish(): Promise<void>;
+  /** Let every call given up on finish now, through the real kernel model, or with `answer`. */
+  finish(answer?: ActionResult): Promise<void>;
 }
 
 /**
@@ -34,7 +37,7 @@ interface Hanging {
  */
 function withHangingCalls(sim: SimHost, pid: number, hangs = Infinity): Hanging {
   const calls: number[] = [];
-  const waiting: (() => Promise<void>)[] = [];
+  const waiting: ((answer?: ActionResult) => Promise<void>)[] = [];
   const mitosis: MitosisControl = {
     detect: () => sim.mitosis.detect(),
     read: () => sim.mitosis.read(),
@@ -46,7 +49,9 @@ function withHangingCalls(sim: SimHost, pid: number, hangs = Infinity): Hanging 
       if (calls.length > hangs) return sim.mitosis.setReplication(target, mask, deadlineMs);
       let release!: (r: ActionResult) => void;
       const late = new Promise<ActionResult>((resolve) => release = resolve);
-      waiting.push(async () => release(await sim.mitosis.setReplication(target, mask, 60_000)));
+      waiting.push(async (answer) =>
+        release(answer ?? await sim.mitosis.setReplication(target, mask, 60_000))
+      );
       await sim.clock.sleep(deadlineMs);
       return {
         ok: false,
@@ -63,8 +68,8 @@ function withHangingCalls(sim: SimHost, pid: number, hangs = Infinity): Hanging 
   return {
     host,
     calls,
-    async finish() {
-      for (const done of waiting.splice(0)) await done();
+    async finish(answer) {
+      for (const done of waiting.splice(0)) await done(answer);
       // Let the daemon's reconcile (a read and a confirm) run.
       for (let i = 0; i < 10; i++) await new Promise((resolve) => setTimeout(resolve, 0));
     },
@@ -177,4 +182,34 @@ Deno.test("at exit, a stuck enable the kernel shows completed is undone even bef
     lines.includes("the stuck enable of pid 2001 (stream) completed: undoing it too"),
     lines.join("\n"),
   );
+});
+
+Deno.test("the ownership record keeps a stuck enable's intent and learns its late outcome", async () => {
+  for (const lateOn of [true, false]) {
+    const sim = new SimHost({ nodes: 4, seed: 5, manualClock: true });
+    const hanging = withHangingCalls(sim, SIM_PIDS.stream);
+    const events = new EventLog(() => sim.clock.wallNow());
+    const ledger = new OwnershipLedger(sim.ownership, SIM_PIDS.waspd, () => 0, () => {});
+    const actuator = new Actuator(hanging.host, events, PRCTL_DEADLINE_MS, ledger);
+    const info = await sim.process(SIM_PIDS.stream);
+    assert.ok(info);
+    const target = { pid: info.pid, startTime: info.startTime, name: info.name };
+    actuator.enable(target, "test", null);
+    await sim.whenSleeping();
+    await sim.advance(PRCTL_DEADLINE_MS);
+    await actuator.settle();
+    assert.equal(actuator.stuck.size, 1);
+    assert.deepEqual([...ledger.entries.values()].map((e) => e.state), ["enabling"]);
+    // The call turns replication on at last, or fails without turning it on.
+    await hanging.finish(
+      lateOn ? undefined : { ok: false, stuck: false, errno: "EINVAL", message: "refused" },
+    );
+    assert.deepEqual(
+      [...ledger.entries.values()].map((e) => e.state),
+      lateOn ? ["on"] : [],
+      `late ${lateOn ? "on" : "off"}`,
+    );
+    assert.equal(actuator.enabled.has(processKeyString(target)), lateOn);
+    assert.equal(actuator.stuck.size, 0);
+  }
 });

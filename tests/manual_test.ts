@@ -19,7 +19,7 @@ import { libc } from "../src/ffi/libc.ts";
 import { STOCK_KERNEL } from "./stock_kernel.ts";
 import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
 import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
-import { formatPins, parsePins, pinOf, prunePins, withPin } from "../src/core/pins.ts";
+import { decodePins, formatPins, pinOf, prunePins, withPin } from "../src/core/pins.ts";
 import { FilePins, readPins, writePins } from "../src/sys/pins.ts";
 import { MemoryPins } from "../src/sim/pins.ts";
 
@@ -334,13 +334,14 @@ Deno.test("pins: unpinning removes that pin and no other", () => {
   assert.equal(withPin(twoPins(), { pid: 10, startTime: 1 }, null, 0).size, 1);
 });
 
-Deno.test("pins: a malformed entry is skipped with a warning; text that is not JSON warns", () => {
-  const broken = parsePins(
+// Issue 13 rows 4 and 6: a file with a malformed entry is not waspd's; it is refused as a
+// whole (and set aside by the reader) rather than partly used, and never quoted.
+Deno.test("pins: a malformed entry makes the file bad; text that is not JSON is bad", () => {
+  const broken = decodePins(
     '{"pins":[{"pid":1,"start_time":2,"state":"maybe"},{"pid":3,"start_time":4,"state":"on"}]}',
   );
-  assert.equal(broken.pins.size, 1);
-  assert.equal(broken.warnings.length, 1);
-  assert.match(parsePins("{oops").warnings[0] ?? "", /not JSON/);
+  assert.deepEqual(broken, { ok: false, reason: "entry 0 is malformed" });
+  assert.deepEqual(decodePins("{oops"), { ok: false, reason: "not JSON" });
 });
 
 Deno.test("pins not shared (the simulated machine): enable does not pin, unpin refuses", async () => {

@@ -17,6 +17,7 @@ import { markStuck, retryVerdict, type StuckEntry } from "../core/stuck.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
 import type { Host } from "../host.ts";
 import { isStopped } from "../core/process_state.ts";
+import type { ReplicationObserver } from "./ownership.ts";
 
 /** prctl(100) arg2: replicate on all online nodes. */
 export const REPLICATE_ALL_NODES = 1;
@@ -35,11 +36,19 @@ export class Actuator {
   /** Processes whose prctl 100 overran its deadline, and when to try them again. */
   readonly stuck = new Map<string, { target: ManagedProcess; entry: StuckEntry }>();
   readonly #inflight = new Map<string, Promise<void>>();
+  /** Told before and after each prctl(100): the crash-safe ownership record. */
+  readonly #observer: ReplicationObserver | null;
 
-  constructor(host: Host, events: EventLog, deadlineMs: number) {
+  constructor(
+    host: Host,
+    events: EventLog,
+    deadlineMs: number,
+    observer: ReplicationObserver | null = null,
+  ) {
     this.#host = host;
     this.#events = events;
     this.#deadlineMs = deadlineMs;
+    this.#observer = observer;
   }
 
   /** Start turning replication on; `steering` (8 entries) is pushed once it is on. */
@@ -62,6 +71,7 @@ export class Actuator {
   forget(key: ProcessKey): void {
     this.enabled.delete(processKeyString(key));
     this.stuck.delete(processKeyString(key));
+    this.#observer?.forget(key);
   }
 
   /**
@@ -71,6 +81,11 @@ export class Actuator {
   holds(key: ProcessKey, state: string): boolean {
     const stuck = this.stuck.get(processKeyString(key));
     return stuck !== undefined && !retryVerdict(stuck.entry, this.#host.clock.now(), state).due;
+  }
+
+  /** Own replication a previous waspd turned on (it died without its undo): undone at exit. */
+  adopt(target: ManagedProcess): void {
+    this.enabled.set(processKeyString(target), target);
   }
 
   /**
@@ -92,7 +107,9 @@ export class Actuator {
     for (const target of [...this.enabled.values()]) {
       const result = await this.#host.confirm(target) === null
         ? null
-        : await this.#host.mitosis.setReplication(target, REPLICATE_OFF, this.#deadlineMs);
+        : await this.#observed(target, false, "undo on exit", () =>
+          this.#host.mitosis.setReplication(target, REPLICATE_OFF, this.#deadlineMs));
+      if (result === null) this.#observer?.forget(target);
       if (result === null) lines.push(`${label(target)} has exited: nothing to undo`);
       else if (result.ok) lines.push(`replication turned off for ${label(target)}`);
       else lines.push(`could not turn replication off for ${label(target)}: ${result.message}`);
@@ -152,10 +169,11 @@ export class Actuator {
 
   async #enable(target: ManagedProcess, reason: string, steering: readonly number[] | null) {
     if (!(await this.#confirm(target, "enable"))) return;
-    const result = await this.#host.mitosis.setReplication(
+    const result = await this.#observed(
       target,
-      REPLICATE_ALL_NODES,
-      this.#deadlineMs,
+      true,
+      reason,
+      () => this.#host.mitosis.setReplication(target, REPLICATE_ALL_NODES, this.#deadlineMs),
     );
     if (!this.#record(target, "enable", result, true)) return;
     this.enabled.set(processKeyString(target), target);
@@ -165,10 +183,11 @@ export class Actuator {
 
   async #disable(target: ManagedProcess, reason: string) {
     if (!(await this.#confirm(target, "disable"))) return;
-    const result = await this.#host.mitosis.setReplication(
+    const result = await this.#observed(
       target,
-      REPLICATE_OFF,
-      this.#deadlineMs,
+      false,
+      reason,
+      () => this.#host.mitosis.setReplication(target, REPLICATE_OFF, this.#deadlineMs),
     );
     if (!this.#record(target, "disable", result, true)) return;
     this.enabled.delete(processKeyString(target));
@@ -184,6 +203,19 @@ export class Actuator {
       `steering [${steering.join(" ")}] pushed to ${label(target)} (${reason})`,
       target.pid,
     );
+  }
+
+  /** A prctl(100) with the observer told before and after it. */
+  async #observed(
+    target: ManagedProcess,
+    on: boolean,
+    reason: string,
+    call: () => Promise<ActionResult>,
+  ): Promise<ActionResult> {
+    this.#observer?.before(target, on, reason);
+    const result = await call();
+    this.#observer?.after(target, on, result);
+    return result;
   }
 
   /** An abandoned call returned (or never will: null): the kernel's list says what it did. */
@@ -220,6 +252,17 @@ export class Actuator {
     if (mine) this.stuck.delete(key);
     if (verdict.owned === true) this.enabled.set(key, target);
     if (verdict.owned === false) this.enabled.delete(key);
+    // The ownership record kept the intent of the stuck call: now it learns the outcome.
+    const on = what === "enable";
+    if (verdict.owned !== null) {
+      this.#observer?.after(
+        target,
+        on,
+        verdict.owned === on
+          ? { ok: true }
+          : { ok: false, stuck: false, errno: "ELATE", message: verdict.message },
+      );
+    }
     this.#events.emit(verdict.kind, verdict.message, target.pid);
   }
 

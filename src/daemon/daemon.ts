@@ -30,6 +30,7 @@ import { policySampleOf, signalsOf } from "./policy_inputs.ts";
 import { composeSnapshot } from "./snapshot_compose.ts";
 import { MitosisOperations } from "./operations.ts";
 import { LatencyState } from "./latency_state.ts";
+import { OwnershipLedger, takeOverOwnership } from "./ownership.ts";
 import { PtlScheduler } from "./ptl.ts";
 import { type MachineAtStart, readMachine, startupLines } from "./startup.ts";
 
@@ -49,6 +50,7 @@ export class Daemon implements DaemonControl {
   readonly #config: Config;
   readonly #selfPid: number;
   readonly #actuator: Actuator;
+  readonly #ledger: OwnershipLedger;
   readonly #ptl: PtlScheduler;
   readonly #ops: MitosisOperations;
   readonly #privileges: Privileges;
@@ -77,7 +79,13 @@ export class Daemon implements DaemonControl {
     this.#privileges = at.privileges;
     this.#detection = at.detection;
     this.#mitosis = at.mitosis;
-    this.#actuator = new Actuator(host, this.events, PRCTL_DEADLINE_MS);
+    this.#ledger = new OwnershipLedger(
+      host.ownership,
+      this.#selfPid,
+      () => host.clock.wallNow(),
+      (kind, message, pid) => this.events.emit(kind, message, pid),
+    );
+    this.#actuator = new Actuator(host, this.events, PRCTL_DEADLINE_MS, this.#ledger);
     this.#ops = new MitosisOperations(host.mitosis, this.events, () => this.enforcing);
     this.#ops.remember(this.#mitosis);
     this.#ptl = new PtlScheduler({
@@ -106,9 +114,10 @@ export class Daemon implements DaemonControl {
     const daemon = new Daemon(host, config, options, at);
     try {
       for (const line of startupLines(at, host.counters.status())) daemon.events.emit("info", line);
+      // The prctl helper starts now, so the first call finds it ready.
+      if (daemon.enforcing) host.mitosis.warmUp?.();
+      await daemon.#takeOver();
       if (daemon.enforcing) {
-        // The prctl helper starts now, so the first enable finds it ready.
-        host.mitosis.warmUp?.();
         const keep = config.keepInherit ? "--keep-inherit" : config.once ? "--once" : null;
         await daemon.#ops.inheritOff(keep);
       }
@@ -118,6 +127,33 @@ export class Daemon implements DaemonControl {
       throw error;
     }
     return daemon;
+  }
+
+  /**
+   * At start: prune the pins of processes that are gone, then take over what
+   * a previous waspd left on without its undo (adopt it, or turn it off).
+   */
+  async #takeOver(): Promise<void> {
+    const host = this.#host;
+    const alive = async (key: ProcessKey) => (await host.confirm(key)) !== null;
+    for (const w of await host.pins.prune(alive)) this.events.emit("error", w);
+    const { pins, warnings } = await host.pins.read();
+    for (const w of warnings) this.events.emit("error", w);
+    const live = this.#mitosis?.active.filter((a) => a.live).map((a) => a.pid) ?? null;
+    await takeOverOwnership({
+      ledger: this.#ledger,
+      confirm: (key) => host.confirm(key),
+      replicated: (pid) => (live === null ? null : live.includes(pid)),
+      manageable: (p) =>
+        selectManageable([p], (name) => isExcludedName(name, this.#config.exclude), this.#selfPid)
+          .managed.length === 1,
+      pinned: (key) => pins.get(processKeyString(key))?.state ?? null,
+      enforcing: this.enforcing,
+      adopt: (target) => this.#actuator.adopt(target),
+      disable: (target, reason) => this.#actuator.disable(target, reason),
+      report: (kind, message, pid) => this.events.emit(kind, message, pid),
+      label,
+    });
   }
 
   get enforcing(): boolean {

@@ -24,6 +24,7 @@ const ERRNO_NAMES: Readonly<Record<number, readonly [name: string, text: string]
   24: ["EMFILE", "Too many open files"],
   28: ["ENOSPC", "No space left on device"],
   38: ["ENOSYS", "Function not implemented"],
+  40: ["ELOOP", "Too many levels of symbolic links"],
   95: ["EOPNOTSUPP", "Operation not supported"],
   114: ["EALREADY", "Operation already in progress"],
 };
@@ -43,6 +44,7 @@ export const Errno = {
   EINVAL: 22,
   EMFILE: 24,
   ENOSYS: 38,
+  ELOOP: 40,
   EOPNOTSUPP: 95,
   EALREADY: 114,
 } as const;
