@@ -195,15 +195,20 @@ export function writeChain(words: Uint32Array, order: Uint32Array, strideBytes: 
   return order[0]! * wordsPerElement;
 }
 
-/** The median of per-round figures and their spread ((max - min) / median); null when empty. */
+/**
+ * The median of per-round figures and their spread ((max - min) / median);
+ * null when empty. One round has no spread to speak of: it is unknown (null),
+ * not a measured 0, so steering never trusts it as noise-free.
+ */
 export function summarizeRounds(
   values: readonly number[],
-): { median: number; spread: number } | null {
+): { median: number; spread: number | null } | null {
   const finite = values.filter((v) => Number.isFinite(v));
   if (finite.length === 0 || finite.length !== values.length) return null;
   const sorted = [...finite].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   if (!(median > 0)) return null;
+  if (sorted.length < 2) return { median, spread: null };
   return { median, spread: (sorted[sorted.length - 1]! - sorted[0]!) / median };
 }

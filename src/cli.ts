@@ -14,7 +14,15 @@ import {
   parsePid,
   parsePositive,
   parseRatio,
+  parseRounds,
+  parseTimeScale,
+  parseUpdateInterval,
 } from "./config.ts";
+import { sanitizeLine } from "./ui/sanitize.ts";
+import { attachSimCount } from "./cli_argv.ts";
+
+/** Nodes of the simulated machine when --sim gives no count. */
+const DEFAULT_SIM_NODES = 4;
 
 export const VERSION = "0.1.0";
 
@@ -58,6 +66,15 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, collectExclude(value)];
 }
 
+/**
+ * Commander's error line echoes the offending value verbatim: sanitize it
+ * (an ESC or BEL in a flag value must not reach the terminal) and keep it
+ * one line, commander's own "(Did you mean ...?)" hint included.
+ */
+function usageError(text: string, write: (text: string) => void): void {
+  write(sanitizeLine(text.replace(/\n\(Did you mean /g, " (Did you mean ")));
+}
+
 function parseSimNodes(text: string): number {
   const nodes = parseCount("--sim", text, 64);
   if (nodes < 1) throw new ConfigError("--sim: the node count must be at least 1");
@@ -96,7 +113,7 @@ function toConfig(o: GlobalOptions): Config {
     json: o.json === true,
     once: o.once === true,
     logFile: o.log ?? null,
-    simNodes: o.sim === undefined ? null : o.sim === true ? 4 : o.sim,
+    simNodes: o.sim === undefined ? null : o.sim === true ? DEFAULT_SIM_NODES : o.sim,
     seed: o.seed,
     timeScale: o.timeScale,
     procRoot: o.procRoot,
@@ -115,7 +132,7 @@ export function buildProgram(handlers: CliHandlers, io: CliOutput): Command {
     .version(VERSION, "-V, --version")
     .helpOption("-h, --help", "show this help")
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: usageError })
     .showSuggestionAfterError(true)
     .allowExcessArguments(false)
     .option(
@@ -127,7 +144,7 @@ export function buildProgram(handlers: CliHandlers, io: CliOutput): Command {
     .option(
       "-u, --update-interval <ms>",
       "sampling and display update interval",
-      arg((t) => parseInterval("-u", t)),
+      arg((t) => parseUpdateInterval("-u", t)),
       d.updateIntervalMs,
     )
     .option(
@@ -176,7 +193,7 @@ export function buildProgram(handlers: CliHandlers, io: CliOutput): Command {
     .option(
       "--time-scale <x>",
       "simulated ms per real ms (simulation only)",
-      arg((t) => parsePositive("--time-scale", t)),
+      arg((t) => parseTimeScale("--time-scale", t)),
       d.timeScale,
     )
     .addOption(
@@ -195,7 +212,7 @@ export function buildProgram(handlers: CliHandlers, io: CliOutput): Command {
     .option(
       "--rounds <n>",
       "measurement rounds per cell",
-      arg((t) => parseCount("--rounds", t, 1000)),
+      arg((t) => parseRounds("--rounds", t)),
     )
     .option(
       "--buffer-mb <n>",
@@ -266,7 +283,7 @@ export async function runCli(
 ): Promise<number> {
   const program = buildProgram(handlers, io);
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(attachSimCount(argv, DEFAULT_SIM_NODES), { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) {
       if (

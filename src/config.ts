@@ -124,12 +124,50 @@ export function parseInterval(flag: string, text: string): number {
   return value;
 }
 
+/**
+ * Shortest update interval: what the +/- keys allow too. Below it a tick
+ * never rests (262 ticks/s at -u 1) and the JSON stream floods its reader.
+ */
+export const MIN_UPDATE_INTERVAL_MS = 100;
+
+/** -u: an interval of at least MIN_UPDATE_INTERVAL_MS. */
+export function parseUpdateInterval(flag: string, text: string): number {
+  const value = parseInterval(flag, text);
+  if (value < MIN_UPDATE_INTERVAL_MS) {
+    throw new ConfigError(`${flag}: '${text}' is below the ${MIN_UPDATE_INTERVAL_MS} ms minimum`);
+  }
+  return value;
+}
+
+/**
+ * Largest --time-scale. Simulated wall time is a JS Date, valid up to
+ * 8.64e15 ms: at 1e6 that is about 100 days of real running, and a tick of
+ * the simulated machine still spans whole milliseconds of real time.
+ */
+export const MAX_TIME_SCALE = 1e6;
+
+/** --time-scale: a factor in (0, MAX_TIME_SCALE]. */
+export function parseTimeScale(flag: string, text: string): number {
+  const value = parsePositive(flag, text);
+  if (value > MAX_TIME_SCALE) {
+    throw new ConfigError(`${flag}: '${text}' is larger than ${MAX_TIME_SCALE}`);
+  }
+  return value;
+}
+
 /** A whole number >= 0 (hysteresis, cache pages). */
 export function parseCount(flag: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
   const value = parseNumber(flag, text);
   if (!Number.isInteger(value)) throw new ConfigError(`${flag}: '${text}' must be a whole number`);
   if (value < 0) throw new ConfigError(`${flag}: '${text}' must not be negative`);
   if (value > max) throw new ConfigError(`${flag}: '${text}' is larger than ${max}`);
+  return value;
+}
+
+/** probe --rounds: 1..1000 (0 rounds would measure nothing). */
+export function parseRounds(flag: string, text: string): number {
+  const value = parseCount(flag, text, 1000);
+  if (value < 1) throw new ConfigError(`${flag}: '${text}' must be at least 1`);
   return value;
 }
 

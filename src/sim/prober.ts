@@ -77,7 +77,10 @@ export class SimProber implements Prober {
         );
         const median = medianOf(samples);
         latencyRow.push(median);
-        spreadRow.push((Math.max(...samples) - Math.min(...samples)) / median);
+        // One round gives no spread: unknown, as the real probe reports it.
+        spreadRow.push(
+          rounds < 2 ? null : (Math.max(...samples) - Math.min(...samples)) / median,
+        );
         errorRow.push(null);
       }
       latencyNs.push(latencyRow);
