@@ -23,11 +23,7 @@ import { SimHost } from "./sim/host.ts";
 import { DEFAULT_PINS_PATH } from "./sys/pins.ts";
 import { LinuxHost } from "./sys/linux_host.ts";
 
-const encoder = new TextEncoder();
-const io = {
-  out: (text: string) => void Deno.stdout.writeSync(encoder.encode(text)),
-  err: (text: string) => void Deno.stderr.writeSync(encoder.encode(text)),
-};
+import { stdio as io } from "./sys/stdio.ts";
 
 export function openHost(config: Config): Promise<Host> {
   if (config.simNodes !== null) {
