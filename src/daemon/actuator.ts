@@ -179,6 +179,11 @@ export class Actuator {
   }
 }
 
+/**
+ * `pid N (name)` with the raw name: event messages are data (JSON escapes
+ * them in --json and --log) and every place that shows one sanitizes it
+ * there, once, in the one notation (ui/sanitize.ts).
+ */
 export function label(p: ManagedProcess): string {
-  return `pid ${p.pid} (${JSON.stringify(p.name).slice(1, -1)})`;
+  return `pid ${p.pid} (${p.name})`;
 }

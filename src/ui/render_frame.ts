@@ -5,10 +5,10 @@
  * the same, and a cursor move never lands inside an escape sequence.
  */
 import { SGR_RESET, type SgrParams, sgrSwitch } from "./ansi.ts";
-import { sanitizeText } from "./sanitize.ts";
+import { escapeUnsafe } from "./sanitize.ts";
 
 export interface Cell {
-  /** One code point, one terminal column (guaranteed by sanitizeText). */
+  /** One code point, one terminal column (guaranteed by escapeUnsafe). */
   ch: string;
   /** SGR parameters, "" = default style. */
   style: SgrParams;
@@ -44,13 +44,15 @@ export function span(text: string, style: SgrParams = ""): Span {
 
 /**
  * Lay spans out left to right into a row exactly `cols` wide: cut at the
- * right edge, padded with blanks. Every string goes through sanitizeText
- * here, so no caller can put a control byte on screen by forgetting to.
+ * right edge, padded with blanks. Every string goes through escapeUnsafe
+ * here, so no caller can put a control byte on screen by forgetting to;
+ * untrusted text is sanitizeText-ed by its caller (which also marks literal
+ * backslashes), and passes this net unchanged.
  */
 export function rowOf(spans: readonly Span[], cols: number): Row {
   const row: Row = [];
   for (const s of spans) {
-    for (const ch of sanitizeText(s.text)) {
+    for (const ch of escapeUnsafe(s.text)) {
       if (row.length >= cols) return row;
       row.push({ ch, style: s.style });
     }

@@ -8,6 +8,11 @@
  * one printable column wide is replaced by a visible escape (`\x1b`,
  * `\u{202e}`). The result is plain text in which one code point is one
  * terminal column: the frame can then count cells by code points.
+ *
+ * That is the one notation wherever waspd shows untrusted text (table,
+ * footer, stderr, manual commands, usage errors). A literal backslash is
+ * shown doubled (`\\`), so a name made of the text `\x1b[2J` never looks
+ * like a name holding a real ESC.
  */
 
 /**
@@ -43,17 +48,34 @@ function visibleEscape(cp: number): string {
 /**
  * Make `raw` safe to print: control bytes (C0, DEL, C1), ESC, bidi
  * controls, lone surrogates and anything not single-width become visible
- * escapes. A backslash stays a backslash: the escapes are for reading, not
- * for parsing back.
+ * escapes, and a backslash becomes `\\` so every backslash shown starts an
+ * escape. Not idempotent, by design: sanitize untrusted text exactly once,
+ * where it is shown.
  */
 export function sanitizeText(raw: string): string {
   let out = "";
   for (const ch of raw) {
     const cp = ch.codePointAt(0) ?? 0;
+    out += cp === BACKSLASH ? "\\\\" : isSingleWidth(cp) ? ch : visibleEscape(cp);
+  }
+  return out;
+}
+
+/**
+ * The screen's safety net (every cell goes through it): the same escapes
+ * as sanitizeText but backslashes are left alone, so text already sanitized
+ * passes unchanged and waspd's own strings (`cpu\mem`) keep their look.
+ */
+export function escapeUnsafe(text: string): string {
+  let out = "";
+  for (const ch of text) {
+    const cp = ch.codePointAt(0) ?? 0;
     out += isSingleWidth(cp) ? ch : visibleEscape(cp);
   }
   return out;
 }
+
+const BACKSLASH = 0x5c;
 
 /** Terminal columns of an already sanitized string (one per code point). */
 export function displayWidth(sanitized: string): number {
@@ -72,4 +94,13 @@ export function sanitizeName(raw: string, maxWidth: number): string {
   const chars = Array.from(safe);
   if (chars.length <= maxWidth) return safe;
   return chars.slice(0, maxWidth - 1).join("") + "~";
+}
+
+/**
+ * One line of output built around untrusted text (a usage error echoing a
+ * flag's value, an undo line naming a process): sanitized, so a newline in
+ * it becomes `\x0a` and the message stays one line; ends in one "\n".
+ */
+export function sanitizeLine(text: string): string {
+  return sanitizeText(text.replace(/\n+$/, "")) + "\n";
 }
