@@ -299,7 +299,9 @@ export class Daemon implements DaemonControl {
   }
 
   setUpdateInterval(ms: number): void {
-    this.#updateMs = Math.min(MAX_UPDATE_MS, Math.max(MIN_UPDATE_MS, Math.round(ms)));
+    const next = Math.min(MAX_UPDATE_MS, Math.max(MIN_UPDATE_MS, Math.round(ms)));
+    if (next === this.#updateMs) return; // a repeat changes nothing: no event either
+    this.#updateMs = next;
     this.events.emit("info", `update interval ${this.#updateMs} ms`);
   }
 
