@@ -28,7 +28,12 @@ import { stdio as io } from "./sys/stdio.ts";
 export function openHost(config: Config): Promise<Host> {
   if (config.simNodes !== null) {
     return Promise.resolve(
-      new SimHost({ nodes: config.simNodes, seed: config.seed, timeScale: config.timeScale }),
+      new SimHost({
+        nodes: config.simNodes,
+        seed: config.seed,
+        timeScale: config.timeScale,
+        prctlMs: config.simPrctlMs,
+      }),
     );
   }
   return LinuxHost.open({ procRoot: config.procRoot, sysRoot: config.sysRoot });

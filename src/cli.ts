@@ -95,6 +95,7 @@ interface GlobalOptions {
   sim?: number | true;
   seed: number;
   timeScale: number;
+  simPrctlMs: number;
   procRoot: string;
   sysRoot: string;
 }
@@ -116,6 +117,7 @@ function toConfig(o: GlobalOptions): Config {
     simNodes: o.sim === undefined ? null : o.sim === true ? DEFAULT_SIM_NODES : o.sim,
     seed: o.seed,
     timeScale: o.timeScale,
+    simPrctlMs: o.simPrctlMs,
     procRoot: o.procRoot,
     sysRoot: o.sysRoot,
   };
@@ -195,6 +197,11 @@ export function buildProgram(handlers: CliHandlers, io: CliOutput): Command {
       "simulated ms per real ms (simulation only)",
       arg((t) => parseTimeScale("--time-scale", t)),
       d.timeScale,
+    )
+    .addOption(
+      new Option("--sim-prctl-ms <ms>", "simulated duration of each prctl(100)")
+        .argParser(arg((t) => parseCount("--sim-prctl-ms", t, 60_000)))
+        .default(d.simPrctlMs).hideHelp(),
     )
     .addOption(
       new Option("--proc-root <dir>", "read /proc from DIR").default(d.procRoot).hideHelp(),

@@ -81,6 +81,8 @@ export interface Config {
   seed: number;
   /** Simulated ms per real ms. */
   timeScale: number;
+  /** Simulated ms each prctl(100) takes (hidden --sim-prctl-ms; tests of a slow undo). */
+  simPrctlMs: number;
   /** Roots of /proc and /sys (tests point them at fixture trees). */
   procRoot: string;
   sysRoot: string;
@@ -101,6 +103,7 @@ export function defaultConfig(): Config {
     simNodes: null,
     seed: 1,
     timeScale: 1,
+    simPrctlMs: 0,
     procRoot: "/proc",
     sysRoot: "/sys",
   };

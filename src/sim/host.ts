@@ -36,6 +36,8 @@ export interface SimHostOptions {
   manualClock?: boolean;
   /** Replace the default scenario (tests that need one precise process). */
   scenario?: Workload[];
+  /** Simulated ms each prctl(100) takes (default 0). */
+  prctlMs?: number;
 }
 
 /** Memory the OS and page cache hold on every node, before any workload. */
@@ -76,7 +78,11 @@ export class SimHost implements Host {
       now: () => this.clock.now(),
       pagesPerReplica: PAGES_PER_REPLICA,
     });
-    const control = new SimMitosisControl(this.#kernel, (ms) => this.clock.sleep(ms));
+    const control = new SimMitosisControl(
+      this.#kernel,
+      (ms) => this.clock.sleep(ms),
+      options.prctlMs ?? 0,
+    );
     this.mitosis = syncedBefore(control, () => this.#syncKernel());
   }
 
