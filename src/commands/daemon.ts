@@ -15,6 +15,8 @@ import { denoTerminal, restore as restoreTerminal, Screen } from "../ui/screen.t
 import { colorEnabled, runTui, terminalSupport } from "../ui/tui.ts";
 import type { PinStore } from "../daemon/pin_store.ts";
 import { EXIT_USAGE } from "../cli.ts";
+import { judgeSignal } from "../daemon/signals.ts";
+import { sanitizeLine } from "../ui/sanitize.ts";
 
 export interface Output {
   out(text: string): void;
@@ -86,12 +88,20 @@ export async function runDaemonCommand(
     events: new EventLog(() => host.clock.wallNow(), log?.sink ?? null),
   });
 
-  let undoing = false;
+  // When the daemon began stopping, for whatever reason: a signal within a
+  // second of it is the same request (timeout(1) signals the child and then
+  // its group), a later one is a deliberate "exit now".
+  let stoppingSince: number | null = null;
+  daemon.stopSignal.addEventListener("abort", () => stoppingSince ??= performance.now());
   const onSignal = (name: (typeof SIGNALS)[number]) => () => {
-    if (undoing) {
-      io.err(`waspd: second ${name} during the undo: exiting now\n`);
+    const now = performance.now();
+    const verdict = judgeSignal(stoppingSince, now);
+    if (verdict === "duplicate") return;
+    if (verdict === "force") {
+      io.err(`waspd: second ${name}: exiting now, the undo is not finished\n`);
       Deno.exit(128 + SIGNAL_NUMBERS[name]);
     }
+    stoppingSince = now;
     restoreTerminal();
     daemon.stop(name);
   };
@@ -105,9 +115,8 @@ export async function runDaemonCommand(
     else if (config.json) code = await runJsonLines(daemon, io);
     else await runLiveScreen(daemon);
   } finally {
-    undoing = true;
     const lines = await daemon.shutdown();
-    for (const line of lines) io.err(`waspd: ${line}\n`);
+    for (const line of lines) io.err(sanitizeLine(`waspd: ${line}`));
     for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
     log?.close();
   }
