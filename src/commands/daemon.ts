@@ -16,6 +16,9 @@ import { colorEnabled, runTui, terminalSupport } from "../ui/tui.ts";
 import type { PinStore } from "../daemon/pin_store.ts";
 import { EXIT_USAGE } from "../cli.ts";
 import { judgeSignal } from "../daemon/signals.ts";
+import { LOG_RETRY_MS, ResilientLog } from "../daemon/log_sink.ts";
+import { LogFile } from "../sys/log_file.ts";
+import { OutputClosed } from "../sys/stdio.ts";
 import { sanitizeLine } from "../ui/sanitize.ts";
 
 export interface Output {
@@ -35,17 +38,28 @@ const SIGNAL_NUMBERS: Record<(typeof SIGNALS)[number], number> = {
   SIGTERM: 15,
 };
 
-/** Open the --log file for appending JSON lines; null with a message when it cannot be. */
-function openLog(path: string, io: Output): { sink: (line: string) => void; close(): void } | null {
+/**
+ * Open the --log file; null with a message when it cannot be (a bad path at
+ * start is a usage error). Once open, a failing write never reaches the loop:
+ * `report` hears that logging stopped, and later that it resumed.
+ */
+function openLog(
+  path: string,
+  io: Output,
+  report: (kind: "stopped" | "resumed", message: string) => void,
+): ResilientLog | null {
+  const log = new ResilientLog({
+    name: path,
+    target: new LogFile(path),
+    now: () => performance.now(),
+    retryMs: LOG_RETRY_MS,
+    report,
+  });
   try {
-    const file = Deno.openSync(path, { append: true, create: true });
-    const encoder = new TextEncoder();
-    return {
-      sink: (line) => void file.writeSync(encoder.encode(line + "\n")),
-      close: () => file.close(),
-    };
+    log.open();
+    return log;
   } catch (error) {
-    io.err(`waspd: --log ${path}: ${(error as Error).message}\n`);
+    io.err(sanitizeLine(`waspd: --log ${path}: ${(error as Error).message}`));
     return null;
   }
 }
@@ -77,16 +91,17 @@ export async function runDaemonCommand(
       return EXIT_USAGE;
     }
   }
-  const log = config.logFile === null ? null : openLog(config.logFile, io);
+  let events: EventLog | null = null;
+  const log = config.logFile === null ? null : openLog(
+    config.logFile,
+    io,
+    (kind, message) => events?.emit(kind === "stopped" ? "error" : "info", message),
+  );
   if (config.logFile !== null && log === null) return EXIT_USAGE;
 
   const host = await deps.openHost(config);
-  const daemon = new Daemon({
-    host,
-    config,
-    pins: deps.pins(config),
-    events: new EventLog(() => host.clock.wallNow(), log?.sink ?? null),
-  });
+  events = new EventLog(() => host.clock.wallNow(), log === null ? null : (l) => log.write(l));
+  const daemon = new Daemon({ host, config, pins: deps.pins(config), events });
 
   // When the daemon began stopping, for whatever reason: a signal within a
   // second of it is the same request (timeout(1) signals the child and then
@@ -108,17 +123,47 @@ export async function runDaemonCommand(
   const handlers = SIGNALS.map((name) => [name, onSignal(name)] as const);
   for (const [name, handler] of handlers) Deno.addSignalListener(name, handler);
 
+  // Whatever goes wrong, in the loop or in a call it started and did not
+  // await, ends the same way: stop, undo, then one line and exit 1. A reader
+  // that went away (OutputClosed) is no error: stop, undo, exit 0.
+  const failures: unknown[] = [];
+  const fail = (error: unknown) => {
+    if (error instanceof OutputClosed) return daemon.stop(error.message);
+    failures.push(error);
+    daemon.stop("unexpected error");
+  };
+  const onRejection = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    fail(e.reason);
+  };
+  const onError = (e: ErrorEvent) => {
+    e.preventDefault();
+    fail(e.error ?? e.message);
+  };
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  globalThis.addEventListener("error", onError);
+
   let code = 0;
   try {
     await daemon.start();
     if (config.once) code = await runOnce(daemon, config, io);
     else if (config.json) code = await runJsonLines(daemon, io);
     else await runLiveScreen(daemon);
+  } catch (error) {
+    fail(error);
   } finally {
     const lines = await daemon.shutdown();
     for (const line of lines) io.err(sanitizeLine(`waspd: ${line}`));
     for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+    globalThis.removeEventListener("error", onError);
     log?.close();
+  }
+  if (failures.length > 0) {
+    const error = failures[0];
+    const why = error instanceof Error ? error.message : String(error);
+    io.err(sanitizeLine(`waspd: stopped by an unexpected error, after the undo: ${why}`));
+    return 1;
   }
   return code;
 }
@@ -151,7 +196,9 @@ async function runJsonLines(daemon: Daemon, io: Output): Promise<number> {
       io.out(JSON.stringify(snapshot) + "\n");
     } catch (error) {
       // The reader went away (a closed pipe): stop cleanly, undo included.
-      daemon.stop(`stdout closed: ${(error as Error).message}`);
+      // Any other write error (a full disk) is a failure: undo, exit 1.
+      if (!(error instanceof OutputClosed)) throw error;
+      daemon.stop(error.message);
       break;
     }
     await pace(daemon, started);

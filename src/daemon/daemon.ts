@@ -315,11 +315,25 @@ export class Daemon implements DaemonControl {
    * inherit values it found. Returns one line per thing undone (or left).
    */
   async shutdown(): Promise<string[]> {
-    await this.#ptl.stop();
-    const lines = await this.#actuator.undoAll();
-    lines.push(...await this.#ops.restore());
+    // Each step runs whatever the one before did: a failure is one more line.
+    const lines: string[] = [];
+    const step = async (what: string, run: () => Promise<void>) => {
+      try {
+        await run();
+      } catch (error) {
+        lines.push(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+    await step("stopping the PTL measurement", () => this.#ptl.stop());
+    await step("the undo", async () => void lines.push(...await this.#actuator.undoAll()));
+    // #ops exists once start() got that far; before it nothing was changed.
+    if (this.#ops !== undefined) {
+      await step("restoring Mitosis settings", async () => {
+        lines.push(...await this.#ops.restore());
+      });
+    }
     for (const line of lines) this.events.emit("undo", line);
-    await this.host.close();
+    await step("closing the host", () => this.host.close());
     return lines;
   }
 }

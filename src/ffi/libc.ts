@@ -123,6 +123,9 @@ export const MPOL_MF_MOVE = 1 << 1;
 export const O_WRONLY = 0o1;
 export const O_TRUNC = 0o1000;
 export const O_CLOEXEC = 0o2000000;
+export const O_CREAT = 0o100;
+export const O_APPEND = 0o2000;
+export const O_NONBLOCK = 0o4000;
 // getrlimit resources.
 export const RLIMIT_NOFILE = 7;
 
