@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import { type LogTarget, ResilientLog } from "../src/daemon/log_sink.ts";
 import { runDaemonCommand } from "../src/commands/daemon.ts";
 import { defaultConfig } from "../src/config.ts";
-import { memoryPinStore } from "../src/daemon/pin_store.ts";
 import { SimHost } from "../src/sim/host.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -272,7 +271,7 @@ Deno.test("row 1: an unexpected error in the loop: the undo runs, then one line 
       hysteresisMs: 1000,
       ptlIntervalMs: 600_000,
     },
-    { openHost: () => Promise.resolve(host), pins: () => memoryPinStore() },
+    { openHost: () => Promise.resolve(host) },
     {
       out: (line) => {
         if (JSON.parse(line).daemon.replicated >= 1) boom = true;

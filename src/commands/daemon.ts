@@ -1,11 +1,11 @@
 /**
  * `waspd [options]`: run the daemon with one of its three faces (live TUI,
  * JSON lines, or one sample with --once) until q, SIGINT, SIGTERM or SIGHUP;
- * then undo what it changed and say so. A second signal during the undo
- * exits at once.
+ * then undo what it changed and say so. A duplicate signal (within a second
+ * of the first) is ignored; a later one exits at once. Any other way out (a
+ * failed write, an unexpected error) also runs the undo first.
  */
 import type { Config } from "../config.ts";
-import { EventLog } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { Daemon } from "../daemon/daemon.ts";
 import type { Host } from "../host.ts";
@@ -13,7 +13,6 @@ import { absorbSnapshot, initialUiState } from "../ui/state.ts";
 import { frameText, renderFrame } from "../ui/render.ts";
 import { denoTerminal, restore as restoreTerminal, Screen } from "../ui/screen.ts";
 import { colorEnabled, runTui, terminalSupport } from "../ui/tui.ts";
-import type { PinStore } from "../daemon/pin_store.ts";
 import { EXIT_USAGE } from "../cli.ts";
 import { judgeSignal } from "../daemon/signals.ts";
 import { LOG_RETRY_MS, ResilientLog } from "../daemon/log_sink.ts";
@@ -28,7 +27,6 @@ export interface Output {
 
 export interface DaemonDeps {
   openHost(config: Config): Promise<Host>;
-  pins(config: Config): PinStore;
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -91,34 +89,36 @@ export async function runDaemonCommand(
       return EXIT_USAGE;
     }
   }
-  let events: EventLog | null = null;
-  const log = config.logFile === null ? null : openLog(
-    config.logFile,
-    io,
-    (kind, message) => events?.emit(kind === "stopped" ? "error" : "info", message),
-  );
+  let daemon: Daemon | null = null;
+  // A report made while the daemon is still opening waits for its event log.
+  const early: [string, string][] = [];
+  const log = config.logFile === null ? null : openLog(config.logFile, io, (kind, message) => {
+    const eventKind = kind === "stopped" ? "error" : "info";
+    if (daemon === null) early.push([eventKind, message]);
+    else daemon.events.emit(eventKind, message);
+  });
   if (config.logFile !== null && log === null) return EXIT_USAGE;
 
   const host = await deps.openHost(config);
-  events = new EventLog(() => host.clock.wallNow(), log === null ? null : (l) => log.write(l));
-  const daemon = new Daemon({ host, config, pins: deps.pins(config), events });
 
-  // When the daemon began stopping, for whatever reason: a signal within a
-  // second of it is the same request (timeout(1) signals the child and then
-  // its group), a later one is a deliberate "exit now".
+  // Listening before the daemon starts: a signal during the start (a `-c`
+  // cache top-up) stops it before its first tick, and the undo still runs.
+  const stop = new AbortController();
+  // When stopping began, for whatever reason: a signal within a second of it
+  // is the same request (timeout(1) signals the child and then its group),
+  // a later one is a deliberate "exit now".
   let stoppingSince: number | null = null;
-  daemon.stopSignal.addEventListener("abort", () => stoppingSince ??= performance.now());
+  const stopping = () => stoppingSince ??= performance.now();
+  stop.signal.addEventListener("abort", stopping);
   const onSignal = (name: (typeof SIGNALS)[number]) => () => {
-    const now = performance.now();
-    const verdict = judgeSignal(stoppingSince, now);
+    const verdict = judgeSignal(stoppingSince, performance.now());
     if (verdict === "duplicate") return;
     if (verdict === "force") {
       io.err(`waspd: second ${name}: exiting now, the undo is not finished\n`);
       Deno.exit(128 + SIGNAL_NUMBERS[name]);
     }
-    stoppingSince = now;
     restoreTerminal();
-    daemon.stop(name);
+    stop.abort(name);
   };
   const handlers = SIGNALS.map((name) => [name, onSignal(name)] as const);
   for (const [name, handler] of handlers) Deno.addSignalListener(name, handler);
@@ -128,9 +128,9 @@ export async function runDaemonCommand(
   // that went away (OutputClosed) is no error: stop, undo, exit 0.
   const failures: unknown[] = [];
   const fail = (error: unknown) => {
-    if (error instanceof OutputClosed) return daemon.stop(error.message);
-    failures.push(error);
-    daemon.stop("unexpected error");
+    if (!(error instanceof OutputClosed)) failures.push(error);
+    daemon?.stop(error instanceof OutputClosed ? error.message : "unexpected error");
+    stop.abort("unexpected error");
   };
   const onRejection = (e: PromiseRejectionEvent) => {
     e.preventDefault();
@@ -143,55 +143,38 @@ export async function runDaemonCommand(
   globalThis.addEventListener("unhandledrejection", onRejection);
   globalThis.addEventListener("error", onError);
 
-  let code = 0;
   try {
-    await daemon.start();
-    if (config.once) code = await runOnce(daemon, config, io);
-    else if (config.json) code = await runJsonLines(daemon, io);
-    else await runLiveScreen(daemon);
+    daemon = await Daemon.open(host, config, {
+      eventSink: log === null ? null : (line) => log.write(line),
+    });
+    daemon.stopSignal.addEventListener("abort", stopping);
+    for (const [kind, message] of early.splice(0)) {
+      daemon.events.emit(kind === "error" ? "error" : "info", message);
+    }
+    if (config.once) {
+      const snapshot = await daemon.once(stop.signal);
+      io.out(config.json ? JSON.stringify(snapshot) + "\n" : onceText(snapshot));
+    } else if (config.json) await runJsonLines(daemon, io, stop.signal);
+    else await runLiveScreen(daemon, stop.signal);
   } catch (error) {
     fail(error);
   } finally {
-    const lines = await daemon.shutdown();
+    const lines = daemon === null ? [] : await daemon.shutdown();
     for (const line of lines) io.err(sanitizeLine(`waspd: ${line}`));
     for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
     globalThis.removeEventListener("unhandledrejection", onRejection);
     globalThis.removeEventListener("error", onError);
     log?.close();
   }
-  if (failures.length > 0) {
-    const error = failures[0];
-    const why = error instanceof Error ? error.message : String(error);
-    io.err(sanitizeLine(`waspd: stopped by an unexpected error, after the undo: ${why}`));
-    return 1;
-  }
-  return code;
+  if (failures.length === 0) return 0;
+  const error = failures[0];
+  const why = error instanceof Error ? error.message : String(error);
+  io.err(sanitizeLine(`waspd: stopped by an unexpected error, after the undo: ${why}`));
+  return 1;
 }
 
-/**
- * Two ticks one update interval apart (rates need a window) with the first
- * PTL measurement finished in between, then one print carrying every event.
- */
-async function runOnce(daemon: Daemon, config: Config, io: Output): Promise<number> {
-  const first = await daemon.tick();
-  await daemon.host.clock.sleep(daemon.updateIntervalMs, daemon.stopSignal);
-  await daemon.ptlIdle();
-  const second = await daemon.tick();
-  const snapshot = { ...second, events: [...first.events, ...second.events] };
-  io.out(config.json ? JSON.stringify(snapshot) + "\n" : onceText(snapshot));
-  return 0;
-}
-
-/** Sleep the rest of the update interval, or until the daemon is stopped. */
-function pace(daemon: Daemon, startedMs: number): Promise<void> {
-  const elapsed = daemon.host.clock.now() - startedMs;
-  return daemon.host.clock.sleep(Math.max(0, daemon.updateIntervalMs - elapsed), daemon.stopSignal);
-}
-
-async function runJsonLines(daemon: Daemon, io: Output): Promise<number> {
-  while (!daemon.stopSignal.aborted) {
-    const started = daemon.host.clock.now();
-    const snapshot = await daemon.tick();
+function runJsonLines(daemon: Daemon, io: Output, signal: AbortSignal): Promise<void> {
+  return daemon.run((snapshot) => {
     try {
       io.out(JSON.stringify(snapshot) + "\n");
     } catch (error) {
@@ -199,24 +182,16 @@ async function runJsonLines(daemon: Daemon, io: Output): Promise<number> {
       // Any other write error (a full disk) is a failure: undo, exit 1.
       if (!(error instanceof OutputClosed)) throw error;
       daemon.stop(error.message);
-      break;
     }
-    await pace(daemon, started);
-  }
-  return 0;
+  }, signal);
 }
 
-async function runLiveScreen(daemon: Daemon): Promise<void> {
+async function runLiveScreen(daemon: Daemon, signal: AbortSignal): Promise<void> {
   const terminal = denoTerminal();
   const listeners = new Set<(s: Snapshot) => void>();
-  const loop = (async () => {
-    while (!daemon.stopSignal.aborted) {
-      const started = daemon.host.clock.now();
-      const snapshot = await daemon.tick();
-      for (const listener of listeners) listener(snapshot);
-      await pace(daemon, started);
-    }
-  })();
+  const loop = daemon.run((snapshot) => {
+    for (const listener of listeners) listener(snapshot);
+  }, signal);
   try {
     await runTui({
       control: daemon,

@@ -7,6 +7,7 @@
  */
 import type { EventJson, ProcessJson, Snapshot } from "../core/snapshot.ts";
 import type { KeyName } from "./keys.ts";
+import { clampUpdateInterval } from "../core/update_interval.ts";
 
 export type SortKey = "mar" | "dtlb" | "rss" | "pid" | "name";
 export const SORT_ORDER: readonly SortKey[] = ["mar", "dtlb", "rss", "pid", "name"];
@@ -151,10 +152,6 @@ function withNotice(ui: UiState, text: string, nowMs: number): UiState {
   return { ...ui, notice: { text, atMs: nowMs } };
 }
 
-/** Interval bounds for +/-: the daemon clamps too; this keeps the request sane. */
-export const UPDATE_MS_MIN = 100;
-export const UPDATE_MS_MAX = 60_000;
-
 export function reduceKey(
   ui: UiState,
   key: KeyName,
@@ -196,11 +193,8 @@ export function reduceKey(
     case "-": {
       const current = ui.pendingUpdate?.ms ?? ctx.updateMs;
       if (current === null) return none(withNotice(ui, "update interval unknown", ctx.nowMs));
-      const ms = clamp(
-        Math.round(key === "+" ? current * 2 : current / 2),
-        UPDATE_MS_MIN,
-        UPDATE_MS_MAX,
-      );
+      // The daemon clamps too; this keeps the request (and its notice) sane.
+      const ms = clampUpdateInterval(key === "+" ? current * 2 : current / 2);
       // At a bound a press changes nothing: no command, so no repeated event.
       if (ms === current) {
         const bound = key === "+" ? "maximum" : "minimum";
