@@ -28,7 +28,8 @@ export function openHost(config: Config): Promise<Host> {
       }),
     );
   }
-  return LinuxHost.open({ procRoot: config.procRoot, sysRoot: config.sysRoot });
+  const stateDir = config.stateDir === null ? {} : { stateDir: config.stateDir };
+  return LinuxHost.open({ procRoot: config.procRoot, sysRoot: config.sysRoot, ...stateDir });
 }
 
 async function withHost<T>(config: Config, use: (host: Host) => Promise<T>): Promise<T> {

@@ -100,6 +100,7 @@ interface GlobalOptions {
   simPrctlMs: number;
   procRoot: string;
   sysRoot: string;
+  stateDir?: string;
 }
 
 function toConfig(o: GlobalOptions): Config {
@@ -122,6 +123,7 @@ function toConfig(o: GlobalOptions): Config {
     simPrctlMs: o.simPrctlMs,
     procRoot: o.procRoot,
     sysRoot: o.sysRoot,
+    stateDir: o.stateDir ?? null,
   };
 }
 
@@ -218,6 +220,7 @@ export function buildProgram(
       new Option("--proc-root <dir>", "read /proc from DIR").default(d.procRoot).hideHelp(),
     )
     .addOption(new Option("--sys-root <dir>", "read /sys from DIR").default(d.sysRoot).hideHelp())
+    .option("--state-dir <dir>", "keep pins.json in DIR (default /run/waspd)")
     .action(async function (this: Command) {
       done(await handlers.daemon(toConfig(this.opts<GlobalOptions>())));
     });

@@ -89,6 +89,8 @@ export interface Config {
   /** Roots of /proc and /sys (tests point them at fixture trees). */
   procRoot: string;
   sysRoot: string;
+  /** --state-dir: where pins.json lives. null: /run/waspd on a real host. */
+  stateDir: string | null;
 }
 
 export function defaultConfig(): Config {
@@ -109,6 +111,7 @@ export function defaultConfig(): Config {
     simPrctlMs: 0,
     procRoot: "/proc",
     sysRoot: "/sys",
+    stateDir: null,
   };
 }
 

@@ -7,7 +7,7 @@ import { type Clock, type Host, type Privileges, realClock } from "../host.ts";
 import { LinuxProber } from "../../probe/prober.ts";
 import { LinuxCounterSource } from "./perf/counters.ts";
 import { LinuxMitosis } from "./mitosis/linux.ts";
-import { DEFAULT_PINS_PATH, FilePins } from "./pins.ts";
+import { FilePins } from "./pins.ts";
 import { readPrivileges } from "./privileges.ts";
 import { confirmProcess, listProcesses, readProcess } from "./procfs.ts";
 import { readTopology } from "./topology.ts";
@@ -15,9 +15,14 @@ import { readTopology } from "./topology.ts";
 export interface LinuxHostOptions {
   procRoot: string;
   sysRoot: string;
-  /** The shared pins file (default /run/waspd/pins.json). */
+  /** Where waspd's state files live (default /run/waspd). */
+  stateDir?: string;
+  /** The shared pins file (default pins.json in the state directory). */
   pinsPath?: string;
 }
+
+/** Where the real host keeps waspd's state (pins.json) unless told otherwise. */
+export const DEFAULT_STATE_DIR = "/run/waspd";
 
 export class LinuxHost implements Host {
   readonly simulated = false;
@@ -36,7 +41,8 @@ export class LinuxHost implements Host {
     // The daemon measures every -i ms: keeping the pinned workers (and their
     // chase order) alive saves their start-up on every measurement.
     this.prober = new LinuxProber({ keepWorkers: true, sysRoot: options.sysRoot });
-    this.pins = new FilePins(options.pinsPath ?? DEFAULT_PINS_PATH);
+    const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+    this.pins = new FilePins(options.pinsPath ?? `${stateDir}/pins.json`);
   }
 
   static async open(options: LinuxHostOptions): Promise<LinuxHost> {
