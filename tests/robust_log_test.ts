@@ -212,6 +212,26 @@ Deno.test("row 1: --log on a FIFO whose reader leaves: runs on, says so once, un
   }
 });
 
+Deno.test("row 1: --log on a FIFO nobody reads: one line and exit 2 at once, never a hang", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "waspd-fifo-" });
+  const fifo = `${dir}/log.fifo`;
+  try {
+    assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "--sim", "--json", "--log", fifo],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(30_000), // a blocking open would hang until this
+    }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, err);
+    assert.match(err, /^waspd: --log .*log\.fifo: a FIFO with no process reading it \(ENXIO\)\n$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** A 64 KiB tmpfs needs mount(2): root, and a kernel or container that allows it. */
 async function canMountTmpfs(): Promise<string | null> {
   if (Deno.uid() !== 0) return "not root";

@@ -6,6 +6,9 @@ import assert from "node:assert/strict";
 import { type Command, initialUiState, reduceKey, type UiState } from "../src/ui/state.ts";
 import { absorbSnapshot } from "../src/ui/state.ts";
 import { sampleSnapshot } from "./fixtures/snapshot_sample.ts";
+import { defaultConfig } from "../src/config.ts";
+import { Daemon } from "../src/daemon/daemon.ts";
+import { SimHost } from "../src/sim/host.ts";
 
 /** Press `keys` in order with the daemon's interval still `updateMs` (no snapshot between). */
 function press(keys: ("+" | "-")[], updateMs: number, start: UiState = initialUiState()) {
@@ -51,4 +54,19 @@ Deno.test("row 17: a snapshot showing the interval ends the pending request", ()
   // A request no snapshot ever confirms is forgotten after the notice time.
   const stale = absorbSnapshot(ui, { ...base, daemon: { ...daemon, update_ms: 1000 } }, 60_000);
   assert.equal(stale.pendingUpdate, null);
+});
+
+Deno.test("row 17: the daemon emits one event per interval change, none for a repeat", async () => {
+  const host = new SimHost({ nodes: 2, manualClock: true });
+  const daemon = await Daemon.open(host, { ...defaultConfig(), simNodes: 2 });
+  try {
+    daemon.events.takeNew();
+    for (let i = 0; i < 40; i++) daemon.setUpdateInterval(60_000);
+    daemon.setUpdateInterval(500);
+    daemon.setUpdateInterval(500);
+    const messages = daemon.events.takeNew().map((e) => e.message);
+    assert.deepEqual(messages, ["update interval 60000 ms", "update interval 500 ms"]);
+  } finally {
+    await daemon.shutdown();
+  }
 });

@@ -11,9 +11,11 @@ import type { LogTarget } from "../daemon/log_sink.ts";
 
 /** "No space left on device (ENOSPC)": what a user reads; the call itself is noise here. */
 function plain(error: unknown): unknown {
-  return error instanceof SyscallError
-    ? new Error(`${errnoText(error.errno)} (${error.code})`, { cause: error })
-    : error;
+  if (!(error instanceof SyscallError)) return error;
+  const text = error.code === "ENXIO"
+    ? "a FIFO with no process reading it"
+    : errnoText(error.errno);
+  return new Error(`${text} (${error.code})`, { cause: error });
 }
 
 const FLAGS = O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC;
