@@ -22,9 +22,6 @@
  * still catches a leak of ~3 KiB per process.
  */
 import assert from "node:assert/strict";
-import { writePins } from "../../src/sys/pins.ts";
-import type { Pin } from "../../src/core/pins.ts";
-import { processKeyString } from "../../src/core/types.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CHURN = new URL("./churn.ts", import.meta.url).pathname;
@@ -64,6 +61,24 @@ function floors(samples: readonly Sample[], fromMs: number, toMs: number) {
 interface ProcessRow {
   pid: number;
   start_time: number;
+}
+
+/**
+ * Replace the pins file as another waspd (`waspd disable PID`) would: the
+ * documented format, written to a temporary file and renamed over it. Written
+ * here rather than through waspd's own module, so the soak is an outside writer.
+ */
+async function writePinsFile(path: string, rows: readonly ProcessRow[]): Promise<void> {
+  const since = new Date().toISOString();
+  const pins = rows.map((p, i) => ({
+    pid: p.pid,
+    start_time: p.start_time,
+    state: i % 2 === 0 ? "on" : "off",
+    since,
+  }));
+  const temp = `${path}.soak.tmp`;
+  await Deno.writeTextFile(temp, JSON.stringify({ version: 1, pins }, null, 2) + "\n");
+  await Deno.rename(temp, path);
 }
 
 Deno.test({
@@ -135,18 +150,8 @@ Deno.test({
       if (now >= nextPins) {
         nextPins = now + 250;
         // A few live processes and a few that are gone by now, pinned on or off.
-        const pick = [...live.slice(0, 3), ...gone.slice(0, 2)];
+        await writePinsFile(pinsPath, [...live.slice(0, 3), ...gone.slice(0, 2)]);
         gone = live.slice(3, 6);
-        const pins = new Map<string, Pin>(pick.map((p, i) => {
-          const pin: Pin = {
-            pid: p.pid,
-            startTime: p.start_time,
-            state: i % 2 === 0 ? "on" : "off",
-            sinceMs: Date.now(),
-          };
-          return [processKeyString(pin), pin];
-        }));
-        await writePins(pinsPath, pins);
         pinWrites++;
       }
       await new Promise((r) => setTimeout(r, 250));
