@@ -10,7 +10,6 @@
 import { runCli } from "./src/cli.ts";
 import { handlers } from "./src/app.ts";
 import { PRCTL_CHILD_FLAG, runPrctlChild } from "./src/sys/mitosis/prctl_child.ts";
-
 import { OutputClosed, readFd, stdio as io, stdoutWasClosed } from "./src/sys/stdio.ts";
 import { sanitizeLine } from "./src/ui/sanitize.ts";
 

@@ -13,7 +13,6 @@ import { computeSteering, steeringArray } from "./core/steering.ts";
 import { PRCTL_DEADLINE_MS } from "./daemon/daemon.ts";
 import { SimHost } from "./sim/host.ts";
 import { LinuxHost } from "./sys/linux_host.ts";
-
 import { stdio as io } from "./sys/stdio.ts";
 
 /** The one place that chooses the real machine or the simulated one; the rest asks the Host. */

@@ -91,7 +91,7 @@ export async function runDaemonCommand(
   }
   let daemon: Daemon | null = null;
   // A report made while the daemon is still opening waits for its event log.
-  const early: [string, string][] = [];
+  const early: ["error" | "info", string][] = [];
   const log = config.logFile === null ? null : openLog(config.logFile, io, (kind, message) => {
     const eventKind = kind === "stopped" ? "error" : "info";
     if (daemon === null) early.push([eventKind, message]);
@@ -128,9 +128,11 @@ export async function runDaemonCommand(
   // that went away (OutputClosed) is no error: stop, undo, exit 0.
   const failures: unknown[] = [];
   const fail = (error: unknown) => {
-    if (!(error instanceof OutputClosed)) failures.push(error);
-    daemon?.stop(error instanceof OutputClosed ? error.message : "unexpected error");
-    stop.abort("unexpected error");
+    const closed = error instanceof OutputClosed;
+    if (!closed) failures.push(error);
+    const why = closed ? error.message : "unexpected error";
+    daemon?.stop(why);
+    stop.abort(why);
   };
   const onRejection = (e: PromiseRejectionEvent) => {
     e.preventDefault();
@@ -148,9 +150,7 @@ export async function runDaemonCommand(
       eventSink: log === null ? null : (line) => log.write(line),
     });
     daemon.stopSignal.addEventListener("abort", stopping);
-    for (const [kind, message] of early.splice(0)) {
-      daemon.events.emit(kind === "error" ? "error" : "info", message);
-    }
+    for (const [kind, message] of early.splice(0)) daemon.events.emit(kind, message);
     if (config.once) {
       const snapshot = await daemon.once(stop.signal);
       io.out(config.json ? JSON.stringify(snapshot) + "\n" : onceText(snapshot));
