@@ -10,21 +10,26 @@ import { runCli } from "./src/cli.ts";
 import { handlers } from "./src/app.ts";
 import { PRCTL_HELPER_FLAG } from "./src/sys/mitosis/prctl_protocol.ts";
 import { runPrctlHelper } from "./src/sys/mitosis/prctl_helper.ts";
-
-const encoder = new TextEncoder();
-const io = {
-  out: (text: string) => void Deno.stdout.writeSync(encoder.encode(text)),
-  err: (text: string) => void Deno.stderr.writeSync(encoder.encode(text)),
-};
+import { OutputClosed, readFd, stdio as io, stdoutWasClosed } from "./src/sys/stdio.ts";
+import { sanitizeLine } from "./src/ui/sanitize.ts";
 
 if (import.meta.main) {
   if (Deno.args[0] === PRCTL_HELPER_FLAG) {
     Deno.exit(await runPrctlHelper());
   }
+  if (stdoutWasClosed(readFd(1), readFd(2))) {
+    // Everything waspd prints would vanish: say so rather than exit 0.
+    io.err("waspd: stdout is closed: nothing to print the output to\n");
+    Deno.exit(1);
+  }
   try {
     Deno.exitCode = await runCli(Deno.args, handlers, io);
   } catch (error) {
-    io.err(`waspd: ${error instanceof Error ? error.message : String(error)}\n`);
-    Deno.exitCode = 1;
+    // A reader that went away (`waspd probe | head -1`) ends waspd quietly.
+    if (error instanceof OutputClosed) Deno.exitCode = 0;
+    else {
+      io.err(sanitizeLine(`waspd: ${error instanceof Error ? error.message : String(error)}`));
+      Deno.exitCode = 1;
+    }
   }
 }

@@ -13,12 +13,7 @@ import { computeSteering, steeringArray } from "./core/steering.ts";
 import { PRCTL_DEADLINE_MS } from "./daemon/daemon.ts";
 import { SimHost } from "./sim/host.ts";
 import { LinuxHost } from "./sys/linux_host.ts";
-
-const encoder = new TextEncoder();
-const io = {
-  out: (text: string) => void Deno.stdout.writeSync(encoder.encode(text)),
-  err: (text: string) => void Deno.stderr.writeSync(encoder.encode(text)),
-};
+import { stdio as io } from "./sys/stdio.ts";
 
 /** The one place that chooses the real machine or the simulated one; the rest asks the Host. */
 export function openHost(config: Config): Promise<Host> {
@@ -28,6 +23,7 @@ export function openHost(config: Config): Promise<Host> {
       nodes: config.simNodes,
       seed: config.seed,
       timeScale: config.timeScale,
+      prctlMs: config.simPrctlMs,
       ...stateDir,
     });
     if (host.stateWarning !== null) io.err(`waspd: ${host.stateWarning}\n`);

@@ -14,8 +14,16 @@ import {
   parsePid,
   parsePositive,
   parseRatio,
+  parseRounds,
+  parseTimeScale,
+  parseUpdateInterval,
 } from "./config.ts";
 import denoJson from "../deno.json" with { type: "json" };
+import { sanitizeLine } from "./ui/sanitize.ts";
+import { attachSimCount } from "./cli_argv.ts";
+
+/** Nodes of the simulated machine when --sim gives no count. */
+const DEFAULT_SIM_NODES = 4;
 
 /** The package version, as deno.json states it (the one place it is written). */
 export const VERSION: string = denoJson.version;
@@ -60,6 +68,15 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, collectExclude(value)];
 }
 
+/**
+ * Commander's error line echoes the offending value verbatim: sanitize it
+ * (an ESC or BEL in a flag value must not reach the terminal) and keep it
+ * one line, commander's own "(Did you mean ...?)" hint included.
+ */
+function usageError(text: string, write: (text: string) => void): void {
+  write(sanitizeLine(text.replace(/\n\(Did you mean /g, " (Did you mean ")));
+}
+
 function parseSimNodes(text: string): number {
   const nodes = parseCount("--sim", text, 64);
   if (nodes < 1) throw new ConfigError("--sim: the node count must be at least 1");
@@ -81,6 +98,7 @@ interface GlobalOptions {
   sim?: number | true;
   seed: number;
   timeScale: number;
+  simPrctlMs: number;
   procRoot: string;
   sysRoot: string;
   stateDir?: string;
@@ -101,9 +119,10 @@ function toConfig(o: GlobalOptions): Config {
     once: o.once === true,
     logFile: o.log ?? null,
     keepInherit: o.keepInherit === true,
-    simNodes: o.sim === undefined ? null : o.sim === true ? 4 : o.sim,
+    simNodes: o.sim === undefined ? null : o.sim === true ? DEFAULT_SIM_NODES : o.sim,
     seed: o.seed,
     timeScale: o.timeScale,
+    simPrctlMs: o.simPrctlMs,
     procRoot: o.procRoot,
     sysRoot: o.sysRoot,
     stateDir: o.stateDir ?? null,
@@ -130,7 +149,7 @@ export function buildProgram(
     .version(VERSION, "-V, --version")
     .helpOption("-h, --help", "show this help")
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: usageError })
     .showSuggestionAfterError(true)
     .allowExcessArguments(false)
     .option(
@@ -142,7 +161,7 @@ export function buildProgram(
     .option(
       "-u, --update-interval <ms>",
       "sampling and display update interval",
-      arg((t) => parseInterval("-u", t)),
+      arg((t) => parseUpdateInterval("-u", t)),
       d.updateIntervalMs,
     )
     .option(
@@ -192,8 +211,13 @@ export function buildProgram(
     .option(
       "--time-scale <x>",
       "simulated ms per real ms (simulation only)",
-      arg((t) => parsePositive("--time-scale", t)),
+      arg((t) => parseTimeScale("--time-scale", t)),
       d.timeScale,
+    )
+    .addOption(
+      new Option("--sim-prctl-ms <ms>", "simulated duration of each prctl(100)")
+        .argParser(arg((t) => parseCount("--sim-prctl-ms", t, 60_000)))
+        .default(d.simPrctlMs).hideHelp(),
     )
     .addOption(
       new Option("--proc-root <dir>", "read /proc from DIR").default(d.procRoot).hideHelp(),
@@ -214,7 +238,7 @@ export function buildProgram(
     .option(
       "--rounds <n>",
       "measurement rounds per cell",
-      arg((t) => parseCount("--rounds", t, 1000)),
+      arg((t) => parseRounds("--rounds", t)),
     )
     .option(
       "--buffer-mb <n>",
@@ -283,7 +307,7 @@ export async function runCli(
     exitCode = code;
   });
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(attachSimCount(argv, DEFAULT_SIM_NODES), { from: "user" });
   } catch (error) {
     // exitOverride: commander throws where it would exit. Its exit code is 0
     // after --help and --version, non-zero for a usage error.

@@ -97,7 +97,7 @@ Deno.test("long option names work as the short ones", async () => {
     "--ptl-interval",
     "7",
     "--update-interval",
-    "8",
+    "800",
     "--hysteresis",
     "0",
     "--cache-pages",
@@ -105,7 +105,7 @@ Deno.test("long option names work as the short ones", async () => {
   ]);
   const c = r.calls[0]?.config;
   assert.equal(c?.ptlIntervalMs, 7);
-  assert.equal(c?.updateIntervalMs, 8);
+  assert.equal(c?.updateIntervalMs, 800);
   assert.equal(c?.hysteresisMs, 0);
 });
 

@@ -27,6 +27,9 @@ export interface ManagedProcess extends ProcessKey {
   name: string;
 }
 
+/** Longest the whole undo may take: a few prctl deadlines, then waspd exits anyway. */
+export const UNDO_BUDGET_MS = 10_000;
+
 export class Actuator {
   readonly #host: Host;
   readonly #events: EventLog;
@@ -90,10 +93,23 @@ export class Actuator {
 
   /**
    * Turn off everything waspd turned on (re-confirming each process first);
-   * stuck processes are reported, not called again. One line per process.
+   * stuck and stopped processes are reported, not called. One line per
+   * process. The whole undo stays within `budgetMs` on the host's clock:
+   * each call gets the deadline or what is left of the budget, whichever is
+   * less, and a process reached after the budget is spent is reported as
+   * left on, so a slow kernel can delay an exit but never hold it.
    */
-  async undoAll(): Promise<string[]> {
-    await this.settle();
+  async undoAll(budgetMs: number = UNDO_BUDGET_MS): Promise<string[]> {
+    const clock = this.#host.clock;
+    const endMs = clock.now() + budgetMs;
+    const left = () => endMs - clock.now();
+    // Calls under way finish within their own deadline, or the budget.
+    const settled = new AbortController();
+    await Promise.race([
+      this.settle().finally(() => settled.abort()),
+      clock.sleep(Math.max(0, left()), settled.signal),
+    ]);
+    settled.abort();
     const lines: string[] = [];
     // A stuck enable may have completed without its answer reaching us yet:
     // the kernel's list says so, and then it is waspd's to undo.
@@ -105,15 +121,34 @@ export class Actuator {
       lines.push(`the stuck enable of ${label(target)} completed: undoing it too`);
     }
     for (const target of [...this.enabled.values()]) {
-      const result = await this.#host.confirm(target) === null
-        ? null
-        : await this.#observed(target, false, "undo on exit", () =>
-          this.#host.mitosis.setReplication(target, REPLICATE_OFF, this.#deadlineMs));
-      if (result === null) this.#observer?.forget(target);
-      if (result === null) lines.push(`${label(target)} has exited: nothing to undo`);
-      else if (result.ok) lines.push(`replication turned off for ${label(target)}`);
-      else lines.push(`could not turn replication off for ${label(target)}: ${result.message}`);
       this.enabled.delete(processKeyString(target));
+      if (left() <= 0) {
+        lines.push(`left on: ${label(target)}: the undo ran out of time (${budgetMs} ms)`);
+        continue;
+      }
+      const now = await this.#host.confirm(target);
+      if (now === null) {
+        this.#observer?.forget(target);
+        lines.push(`${label(target)} has exited: nothing to undo`);
+        continue;
+      }
+      if (isStopped(now.state)) {
+        lines.push(
+          `left on: ${
+            label(target)
+          } is stopped (state ${now.state}); prctl would block until it runs`,
+        );
+        continue;
+      }
+      const deadline = Math.max(1, Math.min(this.#deadlineMs, left()));
+      const result = await this.#observed(
+        target,
+        false,
+        "undo on exit",
+        () => this.#host.mitosis.setReplication(target, REPLICATE_OFF, deadline),
+      );
+      if (result.ok) lines.push(`replication turned off for ${label(target)}`);
+      else lines.push(`could not turn replication off for ${label(target)}: ${result.message}`);
     }
     for (const { target, entry } of this.stuck.values()) {
       if (!entry.pending) continue;
@@ -321,6 +356,11 @@ export class Actuator {
   }
 }
 
+/**
+ * `pid N (name)` with the raw name: event messages are data (JSON escapes
+ * them in --json and --log) and every place that shows one sanitizes it
+ * there, once, in the one notation (ui/sanitize.ts).
+ */
 export function label(p: ManagedProcess): string {
-  return `pid ${p.pid} (${JSON.stringify(p.name).slice(1, -1)})`;
+  return `pid ${p.pid} (${p.name})`;
 }

@@ -375,7 +375,9 @@ export class Daemon implements DaemonControl {
   }
 
   setUpdateInterval(ms: number): void {
-    this.#updateMs = clampUpdateInterval(ms);
+    const next = clampUpdateInterval(ms);
+    if (next === this.#updateMs) return; // a repeat changes nothing: no event either
+    this.#updateMs = next;
     this.events.emit("info", `update interval ${this.#updateMs} ms`);
   }
 
@@ -400,11 +402,23 @@ export class Daemon implements DaemonControl {
   }
 
   async #undo(): Promise<string[]> {
-    await this.#ptl.stop();
-    const lines = await this.#actuator.undoAll();
-    lines.push(...await this.#ops.restore());
+    // Each step runs whatever the one before did: a failure is one more line.
+    const lines: string[] = [];
+    const step = async (what: string, run: () => Promise<void>) => {
+      try {
+        await run();
+      } catch (error) {
+        lines.push(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+    await step("stopping the PTL measurement", () => this.#ptl.stop());
+    await step("the undo", async () => void lines.push(...await this.#actuator.undoAll()));
+    await step(
+      "restoring Mitosis settings",
+      async () => void lines.push(...await this.#ops.restore()),
+    );
     for (const line of lines) this.events.emit("undo", line);
-    await this.#host.close();
+    await step("closing the host", () => this.#host.close());
     return lines;
   }
 }

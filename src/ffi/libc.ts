@@ -120,7 +120,9 @@ export const O_WRONLY = 0o1;
 export const O_TRUNC = 0o1000;
 export const O_CLOEXEC = 0o2000000;
 export const O_RDONLY = 0;
+export const O_CREAT = 0o100;
 export const O_NOCTTY = 0o400;
+export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
 export const O_NOFOLLOW = 0o400000;
 // st_mode file types (include/uapi/linux/stat.h).

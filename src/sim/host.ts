@@ -52,6 +52,8 @@ export interface SimHostOptions {
    * machine outlives its daemon. Without it, nothing outlives the process.
    */
   stateDir?: string;
+  /** Simulated ms each prctl(100) takes (default 0). */
+  prctlMs?: number;
 }
 
 /** Memory the OS and page cache hold on every node, before any workload. */
@@ -108,7 +110,11 @@ export class SimHost implements Host {
       now: () => this.clock.now(),
       pagesPerReplica: PAGES_PER_REPLICA,
     });
-    const control = new SimMitosisControl(this.#kernel, (ms) => this.clock.sleep(ms));
+    const control = new SimMitosisControl(
+      this.#kernel,
+      (ms) => this.clock.sleep(ms),
+      options.prctlMs ?? 0,
+    );
     this.mitosis = syncedBefore(control, () => this.#syncKernel());
     if (this.#stateFile !== null) {
       this.#syncKernel();
