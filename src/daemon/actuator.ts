@@ -9,6 +9,7 @@
  * It remembers what it turned on, so the daemon can undo exactly that.
  */
 import type { EventLog } from "../core/events.ts";
+import type { ActionKind } from "../core/snapshot.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
 import type { Host } from "../host.ts";
 
@@ -103,7 +104,7 @@ export class Actuator {
   }
 
   /** Confirm identity and runnability; emits why not and returns false. */
-  async #confirm(target: ManagedProcess, what: string): Promise<boolean> {
+  async #confirm(target: ManagedProcess, what: ActionKind): Promise<boolean> {
     const now = await this.#host.confirm(target);
     if (now === null) {
       this.enabled.delete(processKeyString(target));
@@ -111,6 +112,7 @@ export class Actuator {
         "info",
         `${what} ${label(target)} skipped: the process is gone`,
         target.pid,
+        { action: { kind: what, result: "skipped" } },
       );
       return false;
     }
@@ -120,6 +122,7 @@ export class Actuator {
         `${what} ${label(target)} skipped: the process is stopped (state ${now.state}); ` +
           "prctl would block until it runs",
         target.pid,
+        { action: { kind: what, result: "skipped" }, severity: "warning" },
       );
       return false;
     }
@@ -135,7 +138,9 @@ export class Actuator {
     );
     if (!this.#record(target, "enable", result)) return;
     this.enabled.set(processKeyString(target), target);
-    this.#events.emit("enable", `replication on for ${label(target)}: ${reason}`, target.pid);
+    this.#events.emit("enable", `replication on for ${label(target)}: ${reason}`, target.pid, {
+      action: { kind: "enable", result: "ok" },
+    });
     if (steering !== null) await this.#steer(target, steering, "newly replicated");
   }
 
@@ -148,7 +153,9 @@ export class Actuator {
     );
     if (!this.#record(target, "disable", result)) return;
     this.enabled.delete(processKeyString(target));
-    this.#events.emit("disable", `replication off for ${label(target)}: ${reason}`, target.pid);
+    this.#events.emit("disable", `replication off for ${label(target)}: ${reason}`, target.pid, {
+      action: { kind: "disable", result: "ok" },
+    });
   }
 
   async #steer(target: ManagedProcess, steering: readonly number[], reason: string) {
@@ -159,11 +166,12 @@ export class Actuator {
       "steer",
       `steering [${steering.join(" ")}] pushed to ${label(target)} (${reason})`,
       target.pid,
+      { action: { kind: "steer", result: "ok" } },
     );
   }
 
   /** Log a failed call; returns whether it succeeded. */
-  #record(target: ManagedProcess, what: string, result: ActionResult): boolean {
+  #record(target: ManagedProcess, what: ActionKind, result: ActionResult): boolean {
     if (result.ok) return true;
     if (result.stuck) {
       this.stuck.set(processKeyString(target), target);
@@ -171,9 +179,12 @@ export class Actuator {
         "error",
         `${what} ${label(target)} is stuck: ${result.message} (never retried)`,
         target.pid,
+        { action: { kind: what, result: "stuck" } },
       );
     } else {
-      this.#events.emit("error", `${what} ${label(target)}: ${result.message}`, target.pid);
+      this.#events.emit("error", `${what} ${label(target)}: ${result.message}`, target.pid, {
+        action: { kind: what, result: "error" },
+      });
     }
     return false;
   }

@@ -118,8 +118,12 @@ export class MitosisOperations {
       return false;
     }
     const result = await write(value);
-    if (result.ok) this.#events.emit(kind, done);
-    else this.#events.emit("error", `writing ${value} to /proc/mitosis/${file}: ${result.message}`);
+    if (result.ok) this.#events.emit(kind, done, null, { action: { kind, result: "ok" } });
+    else {
+      this.#events.emit("error", `writing ${value} to /proc/mitosis/${file}: ${result.message}`, null, {
+        action: { kind, result: "error" },
+      });
+    }
     return result.ok;
   }
 }
