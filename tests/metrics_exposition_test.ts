@@ -36,7 +36,10 @@ Deno.test("label values escape backslash, quote and newline; HELP escapes its ow
     help: "line\none \\",
     samples: [{ labels: { comm: 'q"\n' }, value: 3 }],
   });
-  assert.equal(text, '# HELP x_total line\\none \\\\\n# TYPE x_total counter\nx_total{comm="q\\"\\n"} 3\n');
+  assert.equal(
+    text,
+    '# HELP x_total line\\none \\\\\n# TYPE x_total counter\nx_total{comm="q\\"\\n"} 3\n',
+  );
 });
 
 Deno.test("values use Prometheus's spelling of the special floats", () => {
@@ -52,7 +55,12 @@ Deno.test("values use Prometheus's spelling of the special floats", () => {
 Deno.test("invalid metric and label names are refused, empty families left out", () => {
   assert.throws(() => renderFamily({ name: "1bad", type: "gauge", help: "", samples: [] }));
   assert.throws(() =>
-    renderFamily({ name: "ok", type: "gauge", help: "", samples: [{ labels: { "a-b": 1 }, value: 1 }] })
+    renderFamily({
+      name: "ok",
+      type: "gauge",
+      help: "",
+      samples: [{ labels: { "a-b": 1 }, value: 1 }],
+    })
   );
   assert.equal(renderExposition([{ name: "empty", type: "gauge", help: "h", samples: [] }]), "");
 });
@@ -120,7 +128,12 @@ Deno.test("an untrusted comm cannot break the exposition", () => {
   const text = new MetricsRecorder(BUILD).record(sampleSnapshot({ processes: [p] }));
   const lines = text.split("\n").filter((l) => l.includes("evil"));
   assert.ok(lines.length >= 1);
-  for (const line of lines) assert.match(line, /^waspd_process_\w+\{pid="\d+",comm="evil\\\\\\"}\\\\n# TYPE x counter",status="watch"\} /);
+  for (const line of lines) {
+    assert.match(
+      line,
+      /^waspd_process_\w+\{pid="\d+",comm="evil\\\\\\"}\\\\n# TYPE x counter",status="watch"\} /,
+    );
+  }
 });
 
 Deno.test("actions are counted by kind and result from tagged events; every pair starts at 0", () => {

@@ -120,9 +120,14 @@ export class MitosisOperations {
     const result = await write(value);
     if (result.ok) this.#events.emit(kind, done, null, { action: { kind, result: "ok" } });
     else {
-      this.#events.emit("error", `writing ${value} to /proc/mitosis/${file}: ${result.message}`, null, {
-        action: { kind, result: "error" },
-      });
+      this.#events.emit(
+        "error",
+        `writing ${value} to /proc/mitosis/${file}: ${result.message}`,
+        null,
+        {
+          action: { kind, result: "error" },
+        },
+      );
     }
     return result.ok;
   }

@@ -10,7 +10,7 @@
  */
 import type { ProcessJson, Snapshot } from "../core/snapshot.ts";
 import type { ReplicationStatus } from "../core/types.ts";
-import { TICK_BUCKETS_S, type CountersView } from "./daemon_counters.ts";
+import { type CountersView, TICK_BUCKETS_S } from "./daemon_counters.ts";
 import type { Family, Sample } from "./exposition.ts";
 
 /** Statuses whose processes get per-process series: the ones a decision is about. */
@@ -70,7 +70,11 @@ export function snapshotFamilies(
   const mode = s.capabilities.mode;
   const ptl = s.ptl;
   const inPlay = processesInPlay(s.processes);
-  const procLabels = (p: ProcessJson) => ({ pid: p.pid, comm: commLabel(p.name), status: p.status });
+  const procLabels = (p: ProcessJson) => ({
+    pid: p.pid,
+    comm: commLabel(p.name),
+    status: p.status,
+  });
   const cellSamples = (f: (r: number, c: number) => number | null): Sample[] =>
     ptl === null ? [] : ptl.rows.flatMap((row, r) =>
       ptl.cols.flatMap((col, c) => {
@@ -132,7 +136,8 @@ export function snapshotFamilies(
     {
       name: "waspd_processes_replicated",
       type: "gauge",
-      help: "Tracked processes with page tables replicated (or that advisory mode would replicate).",
+      help:
+        "Tracked processes with page tables replicated (or that advisory mode would replicate).",
       samples: one(d?.replicated),
     },
     {
@@ -196,7 +201,9 @@ export function snapshotFamilies(
       name: "waspd_process_memory_accesses_per_second",
       type: "gauge",
       help: "Memory access rate (loads/s) of a process in play (watch, candidate, active, pinned).",
-      samples: inPlay.flatMap((p) => p.mar === null ? [] : [{ labels: procLabels(p), value: p.mar }]),
+      samples: inPlay.flatMap((p) =>
+        p.mar === null ? [] : [{ labels: procLabels(p), value: p.mar }]
+      ),
     },
     {
       name: "waspd_process_dtlb_walk_ratio",
