@@ -37,3 +37,11 @@ export function headlessLine(event: EventJson, journal: boolean): string {
   const body = `${event.kind}${pid}: ${sanitizeText(event.message)}`;
   return journal ? `<${priorityOf(event)}>${body}` : `${event.time} ${body}`;
 }
+
+/** An EventLog sink that writes each event as one headless line through `write`. */
+export function headlessSink(
+  write: (text: string) => void,
+  journal: boolean,
+): (line: string, event: EventJson) => void {
+  return (_line, event) => write(headlessLine(event, journal) + "\n");
+}

@@ -1,0 +1,157 @@
+/**
+ * `waspd --sim --metrics` against the real Prometheus tools (Debian's
+ * `prometheus` package: the server and promtool; installed when missing,
+ * skipped when that fails):
+ * - `promtool check metrics` on a real scrape finds nothing to complain about;
+ * - a Prometheus server scraping waspd has, through its HTTP query API, the
+ *   PTL latency series of every node pair and sees the replicated-process
+ *   count go above 0, within bounded waits; it loads the alert rules too.
+ * Loopback only; every port is chosen by the kernel (port 0).
+ */
+import assert from "node:assert/strict";
+import { debianTool } from "./support/debian.ts";
+import { scrape, spawnWaspd } from "./support/waspd_process.ts";
+
+const promtool = await debianTool("promtool", "prometheus");
+const prometheus = promtool === null ? null : await debianTool("prometheus", "prometheus");
+const RULES = new URL("../deploy/prometheus/waspd-rules.yml", import.meta.url).pathname;
+const NODES = 4;
+const SIM_ARGS = [`--sim`, String(NODES), "-u", "200", "-i", "1000", "-y", "400"];
+
+async function poll<T>(what: string, timeoutMs: number, get: () => Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await get();
+    if (value !== null) return value;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+Deno.test({
+  name: "promtool check metrics passes on a real scrape of waspd --sim --metrics",
+  ignore: promtool === null,
+  fn: async () => {
+    const waspd = spawnWaspd([...SIM_ARGS, "--headless", "--metrics", "127.0.0.1:0"]);
+    try {
+      const url = await waspd.metricsUrl();
+      // Wait for a scrape with the PTL matrix and a tick histogram in it.
+      const body = await poll("a full scrape", 30_000, async () => {
+        const r = await scrape(url);
+        return r !== null && r.status === 200 && r.body.includes("waspd_ptl_latency_seconds{") &&
+            r.body.includes("waspd_tick_duration_seconds_bucket")
+          ? r.body
+          : null;
+      });
+      const check = new Deno.Command(promtool!, {
+        args: ["check", "metrics"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = check.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(body));
+      await writer.close();
+      const out = await check.output();
+      const d = new TextDecoder();
+      const said = (d.decode(out.stdout) + d.decode(out.stderr)).trim();
+      assert.ok(out.success, said);
+      assert.equal(said, "", "promtool found problems");
+    } finally {
+      assert.equal(await waspd.stop(), 0);
+    }
+  },
+});
+
+/** A port free right now on loopback, for Prometheus (which cannot report port 0). */
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+interface Vector {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+async function query(base: string, promql: string): Promise<Vector[] | null> {
+  try {
+    const r = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(promql)}`);
+    const j = await r.json() as { status: string; data?: { result: Vector[] } };
+    return j.status === "success" ? j.data?.result ?? null : null;
+  } catch {
+    return null;
+  }
+}
+
+Deno.test({
+  name: "a real Prometheus scraping waspd --sim sees every PTL node pair and replication above 0",
+  ignore: prometheus === null,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "waspd-prometheus-" });
+    const waspd = spawnWaspd([...SIM_ARGS, "--headless", "--metrics", "127.0.0.1:0"]);
+    let server: Deno.ChildProcess | null = null;
+    try {
+      const target = new URL(await waspd.metricsUrl()).host;
+      await Deno.copyFile(RULES, `${dir}/waspd-rules.yml`);
+      await Deno.writeTextFile(
+        `${dir}/prometheus.yml`,
+        [
+          "global:",
+          "  scrape_interval: 1s",
+          "  evaluation_interval: 1s",
+          "rule_files:",
+          "  - waspd-rules.yml",
+          "scrape_configs:",
+          "  - job_name: waspd",
+          "    static_configs:",
+          `      - targets: ["${target}"]`,
+          "",
+        ].join("\n"),
+      );
+      const port = freePort();
+      const base = `http://127.0.0.1:${port}`;
+      server = new Deno.Command(prometheus!, {
+        args: [
+          `--config.file=${dir}/prometheus.yml`,
+          `--storage.tsdb.path=${dir}/data`,
+          `--web.listen-address=127.0.0.1:${port}`,
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+
+      const pairs = await poll("PTL series for every node pair", 60_000, async () => {
+        const v = await query(base, 'waspd_ptl_latency_seconds{job="waspd"}');
+        return v !== null && v.length === NODES * NODES ? v : null;
+      });
+      const seen = new Set(pairs.map((s) => `${s.metric.cpu_node}>${s.metric.mem_node}`));
+      for (let c = 0; c < NODES; c++) {
+        for (let m = 0; m < NODES; m++) assert.ok(seen.has(`${c}>${m}`), `${c}>${m}`);
+      }
+      for (const s of pairs) assert.ok(Number(s.value[1]) > 0);
+
+      const replicated = await poll("waspd_processes_replicated > 0", 60_000, async () => {
+        const v = await query(base, 'waspd_processes_replicated{job="waspd"} > 0');
+        return v !== null && v.length > 0 ? v : null;
+      });
+      assert.ok(Number(replicated[0]!.value[1]) > 0);
+
+      const up = await query(base, 'up{job="waspd"}');
+      assert.equal(up?.[0]?.value[1], "1");
+      const rules = await (await fetch(`${base}/api/v1/rules`)).json() as {
+        data: { groups: { rules: unknown[] }[] };
+      };
+      assert.equal(rules.data.groups.flatMap((g) => g.rules).length, 6);
+    } finally {
+      if (server !== null) {
+        server.kill("SIGTERM");
+        await server.status;
+      }
+      assert.equal(await waspd.stop(), 0);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
