@@ -1,55 +1,92 @@
 /**
- * `waspd --sim --headless` end to end: one line per event on stdout, each
- * with its sd-daemon priority prefix when JOURNAL_STREAM says stdout is the
- * journal (faked here), the same events as JSON lines in --log, and the undo
- * on SIGTERM. The simulated machine has a stopped process (priority 4, the
- * skipped call) and replicates others (priority 6).
+ * `waspd --headless` end to end: one line per event on stdout, each with its
+ * sd-daemon priority prefix when JOURNAL_STREAM says stdout is the journal
+ * (faked here), the same events as JSON lines in --log, and the undo on
+ * SIGTERM. Every line's prefix is checked against the event --log recorded.
  */
 import assert from "node:assert/strict";
+import type { EventJson } from "../src/core/snapshot.ts";
+import { priorityOf } from "../src/ui/headless.ts";
 import { spawnWaspd } from "./support/waspd_process.ts";
 
-const ARGS = ["--sim", "-u", "200", "-y", "400"];
+const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 
-Deno.test("--headless under a fake JOURNAL_STREAM prints prefixed lines, one per event", async () => {
+/** Run waspd headless with a fake journal and --log until `until` matches; lines and events. */
+async function runHeadless(
+  args: string[],
+  until: (line: string) => boolean,
+): Promise<{ lines: string[]; logged: EventJson[] }> {
   const dir = await Deno.makeTempDir({ prefix: "waspd-headless-" });
-  const log = `${dir}/events.jsonl`;
-  const waspd = spawnWaspd([...ARGS, "--headless", "--log", log], { JOURNAL_STREAM: "8:4242" });
   try {
-    await waspd.waitLine((l) => l.startsWith("<6>enable "), 30_000);
-    await waspd.waitLine((l) => l.startsWith("<4>"), 30_000);
-  } finally {
-    assert.equal(await waspd.stop(), 0);
-  }
-  try {
-    const lines = waspd.lines.filter((l) => l !== "");
-    assert.ok(lines.length >= 3);
-    for (const line of lines) assert.match(line, /^<[346]>[a-z]+( pid=\d+)?: \S/);
-    // The stopped process: the call was skipped, at warning priority.
-    assert.ok(
-      lines.some((l) => /^<4>info pid=\d+: enable .* skipped: the process is stopped/.test(l)),
-    );
-    // The undo after SIGTERM is in the stream too.
-    assert.ok(lines.some((l) => l.startsWith("<6>undo: ")), lines.join("\n"));
-    // No snapshot JSON on stdout, and --log got the same events as JSON lines.
-    assert.ok(lines.every((l) => !l.startsWith("{")));
+    const log = `${dir}/events.jsonl`;
+    const waspd = spawnWaspd([...args, "--headless", "--log", log], { JOURNAL_STREAM: "8:4242" });
+    try {
+      await waspd.waitLine(until, 30_000);
+    } finally {
+      assert.equal(await waspd.stop(), 0);
+    }
     const logged = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l));
-    assert.equal(logged.length, lines.length);
-    assert.deepEqual(
-      logged.map((e: { kind: string }) => e.kind),
-      lines.map((l) => /^<\d>([a-z]+)/.exec(l)![1]),
-    );
+    return { lines: waspd.lines.filter((l) => l !== ""), logged };
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** One line per logged event, in order, with the event's priority and kind. */
+function assertOneLinePerEvent(lines: string[], logged: EventJson[]): void {
+  assert.equal(lines.length, logged.length, lines.join("\n"));
+  lines.forEach((line, i) => {
+    const e = logged[i]!;
+    const pid = e.pid === null ? "" : ` pid=${e.pid}`;
+    assert.ok(
+      line.startsWith(`<${priorityOf(e)}>${e.kind}${pid}: `),
+      `${line} vs ${JSON.stringify(e)}`,
+    );
+  });
+}
+
+Deno.test("--headless --sim under a fake JOURNAL_STREAM: prefixed lines, one per event, the undo last", async () => {
+  const { lines, logged } = await runHeadless(
+    ["--sim", "-u", "200", "-y", "400"],
+    (l) => l.startsWith("<6>steer "),
+  );
+  assertOneLinePerEvent(lines, logged);
+  assert.ok(lines.some((l) => l.startsWith("<6>enable pid=")));
+  assert.ok(lines.some((l) => l.startsWith("<6>probe: PTL 4x4 measured")));
+  assert.ok(lines.at(-1)!.startsWith("<6>undo: "), lines.join("\n"));
+  assert.ok(lines.every((l) => !l.includes('{"schema"')), "no snapshot on stdout");
+});
+
+Deno.test("--headless on a host without Mitosis or counters: the advisory warnings are priority 4", async () => {
+  const { lines, logged } = await runHeadless(
+    [
+      "--proc-root",
+      `${FIXTURES}proc-procs`,
+      "--sys-root",
+      `${FIXTURES}sys-8node`,
+      "-i",
+      "600000",
+    ],
+    (l) => l.startsWith("<6>probe: "),
+  );
+  assertOneLinePerEvent(lines, logged);
+  // Which warnings appear depends on this machine (a Mitosis kernel with a PMU
+  // has none), but each warning event is a <4> line and only those are.
+  const warnings = logged.filter((e) => e.severity === "warning");
+  assert.equal(lines.filter((l) => l.startsWith("<4>")).length, warnings.length);
+  if (logged.some((e) => e.message.startsWith("ADVISORY"))) {
+    assert.ok(lines.some((l) => l.startsWith("<4>info: ADVISORY: nothing is written")));
   }
 });
 
 Deno.test("--headless without JOURNAL_STREAM starts each line with the event's time", async () => {
-  const waspd = spawnWaspd([...ARGS, "--headless"], { JOURNAL_STREAM: "" });
+  const waspd = spawnWaspd(["--sim", "-u", "200", "--headless"], { JOURNAL_STREAM: "" });
   try {
     await waspd.waitLine((l) => / probe: PTL /.test(l), 30_000);
   } finally {
     assert.equal(await waspd.stop(), 0);
   }
   const lines = waspd.lines.filter((l) => l !== "");
+  assert.ok(lines.length >= 2);
   for (const line of lines) assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [a-z]+/);
 });

@@ -28,6 +28,21 @@ async function poll<T>(what: string, timeoutMs: number, get: () => Promise<T | n
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+async function checkMetrics(body: string): Promise<{ ok: boolean; said: string }> {
+  const check = new Deno.Command(promtool!, {
+    args: ["check", "metrics"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = check.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(body));
+  await writer.close();
+  const out = await check.output();
+  const d = new TextDecoder();
+  return { ok: out.success, said: (d.decode(out.stdout) + d.decode(out.stderr)).trim() };
+}
+
 Deno.test({
   name: "promtool check metrics passes on a real scrape of waspd --sim --metrics",
   ignore: promtool === null,
@@ -43,20 +58,13 @@ Deno.test({
           ? r.body
           : null;
       });
-      const check = new Deno.Command(promtool!, {
-        args: ["check", "metrics"],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const writer = check.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(body));
-      await writer.close();
-      const out = await check.output();
-      const d = new TextDecoder();
-      const said = (d.decode(out.stdout) + d.decode(out.stderr)).trim();
-      assert.ok(out.success, said);
-      assert.equal(said, "", "promtool found problems");
+      const good = await checkMetrics(body);
+      assert.ok(good.ok, good.said);
+      assert.equal(good.said, "", "promtool found problems");
+      // The same scrape with a counter misnamed is refused: the check has teeth.
+      const bad = await checkMetrics(body.replaceAll("waspd_ticks_total", "waspd_ticks"));
+      assert.equal(bad.ok, false);
+      assert.match(bad.said, /waspd_ticks counter metrics should have "_total" suffix/);
     } finally {
       assert.equal(await waspd.stop(), 0);
     }

@@ -15,6 +15,7 @@ import { denoTerminal, restore as restoreTerminal, Screen } from "../ui/screen.t
 import { colorEnabled, runTui, terminalSupport } from "../ui/tui.ts";
 import type { PinStore } from "../daemon/pin_store.ts";
 import { EXIT_USAGE } from "../cli.ts";
+import { type DaemonOutputs, openOutputs } from "./outputs.ts";
 
 export interface Output {
   out(text: string): void;
@@ -64,7 +65,7 @@ export async function runDaemonCommand(
   deps: DaemonDeps,
   io: Output,
 ): Promise<number> {
-  const useTui = !config.json && !config.once;
+  const useTui = !config.json && !config.once && !config.headless;
   if (useTui) {
     const support = terminalSupport(
       { TERM: Deno.env.get("TERM") },
@@ -77,13 +78,20 @@ export async function runDaemonCommand(
   }
   const log = config.logFile === null ? null : openLog(config.logFile, io);
   if (config.logFile !== null && log === null) return EXIT_USAGE;
+  const outputs = openOutputs(config, io, log?.sink ?? null, {
+    JOURNAL_STREAM: Deno.env.get("JOURNAL_STREAM"),
+  });
+  if (outputs === null) {
+    log?.close();
+    return EXIT_USAGE;
+  }
 
   const host = await deps.openHost(config);
   const daemon = new Daemon({
     host,
     config,
     pins: deps.pins(config),
-    events: new EventLog(() => host.clock.wallNow(), log?.sink ?? null),
+    events: new EventLog(() => host.clock.wallNow(), outputs.sink),
   });
 
   let undoing = false;
@@ -102,13 +110,16 @@ export async function runDaemonCommand(
   try {
     await daemon.start();
     if (config.once) code = await runOnce(daemon, config, io);
-    else if (config.json) code = await runJsonLines(daemon, io);
-    else await runLiveScreen(daemon);
+    else if (config.json) code = await runJsonLines(daemon, io, outputs);
+    else if (config.headless) await runHeadless(daemon, outputs);
+    else await runLiveScreen(daemon, outputs);
   } finally {
     undoing = true;
     const lines = await daemon.shutdown();
-    for (const line of lines) io.err(`waspd: ${line}\n`);
+    // Headless, the undo is in the event lines already.
+    if (!config.headless) { for (const line of lines) io.err(`waspd: ${line}\n`); }
     for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
+    await outputs.close();
     log?.close();
   }
   return code;
@@ -134,10 +145,11 @@ function pace(daemon: Daemon, startedMs: number): Promise<void> {
   return daemon.host.clock.sleep(Math.max(0, daemon.updateIntervalMs - elapsed), daemon.stopSignal);
 }
 
-async function runJsonLines(daemon: Daemon, io: Output): Promise<number> {
+async function runJsonLines(daemon: Daemon, io: Output, outputs: DaemonOutputs): Promise<number> {
   while (!daemon.stopSignal.aborted) {
     const started = daemon.host.clock.now();
     const snapshot = await daemon.tick();
+    outputs.onSnapshot(snapshot);
     try {
       io.out(JSON.stringify(snapshot) + "\n");
     } catch (error) {
@@ -150,13 +162,23 @@ async function runJsonLines(daemon: Daemon, io: Output): Promise<number> {
   return 0;
 }
 
-async function runLiveScreen(daemon: Daemon): Promise<void> {
+/** The events reach stdout through the EventLog's sink; snapshots only feed the metrics. */
+async function runHeadless(daemon: Daemon, outputs: DaemonOutputs): Promise<void> {
+  while (!daemon.stopSignal.aborted) {
+    const started = daemon.host.clock.now();
+    outputs.onSnapshot(await daemon.tick());
+    await pace(daemon, started);
+  }
+}
+
+async function runLiveScreen(daemon: Daemon, outputs: DaemonOutputs): Promise<void> {
   const terminal = denoTerminal();
   const listeners = new Set<(s: Snapshot) => void>();
   const loop = (async () => {
     while (!daemon.stopSignal.aborted) {
       const started = daemon.host.clock.now();
       const snapshot = await daemon.tick();
+      outputs.onSnapshot(snapshot);
       for (const listener of listeners) listener(snapshot);
       await pace(daemon, started);
     }

@@ -133,9 +133,16 @@ export class Daemon implements DaemonControl {
       caps.mode === "enforcing"
         ? "enforcing: waspd will change replication"
         : `ADVISORY: nothing is written (${caps.advisory_reasons.join("; ")})`,
+      null,
+      caps.mode === "enforcing" ? {} : { severity: "warning" },
     );
     if (!counters.available) {
-      this.events.emit("info", `hardware counters unavailable: ${counters.reason ?? "unknown"}`);
+      this.events.emit(
+        "info",
+        `hardware counters unavailable: ${counters.reason ?? "unknown"}`,
+        null,
+        { severity: "warning" },
+      );
     }
     if (this.#config.cachePages > 0) await this.#ops.populateCache(this.#config.cachePages);
   }
