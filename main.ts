@@ -1,10 +1,11 @@
 /**
- * waspd entry point: run the CLI and map its outcome to an exit code.
- * Everything else lives in src/; this file only binds real stdout/stderr.
+ * waspd entry point: run the CLI with the real stdout/stderr and map its
+ * outcome to an exit code; everything else lives in src/.
  *
  * A hidden first argument runs the prctl child instead: prctl(100) on another
- * process can block forever, so the daemon makes that call in a short-lived
- * copy of itself (see src/sys/mitosis/prctl_child.ts).
+ * process blocks until that process runs, forever on a stopped one, so the
+ * daemon makes that call in a short-lived copy of itself (see
+ * src/sys/mitosis/prctl_child.ts and docs/kernel-interface.md).
  */
 import { runCli } from "./src/cli.ts";
 import { handlers } from "./src/app.ts";

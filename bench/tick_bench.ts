@@ -11,7 +11,6 @@
 import { parseArgs } from "node:util";
 import { defaultConfig } from "../src/config.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
-import { memoryPinStore } from "../src/daemon/pin_store.ts";
 import { LinuxHost } from "../src/sys/linux_host.ts";
 
 const { values } = parseArgs({
@@ -61,12 +60,8 @@ const sleepers = new Deno.Command("bash", {
 try {
   await new Promise((r) => setTimeout(r, 500 + PROCS));
   const host = await LinuxHost.open({ procRoot: "/proc", sysRoot: "/sys" });
-  const daemon = new Daemon({
-    host,
-    config: { ...defaultConfig(), ptlIntervalMs: 3_600_000 },
-    pins: memoryPinStore(),
-  });
-  await daemon.start();
+  // Each tick reads the host's pins file, as the real daemon does.
+  const daemon = await Daemon.open(host, { ...defaultConfig(), ptlIntervalMs: 3_600_000 });
   await daemon.tick();
   await daemon.ptlIdle(); // the one PTL measurement is not part of a tick
   await daemon.tick();

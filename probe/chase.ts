@@ -15,7 +15,10 @@
  *   so the figure is the memory latency and not one TLB miss per load.
  * - Elements sit `strideBytes` apart (256 by default, as multichase) so the
  *   adjacent-line and next-line prefetchers fetch lines the chase never uses.
+ * - A seeded PRNG (core/random.ts): same seed, same chase everywhere.
  */
+import { seededRandom } from "../src/core/random.ts";
+import { median } from "../src/core/stats.ts";
 
 export interface ChaseLayout {
   /** Bytes of the buffer that carry the chase; a multiple of `groupBytes`. */
@@ -30,18 +33,6 @@ export interface ChaseLayout {
 export const DEFAULT_GROUP_BYTES = 64 * 4096;
 /** Four cache lines: defeats adjacent-line (128 B) prefetch pairing. */
 export const DEFAULT_STRIDE_BYTES = 256;
-
-/** A deterministic 32-bit PRNG (mulberry32): same seed, same chase everywhere. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An integer in [0, n) from a [0, 1) source. */
 function below(n: number, random: () => number): number {
@@ -201,9 +192,7 @@ export function summarizeRounds(
 ): { median: number; spread: number } | null {
   const finite = values.filter((v) => Number.isFinite(v));
   if (finite.length === 0 || finite.length !== values.length) return null;
-  const sorted = [...finite].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  if (!(median > 0)) return null;
-  return { median, spread: (sorted[sorted.length - 1]! - sorted[0]!) / median };
+  const middle = median(finite);
+  if (!(middle > 0)) return null;
+  return { median: middle, spread: (Math.max(...finite) - Math.min(...finite)) / middle };
 }

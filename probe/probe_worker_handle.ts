@@ -1,13 +1,15 @@
 /**
  * The main-thread side of one probe worker: start it, wait until it is ready,
- * send one row request at a time, and always terminate it. Turns a worker
- * crash, a silent worker and an abort into rejected promises with a reason.
+ * send one row request at a time, and always terminate it (terminate() is
+ * safe twice; with `using handle = new ProbeWorkerHandle()` it ends with the
+ * scope). Turns a worker crash, a silent worker and an abort into rejected
+ * promises with a reason.
  */
 import type { RowReply, RowRequest, WorkerReply } from "./protocol.ts";
 
 export const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
-export class ProbeWorkerHandle {
+export class ProbeWorkerHandle implements Disposable {
   readonly #worker: Worker;
   #pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | null = null;
   #failure: Error | null = null;
@@ -88,5 +90,9 @@ export class ProbeWorkerHandle {
     this.#terminated = true;
     this.#worker.terminate();
     this.#fail(new Error("probe worker terminated"));
+  }
+
+  [Symbol.dispose](): void {
+    this.terminate();
   }
 }

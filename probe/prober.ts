@@ -12,8 +12,10 @@ import type { PtlMeasurement, Topology } from "../src/core/types.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { DEFAULT_GROUP_BYTES, DEFAULT_STRIDE_BYTES } from "./chase.ts";
 import { planProbe, type ProbePlan } from "./plan.ts";
-import { ProbeWorkerHandle, WORKER_URL } from "./probe_worker_handle.ts";
+import type { ProbeWorkerHandle } from "./probe_worker_handle.ts";
 import { type ChaseParams, failedRow, type RowReply } from "./protocol.ts";
+import { SharedAbortFlag } from "./abort_flag.ts";
+import { ProbeWorkerPool } from "./worker_pool.ts";
 
 export interface LinuxProberOptions {
   clock?: Clock;
@@ -33,6 +35,14 @@ export interface LinuxProberOptions {
    */
   keepWorkers?: boolean;
   workerUrl?: URL;
+  /** Where sysfs is (`--sys-root`); default /sys. */
+  sysRoot?: string;
+  /**
+   * Called right after a row request went to its (ready) worker: from here
+   * until its reply, that worker is busy with the row. For tests that must
+   * abort a busy worker, and for progress display.
+   */
+  onRowSent?: (row: number) => void;
 }
 
 /** The measurement plus what only tests and the benchmark look at. */
@@ -61,14 +71,15 @@ function allowedCpus(): Set<number> | null {
   }
 }
 
-export class LinuxProber implements Prober {
+export class LinuxProber implements Prober, Disposable {
   readonly #options: LinuxProberOptions;
   /** Workers by row node: only the current measurement's, or kept ones with keepWorkers. */
-  readonly #workers = new Map<number, ProbeWorkerHandle>();
+  readonly #workers: ProbeWorkerPool;
   #busy = false;
 
   constructor(options: LinuxProberOptions = {}) {
     this.#options = options;
+    this.#workers = new ProbeWorkerPool(options.workerUrl);
   }
 
   async measure(topology: Topology, options: ProbeOptions = {}): Promise<PtlMeasurement> {
@@ -126,60 +137,49 @@ export class LinuxProber implements Prober {
   }
 
   async #runRows(plan: ProbePlan, params: ChaseParams, signal?: AbortSignal): Promise<RowReply[]> {
-    const o = this.#options;
-    const abortFlag = new SharedArrayBuffer(4);
-    const flag = new Int32Array(abortFlag);
-    const onAbort = () => Atomics.store(flag, 0, 1);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    let completed = false;
-    try {
-      if (plan.cols.length === 0) {
-        completed = true;
-        return plan.rows.map((r) => failedRow(r.node, [], "no memory nodes"));
-      }
-      // Workers of nodes that are no longer rows (CPUs offlined) go.
-      const rowNodes = new Set(plan.rows.filter((r) => r.cpu !== null).map((r) => r.node));
-      for (const [node, handle] of this.#workers) {
-        if (!rowNodes.has(node)) {
-          handle.terminate();
-          this.#workers.delete(node);
-        }
-      }
-      // Start every missing worker first: their start-up overlaps.
-      for (const row of plan.rows) {
-        const kept = this.#workers.get(row.node);
-        if (row.cpu !== null && (kept === undefined || !kept.healthy)) {
-          kept?.terminate();
-          this.#workers.set(row.node, new ProbeWorkerHandle(o.workerUrl ?? WORKER_URL));
-        }
-      }
-      const replies: RowReply[] = [];
-      for (const row of plan.rows) {
-        if (signal?.aborted) throw abortError(signal);
-        const handle = this.#workers.get(row.node);
-        if (handle === undefined || row.cpu === null) {
-          replies.push(failedRow(row.node, plan.cols, `no usable CPU on node ${row.node}`));
-          continue;
-        }
-        replies.push(
-          await this.#measureRow(handle, row.node, row.cpu, plan.cols, params, abortFlag),
-        );
-      }
-      if (signal?.aborted) throw abortError(signal);
-      completed = true;
-      return replies;
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-      // Kept workers survive only a clean measurement; after an abort or a
-      // throw nobody can vouch for their state.
-      if (!(o.keepWorkers ?? false) || !completed) this.close();
-    }
+    using abortFlag = new SharedAbortFlag(signal);
+    // Kept workers survive only a clean measurement; after an abort or a
+    // throw nobody can vouch for their state.
+    using closeWorkers = new DisposableStack();
+    closeWorkers.defer(() => this.close());
+    const replies = await this.#rows(plan, params, signal, abortFlag.buffer);
+    if (this.#options.keepWorkers ?? false) closeWorkers.move();
+    return replies;
   }
 
-  /** Terminate every worker (kept ones included). The prober stays usable. */
+  async #rows(
+    plan: ProbePlan,
+    params: ChaseParams,
+    signal: AbortSignal | undefined,
+    abortFlag: SharedArrayBuffer,
+  ): Promise<RowReply[]> {
+    if (plan.cols.length === 0) {
+      return plan.rows.map((r) => failedRow(r.node, [], "no memory nodes"));
+    }
+    this.#workers.serve(new Set(plan.rows.filter((r) => r.cpu !== null).map((r) => r.node)));
+    const replies: RowReply[] = [];
+    for (const row of plan.rows) {
+      if (signal?.aborted) throw abortError(signal);
+      const handle = this.#workers.get(row.node);
+      if (handle === undefined || row.cpu === null) {
+        replies.push(failedRow(row.node, plan.cols, `no usable CPU on node ${row.node}`));
+        continue;
+      }
+      replies.push(
+        await this.#measureRow(handle, row.node, row.cpu, plan.cols, params, abortFlag),
+      );
+    }
+    if (signal?.aborted) throw abortError(signal);
+    return replies;
+  }
+
+  /** Terminate every worker (kept ones included). Safe twice; the prober stays usable. */
   close(): void {
-    for (const handle of this.#workers.values()) handle.terminate();
-    this.#workers.clear();
+    this.#workers.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   async #measureRow(
@@ -190,10 +190,17 @@ export class LinuxProber implements Prober {
     params: ChaseParams,
     abortFlag: SharedArrayBuffer,
   ): Promise<RowReply> {
-    const timeoutMs = this.#options.rowTimeoutMs ?? 120_000;
+    const o = this.#options;
+    const timeoutMs = o.rowTimeoutMs ?? 120_000;
+    const sysRoot = o.sysRoot ?? "/sys";
     try {
       await handle.ready();
-      return await handle.measureRow({ kind: "row", row, cpu, cols, params, abortFlag }, timeoutMs);
+      const reply = handle.measureRow(
+        { kind: "row", row, cpu, cols, params, abortFlag, sysRoot },
+        timeoutMs,
+      );
+      o.onRowSent?.(row);
+      return await reply;
     } catch (error) {
       // The worker may still hold a mapping; terminating it is the only way out.
       handle.terminate();

@@ -29,6 +29,8 @@ export interface RowRequest {
    * buffer before it answers: terminating it mid-cell would leak the mapping.
    */
   abortFlag: SharedArrayBuffer;
+  /** Where sysfs is (`--sys-root`): each cell's free-memory guard reads node meminfo there. */
+  sysRoot: string;
 }
 
 export interface CellResult {

@@ -64,7 +64,7 @@ function measureRow(request: RowRequest): RowReply {
   const cells: CellResult[] = [];
   for (const node of request.cols) {
     if (aborted()) return failedRow(request.row, request.cols, "aborted", true);
-    cells.push(measureCell(lib, node, params, order, aborted));
+    cells.push(measureCell(lib, node, params, order, aborted, request.sysRoot));
   }
   if (aborted()) return failedRow(request.row, request.cols, "aborted", true);
   // Still on the CPU we pinned to? (A CPU taken offline mid-row would move us.)

@@ -7,20 +7,11 @@ import type { CliHandlers } from "./cli.ts";
 import type { Config } from "./config.ts";
 import type { Host } from "./host.ts";
 import { runDaemonCommand } from "./commands/daemon.ts";
-import {
-  type ManualContext,
-  runDisable,
-  runEnable,
-  runStatus,
-  runSteer,
-  runUnpin,
-} from "./commands/manual.ts";
+import * as manual from "./commands/manual.ts";
 import { runProbe } from "./commands/probe.ts";
 import { computeSteering, steeringArray } from "./core/steering.ts";
-import { filePinStore, memoryPinStore, type PinStore } from "./daemon/pin_store.ts";
 import { PRCTL_DEADLINE_MS } from "./daemon/daemon.ts";
 import { SimHost } from "./sim/host.ts";
-import { DEFAULT_PINS_PATH } from "./sys/pins.ts";
 import { LinuxHost } from "./sys/linux_host.ts";
 
 const encoder = new TextEncoder();
@@ -29,6 +20,7 @@ const io = {
   err: (text: string) => void Deno.stderr.writeSync(encoder.encode(text)),
 };
 
+/** The one place that chooses the real machine or the simulated one; the rest asks the Host. */
 export function openHost(config: Config): Promise<Host> {
   if (config.simNodes !== null) {
     return Promise.resolve(
@@ -36,11 +28,6 @@ export function openHost(config: Config): Promise<Host> {
     );
   }
   return LinuxHost.open({ procRoot: config.procRoot, sysRoot: config.sysRoot });
-}
-
-/** Pins live in the shared state file on a real host, in memory on the simulated one. */
-export function pinStoreFor(config: Config): PinStore {
-  return config.simNodes !== null ? memoryPinStore() : filePinStore(DEFAULT_PINS_PATH);
 }
 
 async function withHost<T>(config: Config, use: (host: Host) => Promise<T>): Promise<T> {
@@ -52,12 +39,12 @@ async function withHost<T>(config: Config, use: (host: Host) => Promise<T>): Pro
   }
 }
 
-function manualContext(host: Host, config: Config): ManualContext {
+function manualContext(host: Host): manual.ManualContext {
   return {
     mitosis: host.mitosis,
     lookup: (pid) => host.process(pid),
     privileges: host.privileges(),
-    pinsPath: config.simNodes !== null ? null : DEFAULT_PINS_PATH,
+    pins: host.pins,
     deadlineMs: PRCTL_DEADLINE_MS,
     wallNow: () => host.clock.wallNow(),
     out: io.out,
@@ -66,7 +53,7 @@ function manualContext(host: Host, config: Config): ManualContext {
 }
 
 export const handlers: CliHandlers = {
-  daemon: (config) => runDaemonCommand(config, { openHost, pins: pinStoreFor }, io),
+  daemon: (config) => runDaemonCommand(config, { openHost }, io),
   probe: (config, args) =>
     withHost(
       config,
@@ -74,17 +61,16 @@ export const handlers: CliHandlers = {
         runProbe(host.prober, await host.topology(), args, config.json, io.out, () =>
           host.clock.wallNow()),
     ),
-  enable: (config, pid) => withHost(config, (host) => runEnable(manualContext(host, config), pid)),
-  disable: (config, pid) =>
-    withHost(config, (host) => runDisable(manualContext(host, config), pid)),
-  unpin: (config, pid) => withHost(config, (host) => runUnpin(manualContext(host, config), pid)),
+  enable: (config, pid) => withHost(config, (host) => manual.runEnable(manualContext(host), pid)),
+  disable: (config, pid) => withHost(config, (host) => manual.runDisable(manualContext(host), pid)),
+  unpin: (config, pid) => withHost(config, (host) => manual.runUnpin(manualContext(host), pid)),
   steer: (config, pid) =>
     withHost(config, (host) =>
-      runSteer(manualContext(host, config), pid, async () => {
+      manual.runSteer(manualContext(host), pid, async () => {
         const m = await host.prober.measure(await host.topology());
         if (m.rows.length === 0) return "the latency probe measured nothing";
         return steeringArray(computeSteering(m));
       })),
   status: (config) =>
-    withHost(config, (host) => runStatus(manualContext(host, config), config.json)),
+    withHost(config, (host) => manual.runStatus(manualContext(host), config.json)),
 };

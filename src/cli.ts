@@ -16,8 +16,10 @@ import {
   parseRatio,
 } from "./config.ts";
 import { DEFAULT_METRICS_PORT, type ListenAddress, parseListenAddress } from "./metrics/listen.ts";
+import denoJson from "../deno.json" with { type: "json" };
 
-export const VERSION = "0.1.0";
+/** The package version, as deno.json states it (the one place it is written). */
+export const VERSION: string = denoJson.version;
 
 export interface ProbeArgs {
   rounds: number | null;
@@ -109,8 +111,17 @@ function toConfig(o: GlobalOptions): Config {
   };
 }
 
-/** Build the program. `io` receives commander's help and error text. */
-export function buildProgram(handlers: CliHandlers, io: CliOutput): Command {
+/**
+ * Build the program. `io` receives commander's help and error text; `done`
+ * receives the exit code of the handler that ran. Settings made on the
+ * program before `.command()` (exitOverride, output, help option) are copied
+ * to each subcommand by commander (`copyInheritedSettings`).
+ */
+export function buildProgram(
+  handlers: CliHandlers,
+  io: CliOutput,
+  done: (exitCode: number) => void,
+): Command {
   const d = defaultConfig();
   const program = new Command("waspd")
     .description(
@@ -199,10 +210,9 @@ export function buildProgram(handlers: CliHandlers, io: CliOutput): Command {
     )
     .addOption(new Option("--sys-root <dir>", "read /sys from DIR").default(d.sysRoot).hideHelp())
     .action(async function (this: Command) {
-      exitCode = await handlers.daemon(toConfig(this.opts<GlobalOptions>()));
+      done(await handlers.daemon(toConfig(this.opts<GlobalOptions>())));
     });
 
-  let exitCode = 0;
   const globals = (cmd: Command) => toConfig(cmd.optsWithGlobals<GlobalOptions>());
 
   program.command("probe")
@@ -219,53 +229,48 @@ export function buildProgram(handlers: CliHandlers, io: CliOutput): Command {
     )
     .action(async function (this: Command) {
       const o = this.opts<{ rounds?: number; bufferMb?: number }>();
-      exitCode = await handlers.probe(globals(this), {
-        rounds: o.rounds ?? null,
-        bufferMb: o.bufferMb ?? null,
-      });
+      done(
+        await handlers.probe(globals(this), {
+          rounds: o.rounds ?? null,
+          bufferMb: o.bufferMb ?? null,
+        }),
+      );
     });
 
   program.command("enable")
     .description("turn replication on for PID and pin it (the policy leaves it alone)")
     .argument("<pid>", "process id", arg(parsePid))
     .action(async function (this: Command, pid: number) {
-      exitCode = await handlers.enable(globals(this), pid);
+      done(await handlers.enable(globals(this), pid));
     });
 
   program.command("disable")
     .description("turn replication off for PID and pin it off")
     .argument("<pid>", "process id", arg(parsePid))
     .action(async function (this: Command, pid: number) {
-      exitCode = await handlers.disable(globals(this), pid);
+      done(await handlers.disable(globals(this), pid));
     });
 
   program.command("unpin")
     .description("remove the pin of PID: the policy decides for it again")
     .argument("<pid>", "process id", arg(parsePid))
     .action(async function (this: Command, pid: number) {
-      exitCode = await handlers.unpin(globals(this), pid);
+      done(await handlers.unpin(globals(this), pid));
     });
 
   program.command("steer")
     .description("measure latencies and push the steering matrix to PID")
     .argument("<pid>", "process id", arg(parsePid))
     .action(async function (this: Command, pid: number) {
-      exitCode = await handlers.steer(globals(this), pid);
+      done(await handlers.steer(globals(this), pid));
     });
 
   program.command("status")
     .description("print the parsed /proc/mitosis state and each replicated process")
     .action(async function (this: Command) {
-      exitCode = await handlers.status(globals(this));
+      done(await handlers.status(globals(this)));
     });
 
-  // Subcommands report errors through the same channel and never exit themselves.
-  for (const sub of program.commands) {
-    sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err })
-      .helpOption("-h, --help", "show this help");
-  }
-
-  Object.defineProperty(program, "waspdExitCode", { get: () => exitCode });
   return program;
 }
 
@@ -279,18 +284,17 @@ export async function runCli(
   handlers: CliHandlers,
   io: CliOutput,
 ): Promise<number> {
-  const program = buildProgram(handlers, io);
+  let exitCode = 0;
+  const program = buildProgram(handlers, io, (code) => {
+    exitCode = code;
+  });
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (
-        error.code === "commander.helpDisplayed" || error.code === "commander.version" ||
-        error.code === "commander.help"
-      ) return 0;
-      return EXIT_USAGE;
-    }
+    // exitOverride: commander throws where it would exit. Its exit code is 0
+    // after --help and --version, non-zero for a usage error.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
     throw error;
   }
-  return (program as unknown as { waspdExitCode: number }).waspdExitCode;
+  return exitCode;
 }

@@ -4,6 +4,8 @@
  * message fit to print as the one line a user sees.
  */
 
+import { matchesGlob } from "node:path";
+
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
@@ -166,19 +168,37 @@ export function parsePid(text: string): number {
   return value;
 }
 
-/** An --exclude name: non-empty comm (at most 15 bytes, or a glob). */
+/** The kernel keeps a process name (comm) in 16 bytes, the last one NUL. */
+export const COMM_MAX_BYTES = 15;
+
+/** Glob syntax of `matchesGlob`: a pattern with none of these is a literal name. */
+const GLOB_CHARS = /[*?[{]/;
+
+/**
+ * An --exclude name: non-empty, and a literal name at most COMM_MAX_BYTES
+ * long in UTF-8 (a longer one could never match a comm). A glob may be longer.
+ */
 export function parseExcludeName(text: string): string {
   if (text.trim() === "") throw new ConfigError("--exclude: the name must not be empty");
+  const bytes = new TextEncoder().encode(text).length;
+  if (!GLOB_CHARS.test(text) && bytes > COMM_MAX_BYTES) {
+    throw new ConfigError(
+      `--exclude: '${text}' is ${bytes} bytes; process names (comm) are at most ` +
+        `${COMM_MAX_BYTES}, so it could never match (use a glob such as '${
+          Array.from(text).slice(0, 8).join("")
+        }*')`,
+    );
+  }
   return text;
 }
 
-/** True when `name` matches a pattern of the exclusion list (`*` = any run). */
+/**
+ * True when `name` matches a pattern of the exclusion list, as a shell glob
+ * (`*` any run, `?` one character, `[abc]` a class) matched by node:path's
+ * matchesGlob. Like a file name, `*` does not match a `/` or a leading `.`.
+ */
 export function isExcludedName(name: string, patterns: readonly string[]): boolean {
-  return patterns.some((pattern) => {
-    if (!pattern.includes("*")) return pattern === name;
-    const re = new RegExp(
-      "^" + pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$",
-    );
-    return re.test(name);
-  });
+  return patterns.some((pattern) =>
+    GLOB_CHARS.test(pattern) ? matchesGlob(name, pattern) : pattern === name
+  );
 }

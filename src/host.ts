@@ -10,11 +10,15 @@ import type {
   CounterStatus,
   MitosisDetection,
   MitosisState,
+  Privileges,
   ProcessInfo,
   ProcessKey,
   PtlMeasurement,
   Topology,
 } from "./core/types.ts";
+import type { Pins, PinState } from "./core/pins.ts";
+
+export type { Privileges } from "./core/types.ts";
 
 export interface Clock {
   /** Monotonic milliseconds (simulated time on a SimHost). */
@@ -23,12 +27,6 @@ export interface Clock {
   wallNow(): number;
   /** Resolve after `ms` of this clock's time. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export interface Privileges {
-  /** Effective uid 0. */
-  root: boolean;
-  uid: number;
 }
 
 /** Per-process hardware counters (memory access rate, dTLB misses). */
@@ -44,7 +42,7 @@ export interface CounterSource {
   close(): void;
 }
 
-/** The Mitosis+WASP kernel interface (INTERFACE.md). */
+/** The Mitosis+WASP kernel interface (docs/kernel-interface.md). */
 export interface MitosisControl {
   detect(): Promise<MitosisDetection>;
   read(): Promise<MitosisState>;
@@ -58,11 +56,15 @@ export interface MitosisControl {
   setSteering(target: ProcessKey, steering: readonly number[]): Promise<ActionResult>;
   /** prctl(105). */
   getSteering(target: ProcessKey): Promise<number[] | ActionResult>;
-  writeMode(value: number): Promise<ActionResult>;
-  writeInherit(value: number): Promise<ActionResult>;
-  /** N > 0 tops every node up to N pages; -1 drains; -2 resets statistics. */
-  writeCache(value: number): Promise<ActionResult>;
+  /**
+   * Write `value` to /proc/mitosis/`file`. For `cache`: N > 0 tops every node
+   * up to N pages; -1 drains; -2 resets statistics.
+   */
+  write(file: MitosisWritableFile, value: number): Promise<ActionResult>;
 }
+
+/** The /proc/mitosis files waspd writes. */
+export type MitosisWritableFile = "mode" | "inherit" | "cache";
 
 export interface ProbeOptions {
   /** Override the buffer size per destination node (bytes). */
@@ -76,6 +78,21 @@ export interface Prober {
   measure(topology: Topology, options?: ProbeOptions): Promise<PtlMeasurement>;
 }
 
+/** Where the operator's manual pins are kept on this machine. */
+export interface PinStore {
+  /**
+   * True when the pins outlive this process and a running daemon sees them
+   * (the real host's pins file); a one-shot command pins only then.
+   */
+  readonly shared: boolean;
+  /** Where the pins are, for messages (a path, or "memory"). */
+  readonly where: string;
+  /** The pins now; a broken entry is skipped with a warning. */
+  read(): Promise<{ pins: Pins; warnings: string[] }>;
+  /** Set (null: remove) one pin; returns warnings met reading the old pins. */
+  set(key: ProcessKey, state: PinState | null, nowMs: number): Promise<string[]>;
+}
+
 export interface Host {
   /** True on the simulated machine: labelled as such on every view. */
   readonly simulated: boolean;
@@ -83,6 +100,7 @@ export interface Host {
   readonly counters: CounterSource;
   readonly mitosis: MitosisControl;
   readonly prober: Prober;
+  readonly pins: PinStore;
   hostname(): string;
   kernelRelease(): string;
   privileges(): Privileges;

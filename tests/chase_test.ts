@@ -7,10 +7,10 @@ import {
   layoutProblems,
   orderToNext,
   sattoloCycle,
-  seededRandom,
   summarizeRounds,
   writeChain,
 } from "../probe/chase.ts";
+import { seededRandom } from "../src/core/random.ts";
 
 /** A plain Fisher-Yates shuffle used as a next table: the mistake Sattolo avoids. */
 function plainShuffleNext(n: number, seed: number): Uint32Array {

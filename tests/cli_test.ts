@@ -5,6 +5,7 @@ import {
   DEFAULT_EXCLUDED_NAMES,
   defaultConfig,
   isExcludedName,
+  parseExcludeName,
 } from "../src/config.ts";
 
 interface Call {
@@ -221,6 +222,38 @@ Deno.test("exclusion patterns: exact names and * globs", () => {
   assert.ok(!isExcludedName("sshdx", ["sshd"]));
   assert.ok(isExcludedName("a.b", ["a.*"]));
   assert.ok(!isExcludedName("axb", ["a.b"]));
+});
+
+Deno.test("--version prints deno.json's version; subcommands inherit the help option", async () => {
+  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const r = await run(["--version"]);
+  assert.equal(r.code, 0);
+  assert.equal(r.out.trim(), denoJson.version);
+  const sub = await run(["probe", "--help"]);
+  assert.match(sub.out, /-h, --help +show this help/);
+  assert.equal(sub.err, "");
+});
+
+Deno.test("exclusion globs: ? and classes, every built-in pattern matches its own kind", () => {
+  assert.ok(isExcludedName("vim", ["v?m"]));
+  assert.ok(isExcludedName("worker-7", ["worker-[0-9]"]));
+  assert.ok(!isExcludedName("worker-x", ["worker-[0-9]"]));
+  assert.ok(isExcludedName("(sd-pam)", DEFAULT_EXCLUDED_NAMES));
+  assert.ok(isExcludedName("dbus-broker-lau", DEFAULT_EXCLUDED_NAMES));
+  for (const p of DEFAULT_EXCLUDED_NAMES) {
+    assert.ok(isExcludedName(p.replace("*", "-x"), DEFAULT_EXCLUDED_NAMES), p);
+  }
+});
+
+Deno.test("--exclude: a literal name longer than comm's 15 bytes is refused, a glob is not", async () => {
+  assert.equal(parseExcludeName("fifteen-bytes-x"), "fifteen-bytes-x");
+  assert.throws(() => parseExcludeName("sixteen-bytes-xx"), /16 bytes.*at most 15/);
+  // UTF-8 bytes, not characters: 8 two-byte letters are 16 bytes.
+  assert.throws(() => parseExcludeName("пппппппп"), /16 bytes/);
+  assert.equal(parseExcludeName("a-very-long-prefix-*"), "a-very-long-prefix-*");
+  const r = await run(["--exclude", "my-long-process-name"]);
+  assert.equal(r.code, EXIT_USAGE);
+  assert.match(r.err, /could never match/);
 });
 
 Deno.test("--headless and --metrics reach the config; a bare port binds loopback", async () => {

@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { defaultConfig } from "../src/config.ts";
 import type { EventJson, Snapshot } from "../src/core/snapshot.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
-import { memoryPinStore } from "../src/daemon/pin_store.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { defaultScenario, SIM_PIDS, STREAM_END_MS } from "../src/sim/workloads.ts";
 
@@ -27,19 +26,13 @@ interface Run {
 async function simulate(seconds: number, options: { flapPeriodMs?: number } = {}): Promise<Run> {
   const scenario = defaultScenario({ seed: 3, ...options });
   const host = new SimHost({ nodes: 4, seed: 3, manualClock: true, scenario });
-  const daemon = new Daemon({
-    host,
-    config: {
-      ...defaultConfig(),
-      simNodes: 4,
-      hysteresisMs: HYSTERESIS_MS,
-      updateIntervalMs: UPDATE_MS,
-      ptlIntervalMs: 10_000,
-    },
-    pins: memoryPinStore(),
-    selfPid: SIM_PIDS.waspd,
-  });
-  await daemon.start();
+  const daemon = await Daemon.open(host, {
+    ...defaultConfig(),
+    simNodes: 4,
+    hysteresisMs: HYSTERESIS_MS,
+    updateIntervalMs: UPDATE_MS,
+    ptlIntervalMs: 10_000,
+  }, { selfPid: SIM_PIDS.waspd });
   const run: Run = { host, daemon, snapshots: [], events: [], kernelReplicated: [] };
   for (let t = 0; t < seconds; t++) {
     run.kernelReplicated.push(new Set(host.kernel.replicated().map((p) => p.pid)));

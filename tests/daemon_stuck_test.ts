@@ -11,7 +11,6 @@ import assert from "node:assert/strict";
 import { defaultConfig } from "../src/config.ts";
 import type { ActionResult, ProcessKey } from "../src/core/types.ts";
 import { Daemon, PRCTL_DEADLINE_MS } from "../src/daemon/daemon.ts";
-import { memoryPinStore } from "../src/daemon/pin_store.ts";
 import type { Host, MitosisControl } from "../src/host.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
@@ -30,9 +29,7 @@ function withHangingEnable(sim: SimHost, pid: number): { host: Host; calls: () =
     },
     setSteering: (t, s) => sim.mitosis.setSteering(t, s),
     getSteering: (t) => sim.mitosis.getSteering(t),
-    writeMode: (v) => sim.mitosis.writeMode(v),
-    writeInherit: (v) => sim.mitosis.writeInherit(v),
-    writeCache: (v): Promise<ActionResult> => sim.mitosis.writeCache(v),
+    write: (file, v): Promise<ActionResult> => sim.mitosis.write(file, v),
   };
   const host = Object.create(sim, { mitosis: { value: mitosis } }) as Host;
   return { host, calls: () => calls };
@@ -41,13 +38,11 @@ function withHangingEnable(sim: SimHost, pid: number): { host: Host; calls: () =
 Deno.test("a call that never returns: stuck, never retried, ticks go on, exit is prompt", async () => {
   const sim = new SimHost({ nodes: 4, seed: 5, manualClock: true });
   const { host, calls } = withHangingEnable(sim, SIM_PIDS.stream);
-  const daemon = new Daemon({
+  const daemon = await Daemon.open(
     host,
-    config: { ...defaultConfig(), simNodes: 4, hysteresisMs: 2000, ptlIntervalMs: 60_000 },
-    pins: memoryPinStore(),
-    selfPid: SIM_PIDS.waspd,
-  });
-  await daemon.start();
+    { ...defaultConfig(), simNodes: 4, hysteresisMs: 2000, ptlIntervalMs: 60_000 },
+    { selfPid: SIM_PIDS.waspd },
+  );
   const statuses: string[] = [];
   for (let t = 0; t < 20; t++) {
     const snapshot = await daemon.tick();

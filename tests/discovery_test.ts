@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
-import { DEFAULT_EXCLUDED_NAMES } from "../src/config.ts";
+import { DEFAULT_EXCLUDED_NAMES, isExcludedName } from "../src/config.ts";
 import { selectManageable } from "../src/core/discovery.ts";
 import type { ProcessInfo } from "../src/core/types.ts";
 import { listProcesses } from "../src/sys/procfs.ts";
 
 const PROCS = new URL("./fixtures/proc-procs", import.meta.url).pathname;
+
+/** The daemon's exclusion: names matching the configured patterns. */
+const excluding = (patterns: readonly string[]) => (name: string) => isExcludedName(name, patterns);
 
 function proc(pid: number, name: string, extra: Partial<ProcessInfo> = {}): ProcessInfo {
   return {
@@ -35,30 +38,36 @@ Deno.test("selectManageable: drops kernel threads, zombies, dead, self and exclu
     proc(17, "stopped-but-alive", { state: "T" }),
     proc(18, "mcf_r", { state: "R" }),
   ];
-  const { managed, excluded } = selectManageable(processes, ["systemd-*", "sshd"], 14);
+  const { managed, excluded } = selectManageable(processes, excluding(["systemd-*", "sshd"]), 14);
   assert.deepEqual(managed.map((p) => p.pid), [10, 17, 18]);
   assert.equal(excluded, 6);
 });
 
 Deno.test("selectManageable: exact names only match whole names; empty input", () => {
   const processes = [proc(1, "bash"), proc(2, "bashful"), proc(3, "my bash")];
-  const { managed, excluded } = selectManageable(processes, ["bash"], 999);
+  const { managed, excluded } = selectManageable(processes, excluding(["bash"]), 999);
   assert.deepEqual(managed.map((p) => p.name), ["bashful", "my bash"]);
   assert.equal(excluded, 1);
-  assert.deepEqual(selectManageable([], DEFAULT_EXCLUDED_NAMES, 1), { managed: [], excluded: 0 });
+  assert.deepEqual(selectManageable([], excluding(DEFAULT_EXCLUDED_NAMES), 1), {
+    managed: [],
+    excluded: 0,
+  });
 });
 
 Deno.test("selectManageable: a name with escape bytes is kept raw, not rewritten", () => {
   const hostile = proc(30, "my (app) \x1b[2J");
-  const { managed } = selectManageable([hostile], ["*2J"], 1);
+  const { managed } = selectManageable([hostile], excluding(["*2J"]), 1);
   assert.equal(managed.length, 0, "glob patterns see the raw name");
-  assert.equal(selectManageable([hostile], ["my"], 1).managed[0]?.name, "my (app) \x1b[2J");
+  assert.equal(
+    selectManageable([hostile], excluding(["my"]), 1).managed[0]?.name,
+    "my (app) \x1b[2J",
+  );
 });
 
 Deno.test("fixture /proc through the default exclusion list", async () => {
   const { managed, excluded } = selectManageable(
     await listProcesses(PROCS),
-    DEFAULT_EXCLUDED_NAMES,
+    excluding(DEFAULT_EXCLUDED_NAMES),
     1500, // pretend the stopped "paused job" is waspd itself
   );
   // systemd (excluded name), kthreadd + kworker (kernel), zombie, self are dropped.
@@ -68,7 +77,7 @@ Deno.test("fixture /proc through the default exclusion list", async () => {
 
 Deno.test("real /proc: waspd itself (selfPid) and kernel threads are never managed, even with no exclusions", async () => {
   const processes = await listProcesses();
-  const { managed, excluded } = selectManageable(processes, [], Deno.pid);
+  const { managed, excluded } = selectManageable(processes, excluding([]), Deno.pid);
   assert.ok(!managed.some((p) => p.pid === Deno.pid));
   assert.ok(!managed.some((p) => p.kernelThread));
   assert.equal(managed.length + excluded, processes.length);

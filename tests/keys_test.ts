@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeKeys } from "../src/ui/keys.ts";
+import { bindingKeys, BINDINGS, keyLabel, printableKeys } from "../src/ui/bindings.ts";
+import { HELP_LINES, KEY_LINES } from "../src/ui/render_footer.ts";
 import {
   absorbSnapshot,
   EVENT_RING_SIZE,
@@ -176,4 +178,36 @@ Deno.test("absorbSnapshot keeps events once, in a bounded ring, and retires noti
   assert.equal(absorbSnapshot(noticed, sampleSnapshot({ events: [] }), 9000).notice, null);
   const acked = absorbSnapshot(noticed, sampleSnapshot({ events: [sampleEvent(500)] }), 1500);
   assert.equal(acked.notice, null);
+});
+
+// ------------------------------------------------------- the binding table
+
+/** The README's key list as the table writes it. */
+function keyListMarkdown(): string {
+  return BINDINGS.map((b) =>
+    bindingKeys(b).map((k) => "`" + keyLabel(k) + "`").join("/") + " " + b.help
+  ).join(" · ") + ".";
+}
+
+Deno.test("the README's key list is the binding table's", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const section = /### Keys\n\n([\s\S]*?)\n\n/.exec(readme);
+  assert.ok(section, "README has a '### Keys' section");
+  const normalize = (s: string) => s.replace(/\s+/g, " ").trim();
+  assert.equal(normalize(section[1]!), keyListMarkdown());
+});
+
+Deno.test("every printable key of the table decodes to itself, every binding is in the help", () => {
+  for (const key of printableKeys()) assert.deepEqual(decodeKeys(bytes(key)), [key], key);
+  for (const b of BINDINGS) {
+    assert.ok(HELP_LINES.some((l) => l.endsWith(b.help)), b.help);
+    if (b.footer) assert.ok(KEY_LINES[0]!.includes(`${b.keys.join("/")} ${b.footer.long}`));
+  }
+  assert.equal(KEY_LINES.at(-1), "q quit  ? help");
+});
+
+Deno.test("the footer lines come widest first", () => {
+  for (let i = 1; i < KEY_LINES.length; i++) {
+    assert.ok(KEY_LINES[i]!.length < KEY_LINES[i - 1]!.length);
+  }
 });

@@ -10,22 +10,17 @@ import {
   runEnable,
   runStatus,
   runSteer,
+  runUnpin,
 } from "../src/commands/manual.ts";
-import type { MitosisControl } from "../src/host.ts";
+import type { MitosisControl, PinStore } from "../src/host.ts";
 import type { ProcessInfo } from "../src/core/types.ts";
 import { LinuxMitosis } from "../src/sys/mitosis/linux.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
 import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
-import {
-  formatPins,
-  parsePins,
-  pinOf,
-  prunePins,
-  readPins,
-  withPin,
-  writePins,
-} from "../src/sys/pins.ts";
+import { formatPins, parsePins, pinOf, prunePins, withPin } from "../src/core/pins.ts";
+import { FilePins, readPins, writePins } from "../src/sys/pins.ts";
+import { MemoryPins } from "../src/sim/pins.ts";
 
 // Opened before any test, so the resource sanitizer does not count it as a leak.
 libc();
@@ -37,9 +32,13 @@ interface World {
   err: string[];
   startTimes: Map<number, number>;
   dir: string;
+  /** The shared pins file `ctx.pins` writes (unless the world was given other pins). */
+  pinsPath: string;
 }
 
-async function world(options: { root?: boolean; mitosis?: MitosisControl } = {}): Promise<World> {
+async function world(
+  options: { root?: boolean; mitosis?: MitosisControl; pins?: PinStore } = {},
+): Promise<World> {
   const kernel = new SimMitosisKernel({ nodes: [0, 1, 2, 3], callerPid: 100, now: () => 0 });
   kernel.addProcess({ pid: 101, name: "mitosis_probe" });
   const startTimes = new Map([[101, 5000]]);
@@ -67,13 +66,13 @@ async function world(options: { root?: boolean; mitosis?: MitosisControl } = {})
     mitosis: options.mitosis ?? new SimMitosisControl(kernel, () => Promise.resolve()),
     lookup,
     privileges: { root: options.root ?? true, uid: options.root === false ? 1000 : 0 },
-    pinsPath: `${dir}/run/pins.json`,
+    pins: options.pins ?? new FilePins(`${dir}/run/pins.json`),
     deadlineMs: 50,
     wallNow: () => Date.UTC(2026, 0, 1),
     out: (t) => void out.push(t),
     err: (t) => void err.push(t),
   };
-  return { kernel, ctx, out, err, startTimes, dir };
+  return { kernel, ctx, out, err, startTimes, dir, pinsPath: `${dir}/run/pins.json` };
 }
 
 async function cleanup(w: World) {
@@ -88,7 +87,7 @@ Deno.test("enable then disable: kernel state, output, pins", async () => {
     assert.deepEqual(w.out, [
       "replication on for 101 (mitosis_probe) on nodes 0,1,2,3; pinned on\n",
     ]);
-    let pins = (await readPins(w.ctx.pinsPath!)).pins;
+    let pins = (await readPins(w.pinsPath)).pins;
     assert.equal(pinOf(pins, { pid: 101, startTime: 5000 }), "on");
     // Enabling again is fine; with another mask set, EALREADY still means "on".
     assert.equal(await runEnable(w.ctx, 101), 0);
@@ -103,7 +102,7 @@ Deno.test("enable then disable: kernel state, output, pins", async () => {
     assert.equal(await runDisable(w.ctx, 101), 0);
     assert.equal(w.kernel.processes.get(101)?.mask, 0);
     assert.equal(w.out.at(-1), "replication off for 101 (mitosis_probe); pinned off\n");
-    pins = (await readPins(w.ctx.pinsPath!)).pins;
+    pins = (await readPins(w.pinsPath)).pins;
     assert.equal(pinOf(pins, { pid: 101, startTime: 5000 }), "off");
     assert.equal(pinOf(pins, { pid: 101, startTime: 6000 }), null);
     assert.deepEqual(w.err, []);
@@ -205,7 +204,7 @@ Deno.test("a call that gets stuck is reported, not pinned", async () => {
     };
     assert.equal(await runEnable(w.ctx, 101), 1);
     assert.match(w.err[0] ?? "", /did not return within 50 ms/);
-    assert.equal((await readPins(w.ctx.pinsPath!)).pins.size, 0);
+    assert.equal((await readPins(w.pinsPath)).pins.size, 0);
   } finally {
     await cleanup(w);
   }
@@ -298,29 +297,82 @@ Deno.test({
   },
 });
 
-Deno.test("pins: round trip, malformed entries, pruning, atomic replace", async () => {
+/** Two pins (10@1 on, 11@2 off), as every pins test starts from. */
+function twoPins() {
+  const pins = withPin(new Map(), { pid: 10, startTime: 1 }, "on", Date.UTC(2026, 0, 1));
+  return withPin(pins, { pid: 11, startTime: 2 }, "off", Date.UTC(2026, 0, 1));
+}
+
+/** A fresh directory for a pins file, removed after `use`. */
+async function inPinsDir(use: (dir: string, path: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "waspd-pins-" });
   try {
-    const path = `${dir}/sub/pins.json`;
+    await use(dir, `${dir}/sub/pins.json`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("pins: a missing file is no pins; what is written reads back", async () => {
+  await inPinsDir(async (_dir, path) => {
     assert.deepEqual(await readPins(path), { pins: new Map(), warnings: [] });
-    let pins = withPin(new Map(), { pid: 10, startTime: 1 }, "on", Date.UTC(2026, 0, 1));
-    pins = withPin(pins, { pid: 11, startTime: 2 }, "off", Date.UTC(2026, 0, 1));
+    const pins = twoPins();
     await writePins(path, pins);
     const back = await readPins(path);
     assert.deepEqual(back.warnings, []);
     assert.deepEqual(back.pins, pins);
-    assert.deepEqual([...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name), ["pins.json"]);
-    assert.deepEqual([...prunePins(pins, new Set(["11@2"])).keys()], ["11@2"]);
-    assert.equal(withPin(pins, { pid: 10, startTime: 1 }, null, 0).size, 1);
-
-    const broken = parsePins(
-      '{"pins":[{"pid":1,"start_time":2,"state":"maybe"},{"pid":3,"start_time":4,"state":"on"}]}',
-    );
-    assert.equal(broken.pins.size, 1);
-    assert.equal(broken.warnings.length, 1);
-    assert.match(parsePins("{oops").warnings[0] ?? "", /not JSON/);
     assert.match(formatPins(pins), /"start_time": 1,/);
+  });
+});
+
+Deno.test("pins: the file is replaced atomically, no temp file left beside it", async () => {
+  await inPinsDir(async (dir, path) => {
+    await writePins(path, twoPins());
+    assert.deepEqual([...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name), ["pins.json"]);
+  });
+});
+
+Deno.test("pins: pruning keeps the pins of live processes only", () => {
+  assert.deepEqual([...prunePins(twoPins(), new Set(["11@2"])).keys()], ["11@2"]);
+});
+
+Deno.test("pins: unpinning removes that pin and no other", () => {
+  assert.equal(withPin(twoPins(), { pid: 10, startTime: 1 }, null, 0).size, 1);
+});
+
+Deno.test("pins: a malformed entry is skipped with a warning; text that is not JSON warns", () => {
+  const broken = parsePins(
+    '{"pins":[{"pid":1,"start_time":2,"state":"maybe"},{"pid":3,"start_time":4,"state":"on"}]}',
+  );
+  assert.equal(broken.pins.size, 1);
+  assert.equal(broken.warnings.length, 1);
+  assert.match(parsePins("{oops").warnings[0] ?? "", /not JSON/);
+});
+
+Deno.test("pins not shared (the simulated machine): enable does not pin, unpin refuses", async () => {
+  const w = await world({ pins: new MemoryPins() });
+  try {
+    assert.equal(await runEnable(w.ctx, 101), 0);
+    assert.deepEqual(w.out, ["replication on for 101 (mitosis_probe) on nodes 0,1,2,3\n"]);
+    assert.equal((await w.ctx.pins.read()).pins.size, 0);
+    assert.equal(await runUnpin(w.ctx, 101), 1);
+    assert.deepEqual(w.err, ["waspd unpin: no pins file on this machine\n"]);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await cleanup(w);
+  }
+});
+
+Deno.test("unpin removes the pin from the host's shared pins", async () => {
+  const w = await world();
+  try {
+    assert.equal(await runEnable(w.ctx, 101), 0);
+    assert.equal(pinOf((await readPins(w.pinsPath)).pins, { pid: 101, startTime: 5000 }), "on");
+    assert.equal(await runUnpin(w.ctx, 101), 0);
+    assert.equal(w.out.at(-1), "101 (mitosis_probe) unpinned\n");
+    assert.equal((await readPins(w.pinsPath)).pins.size, 0);
+    assert.equal(await runUnpin(w.ctx, 999), 1);
+    assert.deepEqual(w.err, ["waspd unpin: no process 999\n"]);
+  } finally {
+    await cleanup(w);
   }
 });

@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
 import { errnoText } from "../src/ffi/errno.ts";
-import {
-  PR_GET_PGTABLE_REPL_STEERING,
-  PR_SET_PGTABLE_REPL_STEERING,
-  SimMitosisKernel,
-} from "../src/sim/mitosis_kernel.ts";
+import { PR_GET_PGTABLE_REPL_STEERING, PR_SET_PGTABLE_REPL_STEERING } from "../src/core/prctl.ts";
+import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
 import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
 import { parseMitosisState } from "../src/sys/mitosis/parse.ts";
 
@@ -224,8 +221,8 @@ Deno.test("SimMitosisControl maps errnos like LinuxMitosis", async () => {
   assert.equal(already.ok === false && !already.stuck && already.errno, "EALREADY");
   const missing = await control.setReplication({ pid: 999999, startTime: 1 }, 1, 100);
   assert.equal(missing.ok === false && !missing.stuck && missing.errno, "ESRCH");
-  const junk = await control.writeMode(7);
+  const junk = await control.write("mode", 7);
   assert.equal(junk.ok === false && !junk.stuck && junk.errno, "EINVAL");
-  assert.deepEqual(await control.writeCache(100), { ok: true, value: 100 });
+  assert.deepEqual(await control.write("cache", 100), { ok: true, value: 100 });
   assert.deepEqual((await control.read()).cache.map((r) => r.cached), [100, 100, 100, 100]);
 });

@@ -118,13 +118,13 @@ Deno.test("a fixture tree reads as a 6.4 kernel; writes go to the files", async 
     assert.equal(state.detection.variant, "wasp-6.4");
     assert.deepEqual(state.warnings, []);
     assert.deepEqual(state.active.map((a) => a.pid), [101]);
-    assert.deepEqual(await mitosis.writeMode(1), { ok: true, value: 1 });
+    assert.deepEqual(await mitosis.write("mode", 1), { ok: true, value: 1 });
     assert.equal(await Deno.readTextFile(`${root}/mitosis/mode`), "1\n");
     assert.equal((await mitosis.read()).mode, 1);
-    const bad = await mitosis.writeCache(1.5);
+    const bad = await mitosis.write("cache", 1.5);
     assert.equal(!bad.ok && !bad.stuck && bad.errno, "EINVAL");
     await Deno.remove(`${root}/mitosis/inherit`);
-    const missing = await mitosis.writeInherit(1);
+    const missing = await mitosis.write("inherit", 1);
     assert.equal(!missing.ok && !missing.stuck && missing.errno, "ENOENT");
   } finally {
     await Deno.remove(root, { recursive: true });
@@ -188,4 +188,21 @@ Deno.test("child arguments and output are checked", () => {
   const crashed = interpretChildOutput("c", "", "error: Module not found\n", 1);
   assert.equal(!crashed.ok && !crashed.stuck && crashed.errno, "ECHILD");
   assert.match(!crashed.ok ? crashed.message : "", /Module not found/);
+});
+
+Deno.test("a write that fails after open reports the write's errno and closes the fd", async () => {
+  const root = await fixtureRoot("replicated");
+  try {
+    // /dev/full opens fine and answers every write(2) with ENOSPC.
+    await Deno.remove(`${root}/mitosis/cache`);
+    await Deno.symlink("/dev/full", `${root}/mitosis/cache`);
+    const mitosis = new LinuxMitosis(root, { probe: () => Promise.resolve({ ok: true, mask: 0 }) });
+    const openFds = () => [...Deno.readDirSync("/proc/self/fd")].length;
+    const before = openFds();
+    const full = await mitosis.write("cache", 100);
+    assert.equal(!full.ok && !full.stuck && full.errno, "ENOSPC");
+    assert.equal(openFds(), before, "the fd opened for the write was closed");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

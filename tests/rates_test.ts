@@ -98,9 +98,9 @@ Deno.test("a thread that dies between ticks: its final count is kept, the total 
     [5, { value: 3000, enabledNs: 100, runningNs: 50 }], // multiplexed: scaled ×2
     [6, { value: 30, enabledNs: 100, runningNs: 50 }],
   ]);
-  const proc: ProcessCounters = {
+  const proc: ProcessCounters<number> = {
     pid: 10,
-    threads: new Map([[10, { loadsFd: 3, walksFd: 4 }], [11, { loadsFd: 5, walksFd: 6 }]]),
+    threads: new Map([[10, { loads: 3, walks: 4 }], [11, { loads: 5, walks: 6 }]]),
     retired: { loads: 0, walks: 0, enabledNs: 0, runningNs: 0 },
   };
   const read = fakeCounters(counts);
@@ -127,7 +127,7 @@ Deno.test("a thread that dies between ticks: its final count is kept, the total 
 });
 
 Deno.test("a thread whose final count was lost makes the tick unknown, not negative", () => {
-  const proc: ProcessCounters = {
+  const proc: ProcessCounters<number> = {
     pid: 10,
     threads: new Map(),
     retired: { loads: 0, walks: 0, enabledNs: 0, runningNs: 0 },
@@ -142,9 +142,9 @@ Deno.test("a thread whose final count was lost makes the tick unknown, not negat
 });
 
 Deno.test("one unreadable thread makes the process sum unknown", () => {
-  const proc: ProcessCounters = {
+  const proc: ProcessCounters<number> = {
     pid: 10,
-    threads: new Map([[10, { loadsFd: 3, walksFd: 4 }], [11, { loadsFd: 5, walksFd: 6 }]]),
+    threads: new Map([[10, { loads: 3, walks: 4 }], [11, { loads: 5, walks: 6 }]]),
     retired: { loads: 0, walks: 0, enabledNs: 0, runningNs: 0 },
   };
   const read = fakeCounters(

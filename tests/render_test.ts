@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { frameText, layoutFor, renderFrame, rowAnsi } from "../src/ui/render.ts";
 import { tierOf } from "../src/ui/render_ptl.ts";
-import { stripAnsi } from "../src/ui/ansi.ts";
+import { tableColumns } from "../src/ui/render_table.ts";
+import { rowText, WIDE_TAIL } from "../src/ui/render_frame.ts";
+import { charWidth } from "../src/ui/sanitize.ts";
 import { absorbSnapshot, initialUiState, type UiState } from "../src/ui/state.ts";
 import type { Snapshot } from "../src/core/snapshot.ts";
 import { sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
@@ -9,6 +11,15 @@ import { sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
 function render(s: Snapshot, cols: number, rows: number, ui?: Partial<UiState>, color = false) {
   const state = { ...absorbSnapshot(initialUiState(), s, 0), ...ui };
   return renderFrame(s, state, { cols, rows }, { color });
+}
+
+// CSI ... final byte, OSC ... BEL/ST, and two-byte ESC sequences.
+// deno-lint-ignore no-control-regex
+const ANSI_PATTERN = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+
+/** Remove escape sequences: the text a user would read (only this test needs it). */
+function stripAnsi(s: string): string {
+  return s.replace(ANSI_PATTERN, "");
 }
 
 function lineWith(lines: string[], needle: string): string {
@@ -265,4 +276,35 @@ Deno.test("the counters line names the event source and the fd budget in use", (
   });
   const line = lineWith(frameText(render(s, 80, 24)), "Counters:");
   assert.equal(line.trimEnd(), "Counters: intel-icx-raw  fds 24/4096  paranoid -1");
+});
+
+Deno.test("CJK names at their width: the columns after NAME do not move", () => {
+  const names = ["漢字処理", "データ", "데이터베이스", "ab漢字cd漢字ef漢字gh漢字ij漢字"];
+  const ascii = sampleSnapshot();
+  const cjk = sampleSnapshot({
+    processes: ascii.processes.map((p, i) => ({ ...p, name: names[i % names.length]! })),
+  });
+  for (const cols of [60, 80, 120]) {
+    const a = render(ascii, cols, 24);
+    const c = render(cjk, cols, 24);
+    const nameWidth = tableColumns(cols).find((col) => col.title === "NAME")!.width;
+    const nameEnd = 1 + 1 + 7 + 1 + nameWidth; // marker, space, PID, space, NAME
+    for (let r = 13; r < 20; r++) {
+      const row = c.rows[r]!;
+      assert.equal(row.length, cols);
+      // What the terminal draws (a wide character: two columns, its tail none) fills the row.
+      const drawn = row.reduce(
+        (n, cell) => n + (cell.ch === WIDE_TAIL ? 0 : charWidth(cell.ch)),
+        0,
+      );
+      assert.equal(drawn, cols);
+      assert.equal(rowText(row.slice(nameEnd)), rowText(a.rows[r]!.slice(nameEnd)), `row ${r}`);
+    }
+    const text = frameText(c);
+    lineWith(text, " 漢字処理 ");
+    assert.ok(!text.some((l) => l.includes("\\u{")), "no CJK escaped");
+  }
+  // The long name is cut at a column boundary and marked.
+  const long = frameText(render(cjk, 80, 24, { sort: "pid" }));
+  assert.ok(long.some((l) => /ab漢字cd漢字ef.*~/.test(l)));
 });

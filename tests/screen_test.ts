@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { diffFrames, restore, Screen, type TerminalIo } from "../src/ui/screen.ts";
-import { type Frame, rowOf, span } from "../src/ui/render_frame.ts";
+import { type Frame, overlay, rowOf, span, WIDE_TAIL } from "../src/ui/render_frame.ts";
 import { runTui } from "../src/ui/tui.ts";
 import { colorEnabled, terminalSupport } from "../src/ui/tui.ts";
-import type { DaemonControl, SnapshotListener } from "../src/daemon_api.ts";
+import type { DaemonControl, SnapshotListener } from "../src/daemon/control.ts";
 import { sampleSnapshot } from "./fixtures/snapshot_sample.ts";
 
 function frameOf(lines: string[], cols: number): Frame {
@@ -31,6 +31,47 @@ Deno.test("diff: a style-only change is a change, and the segment ends in the de
     rows: [rowOf([span("status "), span("ok", "32"), span("  ")], 11)],
   };
   assert.equal(diffFrames(prev, next), SYNC("\x1b[1;8H\x1b[0;32mok\x1b[0m"));
+});
+
+Deno.test("diff: a wide character is written once, from its first column", () => {
+  // Repaint: the tail cell of 漢 writes nothing; the terminal draws both columns.
+  assert.equal(diffFrames(null, frameOf(["a漢b"], 4)), SYNC("\x1b[0m\x1b[2J\x1b[1;1Ha漢b"));
+  // A wide character replaced by two narrow ones: both columns rewritten.
+  assert.equal(diffFrames(frameOf(["a漢b"], 4), frameOf(["axyb"], 4)), SYNC("\x1b[1;2Hxy"));
+  // Two narrow ones replaced by a wide one.
+  assert.equal(diffFrames(frameOf(["axyb"], 4), frameOf(["a字b"], 4)), SYNC("\x1b[1;2H字"));
+  // A change that starts at a tail (its style changed) starts at the head instead.
+  const prev = frameOf(["a漢b"], 4);
+  const next: Frame = {
+    cols: 4,
+    rows: [prev.rows[0]!.map((c, i) => i === 2 ? { ...c, style: "1" } : c)],
+  };
+  assert.equal(diffFrames(prev, next), SYNC("\x1b[1;2H漢\x1b[0;1m\x1b[0m"));
+});
+
+Deno.test("rowOf and overlay never leave half a wide character", () => {
+  // The right edge: 漢 does not fit in the last column, a blank does.
+  assert.deepEqual(rowOf([span("a漢")], 2).map((c) => c.ch), ["a", " "]);
+  assert.deepEqual(rowOf([span("a漢")], 3).map((c) => c.ch), ["a", "漢", WIDE_TAIL]);
+  // An overlay over either half of 漢 blanks the other half.
+  const row = rowOf([span("漢字漢")], 6);
+  const mark = rowOf([span("|")], 1);
+  assert.deepEqual(overlay(row, 1, mark).map((c) => c.ch), [
+    " ",
+    "|",
+    "字",
+    WIDE_TAIL,
+    "漢",
+    WIDE_TAIL,
+  ]);
+  assert.deepEqual(overlay(row, 2, mark).map((c) => c.ch), [
+    "漢",
+    WIDE_TAIL,
+    "|",
+    " ",
+    "漢",
+    WIDE_TAIL,
+  ]);
 });
 
 Deno.test("diff: nothing changed writes nothing", () => {
@@ -82,18 +123,28 @@ Deno.test("Screen: enter takes over, draw diffs, restore gives back once", () =>
 
 Deno.test("Screen: restore survives a terminal that is gone", () => {
   let fail = false;
+  const attempts: string[] = [];
   const screen = new Screen({
     write: () => {
+      if (fail) attempts.push("write");
       if (fail) throw new Error("EIO");
     },
     size: () => ({ cols: 1, rows: 1 }),
-    setRaw: () => {
+    setRaw: (on) => {
+      if (fail) attempts.push(`setRaw ${on}`);
       if (fail) throw new Error("EBADF");
     },
   });
   screen.enter();
   fail = true;
-  screen.restore();
+  assert.doesNotThrow(() => screen.restore());
+  // The failed write did not stop it from giving the input mode back too.
+  assert.deepEqual(attempts, ["write", "setRaw false"]);
+  // And it counts as restored: neither a second restore nor a draw tries again.
+  assert.doesNotThrow(() => screen.restore());
+  assert.doesNotThrow(() => restore());
+  screen.draw(frameOf(["x"], 1));
+  assert.deepEqual(attempts, ["write", "setRaw false"]);
 });
 
 const CRASHES = {

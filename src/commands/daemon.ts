@@ -5,7 +5,6 @@
  * exits at once.
  */
 import type { Config } from "../config.ts";
-import { EventLog } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { Daemon } from "../daemon/daemon.ts";
 import type { Host } from "../host.ts";
@@ -13,7 +12,6 @@ import { absorbSnapshot, initialUiState } from "../ui/state.ts";
 import { frameText, renderFrame } from "../ui/render.ts";
 import { denoTerminal, restore as restoreTerminal, Screen } from "../ui/screen.ts";
 import { colorEnabled, runTui, terminalSupport } from "../ui/tui.ts";
-import type { PinStore } from "../daemon/pin_store.ts";
 import { EXIT_USAGE } from "../cli.ts";
 import { type DaemonOutputs, openOutputs } from "./outputs.ts";
 
@@ -24,7 +22,6 @@ export interface Output {
 
 export interface DaemonDeps {
   openHost(config: Config): Promise<Host>;
-  pins(config: Config): PinStore;
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -87,13 +84,10 @@ export async function runDaemonCommand(
   }
 
   const host = await deps.openHost(config);
-  const daemon = new Daemon({
-    host,
-    config,
-    pins: deps.pins(config),
-    events: new EventLog(() => host.clock.wallNow(), outputs.sink),
-  });
 
+  // Listening before the daemon starts: a signal during the start (a `-c`
+  // cache top-up) stops it before its first tick, and the undo still runs.
+  const stop = new AbortController();
   let undoing = false;
   const onSignal = (name: (typeof SIGNALS)[number]) => () => {
     if (undoing) {
@@ -101,88 +95,61 @@ export async function runDaemonCommand(
       Deno.exit(128 + SIGNAL_NUMBERS[name]);
     }
     restoreTerminal();
-    daemon.stop(name);
+    stop.abort(name);
   };
   const handlers = SIGNALS.map((name) => [name, onSignal(name)] as const);
   for (const [name, handler] of handlers) Deno.addSignalListener(name, handler);
 
-  let code = 0;
+  let daemon: Daemon | null = null;
   try {
-    await daemon.start();
-    if (config.once) code = await runOnce(daemon, config, io);
-    else if (config.json) code = await runJsonLines(daemon, io, outputs);
-    else if (config.headless) await runHeadless(daemon, outputs);
-    else await runLiveScreen(daemon, outputs);
+    daemon = await Daemon.open(host, config, { eventSink: outputs.sink });
+    if (config.once) {
+      const snapshot = await daemon.once(stop.signal);
+      io.out(config.json ? JSON.stringify(snapshot) + "\n" : onceText(snapshot));
+    } else if (config.json) await runJsonLines(daemon, io, outputs, stop.signal);
+    // Headless, events reach stdout through the event sink; snapshots only feed --metrics.
+    else if (config.headless) await daemon.run(outputs.onSnapshot, stop.signal);
+    else await runLiveScreen(daemon, outputs, stop.signal);
   } finally {
     undoing = true;
-    const lines = await daemon.shutdown();
+    const lines = daemon === null ? [] : await daemon.shutdown();
     // Headless, the undo is in the event lines already.
     if (!config.headless) { for (const line of lines) io.err(`waspd: ${line}\n`); }
     for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
     await outputs.close();
     log?.close();
   }
-  return code;
-}
-
-/**
- * Two ticks one update interval apart (rates need a window) with the first
- * PTL measurement finished in between, then one print carrying every event.
- */
-async function runOnce(daemon: Daemon, config: Config, io: Output): Promise<number> {
-  const first = await daemon.tick();
-  await daemon.host.clock.sleep(daemon.updateIntervalMs, daemon.stopSignal);
-  await daemon.ptlIdle();
-  const second = await daemon.tick();
-  const snapshot = { ...second, events: [...first.events, ...second.events] };
-  io.out(config.json ? JSON.stringify(snapshot) + "\n" : onceText(snapshot));
   return 0;
 }
 
-/** Sleep the rest of the update interval, or until the daemon is stopped. */
-function pace(daemon: Daemon, startedMs: number): Promise<void> {
-  const elapsed = daemon.host.clock.now() - startedMs;
-  return daemon.host.clock.sleep(Math.max(0, daemon.updateIntervalMs - elapsed), daemon.stopSignal);
-}
-
-async function runJsonLines(daemon: Daemon, io: Output, outputs: DaemonOutputs): Promise<number> {
-  while (!daemon.stopSignal.aborted) {
-    const started = daemon.host.clock.now();
-    const snapshot = await daemon.tick();
+function runJsonLines(
+  daemon: Daemon,
+  io: Output,
+  outputs: DaemonOutputs,
+  signal: AbortSignal,
+): Promise<void> {
+  return daemon.run((snapshot) => {
     outputs.onSnapshot(snapshot);
     try {
       io.out(JSON.stringify(snapshot) + "\n");
     } catch (error) {
       // The reader went away (a closed pipe): stop cleanly, undo included.
       daemon.stop(`stdout closed: ${(error as Error).message}`);
-      break;
     }
-    await pace(daemon, started);
-  }
-  return 0;
+  }, signal);
 }
 
-/** The events reach stdout through the EventLog's sink; snapshots only feed the metrics. */
-async function runHeadless(daemon: Daemon, outputs: DaemonOutputs): Promise<void> {
-  while (!daemon.stopSignal.aborted) {
-    const started = daemon.host.clock.now();
-    outputs.onSnapshot(await daemon.tick());
-    await pace(daemon, started);
-  }
-}
-
-async function runLiveScreen(daemon: Daemon, outputs: DaemonOutputs): Promise<void> {
+async function runLiveScreen(
+  daemon: Daemon,
+  outputs: DaemonOutputs,
+  signal: AbortSignal,
+): Promise<void> {
   const terminal = denoTerminal();
   const listeners = new Set<(s: Snapshot) => void>();
-  const loop = (async () => {
-    while (!daemon.stopSignal.aborted) {
-      const started = daemon.host.clock.now();
-      const snapshot = await daemon.tick();
-      outputs.onSnapshot(snapshot);
-      for (const listener of listeners) listener(snapshot);
-      await pace(daemon, started);
-    }
-  })();
+  const loop = daemon.run((snapshot) => {
+    outputs.onSnapshot(snapshot);
+    for (const listener of listeners) listener(snapshot);
+  }, signal);
   try {
     await runTui({
       control: daemon,

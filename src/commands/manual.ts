@@ -1,10 +1,10 @@
 /**
  * Manual control for operators: `waspd enable|disable|steer PID` and
  * `waspd status [--json]`. Every dependency is a parameter (the kernel
- * interface, the process lookup, privileges, the pins file, output), so the
+ * interface, the process lookup, privileges, the host's pins, output), so the
  * same code runs against the real kernel and against the simulated one.
  *
- * Safety rules (INTERFACE.md): act only as root, only with Mitosis present,
+ * Safety rules (docs/kernel-interface.md): act only as root, only with Mitosis present,
  * never on a stopped process (prctl 100 would hang on it), never on a kernel
  * thread, and re-read pid + start time right before the call so a pid reused
  * in between is not touched. A process changed by hand is pinned, so a
@@ -12,17 +12,18 @@
  */
 import type { ActionResult, ActiveProcess, ProcessInfo, ProcessKey } from "../core/types.ts";
 import { type MitosisJson, mitosisJson } from "../core/snapshot.ts";
-import type { MitosisControl, Privileges } from "../host.ts";
-import { type PinState, updatePin } from "../sys/pins.ts";
+import type { MitosisControl, PinStore, Privileges } from "../host.ts";
+import type { PinState } from "../core/pins.ts";
 import { sanitizeText } from "../ui/sanitize.ts";
+import { isStopped } from "../core/process_state.ts";
 
 export interface ManualContext {
   mitosis: MitosisControl;
   /** Read /proc/PID/stat now: identity and state, or null when there is no such process. */
   lookup(pid: number): Promise<ProcessInfo | null>;
   privileges: Privileges;
-  /** The pins file; null = do not pin. */
-  pinsPath: string | null;
+  /** The host's pins: commands pin only where the pins are shared (the real pins file). */
+  pins: PinStore;
   /** How long prctl(100) may take before it is reported stuck. */
   deadlineMs: number;
   wallNow(): number;
@@ -61,7 +62,7 @@ async function preflight(
   if (!info) return fail(`no process ${pid}`);
   const who = `${pid} (${sanitizeText(info.name)})`;
   if (info.kernelThread) return fail(`${who} is a kernel thread: it has no page tables of its own`);
-  if (info.state === "T" || info.state === "t") {
+  if (isStopped(info.state)) {
     return fail(
       `${who} is stopped (state ${info.state}): the kernel call would block until it runs`,
     );
@@ -72,7 +73,7 @@ async function preflight(
 /** Re-read identity right before the kernel call: the same pid + start time, not stopped. */
 async function reconfirm(ctx: ManualContext, command: string, key: ProcessKey): Promise<boolean> {
   const again = await ctx.lookup(key.pid);
-  if (again && again.startTime === key.startTime && again.state !== "T" && again.state !== "t") {
+  if (again && again.startTime === key.startTime && !isStopped(again.state)) {
     return true;
   }
   const why = !again
@@ -90,13 +91,13 @@ async function pin(
   key: ProcessKey,
   state: PinState,
 ): Promise<string> {
-  if (ctx.pinsPath === null) return "";
+  if (!ctx.pins.shared) return "";
   try {
-    const warnings = await updatePin(ctx.pinsPath, key, state, ctx.wallNow());
+    const warnings = await ctx.pins.set(key, state, ctx.wallNow());
     for (const warning of warnings) ctx.err(`waspd ${command}: ${warning} (rewritten)\n`);
     return `; pinned ${state}`;
   } catch (error) {
-    ctx.err(`waspd ${command}: could not write ${ctx.pinsPath}: ${(error as Error).message}\n`);
+    ctx.err(`waspd ${command}: could not write ${ctx.pins.where}: ${(error as Error).message}\n`);
     return "; NOT pinned";
   }
 }
@@ -153,19 +154,14 @@ export async function runUnpin(ctx: ManualContext, pid: number): Promise<number>
     ctx.err(`waspd unpin: no process ${pid}\n`);
     return 1;
   }
-  if (ctx.pinsPath === null) {
+  if (!ctx.pins.shared) {
     ctx.err("waspd unpin: no pins file on this machine\n");
     return 1;
   }
   try {
-    await updatePin(
-      ctx.pinsPath,
-      { pid: info.pid, startTime: info.startTime },
-      null,
-      ctx.wallNow(),
-    );
+    await ctx.pins.set({ pid: info.pid, startTime: info.startTime }, null, ctx.wallNow());
   } catch (error) {
-    ctx.err(`waspd unpin: could not write ${ctx.pinsPath}: ${(error as Error).message}\n`);
+    ctx.err(`waspd unpin: could not write ${ctx.pins.where}: ${(error as Error).message}\n`);
     return 1;
   }
   ctx.out(`${pid} (${sanitizeText(info.name)}) unpinned\n`);

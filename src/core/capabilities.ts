@@ -5,8 +5,7 @@
  */
 import type { CapabilitiesJson } from "./snapshot.ts";
 import { mitosisCapabilityJson } from "./snapshot.ts";
-import type { CounterStatus, MitosisDetection } from "./types.ts";
-import type { Privileges } from "../host.ts";
+import type { CounterStatus, MitosisDetection, Privileges } from "./types.ts";
 
 export function advisoryReasons(privileges: Privileges, mitosis: MitosisDetection): string[] {
   const reasons: string[] = [];

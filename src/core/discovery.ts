@@ -2,7 +2,6 @@
  * Which discovered processes waspd may manage: pure policy over the process
  * list (the Host reports everything; filtering is decided here).
  */
-import { isExcludedName } from "../config.ts";
 import type { ProcessInfo } from "./types.ts";
 
 /** Z = zombie, X = dead: no address space left to replicate. */
@@ -16,19 +15,19 @@ export interface ManageableSelection {
 
 /**
  * Drop kernel threads, zombies and dead tasks, waspd itself (`selfPid`) and
- * every process whose name matches one of `excludePatterns` (system daemons,
- * shells, editors, ...). Order is kept.
+ * every process whose name `isExcludedName` rejects (the configured system
+ * daemons, shells, editors, ...). Order is kept.
  */
 export function selectManageable(
   processes: readonly ProcessInfo[],
-  excludePatterns: readonly string[],
+  isExcludedName: (name: string) => boolean,
   selfPid: number,
 ): ManageableSelection {
   const managed = processes.filter((process) =>
     !process.kernelThread &&
     !DEAD_STATES.has(process.state) &&
     process.pid !== selfPid &&
-    !isExcludedName(process.name, excludePatterns)
+    !isExcludedName(process.name)
   );
   return { managed, excluded: processes.length - managed.length };
 }

@@ -94,7 +94,7 @@ export interface CounterReading {
 export interface CounterStatus {
   /** Hardware counters usable at all. */
   available: boolean;
-  /** Which event table is in use, e.g. "intel-icelake-raw", "amd-zen3-raw", "generic-cache". */
+  /** Which event table is in use, e.g. "intel-icx-raw", "amd-zen3-raw", "generic-cache". */
   source: string | null;
   /** Why counters are missing, e.g. "perf_event_open: ENOENT (no PMU; hypervisor present)". */
   reason: string | null;
@@ -114,7 +114,7 @@ export interface MitosisDetection {
   variant: MitosisVariant | null;
   /** Files found under /proc/mitosis. */
   files: string[];
-  /** Why it is not usable (absent, EINVAL from prctl 100, ...), else null. */
+  /** Why it is not usable (absent, EINVAL from prctl 101, ...), else null. */
   reason: string | null;
 }
 
@@ -197,3 +197,10 @@ export type ReplicationStatus =
   | "pinned-off"
   | "stuck" // a kernel call did not return in time
   | "n/a"; // signals unknown
+
+/** Who waspd runs as: it acts only as root. */
+export interface Privileges {
+  /** Effective uid 0. */
+  root: boolean;
+  uid: number;
+}

@@ -12,6 +12,7 @@ import type { EventLog } from "../core/events.ts";
 import type { ActionKind } from "../core/snapshot.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
 import type { Host } from "../host.ts";
+import { isStopped } from "../core/process_state.ts";
 
 /** prctl(100) arg2: replicate on all online nodes. */
 export const REPLICATE_ALL_NODES = 1;
@@ -20,8 +21,6 @@ export const REPLICATE_OFF = 0;
 export interface ManagedProcess extends ProcessKey {
   name: string;
 }
-
-const STOPPED_STATES = new Set(["T", "t"]);
 
 export class Actuator {
   readonly #host: Host;
@@ -37,10 +36,6 @@ export class Actuator {
     this.#host = host;
     this.#events = events;
     this.#deadlineMs = deadlineMs;
-  }
-
-  busy(key: ProcessKey): boolean {
-    return this.#inflight.has(processKeyString(key));
   }
 
   /** Start turning replication on; `steering` (8 entries) is pushed once it is on. */
@@ -116,7 +111,7 @@ export class Actuator {
       );
       return false;
     }
-    if (STOPPED_STATES.has(now.state)) {
+    if (isStopped(now.state)) {
       this.#events.emit(
         "info",
         `${what} ${label(target)} skipped: the process is stopped (state ${now.state}); ` +

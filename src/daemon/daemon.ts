@@ -1,16 +1,16 @@
 /**
  * The daemon: sample -> decide (pure policy) -> act (through the Actuator) ->
- * Snapshot, once per update interval; PTL measurements in the background;
- * the operator's commands (DaemonControl); and on stop, the undo of
- * everything it changed. It only ever sees a Host, so it runs the same on
+ * Snapshot, once per update interval (`run`, or `once` for --once); PTL
+ * measurements in the background; the operator's commands (DaemonControl);
+ * and on stop, the undo of everything it changed (`shutdown`, or
+ * `await using`). It only ever sees a Host, so it runs the same on
  * the real machine and the simulated one.
  */
 import { capabilitiesJson } from "../core/capabilities.ts";
 import { selectManageable } from "../core/discovery.ts";
-import { EventLog } from "../core/events.ts";
+import { EventLog, type EventSink } from "../core/events.ts";
 import { decideAll, type PolicyDecision, type PolicyState } from "../core/policy.ts";
 import type { Snapshot } from "../core/snapshot.ts";
-import { computeSteering, steeringArray } from "../core/steering.ts";
 import type {
   CounterReading,
   MitosisDetection,
@@ -18,77 +18,102 @@ import type {
   ProcessInfo,
   ProcessKey,
   PtlMeasurement,
-  Steering,
   Topology,
 } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
-import type { Config } from "../config.ts";
-import type { DaemonControl } from "../daemon_api.ts";
+import { clampUpdateInterval } from "../core/update_interval.ts";
+import { type Config, isExcludedName } from "../config.ts";
+import type { DaemonControl } from "./control.ts";
 import type { Host, Privileges } from "../host.ts";
 import { Actuator, label } from "./actuator.ts";
-import { policySampleOf, signalsOf } from "./assemble.ts";
-import { composeSnapshot } from "./compose.ts";
+import { policySampleOf, signalsOf } from "./policy_inputs.ts";
+import { composeSnapshot } from "./snapshot_compose.ts";
 import { MitosisOperations } from "./operations.ts";
-import type { PinStore } from "./pin_store.ts";
+import { LatencyState } from "./latency_state.ts";
 import { PtlScheduler } from "./ptl.ts";
+import { type MachineAtStart, readMachine, startupLines } from "./startup.ts";
 
 /** Longest a prctl(100) may take before the process is marked stuck. */
 export const PRCTL_DEADLINE_MS = 2000;
-export const MIN_UPDATE_MS = 100;
-export const MAX_UPDATE_MS = 60_000;
 
 export interface DaemonOptions {
-  host: Host;
-  config: Config;
-  pins: PinStore;
-  events?: EventLog;
+  /** Where every event is also written as a JSON line (`--log FILE`). */
+  eventSink?: EventSink | null;
+  /** The daemon's own pid, never managed (default: this process). */
   selfPid?: number;
 }
 
 export class Daemon implements DaemonControl {
-  readonly host: Host;
+  readonly #host: Host;
   readonly events: EventLog;
   readonly #config: Config;
-  readonly #pins: PinStore;
   readonly #selfPid: number;
   readonly #actuator: Actuator;
   readonly #ptl: PtlScheduler;
+  readonly #ops: MitosisOperations;
+  readonly #privileges: Privileges;
+  readonly #detection: MitosisDetection;
   readonly #stop = new AbortController();
-  #ops!: MitosisOperations;
   #updateMs: number;
   #tick = 0;
-  #topology!: Topology;
-  #privileges!: Privileges;
-  #detection!: MitosisDetection;
-  #mitosis: MitosisState | null = null;
+  #topology: Topology;
+  #mitosis: MitosisState | null;
+  #shutdown: Promise<string[]> | null = null;
   #policy = new Map<string, PolicyState>();
   #statuses = new Map<string, string>();
   #readings = new Map<string, CounterReading>();
   #processes = new Map<string, ProcessInfo>();
   #lastSampleMs: number | null = null;
-  #measurement: PtlMeasurement | null = null;
-  #ptlError: string | null = null;
-  #steering: Steering | null = null;
-  #steeringArray: number[] | null = null;
-  #remeasureAsked = false;
+  readonly #latency = new LatencyState();
   stopReason: string | null = null;
 
-  constructor(opts: DaemonOptions) {
-    this.host = opts.host;
-    this.#config = opts.config;
-    this.#pins = opts.pins;
-    this.#selfPid = opts.selfPid ?? Deno.pid;
-    this.#updateMs = opts.config.updateIntervalMs;
-    this.events = opts.events ?? new EventLog(() => opts.host.clock.wallNow());
-    this.#actuator = new Actuator(this.host, this.events, PRCTL_DEADLINE_MS);
+  private constructor(host: Host, config: Config, options: DaemonOptions, at: MachineAtStart) {
+    this.#host = host;
+    this.#config = config;
+    this.#selfPid = options.selfPid ?? Deno.pid;
+    this.#updateMs = config.updateIntervalMs;
+    this.events = new EventLog(() => host.clock.wallNow(), options.eventSink ?? null);
+    this.#topology = at.topology;
+    this.#privileges = at.privileges;
+    this.#detection = at.detection;
+    this.#mitosis = at.mitosis;
+    this.#actuator = new Actuator(host, this.events, PRCTL_DEADLINE_MS);
+    this.#ops = new MitosisOperations(host.mitosis, this.events, () => this.enforcing);
+    this.#ops.remember(this.#mitosis);
     this.#ptl = new PtlScheduler({
-      prober: this.host.prober,
-      clock: this.host.clock,
-      intervalMs: opts.config.ptlIntervalMs,
-      topology: async () => (this.#topology = await this.host.topology()),
+      prober: host.prober,
+      clock: host.clock,
+      intervalMs: config.ptlIntervalMs,
+      topology: async () => (this.#topology = await host.topology()),
       onResult: (r) =>
         "measurement" in r ? this.#onMeasurement(r.measurement) : this.#onPtlError(r.error),
     });
+  }
+
+  /**
+   * Read the machine once, say in which mode the daemon runs, apply `-c`:
+   * a started daemon, which owns `host` from here on (its shutdown closes
+   * it). If it cannot start, the host is closed before the error is thrown.
+   */
+  static async open(host: Host, config: Config, options: DaemonOptions = {}): Promise<Daemon> {
+    let at: MachineAtStart;
+    try {
+      at = await readMachine(host);
+    } catch (error) {
+      await host.close();
+      throw error;
+    }
+    const daemon = new Daemon(host, config, options, at);
+    try {
+      for (const line of startupLines(at, host.counters.status())) {
+        daemon.events.emit("info", line.text, null, line.warning ? { severity: "warning" } : {});
+      }
+      if (config.cachePages > 0) await daemon.#ops.populateCache(config.cachePages);
+    } catch (error) {
+      await daemon.shutdown();
+      throw error;
+    }
+    return daemon;
   }
 
   get enforcing(): boolean {
@@ -97,10 +122,6 @@ export class Daemon implements DaemonControl {
 
   get stopSignal(): AbortSignal {
     return this.#stop.signal;
-  }
-
-  get updateIntervalMs(): number {
-    return this.#updateMs;
   }
 
   /** Resolves when the kernel calls under way (each bounded by its deadline) are done. */
@@ -118,51 +139,74 @@ export class Daemon implements DaemonControl {
     return this.#ptl.idle();
   }
 
-  /** Read the machine once, say in which mode the daemon runs, apply `-c`. */
-  async start(): Promise<void> {
-    this.#topology = await this.host.topology();
-    this.#privileges = this.host.privileges();
-    this.#detection = await this.host.mitosis.detect();
-    this.#mitosis = this.#detection.present ? await this.host.mitosis.read() : null;
-    this.#ops = new MitosisOperations(this.host.mitosis, this.events, () => this.enforcing);
-    this.#ops.remember(this.#mitosis);
-    const counters = this.host.counters.status();
-    const caps = capabilitiesJson(this.#privileges, counters, this.#detection);
-    this.events.emit(
-      "info",
-      caps.mode === "enforcing"
-        ? "enforcing: waspd will change replication"
-        : `ADVISORY: nothing is written (${caps.advisory_reasons.join("; ")})`,
-      null,
-      caps.mode === "enforcing" ? {} : { severity: "warning" },
-    );
-    if (!counters.available) {
-      this.events.emit(
-        "info",
-        `hardware counters unavailable: ${counters.reason ?? "unknown"}`,
-        null,
-        { severity: "warning" },
-      );
+  /**
+   * Tick once per update interval, handing each snapshot to `onSnapshot`,
+   * until `stop()` is called or `signal` aborts (which stops the daemon with
+   * the signal's reason). Resolves when the loop has ended; undo is
+   * `shutdown`'s job.
+   */
+  async run(onSnapshot: (snapshot: Snapshot) => void, signal?: AbortSignal): Promise<void> {
+    const unlink = this.#stopOn(signal);
+    try {
+      const clock = this.#host.clock;
+      while (!this.#stop.signal.aborted) {
+        const started = clock.now();
+        onSnapshot(await this.tick());
+        const elapsed = clock.now() - started;
+        await clock.sleep(Math.max(0, this.#updateMs - elapsed), this.#stop.signal);
+      }
+    } finally {
+      unlink();
     }
-    if (this.#config.cachePages > 0) await this.#ops.populateCache(this.#config.cachePages);
+  }
+
+  /**
+   * `--once`: two ticks one update interval apart (rates need a window) with
+   * the first PTL measurement finished in between; the second snapshot,
+   * carrying the events of both. `signal` cuts the wait short.
+   */
+  async once(signal?: AbortSignal): Promise<Snapshot> {
+    const unlink = this.#stopOn(signal);
+    try {
+      const first = await this.tick();
+      await this.#host.clock.sleep(this.#updateMs, this.#stop.signal);
+      await this.ptlIdle();
+      const second = await this.tick();
+      return { ...second, events: [...first.events, ...second.events] };
+    } finally {
+      unlink();
+    }
+  }
+
+  /** Stop when `signal` aborts (now, if it already has); returns the unlink. */
+  #stopOn(signal: AbortSignal | undefined): () => void {
+    if (signal === undefined) return () => {};
+    const onAbort = () => this.stop(String(signal.reason ?? "aborted"));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    return () => signal.removeEventListener("abort", onAbort);
   }
 
   /** One sample-decide-act round; returns the snapshot of it. */
   async tick(): Promise<Snapshot> {
     const started = performance.now();
-    const now = this.host.clock.now();
+    const now = this.#host.clock.now();
     this.#tick++;
     let all: ProcessInfo[] = [];
     try {
-      all = await this.host.processes();
+      all = await this.#host.processes();
     } catch (error) {
       this.events.emit("error", `reading processes failed: ${String(error)}`);
     }
-    const { managed } = selectManageable(all, this.#config.exclude, this.#selfPid);
-    const readings = this.host.counters.sample(managed);
-    const { pins, warnings } = await this.#pins.read();
+    const { managed } = selectManageable(
+      all,
+      (name) => isExcludedName(name, this.#config.exclude),
+      this.#selfPid,
+    );
+    const readings = this.#host.counters.sample(managed);
+    const { pins, warnings } = await this.#host.pins.read();
     for (const w of warnings) this.events.emit("error", w);
-    if (this.#detection.present) this.#mitosis = await this.host.mitosis.read();
+    if (this.#detection.present) this.#mitosis = await this.#host.mitosis.read();
     const replicas = this.#mitosis === null
       ? null
       : new Map(this.#mitosis.active.filter((a) => a.live).map((a) => [a.pid, a.nodes]));
@@ -193,10 +237,10 @@ export class Daemon implements DaemonControl {
     this.#lastSampleMs = now;
     this.#ptl.poll();
 
-    const counterStatus = this.host.counters.status();
-    const wallNow = this.host.clock.wallNow();
+    const counterStatus = this.#host.counters.status();
+    const wallNow = this.#host.clock.wallNow();
     return composeSnapshot({
-      host: this.host,
+      host: this.#host,
       topology: this.#topology,
       capabilities: capabilitiesJson(this.#privileges, counterStatus, this.#detection),
       signals,
@@ -212,13 +256,11 @@ export class Daemon implements DaemonControl {
         thr_mar: this.#config.thrMar,
         thr_dtlb: this.#config.thrDtlb,
         ptl_measuring: this.#ptl.measuring,
-        ptl_error: this.#ptlError,
+        ptl_error: this.#latency.error,
       },
       mitosis: this.#mitosis,
-      measurement: this.#measurement,
-      steering: this.#steering === null || this.#steeringArray === null
-        ? null
-        : { steering: this.#steering, array: this.#steeringArray },
+      measurement: this.#latency.measurement,
+      steering: this.#latency.snapshotSteering(),
       events: this.events.takeNew(),
       wallNow,
       tickMs: performance.now() - started,
@@ -239,40 +281,27 @@ export class Daemon implements DaemonControl {
       this.events.emit("decision", `${label(target)}: ${d.reason}`, process.pid);
       return;
     }
-    if (d.action === "enable") this.#actuator.enable(target, d.reason, this.#steeringArray);
+    if (d.action === "enable") this.#actuator.enable(target, d.reason, this.#latency.array);
     else this.#actuator.disable(target, d.reason);
   }
 
   #onMeasurement(m: PtlMeasurement): void {
-    this.#measurement = m;
-    this.#ptlError = null;
-    this.#steering = computeSteering(m);
-    const array = steeringArray(this.#steering);
-    const changed = this.#steeringArray === null ||
-      array.some((v, i) => v !== this.#steeringArray?.[i]);
-    const first = this.#steeringArray === null;
-    this.#steeringArray = array;
-    // Every measurement is in the snapshot; the log only gets the ones that matter.
-    if (first || changed || this.#remeasureAsked) {
-      this.events.emit(
-        "probe",
-        `PTL ${m.rows.length}x${m.cols.length} measured in ${m.durationMs.toFixed(0)} ms` +
-          (changed && !first ? `: steering now [${array.join(" ")}]` : ""),
-      );
+    const news = this.#latency.measured(m);
+    if (news.log !== null) this.events.emit("probe", news.log);
+    if (news.changed && this.enforcing) {
+      this.#actuator.pushSteering(news.array, "latency matrix changed");
     }
-    this.#remeasureAsked = false;
-    if (changed && this.enforcing) this.#actuator.pushSteering(array, "latency matrix changed");
   }
 
   #onPtlError(error: string): void {
-    this.#ptlError = error;
+    this.#latency.failed(error);
     this.events.emit("error", `PTL measurement failed: ${error}`);
   }
 
   // ------------------------------------------------------------ DaemonControl
 
   remeasure(): void {
-    this.#remeasureAsked = true;
+    this.#latency.askedToRemeasure();
     this.#ptl.requestNow();
     this.#ptl.poll();
     this.events.emit("probe", "PTL re-measurement requested");
@@ -293,20 +322,20 @@ export class Daemon implements DaemonControl {
   pin(key: ProcessKey, state: "on" | "off" | null): void {
     const process = this.#processes.get(processKeyString(key));
     const target = { ...key, name: process?.name ?? "?" };
-    void this.#pins.set(key, state, this.host.clock.wallNow()).then(() => {
+    void this.#host.pins.set(key, state, this.#host.clock.wallNow()).then(() => {
       this.events.emit(
         "pin",
         `${label(target)} ${state === null ? "unpinned" : `pinned ${state}`}`,
         key.pid,
       );
       if (!this.enforcing || state === null) return;
-      if (state === "on") this.#actuator.enable(target, "pinned on by hand", this.#steeringArray);
+      if (state === "on") this.#actuator.enable(target, "pinned on by hand", this.#latency.array);
       else this.#actuator.disable(target, "pinned off by hand");
     }).catch((error) => this.events.emit("error", `pin failed: ${String(error)}`, key.pid));
   }
 
   setUpdateInterval(ms: number): void {
-    this.#updateMs = Math.min(MAX_UPDATE_MS, Math.max(MIN_UPDATE_MS, Math.round(ms)));
+    this.#updateMs = clampUpdateInterval(ms);
     this.events.emit("info", `update interval ${this.#updateMs} ms`);
   }
 
@@ -317,14 +346,25 @@ export class Daemon implements DaemonControl {
 
   /**
    * Undo what the daemon changed: replication it turned on, the mode and
-   * inherit values it found. Returns one line per thing undone (or left).
+   * inherit values it found; then close the host. Returns one line per thing
+   * undone (or left). Safe to call twice: the second call gets the same lines.
    */
-  async shutdown(): Promise<string[]> {
+  shutdown(): Promise<string[]> {
+    this.#shutdown ??= this.#undo();
+    return this.#shutdown;
+  }
+
+  /** `await using daemon = await Daemon.open(...)`: the undo when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  async #undo(): Promise<string[]> {
     await this.#ptl.stop();
     const lines = await this.#actuator.undoAll();
     lines.push(...await this.#ops.restore());
     for (const line of lines) this.events.emit("undo", line);
-    await this.host.close();
+    await this.#host.close();
     return lines;
   }
 }

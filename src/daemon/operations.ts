@@ -6,7 +6,7 @@
  */
 import type { EventLog } from "../core/events.ts";
 import type { ActionResult, MitosisState } from "../core/types.ts";
-import type { MitosisControl } from "../host.ts";
+import type { MitosisControl, MitosisWritableFile } from "../host.ts";
 
 /** `mode` values: -1 default (per process), 1 auto-enable for new processes. */
 const MODE_DEFAULT = -1;
@@ -39,7 +39,6 @@ export class MitosisOperations {
       "cache",
       pages,
       `cache topped up to ${pages} pages per node`,
-      (v) => this.#mitosis.writeCache(v),
     );
   }
 
@@ -51,7 +50,6 @@ export class MitosisOperations {
         "cache",
         pages,
         `cache raised by ${pages} pages per node`,
-        (v) => this.#mitosis.writeCache(v),
       );
       return;
     }
@@ -61,13 +59,12 @@ export class MitosisOperations {
       "cache",
       target,
       `cache raised to ${target} pages per node (+${pages})`,
-      (v) => this.#mitosis.writeCache(v),
     );
   }
 
   /** `d`: drain every node's cache. */
   async cacheDrain(): Promise<void> {
-    await this.#write("cache", -1, "cache drained", (v) => this.#mitosis.writeCache(v));
+    await this.#write("cache", -1, "cache drained");
   }
 
   /** `m`: toggle between per-process (-1) and auto-enable (1). */
@@ -77,7 +74,6 @@ export class MitosisOperations {
       "mode",
       next,
       `mode set to ${next}`,
-      (v) => this.#mitosis.writeMode(v),
     );
     if (ok) this.#wroteMode = true;
   }
@@ -87,7 +83,6 @@ export class MitosisOperations {
       "inherit",
       value,
       `inherit set to ${value}`,
-      (v) => this.#mitosis.writeInherit(v),
     );
     if (ok) this.#wroteInherit = true;
   }
@@ -96,36 +91,34 @@ export class MitosisOperations {
   async restore(): Promise<string[]> {
     const lines: string[] = [];
     if (this.#wroteMode && this.#foundMode !== null) {
-      const r = await this.#mitosis.writeMode(this.#foundMode);
+      const r = await this.#mitosis.write("mode", this.#foundMode);
       lines.push(restored("mode", this.#foundMode, r));
     }
     if (this.#wroteInherit && this.#foundInherit !== null) {
-      const r = await this.#mitosis.writeInherit(this.#foundInherit);
+      const r = await this.#mitosis.write("inherit", this.#foundInherit);
       lines.push(restored("inherit", this.#foundInherit, r));
     }
     return lines;
   }
 
   async #write(
-    file: "cache" | "mode" | "inherit",
+    file: MitosisWritableFile,
     value: number,
     done: string,
-    write: (value: number) => Promise<ActionResult>,
   ): Promise<boolean> {
-    const kind = file === "inherit" ? "inherit" : file;
     if (!this.#enforcing()) {
-      this.#events.emit(kind, `advisory: would write ${value} to /proc/mitosis/${file}`);
+      this.#events.emit(file, `advisory: would write ${value} to /proc/mitosis/${file}`);
       return false;
     }
-    const result = await write(value);
-    if (result.ok) this.#events.emit(kind, done, null, { action: { kind, result: "ok" } });
+    const result = await this.#mitosis.write(file, value);
+    if (result.ok) this.#events.emit(file, done, null, { action: { kind: file, result: "ok" } });
     else {
       this.#events.emit(
         "error",
         `writing ${value} to /proc/mitosis/${file}: ${result.message}`,
         null,
         {
-          action: { kind, result: "error" },
+          action: { kind: file, result: "error" },
         },
       );
     }

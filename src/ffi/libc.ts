@@ -91,8 +91,6 @@ const SYMBOLS = {
   open: { parameters: ["buffer", "i32", "u64"], result: "i32" },
   /** ssize_t write(int fd, const void *buf, size_t count) */
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  /** int ioctl(int fd, unsigned long request, unsigned long arg) (variadic: 64-bit slot) */
-  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
   /** int getrlimit(int resource, struct rlimit *rlim) */
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   /** int setrlimit(int resource, const struct rlimit *rlim) */
@@ -108,17 +106,13 @@ export const PROT_READ = 0x1;
 export const PROT_WRITE = 0x2;
 export const MAP_PRIVATE = 0x02;
 export const MAP_ANONYMOUS = 0x20;
-export const MAP_NORESERVE = 0x4000;
 export const MADV_HUGEPAGE = 14;
 export const MADV_NOHUGEPAGE = 15;
 // mempolicy (include/uapi/linux/mempolicy.h).
-export const MPOL_DEFAULT = 0;
-export const MPOL_PREFERRED = 1;
 export const MPOL_BIND = 2;
 export const MPOL_F_NODE = 1 << 0;
 export const MPOL_F_ADDR = 1 << 1;
 export const MPOL_MF_STRICT = 1 << 0;
-export const MPOL_MF_MOVE = 1 << 1;
 // open(2) flags (include/uapi/asm-generic/fcntl.h).
 export const O_WRONLY = 0o1;
 export const O_TRUNC = 0o1000;
@@ -321,11 +315,6 @@ class Libc {
   /** write(2) of `buf`; returns the byte count. */
   write(fd: number, buf: Uint8Array<ArrayBuffer>): number {
     return this.#check(`write(fd ${fd})`, this.#symbols.write(fd, buf, BigInt(buf.byteLength)));
-  }
-
-  ioctl(fd: number, request: number | bigint, arg: number | bigint): number {
-    const rc = this.#symbols.ioctl(fd, BigInt(request), BigInt(arg));
-    return this.#check(`ioctl(fd ${fd}, ${request})`, rc);
   }
 
   getrlimit(resource: number): { soft: bigint; hard: bigint } {

@@ -14,13 +14,13 @@ import { SimClock } from "./clock.ts";
 import { SimCounterSource } from "./counters.ts";
 import { SimMitosisControl } from "./mitosis_control.ts";
 import { SimMitosisKernel } from "./mitosis_kernel.ts";
+import { MemoryPins } from "./pins.ts";
 import { SimProber } from "./prober.ts";
 import { hashUnit, SeededRng } from "./rng.ts";
 import { assertNodeCount, SIM_NODE_MEM_KB, simTopology } from "./topology.ts";
 import {
   defaultScenario,
   findLive,
-  isLiveAt,
   liveWorkloads,
   processInfoAt,
   SIM_PIDS,
@@ -53,6 +53,8 @@ export class SimHost implements Host {
   readonly counters: SimCounterSource;
   readonly prober: SimProber;
   readonly mitosis: MitosisControl;
+  /** In memory: a simulation never touches the real host's pins file. */
+  readonly pins = new MemoryPins();
   readonly scenario: readonly Workload[];
   readonly #kernel: SimMitosisKernel;
   /** Start time of the process the kernel model knows under each pid (pid reuse). */
@@ -176,11 +178,6 @@ export class SimHost implements Host {
     return Promise.resolve(workload === null ? null : processInfoAt(workload, nowMs));
   }
 
-  /** True when some process with this pid is live now (whatever its start time). */
-  pidExists(pid: number): boolean {
-    return this.scenario.some((w) => w.pid === pid && isLiveAt(w, this.clock.now()));
-  }
-
   close(): Promise<void> {
     this.counters.close();
     return Promise.resolve();
@@ -202,8 +199,6 @@ function syncedBefore(control: MitosisControl, sync: () => void): MitosisControl
     ),
     setSteering: (target, steering) => (sync(), control.setSteering(target, steering)),
     getSteering: (target) => (sync(), control.getSteering(target)),
-    writeMode: (value) => (sync(), control.writeMode(value)),
-    writeInherit: (value) => (sync(), control.writeInherit(value)),
-    writeCache: (value) => (sync(), control.writeCache(value)),
+    write: (file, value) => (sync(), control.write(file, value)),
   };
 }

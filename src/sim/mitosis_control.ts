@@ -6,15 +6,15 @@
  */
 import type { ActionResult, MitosisDetection, MitosisState, ProcessKey } from "../core/types.ts";
 import { STEERING_SLOTS } from "../core/types.ts";
-import type { MitosisControl } from "../host.ts";
+import type { MitosisControl, MitosisWritableFile } from "../host.ts";
 import { errnoName, errnoText } from "../ffi/errno.ts";
 import { parseMitosisState } from "../sys/mitosis/parse.ts";
 import {
   PR_GET_PGTABLE_REPL_STEERING,
   PR_SET_PGTABLE_REPL,
   PR_SET_PGTABLE_REPL_STEERING,
-  type SimMitosisKernel,
-} from "./mitosis_kernel.ts";
+} from "../core/prctl.ts";
+import type { SimMitosisKernel } from "./mitosis_kernel.ts";
 
 type Sleep = (ms: number) => Promise<void>;
 
@@ -109,22 +109,12 @@ export class SimMitosisControl implements MitosisControl {
     return Promise.resolve([...buffer]);
   }
 
-  writeMode(value: number): Promise<ActionResult> {
-    return Promise.resolve(this.#write("mode", value));
-  }
-
-  writeInherit(value: number): Promise<ActionResult> {
-    return Promise.resolve(this.#write("inherit", value));
-  }
-
-  writeCache(value: number): Promise<ActionResult> {
-    return Promise.resolve(this.#write("cache", value));
-  }
-
-  #write(file: string, value: number): ActionResult {
+  write(file: MitosisWritableFile, value: number): Promise<ActionResult> {
     const outcome = this.kernel.writeFile(file, `${value}\n`);
-    return outcome.rc >= 0
-      ? { ok: true, value }
-      : result(`write ${value} to /proc/mitosis/${file}`, outcome);
+    return Promise.resolve(
+      outcome.rc >= 0
+        ? { ok: true, value }
+        : result(`write ${value} to /proc/mitosis/${file}`, outcome),
+    );
   }
 }

@@ -1,6 +1,6 @@
 /**
  * A model of the Mitosis+WASP 6.4.0 kernel interface, faithful to
- * INTERFACE.md and tests/fixtures/mitosis-6.4/prctl-transcript.txt: the
+ * docs/kernel-interface.md and tests/fixtures/mitosis-6.4/prctl-transcript.txt: the
  * same return values and errnos for prctl 100-105, the same semantics for the
  * /proc/mitosis writes, and the same text for the files (rendered so that the
  * real parsers read them). A synchronous state machine; only a prctl(100) on
@@ -11,6 +11,15 @@
  */
 import { Errno } from "../ffi/errno.ts";
 import { STEERING_SLOTS } from "../core/types.ts";
+import {
+  PR_GET_PGTABLE_CACHE_ONLY,
+  PR_GET_PGTABLE_REPL,
+  PR_GET_PGTABLE_REPL_STEERING,
+  PR_SET_PGTABLE_CACHE_ONLY,
+  PR_SET_PGTABLE_REPL,
+  PR_SET_PGTABLE_REPL_STEERING,
+} from "../core/prctl.ts";
+import { isStopped } from "../core/process_state.ts";
 import { renderActive, renderCache, renderHistory, renderStatus } from "./mitosis_render.ts";
 import {
   allocateFromCache,
@@ -20,13 +29,6 @@ import {
 } from "./mitosis_cache.ts";
 
 export type { CacheStats };
-
-export const PR_SET_PGTABLE_REPL = 100;
-export const PR_GET_PGTABLE_REPL = 101;
-export const PR_SET_PGTABLE_CACHE_ONLY = 102;
-export const PR_GET_PGTABLE_CACHE_ONLY = 103;
-export const PR_SET_PGTABLE_REPL_STEERING = 104;
-export const PR_GET_PGTABLE_REPL_STEERING = 105;
 
 /** What a prctl returned: `rc` >= 0, or -1 with an errno; or blocked (stopped target). */
 export type PrctlOutcome = { rc: number; errno: number } | { blocked: true; ticket: number };
@@ -282,10 +284,6 @@ export class SimMitosisKernel {
       history: renderHistory(),
     };
   }
-}
-
-export function isStopped(state: string): boolean {
-  return state === "T" || state === "t";
 }
 
 export function maskToNodes(mask: number): number[] {

@@ -9,6 +9,7 @@
 import type { PtlMeasurement, Topology } from "../core/types.ts";
 import type { Clock, ProbeOptions, Prober } from "../host.ts";
 import type { SeededRng } from "./rng.ts";
+import { median } from "../core/stats.ts";
 
 /** Local page-walk load latency of the simulated machine, ns. */
 export const BASE_LOCAL_NS = 90;
@@ -75,9 +76,9 @@ export class SimProber implements Prober {
           { length: rounds },
           () => expected * this.#rng.jitter(NOISE_AMPLITUDE),
         );
-        const median = medianOf(samples);
-        latencyRow.push(median);
-        spreadRow.push((Math.max(...samples) - Math.min(...samples)) / median);
+        const middle = median(samples);
+        latencyRow.push(middle);
+        spreadRow.push((Math.max(...samples) - Math.min(...samples)) / middle);
         errorRow.push(null);
       }
       latencyNs.push(latencyRow);
@@ -110,12 +111,4 @@ export class SimProber implements Prober {
       bufferBytes,
     };
   }
-}
-
-function medianOf(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  const upper = sorted[mid] ?? NaN;
-  if (sorted.length % 2 === 1) return upper;
-  return ((sorted[mid - 1] ?? upper) + upper) / 2;
 }

@@ -3,11 +3,13 @@
  * every run different; the simulation must replay exactly for a `--seed` so a
  * failing test or a bug report can be reproduced.
  *
- * mulberry32: 32-bit state, good enough statistics for noise, and trivially
+ * mulberry32 (core/random.ts, the same generator the probe's chase order
+ * uses): 32-bit state, good enough statistics for noise, and trivially
  * portable. `fork(label)` derives an independent stream per consumer (prober,
  * topology, ...) so adding a draw in one place does not shift every other
  * figure of the simulation.
  */
+import { seededRandom } from "../core/random.ts";
 
 /** FNV-1a over the label, mixed with the seed: a stable 32-bit stream id. */
 function mixSeed(seed: number, label: string): number {
@@ -20,22 +22,18 @@ function mixSeed(seed: number, label: string): number {
 }
 
 export class SeededRng {
-  #state: number;
+  readonly #draw: () => number;
   readonly seed: number;
 
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
     this.seed = Math.trunc(seed) >>> 0;
-    this.#state = this.seed;
+    this.#draw = seededRandom(this.seed);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#draw();
   }
 
   /** Uniform in [min, max). */

@@ -7,6 +7,7 @@ import { type Clock, type Host, type Privileges, realClock } from "../host.ts";
 import { LinuxProber } from "../../probe/prober.ts";
 import { LinuxCounterSource } from "./perf/counters.ts";
 import { LinuxMitosis } from "./mitosis/linux.ts";
+import { DEFAULT_PINS_PATH, FilePins } from "./pins.ts";
 import { readPrivileges } from "./privileges.ts";
 import { confirmProcess, listProcesses, readProcess } from "./procfs.ts";
 import { readTopology } from "./topology.ts";
@@ -14,6 +15,8 @@ import { readTopology } from "./topology.ts";
 export interface LinuxHostOptions {
   procRoot: string;
   sysRoot: string;
+  /** The shared pins file (default /run/waspd/pins.json). */
+  pinsPath?: string;
 }
 
 export class LinuxHost implements Host {
@@ -22,6 +25,7 @@ export class LinuxHost implements Host {
   readonly counters: LinuxCounterSource;
   readonly mitosis: LinuxMitosis;
   readonly prober: LinuxProber;
+  readonly pins: FilePins;
   readonly #options: LinuxHostOptions;
 
   private constructor(options: LinuxHostOptions, topology: Topology) {
@@ -31,7 +35,8 @@ export class LinuxHost implements Host {
     this.mitosis = new LinuxMitosis(options.procRoot);
     // The daemon measures every -i ms: keeping the pinned workers (and their
     // chase order) alive saves their start-up on every measurement.
-    this.prober = new LinuxProber({ keepWorkers: true });
+    this.prober = new LinuxProber({ keepWorkers: true, sysRoot: options.sysRoot });
+    this.pins = new FilePins(options.pinsPath ?? DEFAULT_PINS_PATH);
   }
 
   static async open(options: LinuxHostOptions): Promise<LinuxHost> {

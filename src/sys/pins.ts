@@ -1,108 +1,23 @@
 /**
- * Manual pins: processes an operator turned on or off by hand
- * (`waspd enable/disable PID`), which the policy must leave alone. Stored as
- * JSON in a state file so the running daemon (which reads it each tick) and
- * the one-shot commands share them. Keyed by pid + start time: a pin never
- * applies to a later process that reuses the pid.
+ * Where a real host keeps manual pins (see core/pins.ts): JSON in a state
+ * file so the running daemon (which reads it each tick) and the one-shot
+ * commands share them.
  *
  * Writes are atomic (temp file in the same directory + rename), so a daemon
  * reading mid-write sees the old or the new file, never half of one.
  */
 import type { ProcessKey } from "../core/types.ts";
-import { processKeyString } from "../core/types.ts";
+import {
+  formatPins,
+  parsePins,
+  type Pin,
+  type Pins,
+  type PinState,
+  withPin,
+} from "../core/pins.ts";
+import type { PinStore } from "../host.ts";
 
 export const DEFAULT_PINS_PATH = "/run/waspd/pins.json";
-
-export type PinState = "on" | "off";
-
-export interface Pin {
-  pid: number;
-  startTime: number;
-  state: PinState;
-  /** Wall-clock ms when pinned. */
-  sinceMs: number;
-}
-
-export type Pins = ReadonlyMap<string, Pin>;
-
-interface PinFileJson {
-  version: 1;
-  pins: { pid: number; start_time: number; state: PinState; since: string }[];
-}
-
-/** Parse the file's text; bad entries are skipped with a warning. Pure. */
-export function parsePins(text: string): { pins: Map<string, Pin>; warnings: string[] } {
-  const pins = new Map<string, Pin>();
-  const warnings: string[] = [];
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    return {
-      pins,
-      warnings: [`pins: not JSON (${error instanceof Error ? error.message : error})`],
-    };
-  }
-  const list = (json as { pins?: unknown })?.pins;
-  if (!Array.isArray(list)) return { pins, warnings: ['pins: no "pins" list'] };
-  list.forEach((entry, i) => {
-    const e = entry as Record<string, unknown>;
-    const since = typeof e.since === "string" ? Date.parse(e.since) : Number.NaN;
-    if (
-      !Number.isSafeInteger(e.pid) || !Number.isSafeInteger(e.start_time) ||
-      (e.state !== "on" && e.state !== "off")
-    ) {
-      warnings.push(`pins: entry ${i} is malformed: ${JSON.stringify(entry)}`);
-      return;
-    }
-    const pin: Pin = {
-      pid: e.pid as number,
-      startTime: e.start_time as number,
-      state: e.state,
-      sinceMs: Number.isFinite(since) ? since : 0,
-    };
-    pins.set(processKeyString(pin), pin);
-  });
-  return { pins, warnings };
-}
-
-/** The file's text for `pins`. Pure. */
-export function formatPins(pins: Pins): string {
-  const json: PinFileJson = {
-    version: 1,
-    pins: [...pins.values()].sort((a, b) => a.pid - b.pid).map((p) => ({
-      pid: p.pid,
-      start_time: p.startTime,
-      state: p.state,
-      since: new Date(p.sinceMs).toISOString(),
-    })),
-  };
-  return `${JSON.stringify(json, null, 2)}\n`;
-}
-
-/** Pins with `key` set to `state` (null removes it). Pure. */
-export function withPin(
-  pins: Pins,
-  key: ProcessKey,
-  state: PinState | null,
-  nowMs: number,
-): Map<string, Pin> {
-  const next = new Map(pins);
-  const id = processKeyString(key);
-  if (state === null) next.delete(id);
-  else next.set(id, { pid: key.pid, startTime: key.startTime, state, sinceMs: nowMs });
-  return next;
-}
-
-/** Pins of processes still alive (by pid + start time). Pure. */
-export function prunePins(pins: Pins, alive: ReadonlySet<string>): Map<string, Pin> {
-  return new Map([...pins].filter(([id]) => alive.has(id)));
-}
-
-/** The pin for `key`, if any. */
-export function pinOf(pins: Pins, key: ProcessKey): PinState | null {
-  return pins.get(processKeyString(key))?.state ?? null;
-}
 
 /** Read the pins file: a missing file is no pins; a broken one warns. */
 export async function readPins(
@@ -146,4 +61,26 @@ export async function updatePin(
   const { pins, warnings } = await readPins(path);
   await writePins(path, withPin(pins, key, state, nowMs));
   return warnings;
+}
+
+/** The pins file as the real host's `PinStore`. */
+export class FilePins implements PinStore {
+  readonly shared = true;
+  readonly path: string;
+
+  constructor(path: string = DEFAULT_PINS_PATH) {
+    this.path = path;
+  }
+
+  get where(): string {
+    return this.path;
+  }
+
+  read(): Promise<{ pins: Pins; warnings: string[] }> {
+    return readPins(this.path);
+  }
+
+  set(key: ProcessKey, state: PinState | null, nowMs: number): Promise<string[]> {
+    return updatePin(this.path, key, state, nowMs);
+  }
 }

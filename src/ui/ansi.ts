@@ -1,8 +1,10 @@
 /**
  * Terminal escape sequences. The only module that spells them out, so that
  * "does waspd ever emit ESC here?" has one place to look, and so that a
- * non-terminal path (`--json`, a pipe) cannot reach one by accident: nothing
- * outside src/ui/screen.ts and the frame serializer imports this module.
+ * non-terminal path (`--json`, a pipe) cannot reach one by accident: only
+ * src/ui/screen.ts and the frame serializer (render_frame.ts) write what
+ * this module builds; render_theme.ts takes SGR parameter numbers from it,
+ * never an escape.
  */
 
 export const ESC = "\x1b";
@@ -66,12 +68,3 @@ export function sgrSwitch(params: SgrParams): string {
 }
 
 export const SGR_RESET = `${CSI}0m`;
-
-// CSI ... final byte, OSC ... BEL/ST, and two-byte ESC sequences.
-// deno-lint-ignore no-control-regex
-const ANSI_PATTERN = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
-
-/** Remove escape sequences: the text a user would read. */
-export function stripAnsi(s: string): string {
-  return s.replace(ANSI_PATTERN, "");
-}

@@ -1,51 +1,21 @@
 /**
  * Raw terminal input bytes -> key names. Pure: screen.ts feeds it what
  * stdin delivered in raw mode; the state reducer only ever sees names.
+ * Which names exist is the binding table's business (bindings.ts).
  */
+import { type KeyName, printableKeys } from "./bindings.ts";
 
-export type KeyName =
-  | "up"
-  | "down"
-  | "pgup"
-  | "pgdn"
-  | "home"
-  | "end"
-  | "escape"
-  | "enter"
-  | "q"
-  | "r"
-  | "c"
-  | "d"
-  | "m"
-  | "?"
-  | "h"
-  | "e"
-  | "x"
-  | "u"
-  | "s"
-  | "+"
-  | "-"
-  | "p"
-  | "ctrl-c";
+export type { KeyName };
 
-/** Printable keys we act on. Upper case works too (Caps Lock on). */
-const LETTERS: Record<string, KeyName> = {
-  q: "q",
-  r: "r",
-  c: "c",
-  d: "d",
-  m: "m",
-  "?": "?",
-  h: "h",
-  e: "e",
-  x: "x",
-  u: "u",
-  s: "s",
-  "+": "+",
-  "=": "+", // the unshifted "+" key on most layouts
-  "-": "-",
+/**
+ * Printable keys we act on: every one-character key of the binding table,
+ * plus "=" and "_", the unshifted "+" and "-" keys on most layouts. Upper
+ * case works too (Caps Lock on).
+ */
+const LETTERS: Readonly<Record<string, KeyName>> = {
+  ...Object.fromEntries(printableKeys().map((k) => [k, k])),
+  "=": "+",
   _: "-",
-  p: "p",
 };
 
 /** CSI / SS3 sequences after ESC, as xterm, VT220 and the Linux console send them. */

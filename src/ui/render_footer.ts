@@ -3,18 +3,26 @@
  * and the "terminal too small" screen.
  */
 import type { EventJson } from "../core/snapshot.ts";
+import { type Binding, bindingKeys, BINDINGS, keyLabel } from "./bindings.ts";
 import { blankRow, type Cell, overlay, type Row, rowOf, span } from "./render_frame.ts";
 import type { Theme } from "./render_theme.ts";
 import { formatClock } from "./render_format.ts";
 import { displayWidth, sanitizeText } from "./sanitize.ts";
 
-/** The key line, longest first: the widest that fits is shown. */
+/** "q quit  r remeasure ...": the footer words of the table up to `maxLevel`. */
+function footerLine(maxLevel: number, word: "long" | "short", sep: string): string {
+  return BINDINGS.flatMap((b: Binding) =>
+    b.footer !== null && b.footer.level <= maxLevel ? [`${b.keys.join("/")} ${b.footer[word]}`] : []
+  ).join(sep);
+}
+
+/** The key line, from the binding table, longest first: the widest that fits is shown. */
 export const KEY_LINES: readonly string[] = [
-  "q quit  r remeasure  c cache+100  d drain  m mode  e/x/u pin on/off/unpin  s sort  +/- interval  p pause  ? help",
-  "q quit r remeasure c cache+100 d drain m mode e/x pin s sort +/- interval p pause ?help",
-  "q quit r remeasure c cache d drain m mode e/x pin s sort +/- rate p pause ?help",
-  "q quit r ptl c cache d drain m mode e/x pin s sort ?help",
-  "q quit  ? help",
+  footerLine(3, "long", "  "),
+  footerLine(3, "long", " "),
+  footerLine(2, "short", " "),
+  footerLine(1, "short", " "),
+  footerLine(0, "short", "  "),
 ];
 
 export function keyLine(t: Theme, cols: number): Row {
@@ -54,21 +62,15 @@ export function renderEvents(
   return rows;
 }
 
+const helpKeys = (b: Binding) => bindingKeys(b).map(keyLabel).join(" / ");
+/** The key column of the help box: the longest keys and one space. */
+const HELP_KEY_WIDTH = Math.max(...BINDINGS.map((b) => helpKeys(b).length)) + 1;
+
+/** The help box text, one line per binding of the table. */
 export const HELP_LINES: readonly string[] = [
   "waspd keys",
   "",
-  "q, Ctrl-C   quit (the daemon undoes what it changed)",
-  "r           re-measure the PTL latency matrix",
-  "c           page-table cache: +100 pages per node",
-  "d           drain the page-table cache",
-  "m           toggle Mitosis mode (-1 <-> 1)",
-  "up/down     move the selection; PgUp/PgDn a page",
-  "e / x       pin the selected process on / off",
-  "u           unpin it (the policy decides again)",
-  "s           sort by MAR, dTLB, RSS, PID, NAME",
-  "+ / -       double / halve the update interval",
-  "p           pause the display (sampling goes on)",
-  "? / h       this help; any key closes it",
+  ...BINDINGS.map((b: Binding) => helpKeys(b).padEnd(HELP_KEY_WIDTH) + b.help),
   "",
   "* in the steering line = remote replica",
 ];

@@ -3,6 +3,8 @@
  * becomes "-", never "0", so a missing counter cannot pass for a quiet one.
  */
 
+import { cutToWidth, displayWidth } from "./sanitize.ts";
+
 export const UNKNOWN = "-";
 
 /** 21_000_000 -> "21.0M", 2100 -> "2.1k", 950 -> "950". */
@@ -51,10 +53,12 @@ export function formatClock(iso: string): string {
   return m?.[1] ?? "??:??:??";
 }
 
-/** Pad or cut to exactly `width` columns (text already sanitized). */
+/**
+ * Pad or cut to exactly `width` columns (text already sanitized; a wide
+ * character that would straddle the edge is cut and its column padded).
+ */
 export function fit(text: string, width: number, align: "left" | "right" = "left"): string {
-  const chars = Array.from(text);
-  if (chars.length > width) return chars.slice(0, width).join("");
-  const pad = " ".repeat(width - chars.length);
-  return align === "left" ? text + pad : pad + text;
+  const cut = displayWidth(text) > width ? cutToWidth(text, width) : text;
+  const pad = " ".repeat(Math.max(0, width - displayWidth(cut)));
+  return align === "left" ? cut + pad : pad + cut;
 }

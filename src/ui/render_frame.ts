@@ -5,10 +5,14 @@
  * the same, and a cursor move never lands inside an escape sequence.
  */
 import { SGR_RESET, type SgrParams, sgrSwitch } from "./ansi.ts";
-import { sanitizeText } from "./sanitize.ts";
+import { charWidth, displayWidth, sanitizeText } from "./sanitize.ts";
 
 export interface Cell {
-  /** One code point, one terminal column (guaranteed by sanitizeText). */
+  /**
+   * One code point of sanitized text. A wide (two-column) character is a
+   * cell holding it followed by a cell holding "" (WIDE_TAIL): the terminal
+   * draws both columns when it writes the first, so the second writes nothing.
+   */
   ch: string;
   /** SGR parameters, "" = default style. */
   style: SgrParams;
@@ -27,6 +31,8 @@ export interface Size {
 }
 
 const BLANK: Cell = { ch: " ", style: "" };
+/** The `ch` of the second column of a wide character. */
+export const WIDE_TAIL = "";
 
 export function blankRow(cols: number): Row {
   return Array.from({ length: cols }, () => BLANK);
@@ -42,31 +48,52 @@ export function span(text: string, style: SgrParams = ""): Span {
   return { text, style };
 }
 
+/** Columns `text` takes once sanitized (escapes are longer than what they replace). */
+export function textWidth(text: string): number {
+  return displayWidth(sanitizeText(text));
+}
+
 /**
  * Lay spans out left to right into a row exactly `cols` wide: cut at the
- * right edge, padded with blanks. Every string goes through sanitizeText
- * here, so no caller can put a control byte on screen by forgetting to.
+ * right edge (a wide character that would straddle it becomes a blank),
+ * padded with blanks. Every string goes through sanitizeText here, so no
+ * caller can put a control byte on screen by forgetting to.
  */
 export function rowOf(spans: readonly Span[], cols: number): Row {
   const row: Row = [];
-  for (const s of spans) {
+  fill: for (const s of spans) {
     for (const ch of sanitizeText(s.text)) {
-      if (row.length >= cols) return row;
+      const wide = charWidth(ch) === 2;
+      if (row.length + (wide ? 2 : 1) > cols) break fill;
       row.push({ ch, style: s.style });
+      if (wide) row.push({ ch: WIDE_TAIL, style: s.style });
     }
   }
   while (row.length < cols) row.push(BLANK);
   return row;
 }
 
-/** Overwrite `row` from `col` with `cells` (overlays: help box, centred text). */
+/**
+ * Overwrite `row` from `col` with `cells` (overlays: help box, centred text).
+ * A wide character cut in half by the overlay's edge becomes a blank, so no
+ * column is left to a half the terminal cannot draw.
+ */
 export function overlay(row: Row, col: number, cells: readonly Cell[]): Row {
   const out = row.slice();
   cells.forEach((cell, i) => {
     const at = col + i;
     if (at >= 0 && at < out.length) out[at] = cell;
   });
+  const end = col + cells.length;
+  if (col > 0 && col <= out.length && out[col]?.ch !== WIDE_TAIL && isWideHead(row, col - 1)) {
+    out[col - 1] = BLANK;
+  }
+  if (end >= 0 && end < out.length && out[end]?.ch === WIDE_TAIL) out[end] = BLANK;
   return out;
+}
+
+function isWideHead(row: readonly Cell[], at: number): boolean {
+  return row[at + 1]?.ch === WIDE_TAIL && row[at]?.ch !== WIDE_TAIL;
 }
 
 /** The text of a row, styles dropped: what tests compare. */

@@ -4,17 +4,17 @@
  * anything else, so a narrow terminal cuts the clock, never the warnings.
  */
 import type { Snapshot } from "../core/snapshot.ts";
-import { type Row, rowOf, type Span, span } from "./render_frame.ts";
+import { type Row, rowOf, type Span, span, textWidth } from "./render_frame.ts";
 import type { Theme } from "./render_theme.ts";
 import { formatClock, formatDuration, UNKNOWN } from "./render_format.ts";
 
-function textWidth(spans: readonly Span[]): number {
-  return spans.reduce((n, s) => n + Array.from(s.text).length, 0);
+function spansWidth(spans: readonly Span[]): number {
+  return spans.reduce((n, s) => n + textWidth(s.text), 0);
 }
 
 /** Left spans, then `right` flush with the right edge when there is room. */
 function leftRight(left: Span[], right: Span[], cols: number): Row {
-  const gap = cols - textWidth(left) - textWidth(right);
+  const gap = cols - spansWidth(left) - spansWidth(right);
   return rowOf(gap >= 1 ? [...left, span(" ".repeat(gap)), ...right] : left, cols);
 }
 
@@ -39,7 +39,7 @@ function statusLine(s: Snapshot, paused: boolean, t: Theme, cols: number): Row {
   const left = [...tags];
   for (const fact of facts) {
     const next = span(`  ${fact}`);
-    if (textWidth([...left, next, ...clock]) > cols) break;
+    if (spansWidth([...left, next, ...clock]) > cols) break;
     left.push(next);
   }
   return leftRight(left, clock, cols);
@@ -68,7 +68,7 @@ function mitosisLine(s: Snapshot, t: Theme, cols: number): Row {
   const left: Span[] = [span("Mitosis: ", t.label), span(m.variant ?? "unknown variant", t.ok)];
   // Whole facts or none: a cut "cache 100/10" would read as a wrong value.
   for (const part of parts) {
-    if (textWidth([...left, part]) > cols) break;
+    if (spansWidth([...left, part]) > cols) break;
     left.push(part);
   }
   return rowOf(left, cols);

@@ -5,7 +5,7 @@
  * appears when it is wide; NAME takes what is left.
  */
 import type { ProcessJson, Snapshot } from "../core/snapshot.ts";
-import { type Row, rowOf, type Span, span } from "./render_frame.ts";
+import { type Row, rowOf, type Span, span, textWidth } from "./render_frame.ts";
 import { selectedStyle, statusStyle, type Theme } from "./render_theme.ts";
 import { fit, formatCountdown, formatPercent, formatSi, UNKNOWN } from "./render_format.ts";
 import { sanitizeName } from "./sanitize.ts";
@@ -128,7 +128,7 @@ function processRow(p: ProcessJson, selected: boolean, columns: Column[], t: The
     const cell = c.cell(p, t);
     spans.push(span(" ", style("")), span(fit(cell.text, c.width, c.align), style(cell.style)));
   }
-  const used = spans.reduce((n, s) => n + Array.from(s.text).length, 0);
+  const used = spans.reduce((n, s) => n + textWidth(s.text), 0);
   if (used < cols) spans.push(span(" ".repeat(cols - used), style("")));
   return rowOf(spans, cols);
 }

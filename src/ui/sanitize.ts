@@ -3,18 +3,23 @@
  * whoever started the process), event messages, kernel reasons.
  *
  * A name holding "\x1b[2J" must not clear the screen, a bidi override must
- * not reorder the row, and a wide or zero-width character must not shift
- * the columns after it. So every code point that is not known to be exactly
- * one printable column wide is replaced by a visible escape (`\x1b`,
- * `\u{202e}`). The result is plain text in which one code point is one
- * terminal column: the frame can then count cells by code points.
+ * not reorder the row, and a zero-width or combining character must not
+ * shift the columns after it. So every code point whose width on a terminal
+ * is not known for sure is replaced by a visible escape (`\x1b`,
+ * `\u{202e}`). What stays is one or two columns wide per code point: the
+ * narrow letters of an allow-list, and the East Asian wide and fullwidth
+ * characters (CJK, kana, Hangul syllables) at two, as Unicode's East Asian
+ * Width property (get-east-asian-width) gives them. The frame counts cells
+ * with `charWidth`.
  */
+import { eastAsianWidthType } from "get-east-asian-width";
 
 /**
  * Ranges of code points drawn one column wide and with no control meaning:
  * printable ASCII, Latin-1 and Latin Extended, IPA, Greek, Cyrillic.
- * Deliberately narrow: anything else is shown escaped rather than risk a
- * misaligned table (CJK is two columns wide, combining marks zero).
+ * Deliberately narrow: other scripts are escaped rather than risk a
+ * misaligned table (combining marks are zero wide, right-to-left letters
+ * reorder the row).
  */
 const SINGLE_WIDTH_RANGES: readonly (readonly [number, number])[] = [
   [0x20, 0x7e],
@@ -36,30 +41,70 @@ function isSingleWidth(cp: number): boolean {
   return false;
 }
 
+/**
+ * Letters, digits, punctuation and symbols: visible, spacing characters.
+ * Leaves out marks (U+3099 and the ideographic tone marks are "wide" yet
+ * combine), separators (U+3000 looks like nothing), format and control
+ * characters, surrogates, private use and unassigned code points; and the
+ * emoji skin-tone modifiers, which merge with the emoji before them.
+ */
+const VISIBLE = /^[\p{L}\p{N}\p{P}\p{S}]$/u;
+const MERGES = /^\p{Emoji_Modifier}$/u;
+
+/**
+ * Terminal columns of one code point as waspd shows it: 1 or 2, or 0 when
+ * it is not shown as itself (sanitizeText escapes it).
+ */
+export function charWidth(ch: string): 0 | 1 | 2 {
+  const cp = ch.codePointAt(0) ?? 0;
+  if (isSingleWidth(cp)) return 1;
+  if (cp < 0x1100 || !VISIBLE.test(ch) || MERGES.test(ch)) return 0;
+  const type = eastAsianWidthType(cp);
+  if (type === "wide" || type === "fullwidth") return 2;
+  if (type === "halfwidth") return 1;
+  return 0;
+}
+
 function visibleEscape(cp: number): string {
   return cp <= 0xff ? `\\x${cp.toString(16).padStart(2, "0")}` : `\\u{${cp.toString(16)}}`;
 }
 
 /**
  * Make `raw` safe to print: control bytes (C0, DEL, C1), ESC, bidi
- * controls, lone surrogates and anything not single-width become visible
- * escapes. A backslash stays a backslash: the escapes are for reading, not
- * for parsing back.
+ * controls, lone surrogates (invalid UTF-8 decodes to U+FFFD, escaped too),
+ * zero-width and combining characters and anything else of unknown width
+ * become visible escapes. A backslash stays a backslash: the escapes are for
+ * reading, not for parsing back.
  */
 export function sanitizeText(raw: string): string {
   let out = "";
   for (const ch of raw) {
-    const cp = ch.codePointAt(0) ?? 0;
-    out += isSingleWidth(cp) ? ch : visibleEscape(cp);
+    out += charWidth(ch) > 0 ? ch : visibleEscape(ch.codePointAt(0) ?? 0);
   }
   return out;
 }
 
-/** Terminal columns of an already sanitized string (one per code point). */
+/** Terminal columns of an already sanitized string. */
 export function displayWidth(sanitized: string): number {
   let n = 0;
-  for (const _ of sanitized) n++;
+  for (const ch of sanitized) n += charWidth(ch);
   return n;
+}
+
+/**
+ * The longest start of an already sanitized string that is at most `width`
+ * columns (a wide character that would straddle the edge is left out).
+ */
+export function cutToWidth(sanitized: string, width: number): string {
+  let out = "";
+  let used = 0;
+  for (const ch of sanitized) {
+    const w = charWidth(ch);
+    if (used + w > width) break;
+    out += ch;
+    used += w;
+  }
+  return out;
 }
 
 /**
@@ -69,7 +114,6 @@ export function displayWidth(sanitized: string): number {
 export function sanitizeName(raw: string, maxWidth: number): string {
   const safe = sanitizeText(raw);
   if (maxWidth <= 0) return "";
-  const chars = Array.from(safe);
-  if (chars.length <= maxWidth) return safe;
-  return chars.slice(0, maxWidth - 1).join("") + "~";
+  if (displayWidth(safe) <= maxWidth) return safe;
+  return cutToWidth(safe, maxWidth - 1) + "~";
 }

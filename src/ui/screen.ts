@@ -20,7 +20,7 @@ import {
   SYNC_BEGIN,
   SYNC_END,
 } from "./ansi.ts";
-import { type Cell, type Frame, rowAnsi, type Size } from "./render_frame.ts";
+import { type Cell, type Frame, rowAnsi, type Size, WIDE_TAIL } from "./render_frame.ts";
 
 export interface TerminalIo {
   /** Write all of `text` (synchronously: a restore must be out before exit). */
@@ -37,7 +37,8 @@ function sameCell(a: Cell | undefined, b: Cell | undefined): boolean {
  * The bytes that turn the screen showing `prev` into `next`. Per row, one
  * cursor move to the first changed cell and the cells up to the last
  * changed one (cells, not raw strings: no escape is ever cut in half).
- * Each segment starts from and returns to the default style. A different
+ * Each segment starts from and returns to the default style, and at the
+ * first column of a wide character, never its second. A different
  * size (or no previous frame) repaints everything. "" when nothing changed.
  */
 export function diffFrames(prev: Frame | null, next: Frame): string {
@@ -57,7 +58,10 @@ export function diffFrames(prev: Frame | null, next: Frame): string {
         last = c;
       }
     }
-    if (first >= 0) body += cursorTo(r, first) + rowAnsi(row.slice(first, last + 1));
+    if (first < 0) return;
+    // The second column of a wide character cannot be written alone: start at its first.
+    while (first > 0 && row[first]?.ch === WIDE_TAIL) first--;
+    body += cursorTo(r, first) + rowAnsi(row.slice(first, last + 1));
   });
   return body === "" ? "" : SYNC_BEGIN + body + SYNC_END;
 }

@@ -7,6 +7,7 @@
  */
 import type { EventJson, ProcessJson, Snapshot } from "../core/snapshot.ts";
 import type { KeyName } from "./keys.ts";
+import { clampUpdateInterval } from "../core/update_interval.ts";
 
 export type SortKey = "mar" | "dtlb" | "rss" | "pid" | "name";
 export const SORT_ORDER: readonly SortKey[] = ["mar", "dtlb", "rss", "pid", "name"];
@@ -145,10 +146,6 @@ function withNotice(ui: UiState, text: string, nowMs: number): UiState {
   return { ...ui, notice: { text, atMs: nowMs } };
 }
 
-/** Interval bounds for +/-: the daemon clamps too; this keeps the request sane. */
-export const UPDATE_MS_MIN = 100;
-export const UPDATE_MS_MAX = 60_000;
-
 export function reduceKey(
   ui: UiState,
   key: KeyName,
@@ -189,11 +186,8 @@ export function reduceKey(
     case "+":
     case "-": {
       if (ctx.updateMs === null) return none(withNotice(ui, "update interval unknown", ctx.nowMs));
-      const ms = clamp(
-        Math.round(key === "+" ? ctx.updateMs * 2 : ctx.updateMs / 2),
-        UPDATE_MS_MIN,
-        UPDATE_MS_MAX,
-      );
+      // The daemon clamps too; this keeps the request (and its notice) sane.
+      const ms = clampUpdateInterval(key === "+" ? ctx.updateMs * 2 : ctx.updateMs / 2);
       return ask({ kind: "setUpdateInterval", ms }, `update interval ${ms} ms`);
     }
     case "s": {

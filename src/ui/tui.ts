@@ -3,7 +3,7 @@
  * calls. The logic lives in pure modules (render.ts, state.ts, keys.ts);
  * this file only wires them to a Screen, an input stream and the daemon.
  */
-import type { DaemonControl, SnapshotListener } from "../daemon_api.ts";
+import type { DaemonControl, SnapshotListener } from "../daemon/control.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { decodeKeys } from "./keys.ts";
 import { displayedProcesses, layoutFor, renderFrame } from "./render.ts";

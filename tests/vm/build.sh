@@ -85,11 +85,13 @@ for opt in CONFIG_SERIAL_8250_CONSOLE CONFIG_NUMA CONFIG_ACPI_NUMA CONFIG_PERF_E
 done
 
 # --- deno: the same version the project pins, from npm -----------------------------
-# Reuse the deno on PATH when it is the pinned version (it came from npm too);
-# otherwise install the npm package into $OUT.
+# Reuse the host's deno ($DENO, which `deno task vm` sets, else the one on PATH)
+# when it is the pinned version (it came from npm too); otherwise install the npm
+# package into $OUT.
 DENO_BIN=""
-if command -v deno >/dev/null && deno --version 2>/dev/null | grep -q "^deno $DENO_VERSION "; then
-  DENO_BIN="$(deno eval 'console.log(Deno.execPath())')"
+HOST_DENO="${DENO:-$(command -v deno || true)}"
+if [ -n "$HOST_DENO" ] && "$HOST_DENO" --version 2>/dev/null | grep -q "^deno $DENO_VERSION "; then
+  DENO_BIN="$("$HOST_DENO" eval 'console.log(Deno.execPath())')"
 fi
 if [ -z "$DENO_BIN" ]; then
   DENO_BIN="$OUT/denoinst/node_modules/deno/deno"

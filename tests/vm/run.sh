@@ -113,7 +113,10 @@ done
 # guest ~10 s of emulated work and keeps it from reaching for the npm registry
 # (the guest has no network). /waspd is a symlink to the copy.
 # Not safe for two concurrent runs with the same OUT.
-command -v deno >/dev/null || { echo "run.sh: deno is not on PATH (it caches the npm packages the guest needs)" >&2; exit 2; }
+# The host's deno: $DENO (`deno task vm` sets it to the deno running the task),
+# else the one on PATH.
+DENO="${DENO:-$(command -v deno || true)}"
+[ -n "$DENO" ] && [ -x "$DENO" ] || { echo "run.sh: no deno: set DENO=/path/to/deno or run 'deno task vm' (it caches the npm packages the guest needs)" >&2; exit 2; }
 TMPD="$(mktemp -d)"
 trap 'rm -rf "$TMPD"' EXIT
 G="$OUT/guest"
@@ -126,8 +129,8 @@ for f in main.ts deno.json deno.lock src probe; do
 done
 ENTRIES=(main.ts)
 for f in probe/worker.ts src/sys/mitosis/prctl_child.ts; do [ -f "$G/waspd/$f" ] && ENTRIES+=("$f"); done
-if ! (cd "$G/waspd" && export DENO_DIR="$G/deno_dir" && deno install --entrypoint "${ENTRIES[@]}" &&
-  deno run -A main.ts --help) >/dev/null 2>"$TMPD/warm.err"; then
+if ! (cd "$G/waspd" && export DENO_DIR="$G/deno_dir" && "$DENO" install --entrypoint "${ENTRIES[@]}" &&
+  "$DENO" run -A main.ts --help) >/dev/null 2>"$TMPD/warm.err"; then
   echo "run.sh: caching the project's dependencies on the host failed:" >&2
   cat "$TMPD/warm.err" >&2
   exit 2

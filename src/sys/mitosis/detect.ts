@@ -4,10 +4,8 @@
  * the two reads.
  */
 import type { MitosisDetection } from "../../core/types.ts";
+import { PR_GET_PGTABLE_REPL } from "../../core/prctl.ts";
 import { SyscallError } from "../../ffi/errno.ts";
-
-/** PR_GET_PGTABLE_REPL: the caller's replication mask. */
-export const PR_GET_PGTABLE_REPL = 101;
 
 /** What prctl(101) answered: a mask, or an errno name / other failure text. */
 export type PrctlProbe = { ok: true; mask: number } | { ok: false; code: string };

@@ -11,15 +11,14 @@
  */
 import type { ActionResult, MitosisDetection, MitosisState, ProcessKey } from "../../core/types.ts";
 import { STEERING_SLOTS } from "../../core/types.ts";
-import type { MitosisControl } from "../../host.ts";
+import { PR_GET_PGTABLE_REPL_STEERING, PR_SET_PGTABLE_REPL_STEERING } from "../../core/prctl.ts";
+import type { MitosisControl, MitosisWritableFile } from "../../host.ts";
 import { errnoText, SyscallError } from "../../ffi/errno.ts";
 import { libc, O_CLOEXEC, O_TRUNC, O_WRONLY } from "../../ffi/libc.ts";
+import { OwnedFd } from "../../ffi/owned.ts";
 import { detectMitosis, type PrctlProbe, probePrctl } from "./detect.ts";
 import { MITOSIS_FILES, parseMitosisState } from "./parse.ts";
 import { PRCTL_CHILD_FLAG, type PrctlChildResult } from "./prctl_child.ts";
-
-export const PR_SET_PGTABLE_REPL_STEERING = 104;
-export const PR_GET_PGTABLE_REPL_STEERING = 105;
 
 export interface LinuxMitosisOptions {
   probe?: () => Promise<PrctlProbe>;
@@ -260,16 +259,8 @@ export class LinuxMitosis implements MitosisControl {
     }
   }
 
-  writeMode(value: number): Promise<ActionResult> {
-    return Promise.resolve(this.#writeInteger("mode", value));
-  }
-
-  writeInherit(value: number): Promise<ActionResult> {
-    return Promise.resolve(this.#writeInteger("inherit", value));
-  }
-
-  writeCache(value: number): Promise<ActionResult> {
-    return Promise.resolve(this.#writeInteger("cache", value));
+  write(file: MitosisWritableFile, value: number): Promise<ActionResult> {
+    return Promise.resolve(this.#writeInteger(file, value));
   }
 
   /** Wait (at most `timeoutMs`) for children still running; a D-state one is left behind. */
@@ -281,7 +272,7 @@ export class LinuxMitosis implements MitosisControl {
     return this.#children.size;
   }
 
-  #writeInteger(file: string, value: number): ActionResult {
+  #writeInteger(file: MitosisWritableFile, value: number): ActionResult {
     const path = `${this.procRoot}/mitosis/${file}`;
     if (!Number.isSafeInteger(value)) {
       return {
@@ -291,22 +282,15 @@ export class LinuxMitosis implements MitosisControl {
         message: `write ${path}: ${value} is not an integer`,
       };
     }
-    let fd = -1;
     try {
       // O_TRUNC as `echo N >` does: procfs ignores it, a fixture tree needs it.
-      fd = libc().open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-      libc().write(fd, new TextEncoder().encode(`${value}\n`));
-      const closing = fd;
-      fd = -1;
+      // If the write throws, `using` closes quietly: the write's error is the answer.
+      using file = OwnedFd.open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+      file.write(new TextEncoder().encode(`${value}\n`));
       // The kernel applies (or rejects) the value when the file is released.
-      libc().close(closing);
+      file.close();
       return { ok: true, value };
     } catch (error) {
-      if (fd >= 0) {
-        try {
-          libc().close(fd);
-        } catch { /* the write already failed: report that */ }
-      }
       return failure(`write ${value} to ${path}`, error);
     }
   }

@@ -1,7 +1,7 @@
 /**
  * The child-process side of prctl(100, mask, pid). Enabling replication for
  * another process blocks the calling thread uninterruptibly until the target
- * runs, forever on a stopped target (INTERFACE.md): so the daemon never makes
+ * runs, forever on a stopped target (docs/kernel-interface.md): so the daemon never makes
  * that call itself. It starts this short-lived process, which makes the one
  * call and prints one JSON line `{"rc":0,"errno":0,"code":"OK"}`; the parent
  * gives up after a deadline and this process is left to the kernel.
@@ -10,12 +10,12 @@
  * (a blocking wait, like the kernel's) exists so tests can play a stuck call
  * on a stock kernel.
  */
+import { PR_SET_PGTABLE_REPL } from "../../core/prctl.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { libc } from "../../ffi/libc.ts";
 
 /** Hidden first argument of a compiled waspd binary that makes it run this child. */
 export const PRCTL_CHILD_FLAG = "__prctl-child";
-export const PR_SET_PGTABLE_REPL = 100;
 
 export interface PrctlChildResult {
   rc: number;

@@ -13,6 +13,7 @@
  * limit where allowed, counters may use a share of it, and the largest-RSS
  * targets are served first. A process whose threads do not all fit gets no
  * counters at all: a partial sum would look like a real, smaller number.
+ * Each fd is a PerfCounter owner; the FdLedger counts the open ones.
  */
 import type { CounterReading, CounterStatus, CpuIdentity, ProcessInfo } from "../../core/types.ts";
 import { processKeyString } from "../../core/types.ts";
@@ -25,12 +26,13 @@ import { candidateEventSets, SOFTWARE_TEST_EVENTS } from "./events.ts";
 import type { EventSet } from "./events.ts";
 import { readPerfEnvironment, summarizeFailures } from "./diagnose.ts";
 import type { SetFailure } from "./diagnose.ts";
-import { closeCounter, openCounter, readCounter, validateEventSet } from "./validate.ts";
+import { validateEventSet } from "./validate.ts";
 import type { Validation } from "./validate.ts";
 import { threadIds } from "../procfs.ts";
-import { fdBudget, raiseFdLimit } from "./fd_budget.ts";
-import type { ProcessCounters } from "./process_counters.ts";
+import { fdBudget, FdLedger, raiseFdLimit } from "./fd_budget.ts";
+import type { ProcessCounters, ThreadCounters } from "./process_counters.ts";
 import { readProcess, retireThread } from "./process_counters.ts";
+import { PerfCounter } from "./perf_counter.ts";
 
 export interface CounterSourceOptions {
   /** The CPU the event table is chosen for (Topology.cpu). */
@@ -53,14 +55,15 @@ const VANISHED = new Set(["ESRCH", "ENOENT"]);
 /** errnos meaning "not allowed for this process": not retried every tick. */
 const REFUSED = new Set(["EACCES", "EPERM"]);
 
-export class LinuxCounterSource implements CounterSource {
+export class LinuxCounterSource implements CounterSource, Disposable {
   readonly #procRoot: string;
   #events: EventSet | null = null;
   #status: CounterStatus;
-  readonly #processes = new Map<string, ProcessCounters>();
+  readonly #processes = new Map<string, ProcessCounters<PerfCounter>>();
   /** Targets perf refused (EACCES/EPERM): not retried while they live. */
   readonly #refused = new Set<string>();
-  #fdUsed = 0;
+  /** The budget and the open counters (status().fdBudget / fdUsed). */
+  #fds = new FdLedger(0);
 
   constructor(options: CounterSourceOptions) {
     this.#procRoot = options.procRoot ?? "/proc";
@@ -76,6 +79,7 @@ export class LinuxCounterSource implements CounterSource {
     }
     const env = readPerfEnvironment(this.#procRoot, root, fdLimit);
     const budget = fdBudget(fdLimit, options.fdShare ?? 0.5);
+    this.#fds = new FdLedger(budget);
     const candidates = options.softwareTestEvents
       ? [SOFTWARE_TEST_EVENTS]
       : candidateEventSets(options.cpu);
@@ -108,7 +112,7 @@ export class LinuxCounterSource implements CounterSource {
   }
 
   status(): CounterStatus {
-    return { ...this.#status, fdUsed: this.#fdUsed };
+    return { ...this.#status, fdBudget: this.#fds.limit, fdUsed: this.#fds.used };
   }
 
   sample(targets: readonly ProcessInfo[]): Map<string, CounterReading> {
@@ -133,7 +137,7 @@ export class LinuxCounterSource implements CounterSource {
         if (problem === "refused") this.#refused.add(key);
         continue;
       }
-      const reading = readProcess(counters, readCounter, scaledCount);
+      const reading = readProcess(counters, (counter) => counter.read(), scaledCount);
       if (reading.threads > 0) readings.set(key, reading);
     }
     return readings;
@@ -141,6 +145,10 @@ export class LinuxCounterSource implements CounterSource {
 
   close(): void {
     for (const [key, counters] of this.#processes) this.#closeProcess(key, counters);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /**
@@ -158,14 +166,14 @@ export class LinuxCounterSource implements CounterSource {
       const tids = threadIds(this.#procRoot, target.pid);
       if (tids === null || tids.length === 0) continue; // gone
       const needed = tids.length * perThread;
-      if (planned + needed > this.#status.fdBudget) continue; // a smaller one may still fit
+      if (planned + needed > this.#fds.limit) continue; // a smaller one may still fit
       planned += needed;
       wanted.set(key, { target, tids });
     }
     return wanted;
   }
 
-  #newProcess(pid: number): ProcessCounters {
+  #newProcess(pid: number): ProcessCounters<PerfCounter> {
     return { pid, threads: new Map(), retired: { loads: 0, walks: 0, enabledNs: 0, runningNs: 0 } };
   }
 
@@ -174,34 +182,33 @@ export class LinuxCounterSource implements CounterSource {
    * no for this process (not retried); "failed": any other error (retried next tick).
    */
   #syncThreads(
-    counters: ProcessCounters,
+    counters: ProcessCounters<PerfCounter>,
     tids: number[],
     events: EventSet,
   ): "ok" | "refused" | "failed" {
     const live = new Set(tids);
     for (const [tid, thread] of counters.threads) {
       if (live.has(tid)) continue;
-      retireThread(counters, safeRead(thread.loadsFd), safeRead(thread.walksFd), scaledCount);
-      this.#closeFds([thread.loadsFd, thread.walksFd]);
+      retireThread(counters, safeRead(thread.loads), safeRead(thread.walks), scaledCount);
+      closeThread(thread);
       counters.threads.delete(tid);
     }
     for (const tid of tids) {
       if (counters.threads.has(tid)) continue;
-      const opened: number[] = [];
       try {
-        opened.push(openCounter(events.loads, tid));
-        this.#fdUsed++;
-        opened.push(openCounter(events.walks, tid));
-        this.#fdUsed++;
-        counters.threads.set(tid, { loadsFd: opened[0]!, walksFd: opened[1]! });
+        // Both counters or neither: a lone one is closed as the block is left.
+        using opening = new DisposableStack();
+        const loads = opening.use(PerfCounter.open(events.loads, tid, this.#fds));
+        const walks = opening.use(PerfCounter.open(events.walks, tid, this.#fds));
+        counters.threads.set(tid, { loads, walks });
+        opening.move(); // the thread's entry owns them now
       } catch (err) {
-        this.#closeFds(opened);
         if (!(err instanceof SyscallError)) throw err;
         if (VANISHED.has(err.code)) continue;
         if (REFUSED.has(err.code)) return "refused";
         if (err.code === "EMFILE" || err.code === "ENFILE") {
           // The budget was too generous for this process's other fds: shrink it.
-          this.#status = { ...this.#status, fdBudget: this.#fdUsed };
+          this.#fds.shrinkToUsed();
         }
         this.#status = { ...this.#status, reason: `last open failed: ${err.message}` };
         return "failed";
@@ -210,26 +217,22 @@ export class LinuxCounterSource implements CounterSource {
     return "ok";
   }
 
-  #closeFds(fds: number[]): void {
-    for (const fd of fds) {
-      closeCounter(fd);
-      this.#fdUsed--;
-    }
-  }
-
-  #closeProcess(key: string, counters: ProcessCounters): void {
-    for (const thread of counters.threads.values()) {
-      this.#closeFds([thread.loadsFd, thread.walksFd]);
-    }
+  #closeProcess(key: string, counters: ProcessCounters<PerfCounter>): void {
+    for (const thread of counters.threads.values()) closeThread(thread);
     counters.threads.clear();
     this.#processes.delete(key);
   }
 }
 
+function closeThread(thread: ThreadCounters<PerfCounter>): void {
+  thread.loads.close();
+  thread.walks.close();
+}
+
 /** A dead thread's last read; null when even that fails. */
-function safeRead(fd: number): RawCount | null {
+function safeRead(counter: PerfCounter): RawCount | null {
   try {
-    return readCounter(fd);
+    return counter.read();
   } catch {
     return null;
   }

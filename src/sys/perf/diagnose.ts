@@ -5,6 +5,7 @@
  * `explainOpenFailure` is pure; `readPerfEnvironment` reads the few /proc
  * files it needs under a configurable root and never throws.
  */
+import { hypervisorPresent, parseCpuinfo } from "../topology_parse.ts";
 
 export interface PerfEnvironment {
   /** /proc/sys/kernel/perf_event_paranoid, or null when unreadable. */
@@ -45,12 +46,14 @@ export function parseParanoid(text: string | null): number | null {
   return /^-?\d+$/.test(trimmed) ? Number(trimmed) : null;
 }
 
-/** Whether the first "flags" line of /proc/cpuinfo lists "hypervisor"; null if none. */
+/**
+ * Whether the first processor's flags in /proc/cpuinfo say "hypervisor"; null
+ * when there is no cpuinfo or no flags line. Read as the topology reads it.
+ */
 export function parseHypervisorFlag(cpuinfo: string | null): boolean | null {
   if (cpuinfo === null) return null;
-  const line = cpuinfo.split("\n").find((l) => /^flags\s*:/.test(l));
-  if (line === undefined) return null;
-  return line.slice(line.indexOf(":") + 1).trim().split(/\s+/).includes("hypervisor");
+  const { flags } = parseCpuinfo(cpuinfo);
+  return flags.size === 0 ? null : hypervisorPresent(flags);
 }
 
 /** "hypervisor present" / "no hypervisor flag" / "hypervisor unknown". */

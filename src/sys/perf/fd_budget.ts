@@ -43,3 +43,40 @@ export function fdBudget(softLimit: number | null, share: number): number {
   const budget = Math.min(Math.floor(softLimit * clampedShare), softLimit - FD_RESERVE);
   return Math.max(0, budget - (budget % 2));
 }
+
+/**
+ * The budget and the fds held against it, counted as the live owners
+ * themselves: an owner joins when it opens and leaves when it closes, so
+ * `used` cannot drift from what is really open (one fd per owner).
+ */
+export class FdLedger {
+  #limit: number;
+  readonly #live = new Set<object>();
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** How many fds the owners may hold. */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** How many owners are open now. */
+  get used(): number {
+    return this.#live.size;
+  }
+
+  hold(owner: object): void {
+    this.#live.add(owner);
+  }
+
+  release(owner: object): void {
+    this.#live.delete(owner);
+  }
+
+  /** EMFILE/ENFILE said the budget was too generous for the process's other fds: keep what is held. */
+  shrinkToUsed(): void {
+    this.#limit = this.used;
+  }
+}

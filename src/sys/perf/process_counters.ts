@@ -1,24 +1,25 @@
 /**
- * The counters of one process and how its reading is summed. The reader is
- * passed in so the summing is tested without a kernel.
+ * The counters of one process and how its reading is summed. The counter type
+ * and its reader are parameters so the summing is tested without a kernel
+ * (LinuxCounterSource uses PerfCounter owners; tests use plain numbers).
  */
 import type { CounterReading } from "../../core/types.ts";
 import type { RawCount } from "./attr.ts";
 
-export interface ThreadCounters {
-  loadsFd: number;
-  walksFd: number;
+export interface ThreadCounters<C> {
+  loads: C;
+  walks: C;
 }
 
-export interface ProcessCounters {
+export interface ProcessCounters<C> {
   pid: number;
   /** Live threads by tid. */
-  threads: Map<number, ThreadCounters>;
+  threads: Map<number, ThreadCounters<C>>;
   /** Final scaled counts of threads that ended, so the total never drops. */
   retired: { loads: number; walks: number; enabledNs: number; runningNs: number };
 }
 
-export type CounterReader = (fd: number) => RawCount | null;
+export type CounterReader<C> = (counter: C) => RawCount | null;
 export type CounterScaler = (count: RawCount) => number | null;
 
 /**
@@ -26,9 +27,9 @@ export type CounterScaler = (count: RawCount) => number | null;
  * thread whose count is unknown (short read, never on the PMU) makes the
  * process's sum for that event unknown: a sum missing a part is not the sum.
  */
-export function readProcess(
-  counters: ProcessCounters,
-  read: CounterReader,
+export function readProcess<C>(
+  counters: ProcessCounters<C>,
+  read: CounterReader<C>,
   scale: CounterScaler,
 ): CounterReading {
   let loads: number | null = counters.retired.loads;
@@ -36,8 +37,8 @@ export function readProcess(
   let enabledNs = counters.retired.enabledNs;
   let runningNs = counters.retired.runningNs;
   for (const thread of counters.threads.values()) {
-    const l = tryRead(read, thread.loadsFd);
-    const w = tryRead(read, thread.walksFd);
+    const l = tryRead(read, thread.loads);
+    const w = tryRead(read, thread.walks);
     const ls = l ? scale(l) : null;
     const ws = w ? scale(w) : null;
     loads = loads === null || ls === null ? null : loads + ls;
@@ -48,9 +49,9 @@ export function readProcess(
   return { loads, walks, enabledNs, runningNs, threads: counters.threads.size };
 }
 
-function tryRead(read: CounterReader, fd: number): RawCount | null {
+function tryRead<C>(read: CounterReader<C>, counter: C): RawCount | null {
   try {
-    return read(fd);
+    return read(counter);
   } catch {
     return null;
   }
@@ -61,8 +62,8 @@ function tryRead(read: CounterReader, fd: number): RawCount | null {
  * a final count is unknown it is dropped: the process total then steps back,
  * and the rate maths turns that tick into unknown rather than a negative rate.
  */
-export function retireThread(
-  counters: ProcessCounters,
+export function retireThread<C>(
+  counters: ProcessCounters<C>,
   loads: RawCount | null,
   walks: RawCount | null,
   scale: CounterScaler,

@@ -11,11 +11,12 @@
  */
 import { libc, MADV_NOHUGEPAGE } from "../../ffi/libc.ts";
 import { SyscallError } from "../../ffi/errno.ts";
-import { encodeAttr, parseRead, PERF_FLAG_FD_CLOEXEC, READ_BYTES } from "./attr.ts";
+import { Mapping } from "../../ffi/owned.ts";
 import type { RawCount } from "./attr.ts";
-import type { EventSet, EventSpec } from "./events.ts";
+import type { EventSet } from "./events.ts";
 import { explainImplausible, explainOpenFailure } from "./diagnose.ts";
 import type { PerfEnvironment } from "./diagnose.ts";
+import { PerfCounter } from "./perf_counter.ts";
 
 const PAGE_BYTES = 4096;
 const BUSY_PAGES = 8192;
@@ -24,46 +25,19 @@ export type Validation =
   | { ok: true; loads: RawCount; walks: RawCount }
   | { ok: false; code: string | null; reason: string };
 
-/** Open one event on thread `tid` (0 = the calling thread), counting at once. */
-export function openCounter(event: EventSpec, tid: number): number {
-  const attr = encodeAttr({ type: event.type, config: event.config });
-  return libc().perfEventOpen(attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
-}
-
-/** read(2) one counter; null when the read came back short. */
-export function readCounter(fd: number): RawCount | null {
-  const buf = new Uint8Array(READ_BYTES);
-  const n = libc().read(fd, buf);
-  return parseRead(buf, n);
-}
-
-/** close(2), ignoring failure: the fd is ours and gone either way. */
-export function closeCounter(fd: number): void {
-  try {
-    libc().close(fd);
-  } catch {
-    // EBADF/EINTR on close leave nothing to undo.
-  }
-}
-
 /** Touch then re-read BUSY_PAGES pages of 4 KiB; returns a checksum so the JIT keeps the loads. */
 function busyLoop(): number {
-  const c = libc();
   const bytes = BUSY_PAGES * PAGE_BYTES;
-  const ptr = c.mmapAnonymous(bytes);
-  try {
-    c.madvise(ptr, bytes, MADV_NOHUGEPAGE);
-    const mem = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(ptr, bytes));
-    for (let i = 0; i < bytes; i += PAGE_BYTES) mem[i] = i & 0xff;
-    let sum = 0;
-    for (let pass = 0; pass < 4; pass++) {
-      // A stride of one page plus a line: a new page (and a new TLB entry) every load.
-      for (let i = 0; i < bytes; i += PAGE_BYTES + 64) sum += mem[i] ?? 0;
-    }
-    return sum;
-  } finally {
-    c.munmap(ptr, bytes);
+  using mapping = Mapping.anonymous(bytes);
+  libc().madvise(mapping.pointer, bytes, MADV_NOHUGEPAGE);
+  const mem = new Uint8Array(mapping.arrayBuffer());
+  for (let i = 0; i < bytes; i += PAGE_BYTES) mem[i] = i & 0xff;
+  let sum = 0;
+  for (let pass = 0; pass < 4; pass++) {
+    // A stride of one page plus a line: a new page (and a new TLB entry) every load.
+    for (let i = 0; i < bytes; i += PAGE_BYTES + 64) sum += mem[i] ?? 0;
   }
+  return sum;
 }
 
 /** What is wrong with a count from the busy loop, or null when it is believable. */
@@ -77,43 +51,30 @@ function implausibility(count: RawCount | null): string | null {
 
 /** Open, exercise, read and close `set` on the calling thread. */
 export function validateEventSet(set: EventSet, env: PerfEnvironment): Validation {
-  const fds: number[] = [];
-  try {
-    for (const event of [set.loads, set.walks]) {
-      try {
-        fds.push(openCounter(event, 0));
-      } catch (err) {
-        if (!(err instanceof SyscallError)) throw err;
-        return { ok: false, code: err.code, reason: explainOpenFailure(event.name, err.code, env) };
-      }
+  using opened = new DisposableStack();
+  const counters: PerfCounter[] = [];
+  for (const event of [set.loads, set.walks]) {
+    try {
+      counters.push(opened.use(PerfCounter.open(event, 0)));
+    } catch (err) {
+      if (!(err instanceof SyscallError)) throw err;
+      return { ok: false, code: err.code, reason: explainOpenFailure(event.name, err.code, env) };
     }
-    busyLoop();
-    const [loadsFd, walksFd] = fds as [number, number];
-    const loads = readCounter(loadsFd);
-    const walks = readCounter(walksFd);
-    const loadsProblem = implausibility(loads);
-    if (loadsProblem !== null) {
-      return {
-        ok: false,
-        code: null,
-        reason: explainImplausible(set.loads.name, loadsProblem, env),
-      };
-    }
-    const walksProblem = implausibility(walks);
-    if (walksProblem !== null) {
-      return {
-        ok: false,
-        code: null,
-        reason: explainImplausible(set.walks.name, walksProblem, env),
-      };
-    }
-    if (loads === null || walks === null) throw new Error("unreachable: counts checked above");
-    if (!set.diagnosticOnly && walks.value > loads.value) {
-      const detail = `counted more walks (${walks.value}) than loads (${loads.value})`;
-      return { ok: false, code: null, reason: explainImplausible(set.walks.name, detail, env) };
-    }
-    return { ok: true, loads, walks };
-  } finally {
-    for (const fd of fds) closeCounter(fd);
   }
+  busyLoop();
+  const [loadsCounter, walksCounter] = counters as [PerfCounter, PerfCounter];
+  const loads = loadsCounter.read();
+  const walks = walksCounter.read();
+  for (const [event, count] of [[set.loads, loads], [set.walks, walks]] as const) {
+    const problem = implausibility(count);
+    if (problem !== null) {
+      return { ok: false, code: null, reason: explainImplausible(event.name, problem, env) };
+    }
+  }
+  if (loads === null || walks === null) throw new Error("unreachable: counts checked above");
+  if (!set.diagnosticOnly && walks.value > loads.value) {
+    const detail = `counted more walks (${walks.value}) than loads (${loads.value})`;
+    return { ok: false, code: null, reason: explainImplausible(set.walks.name, detail, env) };
+  }
+  return { ok: true, loads, walks };
 }

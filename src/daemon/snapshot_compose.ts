@@ -1,15 +1,18 @@
 /**
- * One tick's Snapshot from its parts (pure): the per-process rows, the
- * decisions in play, and the daemon's, kernel's and probe's state, in the
- * schema every view renders.
+ * What comes out of one tick (pure): its Snapshot from its parts, the
+ * per-process rows, the decisions in play, and the daemon's, kernel's and
+ * probe's state, in the schema every view renders. The policy's inputs are
+ * built by policy_inputs.ts.
  */
 import type { PolicyDecision } from "../core/policy.ts";
 import {
   type CapabilitiesJson,
   type DaemonJson,
+  type DecisionJson,
   type EventJson,
   hostJson,
   mitosisJson,
+  type ProcessJson,
   ptlJson,
   type Snapshot,
   SNAPSHOT_SCHEMA_VERSION,
@@ -23,7 +26,7 @@ import type {
   Topology,
 } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
-import { decisionJsonOf, processJsonOf, type ProcessSignals } from "./assemble.ts";
+import type { ProcessSignals } from "./policy_inputs.ts";
 
 export interface SnapshotParts {
   host: { simulated: boolean; hostname(): string; kernelRelease(): string };
@@ -57,7 +60,7 @@ export function composeSnapshot(p: SnapshotParts): Snapshot {
   });
   const decisions = p.signals.flatMap((s) => {
     const d = p.decisions.get(processKeyString(s.process));
-    const row = d === undefined ? null : decisionJsonOf(s.process, d);
+    const row = d === undefined ? null : decisionJsonOf(s, d);
     return row === null ? [] : [row];
   });
   return {
@@ -81,5 +84,50 @@ export function composeSnapshot(p: SnapshotParts): Snapshot {
     decisions,
     events: p.events,
     tick_ms: Math.round(p.tickMs * 100) / 100,
+  };
+}
+
+function processJsonOf(
+  s: ProcessSignals,
+  decision: PolicyDecision | undefined,
+  pinned: "on" | "off" | null,
+  counterSource: string | null,
+  hasCounters: boolean,
+): ProcessJson {
+  const p = s.process;
+  return {
+    pid: p.pid,
+    start_time: p.startTime,
+    name: p.name,
+    state: p.state,
+    threads: p.threads,
+    rss_kb: p.rssKb,
+    mar: s.mar,
+    dtlb_ratio: s.dtlbRatio,
+    multiplex: s.multiplex,
+    minflt_per_s: s.minorPerS,
+    majflt_per_s: s.majorPerS,
+    counter_source: hasCounters ? counterSource : null,
+    replicated: s.replicated,
+    replica_nodes: s.replicaNodes,
+    status: decision?.status ?? "n/a",
+    reason: decision?.reason ?? "not decided yet",
+    countdown_ms: decision?.countdownMs ?? null,
+    pinned,
+  };
+}
+
+/** Decisions worth listing: those in play (not idle, not unknown). */
+function decisionJsonOf(s: ProcessSignals, d: PolicyDecision): DecisionJson | null {
+  const p = s.process;
+  if (d.action === "none" && (d.status === "idle" || d.status === "n/a")) return null;
+  return {
+    pid: p.pid,
+    start_time: p.startTime,
+    name: p.name,
+    status: d.status,
+    action: d.action,
+    reason: d.reason,
+    countdown_ms: d.countdownMs,
   };
 }

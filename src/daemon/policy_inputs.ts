@@ -1,13 +1,14 @@
 /**
- * Pure assembly of the per-process view of one tick: counters turned into
- * rates, the kernel's replication view, pins and the policy's decisions
- * folded into the snapshot's `processes` and `decisions` rows.
+ * What goes into the policy, per process, each tick (pure): counters turned
+ * into rates, the kernel's replication view, and the daemon's standing
+ * (pins, stuck, owned) folded into one PolicySample. What comes out of the
+ * policy is turned into snapshot rows by snapshot_compose.ts.
  */
-import type { PolicyDecision, PolicySample } from "../core/policy.ts";
+import type { PolicySample } from "../core/policy.ts";
 import { counterRates, faultRates } from "../core/rates.ts";
-import type { DecisionJson, ProcessJson } from "../core/snapshot.ts";
 import type { CounterReading, ProcessInfo } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
+import { isStopped } from "../core/process_state.ts";
 
 export interface ProcessSignals {
   process: ProcessInfo;
@@ -51,8 +52,6 @@ export function signalsOf(
   });
 }
 
-const STOPPED_STATES: ReadonlySet<string> = new Set(["T", "t"]);
-
 /** What the daemon knows of a process beyond its signals. */
 export interface ProcessStanding {
   pinned: "on" | "off" | null;
@@ -70,52 +69,8 @@ export function policySampleOf(s: ProcessSignals, standing: ProcessStanding): Po
     replicated: s.replicated,
     pinned: standing.pinned,
     stuck: standing.stuck,
-    stopped: STOPPED_STATES.has(s.process.state),
+    stopped: isStopped(s.process.state),
     foreign: s.replicated === true && !standing.ownedByWaspd,
     advisory: standing.advisory,
-  };
-}
-
-export function processJsonOf(
-  s: ProcessSignals,
-  decision: PolicyDecision | undefined,
-  pinned: "on" | "off" | null,
-  counterSource: string | null,
-  hasCounters: boolean,
-): ProcessJson {
-  const p = s.process;
-  return {
-    pid: p.pid,
-    start_time: p.startTime,
-    name: p.name,
-    state: p.state,
-    threads: p.threads,
-    rss_kb: p.rssKb,
-    mar: s.mar,
-    dtlb_ratio: s.dtlbRatio,
-    multiplex: s.multiplex,
-    minflt_per_s: s.minorPerS,
-    majflt_per_s: s.majorPerS,
-    counter_source: hasCounters ? counterSource : null,
-    replicated: s.replicated,
-    replica_nodes: s.replicaNodes,
-    status: decision?.status ?? "n/a",
-    reason: decision?.reason ?? "not decided yet",
-    countdown_ms: decision?.countdownMs ?? null,
-    pinned,
-  };
-}
-
-/** Decisions worth listing: those in play (not idle, not unknown). */
-export function decisionJsonOf(p: ProcessInfo, d: PolicyDecision): DecisionJson | null {
-  if (d.action === "none" && (d.status === "idle" || d.status === "n/a")) return null;
-  return {
-    pid: p.pid,
-    start_time: p.startTime,
-    name: p.name,
-    status: d.status,
-    action: d.action,
-    reason: d.reason,
-    countdown_ms: d.countdownMs,
   };
 }

@@ -4,8 +4,8 @@
  * operation returns quickly: slow work (a probe, a kernel call) is started and
  * reported later, never awaited by a view.
  */
-import type { ProcessKey } from "./core/types.ts";
-import type { Snapshot } from "./core/snapshot.ts";
+import type { ProcessKey } from "../core/types.ts";
+import type { Snapshot } from "../core/snapshot.ts";
 
 export interface DaemonControl {
   /** Re-measure the PTL latency matrix now (`r`). */
@@ -20,7 +20,7 @@ export interface DaemonControl {
   pin(key: ProcessKey, state: "on" | "off" | null): void;
   /** Change the sampling interval (`+`/`-`), clamped to sane bounds. */
   setUpdateInterval(ms: number): void;
-  /** Ask the daemon to stop: it undoes what it changed, then resolves `done`. */
+  /** Ask the daemon to stop: its run ends, then it undoes what it changed. */
   stop(reason: string): void;
 }
 

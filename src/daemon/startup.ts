@@ -1,0 +1,56 @@
+/**
+ * What the daemon learns about the machine once, before its first tick, and
+ * the lines it opens its event log with: in which mode it runs and why.
+ */
+import { capabilitiesJson } from "../core/capabilities.ts";
+import type {
+  CounterStatus,
+  MitosisDetection,
+  MitosisState,
+  Privileges,
+  Topology,
+} from "../core/types.ts";
+import type { Host } from "../host.ts";
+
+export interface MachineAtStart {
+  topology: Topology;
+  privileges: Privileges;
+  detection: MitosisDetection;
+  /** null without Mitosis. */
+  mitosis: MitosisState | null;
+}
+
+export async function readMachine(host: Host): Promise<MachineAtStart> {
+  const topology = await host.topology();
+  const privileges = host.privileges();
+  const detection = await host.mitosis.detect();
+  const mitosis = detection.present ? await host.mitosis.read() : null;
+  return { topology, privileges, detection, mitosis };
+}
+
+/**
+ * The `info` events a starting daemon emits: its mode, and missing counters.
+ * Advisory mode and missing counters are warnings: waspd runs, but cannot do
+ * its job there (the journal shows them at priority 4). Pure.
+ */
+export function startupLines(
+  at: MachineAtStart,
+  counters: CounterStatus,
+): { text: string; warning: boolean }[] {
+  const caps = capabilitiesJson(at.privileges, counters, at.detection);
+  const lines = [
+    caps.mode === "enforcing"
+      ? { text: "enforcing: waspd will change replication", warning: false }
+      : {
+        text: `ADVISORY: nothing is written (${caps.advisory_reasons.join("; ")})`,
+        warning: true,
+      },
+  ];
+  if (!counters.available) {
+    lines.push({
+      text: `hardware counters unavailable: ${counters.reason ?? "unknown"}`,
+      warning: true,
+    });
+  }
+  return lines;
+}
