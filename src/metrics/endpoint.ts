@@ -5,7 +5,7 @@
  * it. The server itself never calls into the daemon.
  */
 import type { Snapshot } from "../core/snapshot.ts";
-import { type ListenAddress } from "./listen.ts";
+import type { ListenAddress } from "./listen.ts";
 import { MetricsRecorder } from "./metrics.ts";
 import { MetricsServer } from "./server.ts";
 import type { BuildInfo } from "./snapshot_metrics.ts";
