@@ -6,10 +6,12 @@
  * - a Prometheus server scraping waspd has, through its HTTP query API, the
  *   PTL latency series of every node pair and sees the replicated-process
  *   count go above 0, within bounded waits; it loads the alert rules too.
+ *   Its configuration is the README's scrape config, targets pointed here.
  * Loopback only; every port is chosen by the kernel (port 0).
  */
 import assert from "node:assert/strict";
 import { debianTool } from "./support/debian.ts";
+import { readmeBlocks } from "./support/readme.ts";
 import { scrape, spawnWaspd } from "./support/waspd_process.ts";
 
 const promtool = await debianTool("promtool", "prometheus");
@@ -104,20 +106,14 @@ Deno.test({
     try {
       const target = new URL(await waspd.metricsUrl()).host;
       await Deno.copyFile(RULES, `${dir}/waspd-rules.yml`);
+      // The README's scrape config, every target pointed at this waspd, scraped every second.
+      const [readmeConfig] = await readmeBlocks("Monitor a fleet", "yaml");
+      assert.ok(readmeConfig !== undefined);
+      const config = readmeConfig.replace(/"[\w.-]+:9110"/g, `"${target}"`);
+      assert.notEqual(config, readmeConfig);
       await Deno.writeTextFile(
         `${dir}/prometheus.yml`,
-        [
-          "global:",
-          "  scrape_interval: 1s",
-          "  evaluation_interval: 1s",
-          "rule_files:",
-          "  - waspd-rules.yml",
-          "scrape_configs:",
-          "  - job_name: waspd",
-          "    static_configs:",
-          `      - targets: ["${target}"]`,
-          "",
-        ].join("\n"),
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n" + config,
       );
       const port = freePort();
       const base = `http://127.0.0.1:${port}`;
@@ -132,7 +128,7 @@ Deno.test({
       }).spawn();
 
       const pairs = await poll("PTL series for every node pair", 60_000, async () => {
-        const v = await query(base, 'waspd_ptl_latency_seconds{job="waspd"}');
+        const v = await query(base, 'waspd_ptl_latency_seconds{job="waspd",counters_expected=""}');
         return v !== null && v.length === NODES * NODES ? v : null;
       });
       const seen = new Set(pairs.map((s) => `${s.metric.cpu_node}>${s.metric.mem_node}`));
@@ -142,13 +138,19 @@ Deno.test({
       for (const s of pairs) assert.ok(Number(s.value[1]) > 0);
 
       const replicated = await poll("waspd_processes_replicated > 0", 60_000, async () => {
-        const v = await query(base, 'waspd_processes_replicated{job="waspd"} > 0');
+        const v = await query(
+          base,
+          'waspd_processes_replicated{job="waspd",counters_expected=""} > 0',
+        );
         return v !== null && v.length > 0 ? v : null;
       });
       assert.ok(Number(replicated[0]!.value[1]) > 0);
 
       const up = await query(base, 'up{job="waspd"}');
-      assert.equal(up?.[0]?.value[1], "1");
+      assert.ok(up !== null && up.length >= 2 && up.every((s) => s.value[1] === "1"));
+      // The README's VM group carries its label through to the series.
+      const vm = await query(base, 'waspd_counters_available{counters_expected="false"}');
+      assert.equal(vm?.length, 1);
       const rules = await (await fetch(`${base}/api/v1/rules`)).json() as {
         data: { groups: { rules: unknown[] }[] };
       };

@@ -7,11 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { debianTool } from "./support/debian.ts";
+import { standInBinary, systemdRoot } from "./support/systemd_root.ts";
 
 const analyze = await debianTool("systemd-analyze", "systemd");
 const systemctl = analyze === null ? null : await debianTool("systemctl", "systemd");
 const UNIT = new URL("../deploy/systemd/waspd.service", import.meta.url).pathname;
-const SYSTEM_UNITS = ["/usr/lib/systemd/system", "/lib/systemd/system"];
 
 async function run(cmd: string, args: string[]): Promise<{ ok: boolean; text: string }> {
   const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
@@ -19,23 +19,11 @@ async function run(cmd: string, args: string[]): Promise<{ ok: boolean; text: st
   return { ok: out.success, text: (d.decode(out.stdout) + d.decode(out.stderr)).trim() };
 }
 
-/** A root with the distribution's units, the unit under test and a stand-in executable. */
+/** A scratch root holding the unit under test and a stand-in at ExecStart's path. */
 async function scratchRoot(unitText: string): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "waspd-unit-" });
-  const units = SYSTEM_UNITS.find((d) => {
-    try {
-      return Deno.statSync(d).isDirectory;
-    } catch {
-      return false;
-    }
-  });
-  assert.ok(units !== undefined, "no systemd unit directory");
-  await Deno.mkdir(`${root}/usr/lib/systemd`, { recursive: true });
-  const cp = await run("cp", ["-a", units, `${root}/usr/lib/systemd/system`]);
-  assert.ok(cp.ok, cp.text);
-  await Deno.mkdir(`${root}/etc/systemd/system`, { recursive: true });
+  const root = await systemdRoot();
   await Deno.mkdir(`${root}/usr/local/sbin`, { recursive: true });
-  await Deno.writeTextFile(`${root}/usr/local/sbin/waspd`, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  await Deno.copyFile(await standInBinary(root), `${root}/usr/local/sbin/waspd`);
   await Deno.writeTextFile(`${root}/etc/systemd/system/waspd.service`, unitText);
   return root;
 }
