@@ -5,28 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { EXIT_USAGE } from "../src/cli.ts";
+import { poll } from "./support/poll.ts";
+import { hasTmux, tmux } from "./support/tmux.ts";
 import { scrape, spawnWaspd } from "./support/waspd_process.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-function hasTmux(): boolean {
-  try {
-    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-async function until<T>(what: string, get: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const v = await get();
-    if (v !== null) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const ticksIn = (body: string) => Number(/^waspd_ticks_total (\d+)$/m.exec(body)?.[1] ?? NaN);
 
@@ -34,11 +17,11 @@ Deno.test("--metrics with --json: scrapes follow the ticks, stdout stays JSON", 
   const waspd = spawnWaspd(["--sim", "-u", "200", "--json", "--metrics", "127.0.0.1:0"]);
   try {
     const url = await waspd.metricsUrl();
-    const first = await until("a scrape", async () => {
+    const first = await poll("a scrape", 30_000, async () => {
       const r = await scrape(url);
       return r?.status === 200 ? ticksIn(r.body) : null;
     });
-    const later = await until("a later tick", async () => {
+    const later = await poll("a later tick", 30_000, async () => {
       const r = await scrape(url);
       const t = r?.status === 200 ? ticksIn(r.body) : NaN;
       return t > first ? t : null;
@@ -76,30 +59,25 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "waspd-tmux-metrics-" });
     const session = `waspd-metrics-${Deno.pid}`;
-    const tmux = async (...args: string[]) => {
-      const out = await new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" })
-        .output();
-      return new TextDecoder().decode(out.stdout);
-    };
     const script = `'${Deno.execPath()}' run -A '${MAIN}' --sim -u 250 --metrics 127.0.0.1:0 ` +
       `2> ${dir}/err; echo $? > ${dir}/exit; sleep 30`;
     await tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", script);
     try {
-      await until("the first frame", async () => {
+      await poll("the first frame", 30_000, async () => {
         const screen = await tmux("capture-pane", "-p", "-t", session);
         return /PTL latency/.test(screen) ? screen : null;
       });
-      const url = await until("the metrics address", async () => {
+      const url = await poll("the metrics address", 30_000, async () => {
         const err = await Deno.readTextFile(`${dir}/err`).catch(() => "");
         return /metrics on (http:\/\/\S+\/metrics)/.exec(err)?.[1] ?? null;
       });
-      const body = await until("a scrape with ticks", async () => {
+      const body = await poll("a scrape with ticks", 30_000, async () => {
         const r = await scrape(url);
         return r?.status === 200 && ticksIn(r.body) >= 1 ? r.body : null;
       });
       assert.match(body, /^waspd_mode\{mode="enforcing"\} 1$/m);
       await tmux("send-keys", "-t", session, "q");
-      const exit = await until("waspd to exit", async () => {
+      const exit = await poll("waspd to exit", 30_000, async () => {
         const text = await Deno.readTextFile(`${dir}/exit`).catch(() => "");
         return text.trim() === "" ? null : text.trim();
       });

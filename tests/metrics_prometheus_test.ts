@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { debianTool } from "./support/debian.ts";
+import { poll } from "./support/poll.ts";
 import { readmeBlocks } from "./support/readme.ts";
 import { scrape, spawnWaspd } from "./support/waspd_process.ts";
 
@@ -19,16 +20,6 @@ const prometheus = promtool === null ? null : await debianTool("prometheus", "pr
 const RULES = new URL("../deploy/prometheus/waspd-rules.yml", import.meta.url).pathname;
 const NODES = 4;
 const SIM_ARGS = [`--sim`, String(NODES), "-u", "200", "-i", "1000", "-y", "400"];
-
-async function poll<T>(what: string, timeoutMs: number, get: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await get();
-    if (value !== null) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 async function checkMetrics(body: string): Promise<{ ok: boolean; said: string }> {
   const check = new Deno.Command(promtool!, {
@@ -59,7 +50,7 @@ Deno.test({
             r.body.includes("waspd_tick_duration_seconds_bucket")
           ? r.body
           : null;
-      });
+      }, 250);
       const good = await checkMetrics(body);
       assert.ok(good.ok, good.said);
       assert.equal(good.said, "", "promtool found problems");
@@ -130,7 +121,7 @@ Deno.test({
       const pairs = await poll("PTL series for every node pair", 60_000, async () => {
         const v = await query(base, 'waspd_ptl_latency_seconds{job="waspd",counters_expected=""}');
         return v !== null && v.length === NODES * NODES ? v : null;
-      });
+      }, 250);
       const seen = new Set(pairs.map((s) => `${s.metric.cpu_node}>${s.metric.mem_node}`));
       for (let c = 0; c < NODES; c++) {
         for (let m = 0; m < NODES; m++) assert.ok(seen.has(`${c}>${m}`), `${c}>${m}`);
@@ -143,7 +134,7 @@ Deno.test({
           'waspd_processes_replicated{job="waspd",counters_expected=""} > 0',
         );
         return v !== null && v.length > 0 ? v : null;
-      });
+      }, 250);
       assert.ok(Number(replicated[0]!.value[1]) > 0);
 
       const up = await query(base, 'up{job="waspd"}');

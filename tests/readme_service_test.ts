@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { debianTool } from "./support/debian.ts";
+import { poll } from "./support/poll.ts";
 import { commandsOf, readmeBlocks } from "./support/readme.ts";
 import { standInBinary, systemdRoot } from "./support/systemd_root.ts";
 import { scrape, spawnWaspd } from "./support/waspd_process.ts";
@@ -96,7 +97,10 @@ Deno.test({
       await Deno.mkdir(`${root}/etc/prometheus`, { recursive: true });
       await Deno.writeTextFile(`${root}/etc/prometheus/prometheus.yml`, scrapeConfig);
       const url = await waspd.metricsUrl();
-      await scrapeUntilFull(url);
+      await poll("a full scrape", 30_000, async () => {
+        const r = await scrape(url);
+        return r?.status === 200 && r.body.includes("waspd_ptl_latency_seconds{") ? r : null;
+      });
       const hostPort = new URL(url).host;
 
       for (const command of [...service, ...fleet]) {
@@ -118,17 +122,6 @@ Deno.test({
     }
   },
 });
-
-/** Wait until /metrics serves a tick's text with the PTL matrix in it. */
-async function scrapeUntilFull(url: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const r = await scrape(url);
-    if (r?.status === 200 && r.body.includes("waspd_ptl_latency_seconds{")) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("waspd served no full scrape in 30 s");
-}
 
 Deno.test("README: an unknown command in the sections would not pass unnoticed", () => {
   assert.equal(adapt("rm -rf /etc/waspd", "/tmp/r", "127.0.0.1:1"), null);

@@ -13,20 +13,6 @@ import type { ReplicationStatus } from "../core/types.ts";
 import { type CountersView, TICK_BUCKETS_S } from "./daemon_counters.ts";
 import type { Family, Sample } from "./exposition.ts";
 
-/** Statuses whose processes get per-process series: the ones a decision is about. */
-export const IN_PLAY: ReadonlySet<ReplicationStatus> = new Set<ReplicationStatus>([
-  "watch",
-  "candidate",
-  "active",
-  "would-enable",
-  "pinned-on",
-  "pinned-off",
-  "stuck",
-]);
-
-/** At most this many processes get per-process series (highest MAR first). */
-export const MAX_PROCESS_SERIES = 100;
-
 const STATUSES: readonly ReplicationStatus[] = [
   "idle",
   "watch",
@@ -38,6 +24,14 @@ const STATUSES: readonly ReplicationStatus[] = [
   "stuck",
   "n/a",
 ];
+
+/** Statuses whose processes get per-process series: every one a decision is about. */
+export const IN_PLAY: ReadonlySet<ReplicationStatus> = new Set(
+  STATUSES.filter((s) => s !== "idle" && s !== "n/a"),
+);
+
+/** At most this many processes get per-process series (highest MAR first). */
+export const MAX_PROCESS_SERIES = 100;
 
 export interface BuildInfo {
   version: string;

@@ -4,6 +4,8 @@
  * address read from waspd's "metrics on http://HOST:PORT/metrics" line
  * (tests bind port 0, so concurrent runs never collide).
  */
+import { poll } from "./poll.ts";
+
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 export interface WaspdProcess {
@@ -39,23 +41,23 @@ export function spawnWaspd(args: string[], env: Record<string, string> = {}): Wa
   });
   const errDone = pump(child.stderr, (t) => (err += t));
 
-  const poll = async <T>(find: () => T | null, timeoutMs: number, what: string): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const found = find();
-      if (found !== null) return found;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr:\n${err}`);
-  };
+  /** poll, with waspd's stderr in the timeout message (why it did not get there). */
+  const watch = <T>(what: string, timeoutMs: number, get: () => T | null) =>
+    poll(what, timeoutMs, get, 25).catch((error) => {
+      throw new Error(`${(error as Error).message}; waspd's stderr:\n${err}`);
+    });
 
   return {
     lines,
     stderr: () => err,
     metricsUrl: (timeoutMs = 30_000) =>
-      poll(() => /metrics on (http:\/\/\S+\/metrics)/.exec(err)?.[1] ?? null, timeoutMs, "metrics"),
+      watch(
+        "the metrics address",
+        timeoutMs,
+        () => /metrics on (http:\/\/\S+\/metrics)/.exec(err)?.[1] ?? null,
+      ),
     waitLine: (test, timeoutMs) =>
-      poll(() => lines.find(test) ?? null, timeoutMs, "a matching stdout line"),
+      watch("a matching stdout line", timeoutMs, () => lines.find(test) ?? null),
     stop: async (timeoutMs = 20_000) => {
       try {
         child.kill("SIGTERM");
