@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   headlessLine,
+  headlessSink,
   journalMode,
   priorityOf,
   SD_ERR,
@@ -36,4 +37,19 @@ Deno.test("JOURNAL_STREAM decides the journal mode", () => {
   assert.equal(journalMode({ JOURNAL_STREAM: "8:12345" }), true);
   assert.equal(journalMode({ JOURNAL_STREAM: "" }), false);
   assert.equal(journalMode({}), false);
+});
+
+Deno.test("a failing stdout never throws into the daemon: lines stop after the first failure", () => {
+  const written: string[] = [];
+  let fail = false;
+  const sink = headlessSink((text) => {
+    if (fail) throw new Error("EPIPE");
+    written.push(text);
+  }, true);
+  sink("{}", sampleEvent(1, { kind: "info", message: "one" }));
+  fail = true;
+  sink("{}", sampleEvent(2, { kind: "info", message: "two" }));
+  fail = false;
+  sink("{}", sampleEvent(3, { kind: "info", message: "three" }));
+  assert.deepEqual(written, ["<6>info: one\n"]);
 });

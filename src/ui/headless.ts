@@ -38,10 +38,23 @@ export function headlessLine(event: EventJson, journal: boolean): string {
   return journal ? `<${priorityOf(event)}>${body}` : `${event.time} ${body}`;
 }
 
-/** An EventLog sink that writes each event as one headless line through `write`. */
+/**
+ * An EventLog sink that writes each event as one headless line through
+ * `write`. The sink runs inside the daemon's own calls, so a stdout that
+ * fails (the journal went away) must not throw into them: after the first
+ * failed write the lines are dropped, and --log and --metrics carry on.
+ */
 export function headlessSink(
   write: (text: string) => void,
   journal: boolean,
 ): (line: string, event: EventJson) => void {
-  return (_line, event) => write(headlessLine(event, journal) + "\n");
+  let broken = false;
+  return (_line, event) => {
+    if (broken) return;
+    try {
+      write(headlessLine(event, journal) + "\n");
+    } catch {
+      broken = true;
+    }
+  };
 }
