@@ -1,7 +1,8 @@
 /**
  * The /metrics server under hostile clients, against a real waspd --sim:
  * 1000 connections held open, half of them slowloris (a request head sent a
- * byte at a time, never finished), plus huge request heads and bodies, while
+ * byte at a time, never finished), a quarter slow readers (a request whose
+ * response is never read), plus a huge request head and body, while
  * Prometheus-style scrapes go on. The daemon's tick cadence is measured from
  * its own snapshots (--json: tick number and time) in a window without the
  * clients and one with them; the two must match (relative comparison only).
@@ -66,6 +67,10 @@ Deno.test("hostile clients on /metrics leave the tick cadence unchanged", async 
       const c = await Deno.connect(addr);
       conns.push(c);
       if (i % 2 === 0) await c.write(encoder.encode("GET /metrics HTTP/1.1\r\n"));
+      // Slow readers: a whole request whose response is never read.
+      else if (i % 4 === 1) {
+        await c.write(encoder.encode("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+      }
     }
     const big = await Deno.connect(addr);
     conns.push(big);
