@@ -137,11 +137,17 @@ Deno.test({
       }, 250);
       assert.ok(Number(replicated[0]!.value[1]) > 0);
 
-      const up = await query(base, 'up{job="waspd"}');
-      assert.ok(up !== null && up.length >= 2 && up.every((s) => s.value[1] === "1"));
+      // Both target groups of the README's config are up (their first scrapes may lag).
+      await poll("both scrape targets up", 30_000, async () => {
+        const up = await query(base, 'up{job="waspd"} == 1');
+        return up !== null && up.length === 2 ? up : null;
+      }, 250);
       // The README's VM group carries its label through to the series.
-      const vm = await query(base, 'waspd_counters_available{counters_expected="false"}');
-      assert.equal(vm?.length, 1);
+      const vm = await poll("the VM group's series", 30_000, async () => {
+        const v = await query(base, 'waspd_counters_available{counters_expected="false"}');
+        return v !== null && v.length > 0 ? v : null;
+      }, 250);
+      assert.equal(vm.length, 1);
       const rules = await (await fetch(`${base}/api/v1/rules`)).json() as {
         data: { groups: { rules: unknown[] }[] };
       };
