@@ -9,6 +9,7 @@
  * It remembers what it turned on, so the daemon can undo exactly that.
  */
 import type { EventLog } from "../core/events.ts";
+import type { ActionKind } from "../core/snapshot.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
 import type { Host } from "../host.ts";
 import { isStopped } from "../core/process_state.ts";
@@ -150,7 +151,7 @@ export class Actuator {
   }
 
   /** Confirm identity and runnability; emits why not and returns false. */
-  async #confirm(target: ManagedProcess, what: string): Promise<boolean> {
+  async #confirm(target: ManagedProcess, what: ActionKind): Promise<boolean> {
     const now = await this.#host.confirm(target);
     if (now === null) {
       this.enabled.delete(processKeyString(target));
@@ -158,6 +159,7 @@ export class Actuator {
         "info",
         `${what} ${label(target)} skipped: the process is gone`,
         target.pid,
+        { action: { kind: what, result: "skipped" } },
       );
       return false;
     }
@@ -167,6 +169,7 @@ export class Actuator {
         `${what} ${label(target)} skipped: the process is stopped (state ${now.state}); ` +
           "prctl would block until it runs",
         target.pid,
+        { action: { kind: what, result: "skipped" }, severity: "warning" },
       );
       return false;
     }
@@ -183,7 +186,9 @@ export class Actuator {
     );
     if (!this.#record(target, "enable", result)) return;
     this.enabled.set(processKeyString(target), target);
-    this.#events.emit("enable", `replication on for ${label(target)}: ${reason}`, target.pid);
+    this.#events.emit("enable", `replication on for ${label(target)}: ${reason}`, target.pid, {
+      action: { kind: "enable", result: "ok" },
+    });
     if (steering !== null) await this.#steer(target, steering, "newly replicated");
   }
 
@@ -197,7 +202,9 @@ export class Actuator {
     );
     if (!this.#record(target, "disable", result)) return;
     this.enabled.delete(processKeyString(target));
-    this.#events.emit("disable", `replication off for ${label(target)}: ${reason}`, target.pid);
+    this.#events.emit("disable", `replication off for ${label(target)}: ${reason}`, target.pid, {
+      action: { kind: "disable", result: "ok" },
+    });
   }
 
   async #steer(target: ManagedProcess, steering: readonly number[], reason: string) {
@@ -208,6 +215,7 @@ export class Actuator {
       "steer",
       `steering [${steering.join(" ")}] pushed to ${label(target)} (${reason})`,
       target.pid,
+      { action: { kind: "steer", result: "ok" } },
     );
   }
 
@@ -225,7 +233,7 @@ export class Actuator {
   }
 
   /** Log a failed call; returns whether it succeeded. */
-  #record(target: ManagedProcess, what: string, result: ActionResult): boolean {
+  #record(target: ManagedProcess, what: ActionKind, result: ActionResult): boolean {
     if (result.ok) return true;
     if (result.stuck) {
       this.stuck.set(processKeyString(target), target);
@@ -233,9 +241,12 @@ export class Actuator {
         "error",
         `${what} ${label(target)} is stuck: ${result.message} (never retried)`,
         target.pid,
+        { action: { kind: what, result: "stuck" } },
       );
     } else {
-      this.#events.emit("error", `${what} ${label(target)}: ${result.message}`, target.pid);
+      this.#events.emit("error", `${what} ${label(target)}: ${result.message}`, target.pid, {
+        action: { kind: what, result: "error" },
+      });
     }
     return false;
   }
