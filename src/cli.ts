@@ -18,6 +18,7 @@ import {
   parseTimeScale,
   parseUpdateInterval,
 } from "./config.ts";
+import { DEFAULT_METRICS_PORT, type ListenAddress, parseListenAddress } from "./metrics/listen.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { sanitizeLine } from "./ui/sanitize.ts";
 import { attachSimCount } from "./cli_argv.ts";
@@ -93,6 +94,8 @@ interface GlobalOptions {
   exclude: string[];
   json?: boolean;
   once?: boolean;
+  headless?: boolean;
+  metrics?: ListenAddress;
   log?: string;
   keepInherit?: boolean;
   sim?: number | true;
@@ -117,6 +120,8 @@ function toConfig(o: GlobalOptions): Config {
     exclude: [...base.exclude, ...o.exclude],
     json: o.json === true,
     once: o.once === true,
+    headless: o.headless === true,
+    metrics: o.metrics ?? null,
     logFile: o.log ?? null,
     keepInherit: o.keepInherit === true,
     simNodes: o.sim === undefined ? null : o.sim === true ? DEFAULT_SIM_NODES : o.sim,
@@ -196,6 +201,16 @@ export function buildProgram(
     )
     .option("--json", "print JSON lines instead of the TUI")
     .option("--once", "take one sample, print it and exit")
+    .addOption(
+      new Option("--headless", "no screen: one line per event on stdout (journald priorities)")
+        .conflicts(["json", "once"]),
+    )
+    .addOption(
+      new Option(
+        "--metrics <[host:]port>",
+        `serve Prometheus metrics on /metrics (a bare port binds 127.0.0.1; e.g. ${DEFAULT_METRICS_PORT})`,
+      ).argParser(arg(parseListenAddress)).conflicts("once"),
+    )
     .option("--log <file>", "append every decision and action as JSON lines to FILE")
     .option("--keep-inherit", "leave /proc/mitosis/inherit as found (default: off while enforcing)")
     .addOption(

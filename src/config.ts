@@ -77,6 +77,10 @@ export interface Config {
   exclude: string[];
   json: boolean;
   once: boolean;
+  /** --headless: no screen, no snapshots; one line per event on stdout. */
+  headless: boolean;
+  /** --metrics: where /metrics listens, or null for no metrics server. */
+  metrics: { hostname: string; port: number } | null;
   /** JSON-lines event log file, or null. */
   logFile: string | null;
   /** Simulated machine with N nodes, or null for the real host. */
@@ -110,6 +114,8 @@ export function defaultConfig(): Config {
     exclude: [...DEFAULT_EXCLUDED_NAMES],
     json: false,
     once: false,
+    headless: false,
+    metrics: null,
     logFile: null,
     simNodes: null,
     seed: 1,

@@ -255,3 +255,33 @@ Deno.test("--exclude: a literal name longer than comm's 15 bytes is refused, a g
   assert.equal(r.code, EXIT_USAGE);
   assert.match(r.err, /could never match/);
 });
+
+Deno.test("--headless and --metrics reach the config; a bare port binds loopback", async () => {
+  const r = await run(["--headless", "--metrics", "9110", "--log", "/tmp/x.jsonl"]);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.calls[0]?.config.headless, true);
+  assert.deepEqual(r.calls[0]?.config.metrics, { hostname: "127.0.0.1", port: 9110 });
+  assert.equal(r.calls[0]?.config.logFile, "/tmp/x.jsonl");
+  const tui = await run(["--metrics", "[::1]:9110"]);
+  assert.deepEqual(tui.calls[0]?.config.metrics, { hostname: "::1", port: 9110 });
+  const json = await run(["--json", "--metrics", "0.0.0.0:9110"]);
+  assert.deepEqual(json.calls[0]?.config.metrics, { hostname: "0.0.0.0", port: 9110 });
+});
+
+Deno.test("--headless and --metrics misuse: one line, exit 2, nothing run", async () => {
+  for (
+    const argv of [
+      ["--headless", "--json"],
+      ["--headless", "--once"],
+      ["--metrics", "9110", "--once"],
+      ["--metrics", "70000"],
+      ["--metrics", "::1:9110"],
+      ["--metrics"],
+    ]
+  ) {
+    const r = await run(argv);
+    assert.equal(r.code, EXIT_USAGE, argv.join(" "));
+    assert.equal(r.calls.length, 0);
+    assert.equal(r.err.trim().split("\n").length, 1, r.err);
+  }
+});

@@ -19,6 +19,7 @@ import { LOG_RETRY_MS, ResilientLog } from "../daemon/log_sink.ts";
 import { LogFile } from "../sys/log_file.ts";
 import { OutputClosed } from "../sys/stdio.ts";
 import { sanitizeLine } from "../ui/sanitize.ts";
+import { type DaemonOutputs, openOutputs } from "./outputs.ts";
 
 export interface Output {
   out(text: string): void;
@@ -78,7 +79,7 @@ export async function runDaemonCommand(
   deps: DaemonDeps,
   io: Output,
 ): Promise<number> {
-  const useTui = !config.json && !config.once;
+  const useTui = !config.json && !config.once && !config.headless;
   if (useTui) {
     const support = terminalSupport(
       { TERM: Deno.env.get("TERM") },
@@ -98,6 +99,13 @@ export async function runDaemonCommand(
     else daemon.events.emit(eventKind, message);
   });
   if (config.logFile !== null && log === null) return EXIT_USAGE;
+  const outputs = openOutputs(config, io, log === null ? null : (line) => log.write(line), {
+    JOURNAL_STREAM: Deno.env.get("JOURNAL_STREAM"),
+  });
+  if (outputs === null) {
+    log?.close();
+    return EXIT_USAGE;
+  }
 
   const host = await deps.openHost(config);
 
@@ -146,24 +154,26 @@ export async function runDaemonCommand(
   globalThis.addEventListener("error", onError);
 
   try {
-    daemon = await Daemon.open(host, config, {
-      eventSink: log === null ? null : (line) => log.write(line),
-    });
+    daemon = await Daemon.open(host, config, { eventSink: outputs.sink });
     daemon.stopSignal.addEventListener("abort", stopping);
     for (const [kind, message] of early.splice(0)) daemon.events.emit(kind, message);
     if (config.once) {
       const snapshot = await daemon.once(stop.signal);
       io.out(config.json ? JSON.stringify(snapshot) + "\n" : onceText(snapshot));
-    } else if (config.json) await runJsonLines(daemon, io, stop.signal);
-    else await runLiveScreen(daemon, stop.signal);
+    } else if (config.json) await runJsonLines(daemon, io, outputs, stop.signal);
+    // Headless, events reach stdout through the event sink; snapshots only feed --metrics.
+    else if (config.headless) await daemon.run(outputs.onSnapshot, stop.signal);
+    else await runLiveScreen(daemon, outputs, stop.signal);
   } catch (error) {
     fail(error);
   } finally {
     const lines = daemon === null ? [] : await daemon.shutdown();
-    for (const line of lines) io.err(sanitizeLine(`waspd: ${line}`));
+    // Headless, the undo is in the event lines already.
+    if (!config.headless) { for (const line of lines) io.err(sanitizeLine(`waspd: ${line}`)); }
     for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
     globalThis.removeEventListener("unhandledrejection", onRejection);
     globalThis.removeEventListener("error", onError);
+    await outputs.close();
     log?.close();
   }
   if (failures.length === 0) return 0;
@@ -173,8 +183,14 @@ export async function runDaemonCommand(
   return 1;
 }
 
-function runJsonLines(daemon: Daemon, io: Output, signal: AbortSignal): Promise<void> {
+function runJsonLines(
+  daemon: Daemon,
+  io: Output,
+  outputs: DaemonOutputs,
+  signal: AbortSignal,
+): Promise<void> {
   return daemon.run((snapshot) => {
+    outputs.onSnapshot(snapshot);
     try {
       io.out(JSON.stringify(snapshot) + "\n");
     } catch (error) {
@@ -186,10 +202,15 @@ function runJsonLines(daemon: Daemon, io: Output, signal: AbortSignal): Promise<
   }, signal);
 }
 
-async function runLiveScreen(daemon: Daemon, signal: AbortSignal): Promise<void> {
+async function runLiveScreen(
+  daemon: Daemon,
+  outputs: DaemonOutputs,
+  signal: AbortSignal,
+): Promise<void> {
   const terminal = denoTerminal();
   const listeners = new Set<(s: Snapshot) => void>();
   const loop = daemon.run((snapshot) => {
+    outputs.onSnapshot(snapshot);
     for (const listener of listeners) listener(snapshot);
   }, signal);
   try {

@@ -14,6 +14,7 @@
 import type { EventLog } from "../core/events.ts";
 import { reconcileLate } from "../core/reconcile.ts";
 import { markStuck, retryVerdict, type StuckEntry } from "../core/stuck.ts";
+import type { ActionKind } from "../core/snapshot.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
 import type { Host } from "../host.ts";
 import { isStopped } from "../core/process_state.ts";
@@ -179,7 +180,7 @@ export class Actuator {
   }
 
   /** Confirm identity and runnability; emits why not and returns false. */
-  async #confirm(target: ManagedProcess, what: string): Promise<boolean> {
+  async #confirm(target: ManagedProcess, what: ActionKind): Promise<boolean> {
     const now = await this.#host.confirm(target);
     if (now === null) {
       this.enabled.delete(processKeyString(target));
@@ -187,6 +188,7 @@ export class Actuator {
         "info",
         `${what} ${label(target)} skipped: the process is gone`,
         target.pid,
+        { action: { kind: what, result: "skipped" } },
       );
       return false;
     }
@@ -196,6 +198,7 @@ export class Actuator {
         `${what} ${label(target)} skipped: the process is stopped (state ${now.state}); ` +
           "prctl would block until it runs",
         target.pid,
+        { action: { kind: what, result: "skipped" }, severity: "warning" },
       );
       return false;
     }
@@ -212,7 +215,9 @@ export class Actuator {
     );
     if (!this.#record(target, "enable", result, true)) return;
     this.enabled.set(processKeyString(target), target);
-    this.#events.emit("enable", `replication on for ${label(target)}: ${reason}`, target.pid);
+    this.#events.emit("enable", `replication on for ${label(target)}: ${reason}`, target.pid, {
+      action: { kind: "enable", result: "ok" },
+    });
     if (steering !== null) await this.#steer(target, steering, "newly replicated");
   }
 
@@ -226,7 +231,9 @@ export class Actuator {
     );
     if (!this.#record(target, "disable", result, true)) return;
     this.enabled.delete(processKeyString(target));
-    this.#events.emit("disable", `replication off for ${label(target)}: ${reason}`, target.pid);
+    this.#events.emit("disable", `replication off for ${label(target)}: ${reason}`, target.pid, {
+      action: { kind: "disable", result: "ok" },
+    });
   }
 
   async #steer(target: ManagedProcess, steering: readonly number[], reason: string) {
@@ -237,6 +244,7 @@ export class Actuator {
       "steer",
       `steering [${steering.join(" ")}] pushed to ${label(target)} (${reason})`,
       target.pid,
+      { action: { kind: "steer", result: "ok" } },
     );
   }
 
@@ -318,7 +326,7 @@ export class Actuator {
    */
   #record(
     target: ManagedProcess,
-    what: string,
+    what: ActionKind,
     result: ActionResult,
     replication = false,
   ): boolean {
@@ -345,9 +353,12 @@ export class Actuator {
         `${what} ${label(target)} is stuck: ${result.message} ` +
           `(overrun ${entry.attempts}; tried again once it runs, in ${pause} s at the earliest)`,
         target.pid,
+        { action: { kind: what, result: "stuck" } },
       );
     } else {
-      this.#events.emit("error", `${what} ${label(target)}: ${result.message}`, target.pid);
+      this.#events.emit("error", `${what} ${label(target)}: ${result.message}`, target.pid, {
+        action: { kind: what, result: "error" },
+      });
     }
     if (result.late && (what === "enable" || what === "disable")) {
       void result.late.then((late) => this.#reconcile(target, what, late, entry));

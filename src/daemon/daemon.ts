@@ -113,7 +113,9 @@ export class Daemon implements DaemonControl {
     }
     const daemon = new Daemon(host, config, options, at);
     try {
-      for (const line of startupLines(at, host.counters.status())) daemon.events.emit("info", line);
+      for (const line of startupLines(at, host.counters.status())) {
+        daemon.events.emit("info", line.text, null, line.warning ? { severity: "warning" } : {});
+      }
       // The prctl helper starts now, so the first call finds it ready.
       if (daemon.enforcing) host.mitosis.warmUp?.();
       await daemon.#takeOver();

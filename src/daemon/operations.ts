@@ -119,8 +119,17 @@ export class MitosisOperations {
       return false;
     }
     const result = await this.#mitosis.write(file, value);
-    if (result.ok) this.#events.emit(file, done);
-    else this.#events.emit("error", `writing ${value} to /proc/mitosis/${file}: ${result.message}`);
+    if (result.ok) this.#events.emit(file, done, null, { action: { kind: file, result: "ok" } });
+    else {
+      this.#events.emit(
+        "error",
+        `writing ${value} to /proc/mitosis/${file}: ${result.message}`,
+        null,
+        {
+          action: { kind: file, result: "error" },
+        },
+      );
+    }
     return result.ok;
   }
 }
