@@ -2,20 +2,20 @@
  * waspd entry point: run the CLI with the real stdout/stderr and map its
  * outcome to an exit code; everything else lives in src/.
  *
- * A hidden first argument runs the prctl child instead: prctl(100) on another
- * process blocks until that process runs, forever on a stopped one, so the
- * daemon makes that call in a short-lived copy of itself (see
- * src/sys/mitosis/prctl_child.ts and docs/kernel-interface.md).
+ * A hidden first argument runs the prctl helper instead: prctl(100) on another
+ * process can block forever, so waspd makes that call in a long-lived copy of
+ * itself (see src/sys/mitosis/prctl_helper.ts and docs/kernel-interface.md).
  */
 import { runCli } from "./src/cli.ts";
 import { handlers } from "./src/app.ts";
-import { PRCTL_CHILD_FLAG, runPrctlChild } from "./src/sys/mitosis/prctl_child.ts";
+import { PRCTL_HELPER_FLAG } from "./src/sys/mitosis/prctl_protocol.ts";
+import { runPrctlHelper } from "./src/sys/mitosis/prctl_helper.ts";
 import { OutputClosed, readFd, stdio as io, stdoutWasClosed } from "./src/sys/stdio.ts";
 import { sanitizeLine } from "./src/ui/sanitize.ts";
 
 if (import.meta.main) {
-  if (Deno.args[0] === PRCTL_CHILD_FLAG) {
-    Deno.exit(runPrctlChild(Deno.args.slice(1)));
+  if (Deno.args[0] === PRCTL_HELPER_FLAG) {
+    Deno.exit(await runPrctlHelper());
   }
   if (stdoutWasClosed(readFd(1), readFd(2))) {
     // Everything waspd prints would vanish: say so rather than exit 0.

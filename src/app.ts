@@ -48,6 +48,7 @@ function manualContext(host: Host): manual.ManualContext {
     privileges: host.privileges(),
     pins: host.pins,
     deadlineMs: PRCTL_DEADLINE_MS,
+    skipMitosisCheck: Deno.env.get("WASPD_TEST_PRCTL_WITHOUT_MITOSIS") === "1",
     wallNow: () => host.clock.wallNow(),
     out: io.out,
     err: io.err,

@@ -97,6 +97,7 @@ interface GlobalOptions {
   headless?: boolean;
   metrics?: ListenAddress;
   log?: string;
+  keepInherit?: boolean;
   sim?: number | true;
   seed: number;
   timeScale: number;
@@ -122,6 +123,7 @@ function toConfig(o: GlobalOptions): Config {
     headless: o.headless === true,
     metrics: o.metrics ?? null,
     logFile: o.log ?? null,
+    keepInherit: o.keepInherit === true,
     simNodes: o.sim === undefined ? null : o.sim === true ? DEFAULT_SIM_NODES : o.sim,
     seed: o.seed,
     timeScale: o.timeScale,
@@ -210,6 +212,7 @@ export function buildProgram(
       ).argParser(arg(parseListenAddress)).conflicts("once"),
     )
     .option("--log <file>", "append every decision and action as JSON lines to FILE")
+    .option("--keep-inherit", "leave /proc/mitosis/inherit as found (default: off while enforcing)")
     .addOption(
       new Option("--sim [nodes]", "run against a simulated N-node NUMA machine (default 4)")
         .argParser(arg(parseSimNodes)),

@@ -88,6 +88,8 @@ export interface Config {
   seed: number;
   /** Simulated ms per real ms. */
   timeScale: number;
+  /** Leave /proc/mitosis/inherit as found instead of turning it off while enforcing. */
+  keepInherit: boolean;
   /** Simulated ms each prctl(100) takes (hidden --sim-prctl-ms; tests of a slow undo). */
   simPrctlMs: number;
   /** Roots of /proc and /sys (tests point them at fixture trees). */
@@ -118,6 +120,7 @@ export function defaultConfig(): Config {
     simNodes: null,
     seed: 1,
     timeScale: 1,
+    keepInherit: false,
     simPrctlMs: 0,
     procRoot: "/proc",
     sysRoot: "/sys",

@@ -53,6 +53,8 @@ export interface MitosisControl {
    * must return `{ stuck: true }` after `deadlineMs` instead of hanging.
    */
   setReplication(target: ProcessKey, mask: number, deadlineMs: number): Promise<ActionResult>;
+  /** Get ready for setReplication now (start its helper) rather than on the first call. */
+  warmUp?(): void;
   /** prctl(104): `steering` has STEERING_SLOTS entries, -1 = local. */
   setSteering(target: ProcessKey, steering: readonly number[]): Promise<ActionResult>;
   /** prctl(105). */

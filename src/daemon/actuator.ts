@@ -3,12 +3,17 @@
  * - the pid + start time is re-confirmed right before every call (pid reuse);
  * - a process in state T/t is never called (prctl 100 would block forever);
  * - prctl 100 goes through `MitosisControl.setReplication` with a deadline; an
- *   overrun marks the process `stuck` and it is never retried;
+ *   overrun marks the process `stuck`, a state it recovers from: it is tried
+ *   again with a growing pause once it runs (core/stuck.ts), and when the
+ *   abandoned call returns at last, the kernel's list of replicated processes
+ *   says what it did (core/reconcile.ts);
  * - one call per process at a time; calls are started, not awaited, by the
  *   tick, so ticks, keys and redraws go on while the kernel is slow.
  * It remembers what it turned on, so the daemon can undo exactly that.
  */
 import type { EventLog } from "../core/events.ts";
+import { reconcileLate } from "../core/reconcile.ts";
+import { markStuck, retryVerdict, type StuckEntry } from "../core/stuck.ts";
 import type { ActionKind } from "../core/snapshot.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
 import type { Host } from "../host.ts";
@@ -32,8 +37,8 @@ export class Actuator {
   readonly #deadlineMs: number;
   /** Processes waspd turned replication on for (and has not turned off). */
   readonly enabled = new Map<string, ManagedProcess>();
-  /** Processes whose prctl 100 overran its deadline. */
-  readonly stuck = new Map<string, ManagedProcess>();
+  /** Processes whose prctl 100 overran its deadline, and when to try them again. */
+  readonly stuck = new Map<string, { target: ManagedProcess; entry: StuckEntry }>();
   readonly #inflight = new Map<string, Promise<void>>();
   /** Told before and after each prctl(100): the crash-safe ownership record. */
   readonly #observer: ReplicationObserver | null;
@@ -69,7 +74,17 @@ export class Actuator {
   /** A process has exited: the kernel freed its replicas with its memory. */
   forget(key: ProcessKey): void {
     this.enabled.delete(processKeyString(key));
+    this.stuck.delete(processKeyString(key));
     this.#observer?.forget(key);
+  }
+
+  /**
+   * Is the process held by a stuck call this tick? Not once it runs (`state`
+   * as sampled) and its pause is over: then the policy decides for it again.
+   */
+  holds(key: ProcessKey, state: string): boolean {
+    const stuck = this.stuck.get(processKeyString(key));
+    return stuck !== undefined && !retryVerdict(stuck.entry, this.#host.clock.now(), state).due;
   }
 
   /** Own replication a previous waspd turned on (it died without its undo): undone at exit. */
@@ -97,6 +112,15 @@ export class Actuator {
     ]);
     settled.abort();
     const lines: string[] = [];
+    // A stuck enable may have completed without its answer reaching us yet:
+    // the kernel's list says so, and then it is waspd's to undo.
+    const replicated = await this.#replicatedPids();
+    for (const [key, { target, entry }] of [...this.stuck]) {
+      if (entry.what !== "enable" || !replicated?.has(target.pid)) continue;
+      this.stuck.delete(key);
+      this.enabled.set(key, target);
+      lines.push(`the stuck enable of ${label(target)} completed: undoing it too`);
+    }
     for (const target of [...this.enabled.values()]) {
       this.enabled.delete(processKeyString(target));
       if (left() <= 0) {
@@ -127,10 +151,12 @@ export class Actuator {
       if (result.ok) lines.push(`replication turned off for ${label(target)}`);
       else lines.push(`could not turn replication off for ${label(target)}: ${result.message}`);
     }
-    for (const target of this.stuck.values()) {
+    for (const { target, entry } of this.stuck.values()) {
+      if (!entry.pending) continue;
       lines.push(
         `left as is: ${label(target)} is stuck in prctl (stopped?); ` +
-          `replication may turn on when it runs: check with 'waspd status'`,
+          `replication may turn ${entry.what === "enable" ? "on" : "off"} when it runs: ` +
+          "check with 'waspd status'",
       );
     }
     return lines;
@@ -143,7 +169,10 @@ export class Actuator {
 
   #run(target: ManagedProcess, work: () => Promise<void>): void {
     const key = processKeyString(target);
-    if (this.#inflight.has(key) || this.stuck.has(key)) return;
+    if (this.#inflight.has(key)) return;
+    // A stuck process waits out its pause; #confirm then skips it while it is stopped.
+    const stuck = this.stuck.get(key);
+    if (stuck && this.#host.clock.now() < stuck.entry.retryAtMs) return;
     const done = work().catch((error) => {
       this.#events.emit("error", `${label(target)}: ${String(error)}`, target.pid);
     }).finally(() => this.#inflight.delete(key));
@@ -184,7 +213,7 @@ export class Actuator {
       reason,
       () => this.#host.mitosis.setReplication(target, REPLICATE_ALL_NODES, this.#deadlineMs),
     );
-    if (!this.#record(target, "enable", result)) return;
+    if (!this.#record(target, "enable", result, true)) return;
     this.enabled.set(processKeyString(target), target);
     this.#events.emit("enable", `replication on for ${label(target)}: ${reason}`, target.pid, {
       action: { kind: "enable", result: "ok" },
@@ -200,7 +229,7 @@ export class Actuator {
       reason,
       () => this.#host.mitosis.setReplication(target, REPLICATE_OFF, this.#deadlineMs),
     );
-    if (!this.#record(target, "disable", result)) return;
+    if (!this.#record(target, "disable", result, true)) return;
     this.enabled.delete(processKeyString(target));
     this.#events.emit("disable", `replication off for ${label(target)}: ${reason}`, target.pid, {
       action: { kind: "disable", result: "ok" },
@@ -232,14 +261,97 @@ export class Actuator {
     return result;
   }
 
-  /** Log a failed call; returns whether it succeeded. */
-  #record(target: ManagedProcess, what: ActionKind, result: ActionResult): boolean {
+  /** An abandoned call returned (or never will: null): the kernel's list says what it did. */
+  async #reconcile(
+    target: ManagedProcess,
+    what: "enable" | "disable",
+    late: ActionResult | null,
+    entry: StuckEntry | null,
+  ): Promise<void> {
+    const key = processKeyString(target);
+    // Only the entry this call made: a later overrun has its own call to wait for.
+    const mine = entry !== null && this.stuck.get(key)?.entry === entry;
+    if (entry) entry.pending = false;
+    if ((await this.#host.confirm(target)) === null) {
+      if (mine) this.stuck.delete(key);
+      this.enabled.delete(key);
+      this.#events.emit(
+        "info",
+        `late ${what} of ${label(target)} returned after the process exited: nothing to own`,
+        target.pid,
+      );
+      return;
+    }
+    const replicated = await this.#replicatedPids();
+    const verdict = reconcileLate({
+      what,
+      answer: late === null ? null : late.ok ? { ok: true } : {
+        ok: false,
+        errno: late.stuck ? "no answer" : late.errno,
+      },
+      replicated: replicated === null ? null : replicated.has(target.pid),
+    }, label(target));
+    // The call is over: the process is no longer held, the policy sees the kernel's state.
+    if (mine) this.stuck.delete(key);
+    if (verdict.owned === true) this.enabled.set(key, target);
+    if (verdict.owned === false) this.enabled.delete(key);
+    // The ownership record kept the intent of the stuck call: now it learns the outcome.
+    const on = what === "enable";
+    if (verdict.owned !== null) {
+      this.#observer?.after(
+        target,
+        on,
+        verdict.owned === on
+          ? { ok: true }
+          : { ok: false, stuck: false, errno: "ELATE", message: verdict.message },
+      );
+    }
+    this.#events.emit(verdict.kind, verdict.message, target.pid);
+  }
+
+  /** Pids /proc/mitosis/active lists as replicated and live; null when unreadable. */
+  async #replicatedPids(): Promise<Set<number> | null> {
+    try {
+      const state = await this.#host.mitosis.read();
+      return new Set(state.active.filter((a) => a.live).map((a) => a.pid));
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Log a failed call; returns whether it succeeded. For prctl 100
+   * (`replication`): an overrun marks the process stuck, any answer clears it,
+   * and a call given up on is reconciled when it returns.
+   */
+  #record(
+    target: ManagedProcess,
+    what: ActionKind,
+    result: ActionResult,
+    replication = false,
+  ): boolean {
+    const key = processKeyString(target);
+    if (replication && (result.ok || !result.stuck) && this.stuck.delete(key)) {
+      this.#events.emit(
+        "info",
+        `${label(target)} is no longer stuck: ${what} answered`,
+        target.pid,
+      );
+    }
     if (result.ok) return true;
+    let entry: StuckEntry | null = null;
     if (result.stuck) {
-      this.stuck.set(processKeyString(target), target);
+      entry = markStuck(
+        this.stuck.get(key)?.entry,
+        what === "disable" ? "disable" : "enable",
+        this.#host.clock.now(),
+      );
+      this.stuck.set(key, { target, entry });
+      const pause = Math.round((entry.retryAtMs - this.#host.clock.now()) / 1000);
       this.#events.emit(
         "error",
-        `${what} ${label(target)} is stuck: ${result.message} (never retried)`,
+        `${what} ${label(target)} is stuck: ${result.message} ` +
+          `(overrun ${entry.attempts}; tried again once it runs, in ${pause} s at the earliest)`,
         target.pid,
         { action: { kind: what, result: "stuck" } },
       );
@@ -247,6 +359,9 @@ export class Actuator {
       this.#events.emit("error", `${what} ${label(target)}: ${result.message}`, target.pid, {
         action: { kind: what, result: "error" },
       });
+    }
+    if (result.late && (what === "enable" || what === "disable")) {
+      void result.late.then((late) => this.#reconcile(target, what, late, entry));
     }
     return false;
   }

@@ -116,7 +116,13 @@ export class Daemon implements DaemonControl {
       for (const line of startupLines(at, host.counters.status())) {
         daemon.events.emit("info", line.text, null, line.warning ? { severity: "warning" } : {});
       }
+      // The prctl helper starts now, so the first call finds it ready.
+      if (daemon.enforcing) host.mitosis.warmUp?.();
       await daemon.#takeOver();
+      if (daemon.enforcing) {
+        const keep = config.keepInherit ? "--keep-inherit" : config.once ? "--once" : null;
+        await daemon.#ops.inheritOff(keep);
+      }
       if (config.cachePages > 0) await daemon.#ops.populateCache(config.cachePages);
     } catch (error) {
       await daemon.shutdown();
@@ -165,9 +171,9 @@ export class Daemon implements DaemonControl {
     return this.#actuator.settle();
   }
 
-  /** Pids whose prctl 100 overran its deadline. */
+  /** Pids whose prctl 100 overran its deadline (and has not answered since). */
   stuckPids(): number[] {
-    return [...this.#actuator.stuck.values()].map((p) => p.pid);
+    return [...this.#actuator.stuck.values()].map((p) => p.target.pid);
   }
 
   /** Resolves when the PTL measurement under way (if any) has finished. */
@@ -255,7 +261,7 @@ export class Daemon implements DaemonControl {
       const key = processKeyString(s.process);
       return policySampleOf(s, {
         pinned: pinOf(s.process),
-        stuck: this.#actuator.stuck.has(key),
+        stuck: this.#actuator.holds(s.process, s.process.state),
         ownedByWaspd: this.#actuator.enabled.has(key),
         advisory,
       });

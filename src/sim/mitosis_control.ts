@@ -82,6 +82,8 @@ export class SimMitosisControl implements MitosisControl {
           ok: false,
           stuck: true,
           message: `${call} did not return within ${deadlineMs} ms (slow kernel)`,
+          // It took effect already; its answer comes when the rest of its time is up.
+          late: this.#sleep(this.#prctlMs - deadlineMs).then(() => result(call, outcome)),
         };
       }
     }
@@ -95,6 +97,8 @@ export class SimMitosisControl implements MitosisControl {
         ok: false,
         stuck: true,
         message: `${call} did not return within ${deadlineMs} ms (target not running?)`,
+        // Answers when the target runs again (or exits), as an abandoned helper's call would.
+        late: this.kernel.whenUnblocked(outcome.ticket).then((o) => result(call, o)),
       };
     }
     return result(call, finished);

@@ -87,7 +87,7 @@ export class LinuxHost implements Host {
   async close(): Promise<void> {
     this.counters.close();
     this.prober.close();
-    // Leftover prctl children (a stuck call) get a moment to be reaped, never more.
+    // The prctl helpers are killed; one stuck in the kernel gets a moment, never more.
     await this.mitosis.drain(200);
   }
 }
