@@ -137,7 +137,8 @@ export function snapshotFamilies(
     {
       name: "waspd_processes_stuck",
       type: "gauge",
-      help: "Processes whose replication call overran its deadline (never retried).",
+      help:
+        "Processes whose replication call overran its deadline; retried with backoff once they run.",
       samples: [{ value: s.processes.filter((p) => p.status === "stuck").length }],
     },
     {
