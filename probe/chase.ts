@@ -186,13 +186,18 @@ export function writeChain(words: Uint32Array, order: Uint32Array, strideBytes: 
   return order[0]! * wordsPerElement;
 }
 
-/** The median of per-round figures and their spread ((max - min) / median); null when empty. */
+/**
+ * The median of per-round figures and their spread ((max - min) / median);
+ * null when empty. One round has no spread to speak of: it is unknown (null),
+ * not a measured 0, so steering never trusts it as noise-free.
+ */
 export function summarizeRounds(
   values: readonly number[],
-): { median: number; spread: number } | null {
+): { median: number; spread: number | null } | null {
   const finite = values.filter((v) => Number.isFinite(v));
   if (finite.length === 0 || finite.length !== values.length) return null;
   const middle = median(finite);
   if (!(middle > 0)) return null;
+  if (finite.length < 2) return { median: middle, spread: null };
   return { median: middle, spread: (Math.max(...finite) - Math.min(...finite)) / middle };
 }

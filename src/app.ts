@@ -13,21 +13,23 @@ import { computeSteering, steeringArray } from "./core/steering.ts";
 import { PRCTL_DEADLINE_MS } from "./daemon/daemon.ts";
 import { SimHost } from "./sim/host.ts";
 import { LinuxHost } from "./sys/linux_host.ts";
-
-const encoder = new TextEncoder();
-const io = {
-  out: (text: string) => void Deno.stdout.writeSync(encoder.encode(text)),
-  err: (text: string) => void Deno.stderr.writeSync(encoder.encode(text)),
-};
+import { stdio as io } from "./sys/stdio.ts";
 
 /** The one place that chooses the real machine or the simulated one; the rest asks the Host. */
 export function openHost(config: Config): Promise<Host> {
+  const stateDir = config.stateDir === null ? {} : { stateDir: config.stateDir };
   if (config.simNodes !== null) {
-    return Promise.resolve(
-      new SimHost({ nodes: config.simNodes, seed: config.seed, timeScale: config.timeScale }),
-    );
+    const host = new SimHost({
+      nodes: config.simNodes,
+      seed: config.seed,
+      timeScale: config.timeScale,
+      prctlMs: config.simPrctlMs,
+      ...stateDir,
+    });
+    if (host.stateWarning !== null) io.err(`waspd: ${host.stateWarning}\n`);
+    return Promise.resolve(host);
   }
-  return LinuxHost.open({ procRoot: config.procRoot, sysRoot: config.sysRoot });
+  return LinuxHost.open({ procRoot: config.procRoot, sysRoot: config.sysRoot, ...stateDir });
 }
 
 async function withHost<T>(config: Config, use: (host: Host) => Promise<T>): Promise<T> {
@@ -46,6 +48,7 @@ function manualContext(host: Host): manual.ManualContext {
     privileges: host.privileges(),
     pins: host.pins,
     deadlineMs: PRCTL_DEADLINE_MS,
+    skipMitosisCheck: Deno.env.get("WASPD_TEST_PRCTL_WITHOUT_MITOSIS") === "1",
     wallNow: () => host.clock.wallNow(),
     out: io.out,
     err: io.err,

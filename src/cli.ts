@@ -16,8 +16,17 @@ import {
   parsePid,
   parsePositive,
   parseRatio,
+  parseRounds,
+  parseTimeScale,
+  parseUpdateInterval,
 } from "./config.ts";
+import { DEFAULT_METRICS_PORT, type ListenAddress, parseListenAddress } from "./metrics/listen.ts";
 import denoJson from "../deno.json" with { type: "json" };
+import { sanitizeLine } from "./ui/sanitize.ts";
+import { attachSimCount } from "./cli_argv.ts";
+
+/** Nodes of the simulated machine when --sim gives no count. */
+const DEFAULT_SIM_NODES = 4;
 
 /** The package version, as deno.json states it (the one place it is written). */
 export const VERSION: string = denoJson.version;
@@ -62,6 +71,15 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, collectExclude(value)];
 }
 
+/**
+ * Commander's error line echoes the offending value verbatim: sanitize it
+ * (an ESC or BEL in a flag value must not reach the terminal) and keep it
+ * one line, commander's own "(Did you mean ...?)" hint included.
+ */
+function usageError(text: string, write: (text: string) => void): void {
+  write(sanitizeLine(text.replace(/\n\(Did you mean /g, " (Did you mean ")));
+}
+
 function parseSimNodes(text: string): number {
   const nodes = parseCount("--sim", text, 64);
   if (nodes < 1) throw new ConfigError("--sim: the node count must be at least 1");
@@ -80,12 +98,17 @@ interface GlobalOptions {
   exclude: string[];
   json?: boolean;
   once?: boolean;
+  headless?: boolean;
+  metrics?: ListenAddress;
   log?: string;
+  keepInherit?: boolean;
   sim?: number | true;
   seed: number;
   timeScale: number;
+  simPrctlMs: number;
   procRoot: string;
   sysRoot: string;
+  stateDir?: string;
 }
 
 function toConfig(o: GlobalOptions): Config {
@@ -103,12 +126,17 @@ function toConfig(o: GlobalOptions): Config {
     exclude: [...base.exclude, ...o.exclude],
     json: o.json === true,
     once: o.once === true,
+    headless: o.headless === true,
+    metrics: o.metrics ?? null,
     logFile: o.log ?? null,
-    simNodes: o.sim === undefined ? null : o.sim === true ? 4 : o.sim,
+    keepInherit: o.keepInherit === true,
+    simNodes: o.sim === undefined ? null : o.sim === true ? DEFAULT_SIM_NODES : o.sim,
     seed: o.seed,
     timeScale: o.timeScale,
+    simPrctlMs: o.simPrctlMs,
     procRoot: o.procRoot,
     sysRoot: o.sysRoot,
+    stateDir: o.stateDir ?? null,
   };
 }
 
@@ -132,7 +160,7 @@ export function buildProgram(
     .version(VERSION, "-V, --version")
     .helpOption("-h, --help", "show this help")
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: usageError })
     .showSuggestionAfterError(true)
     .allowExcessArguments(false)
     .option(
@@ -156,7 +184,7 @@ export function buildProgram(
     .option(
       "-u, --update-interval <ms>",
       "sampling and display update interval",
-      arg((t) => parseInterval("-u", t)),
+      arg((t) => parseUpdateInterval("-u", t)),
       d.updateIntervalMs,
     )
     .option(
@@ -191,7 +219,18 @@ export function buildProgram(
     )
     .option("--json", "print JSON lines instead of the TUI")
     .option("--once", "take one sample, print it and exit")
+    .addOption(
+      new Option("--headless", "no screen: one line per event on stdout (journald priorities)")
+        .conflicts(["json", "once"]),
+    )
+    .addOption(
+      new Option(
+        "--metrics <[host:]port>",
+        `serve Prometheus metrics on /metrics (a bare port binds 127.0.0.1; e.g. ${DEFAULT_METRICS_PORT})`,
+      ).argParser(arg(parseListenAddress)).conflicts("once"),
+    )
     .option("--log <file>", "append every decision and action as JSON lines to FILE")
+    .option("--keep-inherit", "leave /proc/mitosis/inherit as found (default: off while enforcing)")
     .addOption(
       new Option("--sim [nodes]", "run against a simulated N-node NUMA machine (default 4)")
         .argParser(arg(parseSimNodes)),
@@ -205,13 +244,22 @@ export function buildProgram(
     .option(
       "--time-scale <x>",
       "simulated ms per real ms (simulation only)",
-      arg((t) => parsePositive("--time-scale", t)),
+      arg((t) => parseTimeScale("--time-scale", t)),
       d.timeScale,
+    )
+    .addOption(
+      new Option("--sim-prctl-ms <ms>", "simulated duration of each prctl(100)")
+        .argParser(arg((t) => parseCount("--sim-prctl-ms", t, 60_000)))
+        .default(d.simPrctlMs).hideHelp(),
     )
     .addOption(
       new Option("--proc-root <dir>", "read /proc from DIR").default(d.procRoot).hideHelp(),
     )
     .addOption(new Option("--sys-root <dir>", "read /sys from DIR").default(d.sysRoot).hideHelp())
+    .option(
+      "--state-dir <dir>",
+      "keep pins.json and owned.json in DIR (default /run/waspd; with --sim: the simulated machine too)",
+    )
     .action(async function (this: Command) {
       done(await handlers.daemon(toConfig(this.opts<GlobalOptions>())));
     });
@@ -223,7 +271,7 @@ export function buildProgram(
     .option(
       "--rounds <n>",
       "measurement rounds per cell",
-      arg((t) => parseCount("--rounds", t, 1000)),
+      arg((t) => parseRounds("--rounds", t)),
     )
     .option(
       "--buffer-mb <n>",
@@ -255,7 +303,7 @@ export function buildProgram(
     });
 
   program.command("unpin")
-    .description("remove the pin of PID: the policy decides for it again")
+    .description("remove the pin of PID: the policy decides for it again (exit 3: it had none)")
     .argument("<pid>", "process id", arg(parsePid))
     .action(async function (this: Command, pid: number) {
       done(await handlers.unpin(globals(this), pid));
@@ -292,7 +340,7 @@ export async function runCli(
     exitCode = code;
   });
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(attachSimCount(argv, DEFAULT_SIM_NODES), { from: "user" });
   } catch (error) {
     // exitOverride: commander throws where it would exit. Its exit code is 0
     // after --help and --version, non-zero for a usage error.

@@ -5,6 +5,7 @@
  */
 
 import { matchesGlob } from "node:path";
+import { MIN_UPDATE_MS } from "./core/update_interval.ts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -80,6 +81,10 @@ export interface Config {
   exclude: string[];
   json: boolean;
   once: boolean;
+  /** --headless: no screen, no snapshots; one line per event on stdout. */
+  headless: boolean;
+  /** --metrics: where /metrics listens, or null for no metrics server. */
+  metrics: { hostname: string; port: number } | null;
   /** JSON-lines event log file, or null. */
   logFile: string | null;
   /** Simulated machine with N nodes, or null for the real host. */
@@ -87,9 +92,19 @@ export interface Config {
   seed: number;
   /** Simulated ms per real ms. */
   timeScale: number;
+  /** Leave /proc/mitosis/inherit as found instead of turning it off while enforcing. */
+  keepInherit: boolean;
+  /** Simulated ms each prctl(100) takes (hidden --sim-prctl-ms; tests of a slow undo). */
+  simPrctlMs: number;
   /** Roots of /proc and /sys (tests point them at fixture trees). */
   procRoot: string;
   sysRoot: string;
+  /**
+   * --state-dir: where pins.json and owned.json live. null: /run/waspd on a
+   * real host; nothing kept on the simulated one (given a directory, the
+   * simulated machine is kept there too, so that it outlives waspd).
+   */
+  stateDir: string | null;
 }
 
 export function defaultConfig(): Config {
@@ -105,12 +120,17 @@ export function defaultConfig(): Config {
     exclude: [...DEFAULT_EXCLUDED_NAMES],
     json: false,
     once: false,
+    headless: false,
+    metrics: null,
     logFile: null,
     simNodes: null,
     seed: 1,
     timeScale: 1,
+    keepInherit: false,
+    simPrctlMs: 0,
     procRoot: "/proc",
     sysRoot: "/sys",
+    stateDir: null,
   };
 }
 
@@ -132,11 +152,39 @@ export function parseInterval(flag: string, text: string): number {
   return value;
 }
 
+/**
+ * -u: an interval no shorter than the +/- keys allow (MIN_UPDATE_MS). Below
+ * it a tick never rests (262 ticks/s at -u 1) and --json floods its reader.
+ */
+export function parseUpdateInterval(flag: string, text: string): number {
+  const value = parseInterval(flag, text);
+  if (value < MIN_UPDATE_MS) {
+    throw new ConfigError(`${flag}: '${text}' is below the ${MIN_UPDATE_MS} ms minimum`);
+  }
+  return value;
+}
+
 /** A share of one core in percent: (0, 100]. */
 export function parsePercent(flag: string, text: string): number {
   const value = parseNumber(flag, text);
   if (!(value > 0 && value <= 100)) {
     throw new ConfigError(`${flag}: '${text}' must be a percentage in (0, 100]`);
+  }
+  return value;
+}
+
+/**
+ * Largest --time-scale. Simulated wall time is a JS Date, valid up to
+ * 8.64e15 ms: at 1e6 that is about 100 days of real running, and a tick of
+ * the simulated machine still spans whole milliseconds of real time.
+ */
+export const MAX_TIME_SCALE = 1e6;
+
+/** --time-scale: a factor in (0, MAX_TIME_SCALE]. */
+export function parseTimeScale(flag: string, text: string): number {
+  const value = parsePositive(flag, text);
+  if (value > MAX_TIME_SCALE) {
+    throw new ConfigError(`${flag}: '${text}' is larger than ${MAX_TIME_SCALE}`);
   }
   return value;
 }
@@ -154,6 +202,13 @@ export function parseCount(flag: string, text: string, max = Number.MAX_SAFE_INT
   if (!Number.isInteger(value)) throw new ConfigError(`${flag}: '${text}' must be a whole number`);
   if (value < 0) throw new ConfigError(`${flag}: '${text}' must not be negative`);
   if (value > max) throw new ConfigError(`${flag}: '${text}' is larger than ${max}`);
+  return value;
+}
+
+/** probe --rounds: 1..1000 (0 rounds would measure nothing). */
+export function parseRounds(flag: string, text: string): number {
+  const value = parseCount(flag, text, 1000);
+  if (value < 1) throw new ConfigError(`${flag}: '${text}' must be at least 1`);
   return value;
 }
 

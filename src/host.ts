@@ -20,6 +20,7 @@ import type {
   Topology,
 } from "./core/types.ts";
 import type { Pins, PinState } from "./core/pins.ts";
+import type { OwnedStore } from "./core/ownership_record.ts";
 
 export type { Privileges } from "./core/types.ts";
 
@@ -55,6 +56,8 @@ export interface MitosisControl {
    * must return `{ stuck: true }` after `deadlineMs` instead of hanging.
    */
   setReplication(target: ProcessKey, mask: number, deadlineMs: number): Promise<ActionResult>;
+  /** Get ready for setReplication now (start its helper) rather than on the first call. */
+  warmUp?(): void;
   /** prctl(104): `steering` has STEERING_SLOTS entries, -1 = local. */
   setSteering(target: ProcessKey, steering: readonly number[]): Promise<ActionResult>;
   /** prctl(105). */
@@ -120,10 +123,12 @@ export interface PinStore {
   readonly shared: boolean;
   /** Where the pins are, for messages (a path, or "memory"). */
   readonly where: string;
-  /** The pins now; a broken entry is skipped with a warning. */
+  /** The pins now; a bad store (a bad pins file, set aside) is reported once. */
   read(): Promise<{ pins: Pins; warnings: string[] }>;
   /** Set (null: remove) one pin; returns warnings met reading the old pins. */
   set(key: ProcessKey, state: PinState | null, nowMs: number): Promise<string[]>;
+  /** Drop the pins of processes that are gone (the daemon's start); returns warnings. */
+  prune(isAlive: (key: ProcessKey) => Promise<boolean>): Promise<string[]>;
 }
 
 export interface Host {
@@ -135,6 +140,11 @@ export interface Host {
   readonly prober: Prober;
   readonly refresher: PtlRefresher;
   readonly pins: PinStore;
+  /**
+   * Where the daemon records the replication it turned on, so that the next
+   * daemon can take it over if this one dies without its undo.
+   */
+  readonly ownership: OwnedStore;
   hostname(): string;
   kernelRelease(): string;
   privileges(): Privileges;

@@ -97,7 +97,7 @@ Deno.test("long option names work as the short ones", async () => {
     "--ptl-interval",
     "7",
     "--update-interval",
-    "8",
+    "800",
     "--hysteresis",
     "0",
     "--cache-pages",
@@ -105,7 +105,7 @@ Deno.test("long option names work as the short ones", async () => {
   ]);
   const c = r.calls[0]?.config;
   assert.equal(c?.ptlIntervalMs, 7);
-  assert.equal(c?.updateIntervalMs, 8);
+  assert.equal(c?.updateIntervalMs, 800);
   assert.equal(c?.hysteresisMs, 0);
 });
 
@@ -271,4 +271,34 @@ Deno.test("--exclude: a literal name longer than comm's 15 bytes is refused, a g
   const r = await run(["--exclude", "my-long-process-name"]);
   assert.equal(r.code, EXIT_USAGE);
   assert.match(r.err, /could never match/);
+});
+
+Deno.test("--headless and --metrics reach the config; a bare port binds loopback", async () => {
+  const r = await run(["--headless", "--metrics", "9110", "--log", "/tmp/x.jsonl"]);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.calls[0]?.config.headless, true);
+  assert.deepEqual(r.calls[0]?.config.metrics, { hostname: "127.0.0.1", port: 9110 });
+  assert.equal(r.calls[0]?.config.logFile, "/tmp/x.jsonl");
+  const tui = await run(["--metrics", "[::1]:9110"]);
+  assert.deepEqual(tui.calls[0]?.config.metrics, { hostname: "::1", port: 9110 });
+  const json = await run(["--json", "--metrics", "0.0.0.0:9110"]);
+  assert.deepEqual(json.calls[0]?.config.metrics, { hostname: "0.0.0.0", port: 9110 });
+});
+
+Deno.test("--headless and --metrics misuse: one line, exit 2, nothing run", async () => {
+  for (
+    const argv of [
+      ["--headless", "--json"],
+      ["--headless", "--once"],
+      ["--metrics", "9110", "--once"],
+      ["--metrics", "70000"],
+      ["--metrics", "::1:9110"],
+      ["--metrics"],
+    ]
+  ) {
+    const r = await run(argv);
+    assert.equal(r.code, EXIT_USAGE, argv.join(" "));
+    assert.equal(r.calls.length, 0);
+    assert.equal(r.err.trim().split("\n").length, 1, r.err);
+  }
 });

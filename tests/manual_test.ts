@@ -16,9 +16,10 @@ import type { MitosisControl, PinStore } from "../src/host.ts";
 import type { ProcessInfo } from "../src/core/types.ts";
 import { LinuxMitosis } from "../src/sys/mitosis/linux.ts";
 import { libc } from "../src/ffi/libc.ts";
+import { STOCK_KERNEL } from "./stock_kernel.ts";
 import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
 import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
-import { formatPins, parsePins, pinOf, prunePins, withPin } from "../src/core/pins.ts";
+import { decodePins, formatPins, pinOf, prunePins, withPin } from "../src/core/pins.ts";
 import { FilePins, readPins, writePins } from "../src/sys/pins.ts";
 import { MemoryPins } from "../src/sim/pins.ts";
 
@@ -272,14 +273,7 @@ Deno.test("status: text and JSON with nodes and steering; exit 1 without Mitosis
 
 Deno.test({
   name: "real: on this stock kernel, enable refuses with the detection's reason",
-  ignore: (() => {
-    try {
-      Deno.statSync("/proc/mitosis");
-      return true;
-    } catch {
-      return false;
-    }
-  })(),
+  ignore: !STOCK_KERNEL,
   async fn() {
     const w = await world({ mitosis: new LinuxMitosis("/proc") });
     try {
@@ -340,13 +334,14 @@ Deno.test("pins: unpinning removes that pin and no other", () => {
   assert.equal(withPin(twoPins(), { pid: 10, startTime: 1 }, null, 0).size, 1);
 });
 
-Deno.test("pins: a malformed entry is skipped with a warning; text that is not JSON warns", () => {
-  const broken = parsePins(
+// Issue 13 rows 4 and 6: a file with a malformed entry is not waspd's; it is refused as a
+// whole (and set aside by the reader) rather than partly used, and never quoted.
+Deno.test("pins: a malformed entry makes the file bad; text that is not JSON is bad", () => {
+  const broken = decodePins(
     '{"pins":[{"pid":1,"start_time":2,"state":"maybe"},{"pid":3,"start_time":4,"state":"on"}]}',
   );
-  assert.equal(broken.pins.size, 1);
-  assert.equal(broken.warnings.length, 1);
-  assert.match(parsePins("{oops").warnings[0] ?? "", /not JSON/);
+  assert.deepEqual(broken, { ok: false, reason: "entry 0 is malformed" });
+  assert.deepEqual(decodePins("{oops"), { ok: false, reason: "not JSON" });
 });
 
 Deno.test("pins not shared (the simulated machine): enable does not pin, unpin refuses", async () => {
@@ -375,4 +370,35 @@ Deno.test("unpin removes the pin from the host's shared pins", async () => {
   } finally {
     await cleanup(w);
   }
+});
+
+Deno.test({
+  name:
+    "real: with the test hook, enable/disable reach this stock kernel through the helper: EINVAL",
+  ignore: !STOCK_KERNEL,
+  async fn() {
+    const mitosis = new LinuxMitosis("/proc");
+    const w = await world({ mitosis });
+    try {
+      w.ctx.skipMitosisCheck = true;
+      w.ctx.deadlineMs = 2000;
+      w.kernel.processes.set(Deno.pid, { ...w.kernel.processes.get(101)!, pid: Deno.pid });
+      assert.equal(await runEnable(w.ctx, Deno.pid), 1);
+      assert.equal(await runDisable(w.ctx, Deno.pid), 1);
+      assert.equal(w.err.length, 2, w.err.join(""));
+      for (const [i, command] of ["enable", "disable"].entries()) {
+        assert.match(
+          w.err[i] ?? "",
+          new RegExp(
+            `^waspd ${command}: prctl\\(100, 0x[01], pid \\d+\\) failed: EINVAL .*no Mitosis here`,
+          ),
+        );
+        assert.doesNotMatch(w.err[i] ?? "", /stuck|did not return|did not start/);
+      }
+      assert.deepEqual(w.out, []);
+    } finally {
+      assert.equal(await mitosis.drain(5000), 0);
+      await cleanup(w);
+    }
+  },
 });

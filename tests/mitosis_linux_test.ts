@@ -1,29 +1,24 @@
 /**
  * LinuxMitosis on this machine (a stock kernel: no Mitosis) and on fixture
- * trees. The prctl(100) path is the real one: a child process, real FFI.
+ * trees. The prctl(100) path is the real one: the helper process, real FFI.
  */
 import assert from "node:assert/strict";
-import {
-  interpretChildOutput,
-  LinuxMitosis,
-  prctlChildInvocation,
-} from "../src/sys/mitosis/linux.ts";
+import { LinuxMitosis } from "../src/sys/mitosis/linux.ts";
 import { libc } from "../src/ffi/libc.ts";
-import { parsePrctlChildArgs, PRCTL_CHILD_FLAG } from "../src/sys/mitosis/prctl_child.ts";
+import { STOCK_KERNEL } from "./stock_kernel.ts";
+import {
+  helperInvocation,
+  parseMessage,
+  parseRequest,
+  PRCTL_HELPER_FLAG,
+  resultOf,
+} from "../src/sys/mitosis/prctl_protocol.ts";
 
 // Open this thread's libc before any test: the resource sanitizer would
 // otherwise count the (deliberately never closed) library as a test's leak.
 libc();
 
 const FIXTURES = new URL("./fixtures/mitosis-6.4/", import.meta.url);
-const STOCK_KERNEL = (() => {
-  try {
-    Deno.statSync("/proc/mitosis");
-    return false;
-  } catch {
-    return true;
-  }
-})();
 
 /** A proc root whose mitosis/ holds the fixture set `prefix` (initial / replicated). */
 async function fixtureRoot(prefix: string): Promise<string> {
@@ -57,7 +52,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "real: prctl(100) through the child process answers EINVAL on a stock kernel",
+  name: "real: prctl(100) through the helper process answers EINVAL on a stock kernel",
   ignore: !STOCK_KERNEL,
   async fn() {
     const mitosis = new LinuxMitosis("/proc");
@@ -71,7 +66,7 @@ Deno.test({
 });
 
 Deno.test("real: a call that overruns the deadline returns stuck promptly", async () => {
-  const mitosis = new LinuxMitosis("/proc", { childTestSleepMs: 60_000 });
+  const mitosis = new LinuxMitosis("/proc", { helper: { testSleepMs: 60_000 } });
   const started = performance.now();
   const result = await mitosis.setReplication({ pid: Deno.pid, startTime: 0 }, 1, 1500);
   const waited = performance.now() - started;
@@ -79,7 +74,7 @@ Deno.test("real: a call that overruns the deadline returns stuck promptly", asyn
   assert.match(!result.ok ? result.message : "", /did not return within 1500 ms/);
   // Returned at the deadline, not after the child's 60 s block.
   assert.ok(waited < 30_000, `waited ${waited} ms`);
-  // SIGKILL reaches a child that is not in D state: it is reaped.
+  // SIGKILL reaches a helper that is not in D state: it is reaped.
   assert.equal(await mitosis.drain(10_000), 0);
 });
 
@@ -131,63 +126,80 @@ Deno.test("a fixture tree reads as a 6.4 kernel; writes go to the files", async 
   }
 });
 
-Deno.test("child invocation: deno run in development, the binary itself when compiled", () => {
-  const dev = prctlChildInvocation(
-    false,
-    "/usr/bin/deno",
-    "file:///src/sys/mitosis/prctl_child.ts",
-    [
-      "set-replication",
-      "1",
-      "42",
-    ],
-  );
+Deno.test("helper invocation: deno run in development, the binary itself when compiled", () => {
+  const dev = helperInvocation(false, "/usr/bin/deno", "file:///src/sys/mitosis/prctl_helper.ts");
   assert.deepEqual(dev, {
     command: "/usr/bin/deno",
-    args: [
-      "run",
-      "-A",
-      "--no-config",
-      "/src/sys/mitosis/prctl_child.ts",
-      "set-replication",
-      "1",
-      "42",
-    ],
+    args: ["run", "-A", "--no-config", "/src/sys/mitosis/prctl_helper.ts"],
   });
-  const compiled = prctlChildInvocation(true, "/usr/local/bin/waspd", "file:///tmp/x.ts", ["a"]);
-  assert.deepEqual(compiled, { command: "/usr/local/bin/waspd", args: [PRCTL_CHILD_FLAG, "a"] });
+  const compiled = helperInvocation(true, "/usr/local/bin/waspd", "file:///tmp/x.ts");
+  assert.deepEqual(compiled, { command: "/usr/local/bin/waspd", args: [PRCTL_HELPER_FLAG] });
 });
 
-Deno.test("child arguments and output are checked", () => {
-  assert.deepEqual(parsePrctlChildArgs(["set-replication", "15", "42"]), {
+Deno.test("helper requests and answers are checked", () => {
+  assert.deepEqual(parseRequest('{"id":3,"mask":15,"pid":42,"testSleepMs":0}'), {
+    id: 3,
     mask: 15,
     pid: 42,
     testSleepMs: 0,
   });
-  assert.deepEqual(parsePrctlChildArgs(["set-replication", "1", "42", "--test-sleep-ms", "5"]), {
-    mask: 1,
-    pid: 42,
-    testSleepMs: 5,
-  });
   for (
-    const bad of [[], ["x", "1", "2"], ["set-replication", "-1", "2"], [
-      "set-replication",
-      "1",
-      "2",
-      "extra",
-    ]]
+    const bad of [
+      "",
+      "[]",
+      '{"id":1,"mask":-1,"pid":42,"testSleepMs":0}',
+      '{"id":1,"mask":1,"pid":1,"testSleepMs":0}',
+      '{"id":1,"mask":1,"pid":0,"testSleepMs":0}',
+      '{"id":1,"mask":1,"pid":42}',
+    ]
   ) {
-    assert.equal(typeof parsePrctlChildArgs(bad), "string", bad.join(" "));
+    assert.equal(typeof parseRequest(bad), "string", bad);
   }
-  assert.deepEqual(interpretChildOutput("c", '{"rc":0,"errno":0,"code":"OK"}\n', "", 0), {
-    ok: true,
-    value: 0,
-  });
-  const already = interpretChildOutput("c", '{"rc":-1,"errno":114,"code":"EALREADY"}\n', "", 0);
+  assert.deepEqual(parseMessage('{"type":"ready","pid":7}'), { type: "ready", pid: 7 });
+  assert.equal(parseMessage("Warning: something"), null);
+  assert.equal(parseMessage('{"type":"done","id":1}'), null);
+  const done = (rc: number, errno: number, code: string) => {
+    const m = parseMessage(JSON.stringify({ type: "done", id: 1, rc, errno, code }));
+    assert.ok(m?.type === "done");
+    return resultOf("c", m);
+  };
+  assert.deepEqual(done(0, 0, "OK"), { ok: true, value: 0 });
+  const already = done(-1, 114, "EALREADY");
   assert.equal(!already.ok && !already.stuck && already.errno, "EALREADY");
-  const crashed = interpretChildOutput("c", "", "error: Module not found\n", 1);
-  assert.equal(!crashed.ok && !crashed.stuck && crashed.errno, "ECHILD");
-  assert.match(!crashed.ok ? crashed.message : "", /Module not found/);
+  const failed = resultOf("c", { type: "failed", id: 1, message: "Module not found" });
+  assert.equal(!failed.ok && !failed.stuck && failed.errno, "ECHILD");
+  assert.match(!failed.ok ? failed.message : "", /Module not found/);
+});
+
+Deno.test("real: a helper stuck in its call does not keep waspd from exiting", async () => {
+  // A program that makes one call that overruns (the helper's thread blocks
+  // 15 s) and returns without stopping its helper: it must exit at once.
+  const script = await Deno.makeTempFile({ prefix: "waspd-stuck-exit-", suffix: ".ts" });
+  try {
+    const linux = new URL("../src/sys/mitosis/linux.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { LinuxMitosis } from "${linux}";
+const mitosis = new LinuxMitosis("/proc", { helper: { testSleepMs: 15_000 } });
+const result = await mitosis.setReplication({ pid: Deno.pid, startTime: 0 }, 1, 300);
+console.log(JSON.stringify({ stuck: !result.ok && result.stuck }));
+`,
+    );
+    const started = performance.now();
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const took = performance.now() - started;
+    const stderr = new TextDecoder().decode(run.stderr);
+    assert.equal(run.code, 0, stderr);
+    assert.equal(new TextDecoder().decode(run.stdout).trim(), '{"stuck":true}');
+    // Not held until the helper's 15 s call is over (it exits by itself then).
+    assert.ok(took < 14_000, `exited after ${Math.round(took)} ms`);
+  } finally {
+    await Deno.remove(script);
+  }
 });
 
 Deno.test("a write that fails after open reports the write's errno and closes the fd", async () => {

@@ -1,5 +1,5 @@
 /**
- * MitosisOperations' inherit write (kept for the inherit policy to come):
+ * MitosisOperations' inherit write (the inherit policy, core/inherit.ts):
  * enforcing, it writes and is restored to the value found at start;
  * advisory, it only says what it would have written.
  */
@@ -17,26 +17,30 @@ function setup(enforcing: boolean) {
   return { kernel, control, events, ops };
 }
 
-Deno.test("setInherit writes inherit, and restore puts back the value found at start", async () => {
+Deno.test("inheritOff writes inherit, and restore puts back the value found at start", async () => {
   const { kernel, control, events, ops } = setup(true);
   ops.remember(await control.read());
   assert.equal(kernel.inherit, 1);
-  await ops.setInherit(-1);
+  await ops.inheritOff(null);
   assert.equal(kernel.inherit, -1);
   assert.deepEqual(events.takeNew().map((e) => [e.kind, e.message]), [
-    ["inherit", "inherit set to -1"],
+    [
+      "inherit",
+      "inherit turned off while enforcing (children of replicated processes are not " +
+      "replicated behind the policy's back); 1 is restored on exit",
+    ],
   ]);
   assert.deepEqual(await ops.restore(), ["/proc/mitosis/inherit restored to 1"]);
   assert.equal(kernel.inherit, 1);
 });
 
-Deno.test("setInherit in advisory mode writes nothing and restores nothing", async () => {
+Deno.test("inheritOff in advisory mode writes nothing and restores nothing", async () => {
   const { kernel, control, events, ops } = setup(false);
   ops.remember(await control.read());
-  await ops.setInherit(-1);
+  await ops.inheritOff(null);
   assert.equal(kernel.inherit, 1);
   assert.deepEqual(events.takeNew().map((e) => e.message), [
-    "advisory: would write -1 to /proc/mitosis/inherit",
+    "advisory: would write 0 to /proc/mitosis/inherit",
   ]);
   assert.deepEqual(await ops.restore(), []);
 });

@@ -244,7 +244,7 @@ Deno.test("runTui: snapshots drawn, keys become daemon calls, q ends and restore
     "pin 1196@500028 on",
     "pin 1196@500028 off",
     "interval 2000",
-    "interval 500",
+    "interval 1000", // presses compound: '-' halves the 2000 just asked for
     "stop q pressed",
   ]);
   assert.equal(listener, null);

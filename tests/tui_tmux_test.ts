@@ -8,23 +8,9 @@
  * reported as ignored, never as passed.
  */
 import assert from "node:assert/strict";
+import { hasTmux, tmux } from "./support/tmux.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-function hasTmux(): boolean {
-  try {
-    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-async function tmux(...args: string[]): Promise<string> {
-  const out = await new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" }).output();
-  if (!out.success) throw new Error(`tmux ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
-  return new TextDecoder().decode(out.stdout);
-}
 
 /** Poll `probe` every 100 ms until it returns a value or 20 s pass. */
 async function waitFor<T>(what: string, probe: () => Promise<T | null>): Promise<T> {

@@ -10,14 +10,15 @@
  *   2. a pre-seeded $DENO_DIR/dl/release/v<version>/denort-<target>.zip, or
  *   3. the download (tried with a time limit when neither of the above exists).
  *
- * The probe's Worker (probe/worker.ts) and the Mitosis prctl child
- * (src/sys/mitosis/prctl_child.ts) are loaded by URL at run time, not imported,
- * so they must be embedded with --include.
+ * The probe's Worker (probe/worker.ts) and the prctl helper's call thread
+ * (src/sys/mitosis/prctl_thread.ts, a Worker) are loaded by URL at run time,
+ * not imported, so they must be embedded with --include. (The helper itself
+ * is the binary run with a hidden flag: main.ts imports it.)
  */
 
 const OUTPUT = "dist/waspd";
 const ENTRY = "main.ts";
-const INCLUDES = ["probe/worker.ts", "src/sys/mitosis/prctl_child.ts"];
+const INCLUDES = ["probe/worker.ts", "src/sys/mitosis/prctl_thread.ts"];
 /** Without a local denort the compile needs the network; do not hang on a black hole. */
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 

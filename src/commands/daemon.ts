@@ -1,8 +1,9 @@
 /**
  * `waspd [options]`: run the daemon with one of its three faces (live TUI,
  * JSON lines, or one sample with --once) until q, SIGINT, SIGTERM or SIGHUP;
- * then undo what it changed and say so. A second signal during the undo
- * exits at once.
+ * then undo what it changed and say so. A duplicate signal (within a second
+ * of the first) is ignored; a later one exits at once. Any other way out (a
+ * failed write, an unexpected error) also runs the undo first.
  */
 import type { Config } from "../config.ts";
 import type { Snapshot } from "../core/snapshot.ts";
@@ -13,6 +14,12 @@ import { frameText, renderFrame } from "../ui/render.ts";
 import { denoTerminal, restore as restoreTerminal, Screen } from "../ui/screen.ts";
 import { colorEnabled, runTui, terminalSupport } from "../ui/tui.ts";
 import { EXIT_USAGE } from "../cli.ts";
+import { judgeSignal } from "../daemon/signals.ts";
+import { LOG_RETRY_MS, ResilientLog } from "../daemon/log_sink.ts";
+import { LogFile } from "../sys/log_file.ts";
+import { OutputClosed } from "../sys/stdio.ts";
+import { sanitizeLine } from "../ui/sanitize.ts";
+import { type DaemonOutputs, openOutputs } from "./outputs.ts";
 
 export interface Output {
   out(text: string): void;
@@ -30,17 +37,28 @@ const SIGNAL_NUMBERS: Record<(typeof SIGNALS)[number], number> = {
   SIGTERM: 15,
 };
 
-/** Open the --log file for appending JSON lines; null with a message when it cannot be. */
-function openLog(path: string, io: Output): { sink: (line: string) => void; close(): void } | null {
+/**
+ * Open the --log file; null with a message when it cannot be (a bad path at
+ * start is a usage error). Once open, a failing write never reaches the loop:
+ * `report` hears that logging stopped, and later that it resumed.
+ */
+function openLog(
+  path: string,
+  io: Output,
+  report: (kind: "stopped" | "resumed", message: string) => void,
+): ResilientLog | null {
+  const log = new ResilientLog({
+    name: path,
+    target: new LogFile(path),
+    now: () => performance.now(),
+    retryMs: LOG_RETRY_MS,
+    report,
+  });
   try {
-    const file = Deno.openSync(path, { append: true, create: true });
-    const encoder = new TextEncoder();
-    return {
-      sink: (line) => void file.writeSync(encoder.encode(line + "\n")),
-      close: () => file.close(),
-    };
+    log.open();
+    return log;
   } catch (error) {
-    io.err(`waspd: --log ${path}: ${(error as Error).message}\n`);
+    io.err(sanitizeLine(`waspd: --log ${path}: ${(error as Error).message}`));
     return null;
   }
 }
@@ -61,7 +79,7 @@ export async function runDaemonCommand(
   deps: DaemonDeps,
   io: Output,
 ): Promise<number> {
-  const useTui = !config.json && !config.once;
+  const useTui = !config.json && !config.once && !config.headless;
   if (useTui) {
     const support = terminalSupport(
       { TERM: Deno.env.get("TERM") },
@@ -72,18 +90,39 @@ export async function runDaemonCommand(
       return EXIT_USAGE;
     }
   }
-  const log = config.logFile === null ? null : openLog(config.logFile, io);
+  let daemon: Daemon | null = null;
+  // A report made while the daemon is still opening waits for its event log.
+  const early: ["error" | "info", string][] = [];
+  const log = config.logFile === null ? null : openLog(config.logFile, io, (kind, message) => {
+    const eventKind = kind === "stopped" ? "error" : "info";
+    if (daemon === null) early.push([eventKind, message]);
+    else daemon.events.emit(eventKind, message);
+  });
   if (config.logFile !== null && log === null) return EXIT_USAGE;
+  const outputs = openOutputs(config, io, log === null ? null : (line) => log.write(line), {
+    JOURNAL_STREAM: Deno.env.get("JOURNAL_STREAM"),
+  });
+  if (outputs === null) {
+    log?.close();
+    return EXIT_USAGE;
+  }
 
   const host = await deps.openHost(config);
 
   // Listening before the daemon starts: a signal during the start (a `-c`
   // cache top-up) stops it before its first tick, and the undo still runs.
   const stop = new AbortController();
-  let undoing = false;
+  // When stopping began, for whatever reason: a signal within a second of it
+  // is the same request (timeout(1) signals the child and then its group),
+  // a later one is a deliberate "exit now".
+  let stoppingSince: number | null = null;
+  const stopping = () => stoppingSince ??= performance.now();
+  stop.signal.addEventListener("abort", stopping);
   const onSignal = (name: (typeof SIGNALS)[number]) => () => {
-    if (undoing) {
-      io.err(`waspd: second ${name} during the undo: exiting now\n`);
+    const verdict = judgeSignal(stoppingSince, performance.now());
+    if (verdict === "duplicate") return;
+    if (verdict === "force") {
+      io.err(`waspd: second ${name}: exiting now, the undo is not finished\n`);
       Deno.exit(128 + SIGNAL_NUMBERS[name]);
     }
     restoreTerminal();
@@ -92,39 +131,86 @@ export async function runDaemonCommand(
   const handlers = SIGNALS.map((name) => [name, onSignal(name)] as const);
   for (const [name, handler] of handlers) Deno.addSignalListener(name, handler);
 
-  let daemon: Daemon | null = null;
+  // Whatever goes wrong, in the loop or in a call it started and did not
+  // await, ends the same way: stop, undo, then one line and exit 1. A reader
+  // that went away (OutputClosed) is no error: stop, undo, exit 0.
+  const failures: unknown[] = [];
+  const fail = (error: unknown) => {
+    const closed = error instanceof OutputClosed;
+    if (!closed) failures.push(error);
+    const why = closed ? error.message : "unexpected error";
+    daemon?.stop(why);
+    stop.abort(why);
+  };
+  const onRejection = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    fail(e.reason);
+  };
+  const onError = (e: ErrorEvent) => {
+    e.preventDefault();
+    fail(e.error ?? e.message);
+  };
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  globalThis.addEventListener("error", onError);
+
   try {
-    daemon = await Daemon.open(host, config, { eventSink: log?.sink ?? null });
+    daemon = await Daemon.open(host, config, { eventSink: outputs.sink });
+    daemon.stopSignal.addEventListener("abort", stopping);
+    for (const [kind, message] of early.splice(0)) daemon.events.emit(kind, message);
     if (config.once) {
       const snapshot = await daemon.once(stop.signal);
       io.out(config.json ? JSON.stringify(snapshot) + "\n" : onceText(snapshot));
-    } else if (config.json) await runJsonLines(daemon, io, stop.signal);
-    else await runLiveScreen(daemon, stop.signal);
+    } else if (config.json) await runJsonLines(daemon, io, outputs, stop.signal);
+    // Headless, events reach stdout through the event sink; snapshots only feed --metrics.
+    else if (config.headless) await daemon.run(outputs.onSnapshot, stop.signal);
+    else await runLiveScreen(daemon, outputs, stop.signal);
+  } catch (error) {
+    fail(error);
   } finally {
-    undoing = true;
     const lines = daemon === null ? [] : await daemon.shutdown();
-    for (const line of lines) io.err(`waspd: ${line}\n`);
+    // Headless, the undo is in the event lines already.
+    if (!config.headless) { for (const line of lines) io.err(sanitizeLine(`waspd: ${line}`)); }
     for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+    globalThis.removeEventListener("error", onError);
+    await outputs.close();
     log?.close();
   }
-  return 0;
+  if (failures.length === 0) return 0;
+  const error = failures[0];
+  const why = error instanceof Error ? error.message : String(error);
+  io.err(sanitizeLine(`waspd: stopped by an unexpected error, after the undo: ${why}`));
+  return 1;
 }
 
-function runJsonLines(daemon: Daemon, io: Output, signal: AbortSignal): Promise<void> {
+function runJsonLines(
+  daemon: Daemon,
+  io: Output,
+  outputs: DaemonOutputs,
+  signal: AbortSignal,
+): Promise<void> {
   return daemon.run((snapshot) => {
+    outputs.onSnapshot(snapshot);
     try {
       io.out(JSON.stringify(snapshot) + "\n");
     } catch (error) {
       // The reader went away (a closed pipe): stop cleanly, undo included.
-      daemon.stop(`stdout closed: ${(error as Error).message}`);
+      // Any other write error (a full disk) is a failure: undo, exit 1.
+      if (!(error instanceof OutputClosed)) throw error;
+      daemon.stop(error.message);
     }
   }, signal);
 }
 
-async function runLiveScreen(daemon: Daemon, signal: AbortSignal): Promise<void> {
+async function runLiveScreen(
+  daemon: Daemon,
+  outputs: DaemonOutputs,
+  signal: AbortSignal,
+): Promise<void> {
   const terminal = denoTerminal();
   const listeners = new Set<(s: Snapshot) => void>();
   const loop = daemon.run((snapshot) => {
+    outputs.onSnapshot(snapshot);
     for (const listener of listeners) listener(snapshot);
   }, signal);
   try {

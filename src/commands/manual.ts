@@ -13,7 +13,7 @@
 import type { ActionResult, ActiveProcess, ProcessInfo, ProcessKey } from "../core/types.ts";
 import { type MitosisJson, mitosisJson } from "../core/snapshot.ts";
 import type { MitosisControl, PinStore, Privileges } from "../host.ts";
-import type { PinState } from "../core/pins.ts";
+import { pinOf, type PinState } from "../core/pins.ts";
 import { sanitizeText } from "../ui/sanitize.ts";
 import { isStopped } from "../core/process_state.ts";
 
@@ -26,6 +26,12 @@ export interface ManualContext {
   pins: PinStore;
   /** How long prctl(100) may take before it is reported stuck. */
   deadlineMs: number;
+  /**
+   * Tests only (WASPD_TEST_PRCTL_WITHOUT_MITOSIS=1): make the kernel calls
+   * where Mitosis was not detected, so that a stock kernel answers them
+   * itself (EINVAL) through the same helper a Mitosis kernel would use.
+   */
+  skipMitosisCheck?: boolean;
   wallNow(): number;
   out(text: string): void;
   err(text: string): void;
@@ -55,7 +61,7 @@ async function preflight(
     );
   }
   const detection = await ctx.mitosis.detect();
-  if (!detection.present) {
+  if (!detection.present && !ctx.skipMitosisCheck) {
     return fail(`Mitosis is not available: ${detection.reason ?? "unknown reason"}`);
   }
   const info = await ctx.lookup(pid);
@@ -147,24 +153,36 @@ export function runDisable(ctx: ManualContext, pid: number): Promise<number> {
   return setReplication(ctx, "disable", pid);
 }
 
-/** Remove a process's pin: the running daemon's policy decides for it again. */
+/** `waspd unpin PID` when PID has no pin: nothing done (the README's exit codes). */
+export const EXIT_NOT_PINNED = 3;
+
+/**
+ * Remove a process's pin: the running daemon's policy decides for it again.
+ * A kernel thread is refused as `enable` refuses it; a process without a pin
+ * is "not pinned" (EXIT_NOT_PINNED) and the pins are left as they are.
+ */
 export async function runUnpin(ctx: ManualContext, pid: number): Promise<number> {
+  const fail = (message: string, code = 1) => {
+    ctx.err(`waspd unpin: ${message}\n`);
+    return code;
+  };
   const info = await ctx.lookup(pid);
-  if (!info) {
-    ctx.err(`waspd unpin: no process ${pid}\n`);
-    return 1;
-  }
-  if (!ctx.pins.shared) {
-    ctx.err("waspd unpin: no pins file on this machine\n");
-    return 1;
-  }
+  if (!info) return fail(`no process ${pid}`);
+  const who = `${pid} (${sanitizeText(info.name)})`;
+  if (info.kernelThread) return fail(`${who} is a kernel thread: it has no page tables of its own`);
+  if (!ctx.pins.shared) return fail("no pins file on this machine");
+  const key = { pid: info.pid, startTime: info.startTime };
+  const { pins, warnings } = await ctx.pins.read();
+  for (const warning of warnings) ctx.err(`waspd unpin: ${warning}\n`);
+  if (pinOf(pins, key) === null) return fail(`${who} is not pinned`, EXIT_NOT_PINNED);
   try {
-    await ctx.pins.set({ pid: info.pid, startTime: info.startTime }, null, ctx.wallNow());
+    for (const warning of await ctx.pins.set(key, null, ctx.wallNow())) {
+      ctx.err(`waspd unpin: ${warning}\n`);
+    }
   } catch (error) {
-    ctx.err(`waspd unpin: could not write ${ctx.pins.where}: ${(error as Error).message}\n`);
-    return 1;
+    return fail(`could not write ${ctx.pins.where}: ${(error as Error).message}`);
   }
-  ctx.out(`${pid} (${sanitizeText(info.name)}) unpinned\n`);
+  ctx.out(`${who} unpinned\n`);
   return 0;
 }
 

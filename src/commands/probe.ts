@@ -24,7 +24,7 @@ export interface ProbeCommandJson {
 
 function probeOptions(args: ProbeArgs): ProbeOptions {
   const options: ProbeOptions = {};
-  if (args.rounds !== null) options.rounds = Math.max(1, args.rounds);
+  if (args.rounds !== null) options.rounds = args.rounds;
   if (args.bufferMb !== null) options.bufferBytes = Math.round(args.bufferMb * MIB);
   return options;
 }

@@ -4,10 +4,17 @@
  * to an optional sink (the `--log FILE`). The sink is a function so this stays
  * free of file I/O.
  */
-import type { EventJson } from "./snapshot.ts";
+import type { EventAction, EventJson } from "./snapshot.ts";
 
 export type EventKind = EventJson["kind"];
-export type EventSink = (line: string) => void;
+/** Receives each event as its JSON line, and as the object for sinks that format it. */
+export type EventSink = (line: string, event: EventJson) => void;
+
+/** What an event may carry besides its kind, message and pid. */
+export interface EventExtra {
+  action?: EventAction;
+  severity?: "warning";
+}
 
 export class EventLog {
   #seq = 0;
@@ -20,16 +27,22 @@ export class EventLog {
     this.#sink = sink;
   }
 
-  emit(kind: EventKind, message: string, pid: number | null = null): EventJson {
+  emit(
+    kind: EventKind,
+    message: string,
+    pid: number | null = null,
+    extra: EventExtra = {},
+  ): EventJson {
     const event: EventJson = {
       seq: ++this.#seq,
       time: new Date(this.#wallNow()).toISOString(),
       kind,
       pid,
       message,
+      ...extra,
     };
     this.#pending.push(event);
-    this.#sink?.(JSON.stringify(event));
+    this.#sink?.(JSON.stringify(event), event);
     return event;
   }
 

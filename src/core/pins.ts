@@ -3,6 +3,12 @@
  * (`waspd enable/disable PID`), which the policy must leave alone. Keyed by
  * pid + start time: a pin never applies to a later process that reuses the
  * pid. Pure: where pins are kept is the Host's business (`PinStore`).
+ *
+ * The pins file is untrusted input: it is either exactly what waspd writes
+ * (a version-1 object with a "pins" list of well-formed entries, at most
+ * MAX_PINS of them) or it is bad as a whole, with a reason that never quotes
+ * the file: it may be a link to /etc/shadow, and the reason reaches --json,
+ * --log and the screen. The reader sets a bad file aside for the operator.
  */
 import type { ProcessKey } from "./types.ts";
 import { processKeyString } from "./types.ts";
@@ -24,40 +30,66 @@ interface PinFileJson {
   pins: { pid: number; start_time: number; state: PinState; since: string }[];
 }
 
-/** Parse the file's text; bad entries are skipped with a warning. Pure. */
-export function parsePins(text: string): { pins: Map<string, Pin>; warnings: string[] } {
-  const pins = new Map<string, Pin>();
-  const warnings: string[] = [];
+/** More live pinned processes than anyone pins by hand: beyond it, the file is not waspd's. */
+export const MAX_PINS = 4096;
+
+export type PinsDecoded =
+  | { ok: true; value: Map<string, Pin> }
+  | { ok: false; reason: string };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Decode the pins file's text, all or nothing. */
+export function decodePins(text: string, maxPins = MAX_PINS): PinsDecoded {
+  if (text.trim() === "") return { ok: false, reason: "empty" };
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (error) {
-    return {
-      pins,
-      warnings: [`pins: not JSON (${error instanceof Error ? error.message : error})`],
-    };
+  } catch {
+    // The parser's message quotes the text: say only what it is not.
+    return { ok: false, reason: "not JSON" };
   }
-  const list = (json as { pins?: unknown })?.pins;
-  if (!Array.isArray(list)) return { pins, warnings: ['pins: no "pins" list'] };
-  list.forEach((entry, i) => {
-    const e = entry as Record<string, unknown>;
-    const since = typeof e.since === "string" ? Date.parse(e.since) : Number.NaN;
-    if (
-      !Number.isSafeInteger(e.pid) || !Number.isSafeInteger(e.start_time) ||
-      (e.state !== "on" && e.state !== "off")
-    ) {
-      warnings.push(`pins: entry ${i} is malformed: ${JSON.stringify(entry)}`);
-      return;
-    }
-    const pin: Pin = {
-      pid: e.pid as number,
-      startTime: e.start_time as number,
-      state: e.state,
-      sinceMs: Number.isFinite(since) ? since : 0,
-    };
+  if (!isRecord(json) || !Array.isArray(json.pins)) {
+    return { ok: false, reason: 'not a pins file (no "pins" list)' };
+  }
+  if (json.version !== undefined && json.version !== 1) {
+    return { ok: false, reason: "not a version 1 pins file" };
+  }
+  const list: unknown[] = json.pins;
+  if (list.length > maxPins) {
+    return { ok: false, reason: `${list.length} entries, more than the ${maxPins} allowed` };
+  }
+  const pins = new Map<string, Pin>();
+  for (const [i, entry] of list.entries()) {
+    const pin = entryOf(entry);
+    if (pin === null) return { ok: false, reason: `entry ${i} is malformed` };
     pins.set(processKeyString(pin), pin);
-  });
-  return { pins, warnings };
+  }
+  return { ok: true, value: pins };
+}
+
+function entryOf(entry: unknown): Pin | null {
+  if (!isRecord(entry)) return null;
+  const { pid, start_time: startTime, state, since } = entry;
+  if (typeof pid !== "number" || !Number.isSafeInteger(pid) || pid < 1) return null;
+  if (typeof startTime !== "number" || !Number.isSafeInteger(startTime) || startTime < 0) {
+    return null;
+  }
+  if (state !== "on" && state !== "off") return null;
+  const sinceMs = typeof since === "string" ? Date.parse(since) : Number.NaN;
+  return { pid, startTime, state, sinceMs: Number.isFinite(sinceMs) ? sinceMs : 0 };
+}
+
+/**
+ * At most `max` pins, the most recent kept: a write never produces a file the
+ * reader would refuse. Returns how many were dropped. Pure.
+ */
+export function capPins(pins: Pins, max = MAX_PINS): { pins: Map<string, Pin>; dropped: number } {
+  if (pins.size <= max) return { pins: new Map(pins), dropped: 0 };
+  const kept = [...pins].sort(([, a], [, b]) => b.sinceMs - a.sinceMs).slice(0, max);
+  return { pins: new Map(kept), dropped: pins.size - max };
 }
 
 /** The file's text for `pins`. Pure. */

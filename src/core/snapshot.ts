@@ -119,6 +119,29 @@ export interface EventJson {
     | "undo";
   pid: number | null;
   message: string;
+  /** Set on the outcome of a kernel call waspd made (counted by the metrics). */
+  action?: EventAction;
+  /** "warning" marks an event that is not an error but needs a look (journald priority 4). */
+  severity?: "warning";
+}
+
+/** The kernel calls waspd makes, by what they change. */
+export type ActionKind = "enable" | "disable" | "steer" | "cache" | "mode" | "inherit";
+/** ok; error (the call failed); stuck (it overran its deadline); skipped (gone or stopped). */
+export type ActionOutcome = "ok" | "error" | "stuck" | "skipped";
+export const ACTION_KINDS: readonly ActionKind[] = [
+  "enable",
+  "disable",
+  "steer",
+  "cache",
+  "mode",
+  "inherit",
+];
+export const ACTION_OUTCOMES: readonly ActionOutcome[] = ["ok", "error", "stuck", "skipped"];
+
+export interface EventAction {
+  kind: ActionKind;
+  result: ActionOutcome;
 }
 
 export interface MitosisJson {

@@ -152,11 +152,18 @@ export interface MitosisState {
   warnings: string[];
 }
 
-/** The outcome of one kernel call made on behalf of the daemon. */
+/**
+ * The outcome of one kernel call made on behalf of the daemon. A call given up
+ * on while it may still run (stuck, or never begun in time) carries `late`:
+ * what the kernel answered when it returned at last, or null if that will
+ * never be known (its helper died).
+ */
 export type ActionResult =
   | { ok: true; value?: number }
-  | { ok: false; stuck: false; errno: string; message: string }
-  | { ok: false; stuck: true; message: string };
+  | { ok: false; stuck: false; errno: string; message: string; late?: LateResult }
+  | { ok: false; stuck: true; message: string; late?: LateResult };
+
+export type LateResult = Promise<ActionResult | null>;
 
 /** Steering as the kernel takes it: always NUMA_NODE_COUNT entries, -1 = local. */
 export const STEERING_SLOTS = 8;

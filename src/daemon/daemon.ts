@@ -29,6 +29,7 @@ import { policySampleOf, signalsOf } from "./policy_inputs.ts";
 import { composeSnapshot } from "./snapshot_compose.ts";
 import { MitosisOperations } from "./operations.ts";
 import { LatencyState } from "./latency_state.ts";
+import { OwnershipLedger, takeOverOwnership } from "./ownership.ts";
 import { type PtlMeasured, PtlScheduler } from "./ptl.ts";
 import { ptlMethodJson } from "../core/snapshot.ts";
 import { type MachineAtStart, readMachine, startupLines } from "./startup.ts";
@@ -49,6 +50,7 @@ export class Daemon implements DaemonControl {
   readonly #config: Config;
   readonly #selfPid: number;
   readonly #actuator: Actuator;
+  readonly #ledger: OwnershipLedger;
   readonly #ptl: PtlScheduler;
   readonly #ops: MitosisOperations;
   readonly #privileges: Privileges;
@@ -78,7 +80,13 @@ export class Daemon implements DaemonControl {
     this.#privileges = at.privileges;
     this.#detection = at.detection;
     this.#mitosis = at.mitosis;
-    this.#actuator = new Actuator(host, this.events, PRCTL_DEADLINE_MS);
+    this.#ledger = new OwnershipLedger(
+      host.ownership,
+      this.#selfPid,
+      () => host.clock.wallNow(),
+      (kind, message, pid) => this.events.emit(kind, message, pid),
+    );
+    this.#actuator = new Actuator(host, this.events, PRCTL_DEADLINE_MS, this.#ledger);
     this.#ops = new MitosisOperations(host.mitosis, this.events, () => this.enforcing);
     this.#ops.remember(this.#mitosis);
     this.#ptl = new PtlScheduler({
@@ -110,13 +118,49 @@ export class Daemon implements DaemonControl {
     }
     const daemon = new Daemon(host, config, options, at);
     try {
-      for (const line of startupLines(at, host.counters.status())) daemon.events.emit("info", line);
+      for (const line of startupLines(at, host.counters.status())) {
+        daemon.events.emit("info", line.text, null, line.warning ? { severity: "warning" } : {});
+      }
+      // The prctl helper starts now, so the first call finds it ready.
+      if (daemon.enforcing) host.mitosis.warmUp?.();
+      await daemon.#takeOver();
+      if (daemon.enforcing) {
+        const keep = config.keepInherit ? "--keep-inherit" : config.once ? "--once" : null;
+        await daemon.#ops.inheritOff(keep);
+      }
       if (config.cachePages > 0) await daemon.#ops.populateCache(config.cachePages);
     } catch (error) {
       await daemon.shutdown();
       throw error;
     }
     return daemon;
+  }
+
+  /**
+   * At start: prune the pins of processes that are gone, then take over what
+   * a previous waspd left on without its undo (adopt it, or turn it off).
+   */
+  async #takeOver(): Promise<void> {
+    const host = this.#host;
+    const alive = async (key: ProcessKey) => (await host.confirm(key)) !== null;
+    for (const w of await host.pins.prune(alive)) this.events.emit("error", w);
+    const { pins, warnings } = await host.pins.read();
+    for (const w of warnings) this.events.emit("error", w);
+    const live = this.#mitosis?.active.filter((a) => a.live).map((a) => a.pid) ?? null;
+    await takeOverOwnership({
+      ledger: this.#ledger,
+      confirm: (key) => host.confirm(key),
+      replicated: (pid) => (live === null ? null : live.includes(pid)),
+      manageable: (p) =>
+        selectManageable([p], (name) => isExcludedName(name, this.#config.exclude), this.#selfPid)
+          .managed.length === 1,
+      pinned: (key) => pins.get(processKeyString(key))?.state ?? null,
+      enforcing: this.enforcing,
+      adopt: (target) => this.#actuator.adopt(target),
+      disable: (target, reason) => this.#actuator.disable(target, reason),
+      report: (kind, message, pid) => this.events.emit(kind, message, pid),
+      label,
+    });
   }
 
   get enforcing(): boolean {
@@ -132,9 +176,9 @@ export class Daemon implements DaemonControl {
     return this.#actuator.settle();
   }
 
-  /** Pids whose prctl 100 overran its deadline. */
+  /** Pids whose prctl 100 overran its deadline (and has not answered since). */
   stuckPids(): number[] {
-    return [...this.#actuator.stuck.values()].map((p) => p.pid);
+    return [...this.#actuator.stuck.values()].map((p) => p.target.pid);
   }
 
   /** Resolves when the PTL measurement under way (if any) has finished. */
@@ -224,7 +268,7 @@ export class Daemon implements DaemonControl {
       const key = processKeyString(s.process);
       return policySampleOf(s, {
         pinned: pinOf(s.process),
-        stuck: this.#actuator.stuck.has(key),
+        stuck: this.#actuator.holds(s.process, s.process.state),
         ownedByWaspd: this.#actuator.enabled.has(key),
         advisory,
       });
@@ -358,7 +402,9 @@ export class Daemon implements DaemonControl {
   }
 
   setUpdateInterval(ms: number): void {
-    this.#updateMs = clampUpdateInterval(ms);
+    const next = clampUpdateInterval(ms);
+    if (next === this.#updateMs) return; // a repeat changes nothing: no event either
+    this.#updateMs = next;
     this.events.emit("info", `update interval ${this.#updateMs} ms`);
   }
 
@@ -383,11 +429,23 @@ export class Daemon implements DaemonControl {
   }
 
   async #undo(): Promise<string[]> {
-    await this.#ptl.stop();
-    const lines = await this.#actuator.undoAll();
-    lines.push(...await this.#ops.restore());
+    // Each step runs whatever the one before did: a failure is one more line.
+    const lines: string[] = [];
+    const step = async (what: string, run: () => Promise<void>) => {
+      try {
+        await run();
+      } catch (error) {
+        lines.push(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+    await step("stopping the PTL measurement", () => this.#ptl.stop());
+    await step("the undo", async () => void lines.push(...await this.#actuator.undoAll()));
+    await step(
+      "restoring Mitosis settings",
+      async () => void lines.push(...await this.#ops.restore()),
+    );
     for (const line of lines) this.events.emit("undo", line);
-    await this.#host.close();
+    await step("closing the host", () => this.#host.close());
     return lines;
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { EventLog } from "../core/events.ts";
 import type { ActionResult, MitosisState } from "../core/types.ts";
+import { planInherit } from "../core/inherit.ts";
 import type { MitosisControl, MitosisWritableFile } from "../host.ts";
 
 /** `mode` values: -1 default (per process), 1 auto-enable for new processes. */
@@ -20,6 +21,8 @@ export class MitosisOperations {
   #foundInherit: number | null = null;
   #wroteMode = false;
   #wroteInherit = false;
+  /** What to write to inherit at exit (core/inherit.ts), when waspd changed it. */
+  #restoreInherit: number | null = null;
 
   constructor(mitosis: MitosisControl, events: EventLog, enforcing: () => boolean) {
     this.#mitosis = mitosis;
@@ -78,13 +81,18 @@ export class MitosisOperations {
     if (ok) this.#wroteMode = true;
   }
 
-  async setInherit(value: number): Promise<void> {
-    const ok = await this.#write(
-      "inherit",
-      value,
-      `inherit set to ${value}`,
-    );
-    if (ok) this.#wroteInherit = true;
+  /** At start, when enforcing: turn inherit off unless an option says `keep` (core/inherit.ts). */
+  async inheritOff(keep: string | null): Promise<void> {
+    const plan = planInherit(this.#foundInherit, keep);
+    if (plan.write === null) {
+      this.#events.emit("inherit", plan.why);
+      return;
+    }
+    const ok = await this.#write("inherit", plan.write, plan.why);
+    if (ok) {
+      this.#wroteInherit = true;
+      this.#restoreInherit = plan.restore;
+    }
   }
 
   /** Put back the mode / inherit values found at start, if waspd changed them. */
@@ -94,9 +102,9 @@ export class MitosisOperations {
       const r = await this.#mitosis.write("mode", this.#foundMode);
       lines.push(restored("mode", this.#foundMode, r));
     }
-    if (this.#wroteInherit && this.#foundInherit !== null) {
-      const r = await this.#mitosis.write("inherit", this.#foundInherit);
-      lines.push(restored("inherit", this.#foundInherit, r));
+    if (this.#wroteInherit && this.#restoreInherit !== null) {
+      const r = await this.#mitosis.write("inherit", this.#restoreInherit);
+      lines.push(restored("inherit", this.#restoreInherit, r));
     }
     return lines;
   }
@@ -111,8 +119,17 @@ export class MitosisOperations {
       return false;
     }
     const result = await this.#mitosis.write(file, value);
-    if (result.ok) this.#events.emit(file, done);
-    else this.#events.emit("error", `writing ${value} to /proc/mitosis/${file}: ${result.message}`);
+    if (result.ok) this.#events.emit(file, done, null, { action: { kind: file, result: "ok" } });
+    else {
+      this.#events.emit(
+        "error",
+        `writing ${value} to /proc/mitosis/${file}: ${result.message}`,
+        null,
+        {
+          action: { kind: file, result: "error" },
+        },
+      );
+    }
     return result.ok;
   }
 }

@@ -28,16 +28,29 @@ export async function readMachine(host: Host): Promise<MachineAtStart> {
   return { topology, privileges, detection, mitosis };
 }
 
-/** The `info` events a starting daemon emits: its mode, and missing counters. Pure. */
-export function startupLines(at: MachineAtStart, counters: CounterStatus): string[] {
+/**
+ * The `info` events a starting daemon emits: its mode, and missing counters.
+ * Advisory mode and missing counters are warnings: waspd runs, but cannot do
+ * its job there (the journal shows them at priority 4). Pure.
+ */
+export function startupLines(
+  at: MachineAtStart,
+  counters: CounterStatus,
+): { text: string; warning: boolean }[] {
   const caps = capabilitiesJson(at.privileges, counters, at.detection);
   const lines = [
     caps.mode === "enforcing"
-      ? "enforcing: waspd will change replication"
-      : `ADVISORY: nothing is written (${caps.advisory_reasons.join("; ")})`,
+      ? { text: "enforcing: waspd will change replication", warning: false }
+      : {
+        text: `ADVISORY: nothing is written (${caps.advisory_reasons.join("; ")})`,
+        warning: true,
+      },
   ];
   if (!counters.available) {
-    lines.push(`hardware counters unavailable: ${counters.reason ?? "unknown"}`);
+    lines.push({
+      text: `hardware counters unavailable: ${counters.reason ?? "unknown"}`,
+      warning: true,
+    });
   }
   return lines;
 }

@@ -10,6 +10,7 @@ const ERRNO_NAMES: Readonly<Record<number, readonly [name: string, text: string]
   3: ["ESRCH", "No such process"],
   4: ["EINTR", "Interrupted system call"],
   5: ["EIO", "Input/output error"],
+  6: ["ENXIO", "No such device or address"],
   7: ["E2BIG", "Argument list too long"],
   9: ["EBADF", "Bad file descriptor"],
   11: ["EAGAIN", "Resource temporarily unavailable"],
@@ -23,7 +24,9 @@ const ERRNO_NAMES: Readonly<Record<number, readonly [name: string, text: string]
   23: ["ENFILE", "Too many open files in system"],
   24: ["EMFILE", "Too many open files"],
   28: ["ENOSPC", "No space left on device"],
+  32: ["EPIPE", "Broken pipe"],
   38: ["ENOSYS", "Function not implemented"],
+  40: ["ELOOP", "Too many levels of symbolic links"],
   95: ["EOPNOTSUPP", "Operation not supported"],
   114: ["EALREADY", "Operation already in progress"],
 };
@@ -43,6 +46,7 @@ export const Errno = {
   EINVAL: 22,
   EMFILE: 24,
   ENOSYS: 38,
+  ELOOP: 40,
   EOPNOTSUPP: 95,
   EALREADY: 114,
 } as const;

@@ -93,6 +93,8 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   /** int open(const char *pathname, int flags, mode_t mode (variadic: 64-bit slot)) */
   open: { parameters: ["buffer", "i32", "u64"], result: "i32" },
+  /** int fstat(int fd, struct stat *statbuf) (a real symbol since glibc 2.33) */
+  fstat: { parameters: ["i32", "buffer"], result: "i32" },
   /** ssize_t write(int fd, const void *buf, size_t count) */
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   /** int getrlimit(int resource, struct rlimit *rlim) */
@@ -122,6 +124,15 @@ export const MPOL_MF_STRICT = 1 << 0;
 export const O_WRONLY = 0o1;
 export const O_TRUNC = 0o1000;
 export const O_CLOEXEC = 0o2000000;
+export const O_RDONLY = 0;
+export const O_CREAT = 0o100;
+export const O_NOCTTY = 0o400;
+export const O_APPEND = 0o2000;
+export const O_NONBLOCK = 0o4000;
+export const O_NOFOLLOW = 0o400000;
+// st_mode file types (include/uapi/linux/stat.h).
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
 // getrlimit resources.
 export const RLIMIT_NOFILE = 7;
 
@@ -326,6 +337,17 @@ class Libc {
   open(path: string, flags: number, mode = 0): number {
     const cPath = new TextEncoder().encode(`${path}\0`);
     return this.#check(`open(${path})`, this.#symbols.open(cPath, flags, BigInt(mode)));
+  }
+
+  /**
+   * fstat(2): the file type bits of st_mode and st_size (x86-64 `struct stat`:
+   * 144 bytes, st_mode a u32 at offset 24, st_size an i64 at offset 48).
+   */
+  fstat(fd: number): { mode: number; size: number } {
+    const buf = new Uint8Array(144);
+    this.#check(`fstat(fd ${fd})`, this.#symbols.fstat(fd, buf));
+    const view = new DataView(buf.buffer);
+    return { mode: view.getUint32(24, true), size: Number(view.getBigInt64(48, true)) };
   }
 
   /** write(2) of `buf`; returns the byte count. */

@@ -17,6 +17,8 @@ export interface SimClockOptions {
   manual?: boolean;
   /** Wall-clock ms of simulated time 0. Manual mode defaults to a fixed epoch (replayable). */
   wallStartMs?: number;
+  /** Simulated time to start at (a machine resumed from saved state); default 0. */
+  startMs?: number;
 }
 
 interface Sleeper {
@@ -36,7 +38,8 @@ export class SimClock implements Clock {
   readonly manual: boolean;
   readonly #wallStartMs: number;
   readonly #realStartMs = performance.now();
-  #manualNowMs = 0;
+  readonly #startMs: number;
+  #manualNowMs: number;
   #sleepers: Sleeper[] = [];
   #sleepWatchers: { count: number; resolve: () => void }[] = [];
   #sleepCount = 0;
@@ -48,12 +51,15 @@ export class SimClock implements Clock {
     }
     this.timeScale = scale;
     this.manual = options.manual ?? false;
-    this.#wallStartMs = options.wallStartMs ?? (this.manual ? MANUAL_WALL_EPOCH_MS : Date.now());
+    this.#startMs = options.startMs ?? 0;
+    this.#manualNowMs = this.#startMs;
+    this.#wallStartMs = options.wallStartMs ??
+      (this.manual ? MANUAL_WALL_EPOCH_MS : Date.now() - this.#startMs);
   }
 
   now(): number {
     if (this.manual) return this.#manualNowMs;
-    return (performance.now() - this.#realStartMs) * this.timeScale;
+    return this.#startMs + (performance.now() - this.#realStartMs) * this.timeScale;
   }
 
   wallNow(): number {

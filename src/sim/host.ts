@@ -14,6 +14,16 @@ import { SimClock } from "./clock.ts";
 import { SimCounterSource } from "./counters.ts";
 import { SimMitosisControl } from "./mitosis_control.ts";
 import { SimMitosisKernel } from "./mitosis_kernel.ts";
+import {
+  captureSim,
+  loadSim,
+  restoreSim,
+  savedAfter,
+  saveSim,
+  SIM_STATE_FILE_NAME,
+} from "./persist.ts";
+import { memoryOwnedStore, type OwnedStore } from "../core/ownership_record.ts";
+import { fileOwnedStore, OWNED_FILE_NAME } from "../sys/ownership_file.ts";
 import { MemoryPins } from "./pins.ts";
 import { SimProber } from "./prober.ts";
 import { hashUnit, SeededRng } from "./rng.ts";
@@ -36,6 +46,14 @@ export interface SimHostOptions {
   manualClock?: boolean;
   /** Replace the default scenario (tests that need one precise process). */
   scenario?: Workload[];
+  /**
+   * Keep the clock, the kernel model and the ownership record in this
+   * directory across restarts of waspd (`--sim --state-dir`), as a real
+   * machine outlives its daemon. Without it, nothing outlives the process.
+   */
+  stateDir?: string;
+  /** Simulated ms each prctl(100) takes (default 0). */
+  prctlMs?: number;
 }
 
 /** Memory the OS and page cache hold on every node, before any workload. */
@@ -63,15 +81,29 @@ export class SimHost implements Host {
   readonly #kernel: SimMitosisKernel;
   /** Start time of the process the kernel model knows under each pid (pid reuse). */
   readonly #kernelStartTimes = new Map<number, number>();
+  /** What was wrong with the saved state (`stateFile`): reading it, or first writing it. */
+  stateWarning: string | null = null;
+  readonly #stateFile: string | null;
+  readonly ownership: OwnedStore;
 
   constructor(options: SimHostOptions = {}) {
     this.nodes = options.nodes ?? 4;
     assertNodeCount(this.nodes);
     this.seed = options.seed ?? 1;
     const rng = new SeededRng(this.seed);
+    const dir = options.stateDir ?? null;
+    this.#stateFile = dir === null ? null : `${dir}/${SIM_STATE_FILE_NAME}`;
+    const loaded = this.#stateFile === null
+      ? null
+      : loadSim(this.#stateFile, { seed: this.seed, nodes: this.nodes }, Date.now());
+    this.stateWarning = loaded?.warning ?? null;
+    this.ownership = dir === null
+      ? memoryOwnedStore()
+      : fileOwnedStore(`${dir}/${OWNED_FILE_NAME}`);
     this.clock = new SimClock({
       timeScale: options.timeScale ?? 1,
       manual: options.manualClock ?? false,
+      startMs: loaded?.saved?.nowMs ?? 0,
     });
     this.scenario = options.scenario ?? defaultScenario({ seed: this.seed });
     this.counters = new SimCounterSource(this.clock, this.scenario);
@@ -82,8 +114,32 @@ export class SimHost implements Host {
       now: () => this.clock.now(),
       pagesPerReplica: PAGES_PER_REPLICA,
     });
-    const control = new SimMitosisControl(this.#kernel, (ms) => this.clock.sleep(ms));
+    const control = new SimMitosisControl(
+      this.#kernel,
+      (ms) => this.clock.sleep(ms),
+      options.prctlMs ?? 0,
+    );
     this.mitosis = syncedBefore(control, () => this.#syncKernel());
+    if (this.#stateFile !== null) {
+      this.#syncKernel();
+      if (loaded?.saved) restoreSim(this.#kernel, this.#kernelStartTimes, loaded.saved);
+      this.mitosis = savedAfter(this.mitosis, () => this.#save());
+      this.#save();
+    }
+  }
+
+  /** Save the clock and the kernel model as they are now (`stateFile`). */
+  #save(): void {
+    if (this.#stateFile === null) return;
+    this.#syncKernel();
+    const machine = { seed: this.seed, nodes: this.nodes, nowMs: this.clock.now() };
+    try {
+      saveSim(this.#stateFile, captureSim(this.#kernel, this.#kernelStartTimes, machine));
+    } catch (error) {
+      this.stateWarning ??= `simulated state: cannot write ${this.#stateFile}: ${
+        (error as Error).message
+      }`;
+    }
   }
 
   /**

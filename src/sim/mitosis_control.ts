@@ -34,11 +34,17 @@ function result(call: string, outcome: { rc: number; errno: number }): ActionRes
 export class SimMitosisControl implements MitosisControl {
   readonly kernel: SimMitosisKernel;
   readonly #sleep: Sleep;
+  readonly #prctlMs: number;
 
-  /** `sleep` is the clock deadlines run on (simulated time on a SimHost). */
-  constructor(kernel: SimMitosisKernel, sleep: Sleep = realSleep) {
+  /**
+   * `sleep` is the clock deadlines run on (simulated time on a SimHost);
+   * `prctlMs` is how long each prctl(100) takes, as copying a big page
+   * table does on a real kernel (0: at once).
+   */
+  constructor(kernel: SimMitosisKernel, sleep: Sleep = realSleep, prctlMs = 0) {
     this.kernel = kernel;
     this.#sleep = sleep;
+    this.#prctlMs = prctlMs;
   }
 
   detect(): Promise<MitosisDetection> {
@@ -69,6 +75,18 @@ export class SimMitosisControl implements MitosisControl {
       };
     }
     const outcome = this.kernel.prctl(PR_SET_PGTABLE_REPL, mask, target.pid);
+    if (!("blocked" in outcome) && this.#prctlMs > 0) {
+      await this.#sleep(Math.min(this.#prctlMs, deadlineMs));
+      if (this.#prctlMs >= deadlineMs) {
+        return {
+          ok: false,
+          stuck: true,
+          message: `${call} did not return within ${deadlineMs} ms (slow kernel)`,
+          // It took effect already; its answer comes when the rest of its time is up.
+          late: this.#sleep(this.#prctlMs - deadlineMs).then(() => result(call, outcome)),
+        };
+      }
+    }
     if (!("blocked" in outcome)) return result(call, outcome);
     const finished = await Promise.race([
       this.kernel.whenUnblocked(outcome.ticket),
@@ -79,6 +97,8 @@ export class SimMitosisControl implements MitosisControl {
         ok: false,
         stuck: true,
         message: `${call} did not return within ${deadlineMs} ms (target not running?)`,
+        // Answers when the target runs again (or exits), as an abandoned helper's call would.
+        late: this.kernel.whenUnblocked(outcome.ticket).then((o) => result(call, o)),
       };
     }
     return result(call, finished);

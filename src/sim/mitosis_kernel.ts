@@ -115,6 +115,21 @@ export class SimMitosisKernel {
     });
   }
 
+  /**
+   * fork(): the child gets its parent's replication when `inherit` is 1.
+   * ASSUMED from the name and the seed daemon's use of it (it writes 0 so
+   * that children do not inherit behind its policy's back); not observed.
+   */
+  forkProcess(parentPid: number, child: { pid: number; name?: string }): void {
+    const parent = this.processes.get(parentPid);
+    if (!parent) return;
+    this.addProcess({ pid: child.pid, name: child.name ?? parent.name, argv: parent.argv });
+    const p = this.processes.get(child.pid);
+    if (!p || parent.mask === 0 || this.inherit !== 1) return;
+    p.mask = parent.mask;
+    p.enabledAtMs = this.#now();
+  }
+
   /** The process exits: its replicas go with it; a blocked call on it fails ESRCH. */
   removeProcess(pid: number): void {
     this.processes.delete(pid);

@@ -20,4 +20,10 @@ export class MemoryPins implements PinStore {
     this.#pins = withPin(this.#pins, key, state, nowMs);
     return Promise.resolve([]);
   }
+
+  async prune(isAlive: (key: ProcessKey) => Promise<boolean>): Promise<string[]> {
+    const live = await Promise.all([...this.#pins].map(async (e) => (await isAlive(e[1])) && e));
+    this.#pins = new Map(live.filter((e) => e !== false));
+    return [];
+  }
 }

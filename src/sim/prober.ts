@@ -128,7 +128,10 @@ export class SimProber implements Prober, PtlRefresher {
         );
         const middle = median(samples);
         latencyRow.push(middle);
-        spreadRow.push((Math.max(...samples) - Math.min(...samples)) / middle);
+        // One round gives no spread: unknown, as the real probe reports it.
+        spreadRow.push(
+          rounds < 2 ? null : (Math.max(...samples) - Math.min(...samples)) / middle,
+        );
         errorRow.push(null);
       }
       latencyNs.push(latencyRow);

@@ -8,7 +8,9 @@ import { LinuxProber } from "../../probe/prober.ts";
 import { LightProber } from "../../probe/light_prober.ts";
 import { LinuxCounterSource } from "./perf/counters.ts";
 import { LinuxMitosis } from "./mitosis/linux.ts";
-import { DEFAULT_PINS_PATH, FilePins } from "./pins.ts";
+import { FilePins } from "./pins.ts";
+import type { OwnedStore } from "../core/ownership_record.ts";
+import { fileOwnedStore, OWNED_FILE_NAME } from "./ownership_file.ts";
 import { readPrivileges } from "./privileges.ts";
 import { OwnerCache } from "./owner_cache.ts";
 import { confirmProcess, listProcesses, readProcess } from "./procfs.ts";
@@ -17,9 +19,14 @@ import { readTopology } from "./topology.ts";
 export interface LinuxHostOptions {
   procRoot: string;
   sysRoot: string;
-  /** The shared pins file (default /run/waspd/pins.json). */
+  /** Where waspd's state files live (default /run/waspd). */
+  stateDir?: string;
+  /** The shared pins file (default pins.json in the state directory). */
   pinsPath?: string;
 }
+
+/** Where the real host keeps waspd's state (pins.json, owned.json) unless told otherwise. */
+export const DEFAULT_STATE_DIR = "/run/waspd";
 
 export class LinuxHost implements Host {
   readonly simulated = false;
@@ -29,6 +36,7 @@ export class LinuxHost implements Host {
   readonly prober: LinuxProber;
   readonly refresher = new LightProber();
   readonly pins: FilePins;
+  readonly ownership: OwnedStore;
   readonly #options: LinuxHostOptions;
   readonly #owners = new OwnerCache();
 
@@ -40,7 +48,12 @@ export class LinuxHost implements Host {
     // The daemon refreshes through `refresher`, which keeps its rings; the
     // full chase runs only on demand (`r`, `waspd probe`): its workers need not stay.
     this.prober = new LinuxProber({ sysRoot: options.sysRoot });
-    this.pins = new FilePins(options.pinsPath ?? DEFAULT_PINS_PATH);
+    const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+    this.pins = new FilePins(
+      options.pinsPath ?? `${stateDir}/pins.json`,
+      async (key) => (await confirmProcess(options.procRoot, key)) !== null,
+    );
+    this.ownership = fileOwnedStore(`${stateDir}/${OWNED_FILE_NAME}`);
   }
 
   static async open(options: LinuxHostOptions): Promise<LinuxHost> {
@@ -79,7 +92,7 @@ export class LinuxHost implements Host {
     this.counters.close();
     this.prober.close();
     this.refresher.close();
-    // Leftover prctl children (a stuck call) get a moment to be reaped, never more.
+    // The prctl helpers are killed; one stuck in the kernel gets a moment, never more.
     await this.mitosis.drain(200);
   }
 }

@@ -3,84 +3,105 @@
  * file so the running daemon (which reads it each tick) and the one-shot
  * commands share them.
  *
+ * The file is read as hostile input (issue 13): through the state-file
+ * reader (a regular file only, never blocking, 1 MiB at most), its content
+ * judged all or nothing (`decodePins`); a bad file is set aside as
+ * `pins.json.bad-<time>` and reported once, never quoted. Pins of processes
+ * that are gone (pid + start time) are pruned at the daemon's start
+ * (`prune`) and on every write, and a write keeps at most MAX_PINS.
+ *
  * Writes are atomic (temp file in the same directory + rename), so a daemon
- * reading mid-write sees the old or the new file, never half of one.
+ * reading mid-write sees the old or the new file, never half of one, and a
+ * link at the name is replaced, never written through.
  */
 import type { ProcessKey } from "../core/types.ts";
 import {
+  capPins,
+  decodePins,
   formatPins,
-  parsePins,
   type Pin,
   type Pins,
   type PinState,
   withPin,
 } from "../core/pins.ts";
 import type { PinStore } from "../host.ts";
+import { loadStateFile, ReportOnce, writeStateFile } from "./state_file.ts";
 
 export const DEFAULT_PINS_PATH = "/run/waspd/pins.json";
 
-/** Read the pins file: a missing file is no pins; a broken one warns. */
-export async function readPins(
+/** Whether the process with this pid + start time still runs. */
+export type IsAlive = (key: ProcessKey) => Promise<boolean>;
+
+/**
+ * Read the pins file: a missing file is no pins; a bad one is set aside
+ * (the warning says where, and why, never what was in it).
+ */
+export function readPins(
   path: string,
+  nowMs = Date.now(),
 ): Promise<{ pins: Map<string, Pin>; warnings: string[] }> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return { pins: new Map(), warnings: [] };
-    return {
-      pins: new Map(),
-      warnings: [`pins: cannot read ${path}: ${(error as Error).message}`],
-    };
-  }
-  return parsePins(text);
+  const { value, warning } = loadStateFile(path, "pins", decodePins, nowMs);
+  return Promise.resolve({ pins: value ?? new Map(), warnings: warning === null ? [] : [warning] });
 }
 
-/** Replace the pins file atomically (creating its directory). */
-export async function writePins(path: string, pins: Pins): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash > 0 ? path.slice(0, slash) : ".";
-  await Deno.mkdir(dir, { recursive: true });
-  const temp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeTextFile(temp, formatPins(pins), { mode: 0o644 });
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
+/** Replace the pins file atomically (creating its directory), at most MAX_PINS of them. */
+export function writePins(path: string, pins: Pins): Promise<string[]> {
+  const { pins: capped, dropped } = capPins(pins);
+  writeStateFile(path, formatPins(capped));
+  return Promise.resolve(dropped > 0 ? [`pins: over the cap: the ${dropped} oldest dropped`] : []);
 }
 
-/** Read, change one pin, write back. Returns warnings met while reading. */
-export async function updatePin(
-  path: string,
-  key: ProcessKey,
-  state: PinState | null,
-  nowMs: number,
-): Promise<string[]> {
-  const { pins, warnings } = await readPins(path);
-  await writePins(path, withPin(pins, key, state, nowMs));
-  return warnings;
+/** The pins of `pins` whose process still runs. */
+async function alive(pins: Pins, isAlive: IsAlive): Promise<Map<string, Pin>> {
+  const checks = await Promise.all(
+    [...pins].map(async ([id, pin]) => [id, pin, await isAlive(pin)] as const),
+  );
+  return new Map(checks.filter(([, , live]) => live).map(([id, pin]) => [id, pin]));
 }
 
 /** The pins file as the real host's `PinStore`. */
 export class FilePins implements PinStore {
   readonly shared = true;
   readonly path: string;
+  readonly #isAlive: IsAlive;
+  readonly #once = new ReportOnce();
 
-  constructor(path: string = DEFAULT_PINS_PATH) {
+  /** `isAlive` prunes on every write (by default nothing is pruned: tests without a /proc). */
+  constructor(path: string = DEFAULT_PINS_PATH, isAlive: IsAlive = () => Promise.resolve(true)) {
     this.path = path;
+    this.#isAlive = isAlive;
   }
 
   get where(): string {
     return this.path;
   }
 
-  read(): Promise<{ pins: Pins; warnings: string[] }> {
-    return readPins(this.path);
+  /** The pins now. The daemon reads every tick: a bad file is reported once. */
+  async read(): Promise<{ pins: Pins; warnings: string[] }> {
+    const { pins, warnings } = await readPins(this.path);
+    return { pins, warnings: this.#once.filter(warnings[0] ?? null) };
   }
 
-  set(key: ProcessKey, state: PinState | null, nowMs: number): Promise<string[]> {
-    return updatePin(this.path, key, state, nowMs);
+  /**
+   * Set (null: remove) one pin and write the file back without the pins of
+   * processes that are gone (the one just set is kept: the caller confirmed
+   * it). Returns the warnings met. Throws when the file cannot be written.
+   */
+  async set(key: ProcessKey, state: PinState | null, nowMs: number): Promise<string[]> {
+    const { pins, warnings } = await readPins(this.path);
+    const others = await alive(withPin(pins, key, null, nowMs), this.#isAlive);
+    return [...warnings, ...await writePins(this.path, withPin(others, key, state, nowMs))];
+  }
+
+  /** Drop the pins of processes that are gone (at the daemon's start); the file is rewritten only then. */
+  async prune(isAlive: IsAlive): Promise<string[]> {
+    const { pins, warnings } = await this.read();
+    const live = await alive(pins, isAlive);
+    if (live.size === pins.size) return warnings;
+    try {
+      return [...warnings, ...await writePins(this.path, live)];
+    } catch (error) {
+      return [...warnings, `pins: ${this.path}: cannot write it: ${(error as Error).message}`];
+    }
   }
 }

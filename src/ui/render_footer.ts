@@ -36,7 +36,7 @@ function eventRow(e: EventJson, t: Theme, cols: number): Row {
     span(formatClock(e.time), t.dim),
     span(` ${e.kind.padEnd(8)} `, style || t.label),
     span(e.pid === null ? "" : `[${e.pid}] `),
-    span(e.message, style),
+    span(sanitizeText(e.message), style),
   ], cols);
 }
 

@@ -5,7 +5,7 @@
  * the same, and a cursor move never lands inside an escape sequence.
  */
 import { SGR_RESET, type SgrParams, sgrSwitch } from "./ansi.ts";
-import { charWidth, displayWidth, sanitizeText } from "./sanitize.ts";
+import { charWidth, displayWidth, escapeUnsafe } from "./sanitize.ts";
 
 export interface Cell {
   /**
@@ -48,21 +48,23 @@ export function span(text: string, style: SgrParams = ""): Span {
   return { text, style };
 }
 
-/** Columns `text` takes once sanitized (escapes are longer than what they replace). */
+/** Columns `text` takes once through rowOf's net (escapes are longer than what they replace). */
 export function textWidth(text: string): number {
-  return displayWidth(sanitizeText(text));
+  return displayWidth(escapeUnsafe(text));
 }
 
 /**
  * Lay spans out left to right into a row exactly `cols` wide: cut at the
  * right edge (a wide character that would straddle it becomes a blank),
- * padded with blanks. Every string goes through sanitizeText here, so no
- * caller can put a control byte on screen by forgetting to.
+ * padded with blanks. Every string goes through escapeUnsafe here, so no
+ * caller can put a control byte on screen by forgetting to; untrusted text
+ * is sanitizeText-ed by its caller (which also marks literal backslashes),
+ * and passes this net unchanged.
  */
 export function rowOf(spans: readonly Span[], cols: number): Row {
   const row: Row = [];
   fill: for (const s of spans) {
-    for (const ch of sanitizeText(s.text)) {
+    for (const ch of escapeUnsafe(s.text)) {
       const wide = charWidth(ch) === 2;
       if (row.length + (wide ? 2 : 1) > cols) break fill;
       row.push({ ch, style: s.style });

@@ -11,6 +11,11 @@
  * characters (CJK, kana, Hangul syllables) at two, as Unicode's East Asian
  * Width property (get-east-asian-width) gives them. The frame counts cells
  * with `charWidth`.
+ *
+ * That is the one notation wherever waspd shows untrusted text (table,
+ * footer, stderr, manual commands, usage errors). A literal backslash is
+ * shown doubled (`\\`), so a name made of the text `\x1b[2J` never looks
+ * like a name holding a real ESC.
  */
 import { eastAsianWidthType } from "get-east-asian-width";
 
@@ -73,12 +78,26 @@ function visibleEscape(cp: number): string {
  * Make `raw` safe to print: control bytes (C0, DEL, C1), ESC, bidi
  * controls, lone surrogates (invalid UTF-8 decodes to U+FFFD, escaped too),
  * zero-width and combining characters and anything else of unknown width
- * become visible escapes. A backslash stays a backslash: the escapes are for
- * reading, not for parsing back.
+ * become visible escapes, and a backslash becomes `\\` so every backslash
+ * shown starts an escape. Not idempotent, by design: sanitize untrusted text
+ * exactly once, where it is shown.
  */
 export function sanitizeText(raw: string): string {
   let out = "";
   for (const ch of raw) {
+    out += ch === "\\" ? "\\\\" : charWidth(ch) > 0 ? ch : visibleEscape(ch.codePointAt(0) ?? 0);
+  }
+  return out;
+}
+
+/**
+ * The screen's safety net (every cell goes through it): the same escapes
+ * as sanitizeText but backslashes are left alone, so text already sanitized
+ * passes unchanged and waspd's own strings (`cpu\mem`) keep their look.
+ */
+export function escapeUnsafe(text: string): string {
+  let out = "";
+  for (const ch of text) {
     out += charWidth(ch) > 0 ? ch : visibleEscape(ch.codePointAt(0) ?? 0);
   }
   return out;
@@ -116,4 +135,13 @@ export function sanitizeName(raw: string, maxWidth: number): string {
   if (maxWidth <= 0) return "";
   if (displayWidth(safe) <= maxWidth) return safe;
   return cutToWidth(safe, maxWidth - 1) + "~";
+}
+
+/**
+ * One line of output built around untrusted text (a usage error echoing a
+ * flag's value, an undo line naming a process): sanitized, so a newline in
+ * it becomes `\x0a` and the message stays one line; ends in one "\n".
+ */
+export function sanitizeLine(text: string): string {
+  return sanitizeText(text.replace(/\n+$/, "")) + "\n";
 }

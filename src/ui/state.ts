@@ -37,6 +37,11 @@ export interface UiState {
   /** Most recent last. */
   events: EventJson[];
   notice: { text: string; atMs: number } | null;
+  /**
+   * The update interval asked for with +/- and not yet seen in a snapshot:
+   * the next press builds on it, so three presses within one tick compound.
+   */
+  pendingUpdate: { ms: number; atMs: number } | null;
 }
 
 export function initialUiState(): UiState {
@@ -49,6 +54,7 @@ export function initialUiState(): UiState {
     paused: false,
     events: [],
     notice: null,
+    pendingUpdate: null,
   };
 }
 
@@ -185,10 +191,23 @@ export function reduceKey(
     }
     case "+":
     case "-": {
-      if (ctx.updateMs === null) return none(withNotice(ui, "update interval unknown", ctx.nowMs));
+      const current = ui.pendingUpdate?.ms ?? ctx.updateMs;
+      if (current === null) return none(withNotice(ui, "update interval unknown", ctx.nowMs));
       // The daemon clamps too; this keeps the request (and its notice) sane.
-      const ms = clampUpdateInterval(key === "+" ? ctx.updateMs * 2 : ctx.updateMs / 2);
-      return ask({ kind: "setUpdateInterval", ms }, `update interval ${ms} ms`);
+      const ms = clampUpdateInterval(key === "+" ? current * 2 : current / 2);
+      // At a bound a press changes nothing: no command, so no repeated event.
+      if (ms === current) {
+        const bound = key === "+" ? "maximum" : "minimum";
+        return none(withNotice(ui, `update interval already ${ms} ms (the ${bound})`, ctx.nowMs));
+      }
+      return {
+        ui: withNotice(
+          { ...ui, pendingUpdate: { ms, atMs: ctx.nowMs } },
+          `requested: update interval ${ms} ms`,
+          ctx.nowMs,
+        ),
+        command: { kind: "setUpdateInterval", ms },
+      };
     }
     case "s": {
       const next = SORT_ORDER[(SORT_ORDER.indexOf(ui.sort) + 1) % SORT_ORDER.length]!;
@@ -228,5 +247,12 @@ export function absorbSnapshot(ui: UiState, snapshot: Snapshot, nowMs: number): 
   const events = fresh.length === 0 ? ui.events : [...ui.events, ...fresh].slice(-EVENT_RING_SIZE);
   let notice = ui.notice;
   if (notice && (nowMs - notice.atMs > NOTICE_TTL_MS || fresh.length > 0)) notice = null;
-  return { ...ui, events, notice };
+  // The request is done once a snapshot shows it (or forgotten when none ever does).
+  let pendingUpdate = ui.pendingUpdate;
+  if (
+    pendingUpdate &&
+    (snapshot.daemon?.update_ms === pendingUpdate.ms ||
+      nowMs - pendingUpdate.atMs > NOTICE_TTL_MS)
+  ) pendingUpdate = null;
+  return { ...ui, events, notice, pendingUpdate };
 }

@@ -128,7 +128,7 @@ for f in main.ts deno.json deno.lock src probe; do
   [ -e "$ROOT/$f" ] && cp -r "$ROOT/$f" "$G/waspd/"
 done
 ENTRIES=(main.ts)
-for f in probe/worker.ts src/sys/mitosis/prctl_child.ts; do [ -f "$G/waspd/$f" ] && ENTRIES+=("$f"); done
+for f in probe/worker.ts src/sys/mitosis/prctl_helper.ts src/sys/mitosis/prctl_thread.ts; do [ -f "$G/waspd/$f" ] && ENTRIES+=("$f"); done
 if ! (cd "$G/waspd" && export DENO_DIR="$G/deno_dir" && "$DENO" install --entrypoint "${ENTRIES[@]}" &&
   "$DENO" run -A main.ts --help) >/dev/null 2>"$TMPD/warm.err"; then
   echo "run.sh: caching the project's dependencies on the host failed:" >&2

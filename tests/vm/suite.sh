@@ -2,11 +2,13 @@
 # waspd's multi-node NUMA suite: boots QEMU guests (tests/vm/run.sh) and checks
 # waspd's JSON against the topology each guest was given. `deno task vm` runs it.
 #
-# Three boots, each running a batch of commands (a boot costs ~8-20 s under TCG):
+# Four boots, each running a batch of commands (a boot costs ~8-20 s under TCG):
 #   A  4 nodes, asymmetric SLIT: harness placement check, `waspd --once --json`,
 #      `waspd probe --json`, the daemon with --json for a few seconds then SIGTERM
 # (probe runs with --rounds 3 --buffer-mb 16: QEMU models no NUMA latency, so the
 # suite asserts placement and shape only, and emulated chasing is slow)
+#   P  4 nodes, every CPU busy, the daemon running: `waspd enable|disable|steer|status`
+#      on a running process answer "no Mitosis here" (EINVAL), never stuck or timed out
 #   B  8 nodes (default SLIT 10+10*|i-j|): placement check, `--once --json`
 #   C  2 CPU nodes + 1 memory-only node: placement check, `--once --json`
 # In B and C the PTL matrix and steering are checked in the --once snapshot (it
@@ -231,6 +233,62 @@ if [ "$lines" -ge 1 ] && jq -e -s 'all(.[]; type == "object") and (.[0].host.nod
 else
   fail "4 nodes: daemon --json printed JSON snapshot lines in advisory mode" \
     "$lines line(s), first: $(head -c 120 "$A4.out" 2>/dev/null)"
+fi
+
+# --- boot P: the manual commands on a busy machine while the daemon runs --------------
+# Every CPU runs a busy loop; the daemon runs (--json); then enable, disable, steer and
+# status act on one of the busy loops (a running process). WASPD_TEST_PRCTL_WITHOUT_MITOSIS
+# makes enable/disable/steer call the kernel although Mitosis is absent, so this stock
+# kernel answers prctl itself (EINVAL), through the same prctl helper a Mitosis kernel
+# would see. A deadline that covered the helper's start-up (several seconds of deno
+# start here) answered "did not return within 2000 ms" instead (issue 12).
+# Each command is timed with busybox `time -p` (its "real" line ends stderr).
+HOOK="WASPD_TEST_PRCTL_WITHOUT_MITOSIS=1"
+boot P "$WORK/P" --nodes 4 --mem-per-node 512 --dist "$DIST4" --cmd-timeout 240 <<EOF
+n=\$(grep -c ^processor /proc/cpuinfo); i=0; while [ \$i -lt \$n ]; do (while :; do :; done) & echo \$! >>/tmp/busy.pids; i=\$((i + 1)); done; cat /tmp/busy.pids
+waspd --json >/tmp/daemon.out 2>/tmp/daemon.err & echo \$! >/tmp/daemon.pid; i=0; while [ ! -s /tmp/daemon.out ] && [ \$i -lt 200 ]; do sleep 1; i=\$((i + 1)); done; head -n 1 /tmp/daemon.out
+time -p env $HOOK waspd enable \$(head -n 1 /tmp/busy.pids)
+time -p env $HOOK waspd disable \$(head -n 1 /tmp/busy.pids)
+time -p env $HOOK waspd steer \$(head -n 1 /tmp/busy.pids)
+time -p waspd status
+time -p waspd enable \$(head -n 1 /tmp/busy.pids)
+kill -0 \$(cat /tmp/daemon.pid) && echo daemon-alive; kill -TERM \$(cat /tmp/daemon.pid); i=0; while kill -0 \$(cat /tmp/daemon.pid) 2>/dev/null && [ \$i -lt 60 ]; do sleep 1; i=\$((i + 1)); done; kill -0 \$(cat /tmp/daemon.pid) 2>/dev/null && echo daemon-hung || echo daemon-gone
+EOF
+P="$WORK/P"
+# busy NAME RESULT WANT_RC STREAM PATTERN: the command exited WANT_RC, STREAM (out|err)
+# matches PATTERN, and nothing says stuck or timed out (rc 137 = the guest's timeout).
+busy() {
+  local name="$1" r="$2" want="$3" stream="$4" pattern="$5" took
+  took="$(grep -m1 '^real ' "$r.err" 2>/dev/null | cut -d' ' -f2)"
+  name="$name (${took:-?} s)"
+  if [ ! -f "$r.rc" ]; then fail "$name" "no result (guest died?)"; return; fi
+  if [ "$(cat "$r.rc")" != "$want" ]; then fail "$name" "$(why "$r") (want exit $want)"; return; fi
+  if grep -qiE 'stuck|did not return|did not start|did not begin|killed after' "$r.err"; then
+    fail "$name" "$(grep -m1 -iE 'stuck|did not|killed' "$r.err" | cut -c1-160)"; return
+  fi
+  if grep -qE "$pattern" "$r.$stream"; then ok "$name"; else
+    fail "$name" "no /$pattern/ in std$stream: $(head -c 160 "$r.$stream")"
+  fi
+}
+if [ -f "$P/2.out" ] && head -n 1 "$P/2.out" | jq -e '.host.nodes | length == 4' >/dev/null 2>&1; then
+  ok "busy 4 nodes: the daemon runs (first --json snapshot) with every CPU busy"
+else
+  fail "busy 4 nodes: the daemon runs with every CPU busy" "$([ -f "$P/2.rc" ] && why "$P/2" || echo "no result")"
+fi
+busy "busy 4 nodes: enable PID -> EINVAL from the kernel, exit 1" "$P/3" 1 err \
+  'waspd enable: prctl\(100, 0x1, pid [0-9]+\) failed: EINVAL'
+busy "busy 4 nodes: disable PID -> EINVAL from the kernel, exit 1" "$P/4" 1 err \
+  'waspd disable: prctl\(100, 0x0, pid [0-9]+\) failed: EINVAL'
+busy "busy 4 nodes: steer PID -> EINVAL from the kernel, exit 1" "$P/5" 1 err \
+  'waspd steer: prctl\(104, .*EINVAL'
+busy "busy 4 nodes: status -> Mitosis unavailable, exit 1" "$P/6" 1 out '^Mitosis: unavailable: .*EINVAL'
+busy "busy 4 nodes: enable PID without the hook -> no Mitosis here (EINVAL), exit 1" "$P/7" 1 err \
+  'waspd enable: Mitosis is not available: .*EINVAL'
+if [ -f "$P/8.out" ] && grep -q daemon-alive "$P/8.out" && grep -q daemon-gone "$P/8.out"; then
+  ok "busy 4 nodes: the daemon ran through the commands and exited on SIGTERM"
+else
+  fail "busy 4 nodes: the daemon ran through the commands and exited on SIGTERM" \
+    "$(tr '\n' ' ' <"$P/8.out" 2>/dev/null)"
 fi
 
 # --- boot B: 8 nodes, default SLIT ----------------------------------------------------

@@ -6,84 +6,24 @@
  * - Writes `mode`, `inherit`, `cache` with open/write/close through libc: the
  *   kernel reports a rejected value (e.g. `junk` to `mode`) as EINVAL from
  *   close(2), which Deno's own file API drops.
- * - prctl(100) runs in a short-lived child process with a deadline (see
- *   prctl_child.ts for why); prctl(104/105) are made directly.
+ * - prctl(100) goes through the long-lived prctl helper process (see
+ *   prctl_helper.ts for why), started once; prctl(104/105) are made directly.
  */
 import type { ActionResult, MitosisDetection, MitosisState, ProcessKey } from "../../core/types.ts";
 import { STEERING_SLOTS } from "../../core/types.ts";
 import { PR_GET_PGTABLE_REPL_STEERING, PR_SET_PGTABLE_REPL_STEERING } from "../../core/prctl.ts";
 import type { MitosisControl, MitosisWritableFile } from "../../host.ts";
-import { errnoText, SyscallError } from "../../ffi/errno.ts";
+import { SyscallError } from "../../ffi/errno.ts";
 import { libc, O_CLOEXEC, O_TRUNC, O_WRONLY } from "../../ffi/libc.ts";
 import { OwnedFd } from "../../ffi/owned.ts";
 import { detectMitosis, type PrctlProbe, probePrctl } from "./detect.ts";
 import { MITOSIS_FILES, parseMitosisState } from "./parse.ts";
-import { PRCTL_CHILD_FLAG, type PrctlChildResult } from "./prctl_child.ts";
+import { PrctlClient, type PrctlClientOptions } from "./prctl_client.ts";
 
 export interface LinuxMitosisOptions {
   probe?: () => Promise<PrctlProbe>;
-  /** Tests only: the child blocks this long before its call (plays a stuck call). */
-  childTestSleepMs?: number;
-}
-
-/** How to start the prctl child: this binary re-invoked, or `deno run` on the module. Pure. */
-export function prctlChildInvocation(
-  standalone: boolean,
-  execPath: string,
-  childModuleUrl: string,
-  childArgs: readonly string[],
-): { command: string; args: string[] } {
-  // In a `deno compile`d binary Deno.execPath() is waspd itself and the module
-  // URL points inside the embedded file system: the binary must dispatch the flag.
-  if (standalone) return { command: execPath, args: [PRCTL_CHILD_FLAG, ...childArgs] };
-  const path = new URL(childModuleUrl).pathname;
-  return { command: execPath, args: ["run", "-A", "--no-config", path, ...childArgs] };
-}
-
-/** Turn what the child printed into an ActionResult. Pure. */
-export function interpretChildOutput(
-  call: string,
-  stdout: string,
-  stderr: string,
-  exitCode: number,
-): ActionResult {
-  const line = stdout.trim().split("\n").at(-1) ?? "";
-  let result: PrctlChildResult | null = null;
-  try {
-    const parsed = JSON.parse(line);
-    if (typeof parsed?.rc === "number" && typeof parsed?.code === "string") result = parsed;
-  } catch {
-    result = null;
-  }
-  if (result === null) {
-    const detail = stderr.trim().split("\n").slice(-3).join(" | ") || `exit code ${exitCode}`;
-    return {
-      ok: false,
-      stuck: false,
-      errno: "ECHILD",
-      message: `${call}: the prctl child failed: ${detail}`,
-    };
-  }
-  if (result.rc >= 0) return { ok: true, value: result.rc };
-  return {
-    ok: false,
-    stuck: false,
-    errno: result.code,
-    message: `${call} failed: ${result.code} (${errnoText(result.errno)})${hint(result.code)}`,
-  };
-}
-
-function hint(code: string): string {
-  switch (code) {
-    case "EALREADY":
-      return ": already replicated with a different node set (disable first)";
-    case "ESRCH":
-      return ": no such process";
-    case "EINVAL":
-      return ": the kernel rejected the request (no Mitosis, or a bad node mask)";
-    default:
-      return "";
-  }
+  /** The prctl helper's launcher, start-up timeout and test hook. */
+  helper?: PrctlClientOptions;
 }
 
 function failure(call: string, error: unknown): ActionResult {
@@ -97,15 +37,13 @@ function failure(call: string, error: unknown): ActionResult {
 export class LinuxMitosis implements MitosisControl {
   readonly procRoot: string;
   readonly #probe: () => Promise<PrctlProbe>;
-  readonly #childTestSleepMs: number;
+  readonly #helper: PrctlClient;
   #detection: Promise<MitosisDetection> | null = null;
-  /** Children still running (stuck or finishing): awaited by `drain`, never by a call. */
-  readonly #children = new Set<Promise<unknown>>();
 
   constructor(procRoot = "/proc", options: LinuxMitosisOptions = {}) {
     this.procRoot = procRoot;
     this.#probe = options.probe ?? probePrctl;
-    this.#childTestSleepMs = options.childTestSleepMs ?? 0;
+    this.#helper = new PrctlClient(options.helper ?? {});
   }
 
   /**
@@ -155,58 +93,12 @@ export class LinuxMitosis implements MitosisControl {
         message: `${call}: refusing pid ${target.pid}`,
       };
     }
-    const childArgs = ["set-replication", String(mask), String(target.pid)];
-    if (this.#childTestSleepMs > 0) {
-      childArgs.push("--test-sleep-ms", String(this.#childTestSleepMs));
-    }
-    const { command, args } = prctlChildInvocation(
-      Deno.build.standalone,
-      Deno.execPath(),
-      new URL("./prctl_child.ts", import.meta.url).href,
-      childArgs,
-    );
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(command, { args, stdin: "null", stdout: "piped", stderr: "piped" })
-        .spawn();
-    } catch (error) {
-      return failure(call, error);
-    }
-    const output = child.output();
-    // Whatever happens below, a stuck child must not keep the daemon alive.
-    child.unref();
-    const tracked = output.catch(() => undefined).finally(() => this.#children.delete(tracked));
-    this.#children.add(tracked);
+    return await this.#helper.setReplication(call, mask, target.pid, deadlineMs);
+  }
 
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<"deadline">((resolve) => {
-      timer = setTimeout(() => resolve("deadline"), deadlineMs);
-    });
-    try {
-      const outcome = await Promise.race([output, deadline]);
-      if (outcome === "deadline") {
-        try {
-          // A child in uninterruptible sleep may outlive SIGKILL: we return anyway.
-          child.kill("SIGKILL");
-        } catch { /* already gone */ }
-        return {
-          ok: false,
-          stuck: true,
-          message: `${call} did not return within ${deadlineMs} ms (target not running?)`,
-        };
-      }
-      const decoder = new TextDecoder();
-      return interpretChildOutput(
-        call,
-        decoder.decode(outcome.stdout),
-        decoder.decode(outcome.stderr),
-        outcome.code,
-      );
-    } catch (error) {
-      return failure(call, error);
-    } finally {
-      clearTimeout(timer);
-    }
+  /** Start the prctl helper now, so that the first call finds it ready. */
+  warmUp(): void {
+    this.#helper.warmUp();
   }
 
   // 104/105 only copy an int32[8] to or from the target's mm; unlike 100 they
@@ -263,13 +155,12 @@ export class LinuxMitosis implements MitosisControl {
     return Promise.resolve(this.#writeInteger(file, value));
   }
 
-  /** Wait (at most `timeoutMs`) for children still running; a D-state one is left behind. */
-  async drain(timeoutMs: number): Promise<number> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
-    await Promise.race([Promise.all([...this.#children]), timeout]);
-    clearTimeout(timer);
-    return this.#children.size;
+  /**
+   * Stop the prctl helpers, waiting at most `timeoutMs`; returns how many are
+   * left (one stuck in the kernel goes when its call returns).
+   */
+  drain(timeoutMs: number): Promise<number> {
+    return this.#helper.close(timeoutMs);
   }
 
   #writeInteger(file: MitosisWritableFile, value: number): ActionResult {

@@ -1,0 +1,47 @@
+/**
+ * /proc/mitosis/inherit while waspd enforces. With inherit on, the children
+ * of a process waspd replicated are replicated too, behind the policy's back,
+ * and (not being waspd's) are never turned off. waspd therefore turns inherit
+ * off while it enforces, as the seed's C daemon does, and at exit puts back
+ * the value it found (the C daemon writes 1 whatever it found). `--keep-inherit`
+ * leaves the file alone. Pure.
+ *
+ * Kernel facts (6.4, seen): the file reads `1` or `-1`; writing `0` reads back
+ * `-1` and writing `1` reads back `1`. So "off" is written as 0 and read as
+ * -1, and only 0 and 1 are ever written.
+ */
+
+export interface InheritPlan {
+  /** Write this at start (0 = off), or null to leave the file alone. */
+  write: 0 | null;
+  /** Write this at exit, or null when nothing was changed. */
+  restore: 0 | 1 | null;
+  /** For the event log. */
+  why: string;
+}
+
+/**
+ * `found` is the value read at start (null: unreadable or absent); `keep`
+ * names the option that says to leave it (`--keep-inherit`, or `--once`: one
+ * sample and out, no time for children to matter), or is null.
+ */
+export function planInherit(found: number | null, keep: string | null): InheritPlan {
+  if (keep !== null) return { write: null, restore: null, why: `inherit left as found (${keep})` };
+  if (found === null) {
+    return { write: null, restore: null, why: "inherit unreadable: left alone" };
+  }
+  if (found <= 0) {
+    return { write: null, restore: null, why: `inherit already off (${found}): left alone` };
+  }
+  return {
+    write: 0,
+    restore: 1,
+    why: "inherit turned off while enforcing (children of replicated processes " +
+      "are not replicated behind the policy's back); 1 is restored on exit",
+  };
+}
+
+/** Does a read-back value say inherit is off? (0 is written, -1 is read.) */
+export function inheritIsOff(value: number | null): boolean {
+  return value !== null && value <= 0;
+}

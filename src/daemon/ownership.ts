@@ -1,0 +1,202 @@
+/**
+ * Crash-safe ownership: the daemon's record of the replication it turned on,
+ * kept in a store that outlives it (owned.json in the state directory), and
+ * the takeover a new daemon does at start when the previous one died without
+ * its undo.
+ *
+ * The `OwnershipLedger` is the Actuator's `ReplicationObserver`: it writes
+ * the intent before every prctl(100) and the outcome after it, synchronously,
+ * so a SIGKILL at any point leaves a record no older than the kernel state.
+ * A write that fails (read-only /run) is reported once and the daemon goes
+ * on: the record protects against a crash, it must not cause an outage.
+ */
+import type { EventKind } from "../core/events.ts";
+import {
+  type OwnedEntry,
+  type OwnedFacts,
+  type OwnedStore,
+  type OwnedVerdict,
+  reconcileOwned,
+} from "../core/ownership_record.ts";
+import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
+
+/** A process the actuator acts on (the Actuator's `ManagedProcess`). */
+export interface ObservedProcess extends ProcessKey {
+  name: string;
+}
+
+/** Told by the Actuator about each replication call it makes, around the call. */
+export interface ReplicationObserver {
+  /** Right before prctl(100): `on` = turning replication on. */
+  before(target: ObservedProcess, on: boolean, reason: string): void;
+  /** Right after it, with its result. */
+  after(target: ObservedProcess, on: boolean, result: ActionResult): void;
+  /** The process exited: its replicas went with it, nothing is owned any more. */
+  forget(key: ProcessKey): void;
+}
+
+export type Report = (kind: EventKind, message: string, pid: number | null) => void;
+
+export class OwnershipLedger implements ReplicationObserver {
+  readonly #store: OwnedStore;
+  readonly #selfPid: number;
+  readonly #wallNow: () => number;
+  readonly #report: Report;
+  readonly #entries = new Map<string, OwnedEntry>();
+  #lastError: string | null = null;
+
+  constructor(store: OwnedStore, selfPid: number, wallNow: () => number, report: Report) {
+    this.#store = store;
+    this.#selfPid = selfPid;
+    this.#wallNow = wallNow;
+    this.#report = report;
+  }
+
+  /** What this daemon owns now (for tests and the status line). */
+  get entries(): ReadonlyMap<string, OwnedEntry> {
+    return this.#entries;
+  }
+
+  /**
+   * At start: the record a previous waspd left (it died without its undo, or
+   * left entries it could not handle). Its entries become this ledger's until
+   * `settle` says what happens to each.
+   */
+  takeOver(): { ownerPid: number; entries: OwnedEntry[] } | null {
+    const { record, warning } = this.#store.load(this.#wallNow());
+    if (warning !== null) this.#report("error", warning, null);
+    if (record === null || record.entries.size === 0) return null;
+    for (const [key, entry] of record.entries) this.#entries.set(key, entry);
+    return { ownerPid: record.ownerPid, entries: [...record.entries.values()] };
+  }
+
+  /** Forget entries there is nothing left to own for, and write the record as it now stands. */
+  drop(key: ProcessKey): void {
+    if (this.#entries.delete(processKeyString(key))) this.#save();
+  }
+
+  before(target: ObservedProcess, on: boolean, reason: string): void {
+    const key = processKeyString(target);
+    const known = this.#entries.get(key);
+    if (on) {
+      if (known?.state === "on") return;
+      this.#entries.set(key, {
+        pid: target.pid,
+        startTime: target.startTime,
+        name: target.name,
+        state: "enabling",
+        sinceMs: this.#wallNow(),
+        reason,
+      });
+    } else {
+      // Turning off what waspd does not own (pinned off by hand): nothing to record.
+      if (known === undefined) return;
+      this.#entries.set(key, { ...known, state: "disabling" });
+    }
+    this.#save();
+  }
+
+  after(target: ObservedProcess, on: boolean, result: ActionResult): void {
+    const key = processKeyString(target);
+    const known = this.#entries.get(key);
+    if (known === undefined) return;
+    // A call past its deadline may still complete: keep the intent, the next waspd checks.
+    if (!result.ok && result.stuck) return;
+    if (on && result.ok) this.#entries.set(key, { ...known, state: "on" });
+    else if (on) this.#entries.delete(key); // failed (EALREADY: someone else's replication)
+    else if (result.ok) this.#entries.delete(key);
+    else this.#entries.set(key, { ...known, state: "on" }); // still on
+    this.#save();
+  }
+
+  forget(key: ProcessKey): void {
+    this.drop(key);
+  }
+
+  /** Write the record now (after a takeover, so it names this waspd). */
+  save(): void {
+    this.#save();
+  }
+
+  #save(): void {
+    try {
+      if (this.#entries.size === 0) this.#store.clear();
+      else this.#store.save({ ownerPid: this.#selfPid, entries: this.#entries });
+      this.#lastError = null;
+    } catch (error) {
+      const message = `ownership record ${this.#store.where}: cannot write it (${
+        (error as Error).message
+      }); if waspd dies without its undo, the next one will not know what it turned on`;
+      if (message !== this.#lastError) this.#report("error", message, null);
+      this.#lastError = message;
+    }
+  }
+}
+
+/** What the daemon can tell about a process at start, and how it acts on a verdict. */
+export interface TakeoverDeps {
+  ledger: OwnershipLedger;
+  /** The process with this pid + start time, or null. */
+  confirm(key: ProcessKey): Promise<OwnedFacts["process"]>;
+  /** Whether /proc/mitosis/active lists `pid` (null: unknown). */
+  replicated(pid: number): boolean | null;
+  manageable(process: NonNullable<OwnedFacts["process"]>): boolean;
+  pinned(key: ProcessKey): "on" | "off" | null;
+  enforcing: boolean;
+  /** Own it from now on (the undo at exit turns it off). */
+  adopt(target: ObservedProcess): void;
+  /** Turn it off now (through the Actuator: confirmed, bounded, recorded). */
+  disable(target: ObservedProcess, reason: string): void;
+  report: Report;
+  /** How a process is named in events (the Actuator's `label`). */
+  label(target: ObservedProcess): string;
+}
+
+/**
+ * At start: take over the record a previous waspd left, check each entry
+ * against the process table and /proc/mitosis/active, and adopt it, turn it
+ * off, or drop it; one event per entry says which. Returns the verdicts.
+ */
+export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdict[]> {
+  const previous = deps.ledger.takeOver();
+  if (previous === null) return [];
+  const processes = new Map(
+    await Promise.all(
+      previous.entries.map(async (e) => [processKeyString(e), await deps.confirm(e)] as const),
+    ),
+  );
+  const verdicts = reconcileOwned(previous.entries, (entry) => {
+    const process = processes.get(processKeyString(entry)) ?? null;
+    return {
+      process,
+      replicated: deps.replicated(entry.pid),
+      manageable: process !== null && deps.manageable(process),
+      pinned: deps.pinned(entry),
+    };
+  }, deps.enforcing);
+  const from = `turned on by waspd pid ${previous.ownerPid}, which exited without its undo`;
+  for (const { entry, action, why } of verdicts) {
+    const name = processes.get(processKeyString(entry))?.name ?? entry.name;
+    const target = { pid: entry.pid, startTime: entry.startTime, name };
+    const label = deps.label(target);
+    switch (action) {
+      case "adopt":
+        deps.adopt(target);
+        deps.report("info", `ownership: adopted ${label} (${from}): ${why}`, entry.pid);
+        break;
+      case "disable":
+        deps.report("info", `ownership: turning off ${label} (${from}): ${why}`, entry.pid);
+        deps.disable(target, `${from}; ${why}`);
+        break;
+      case "drop":
+        deps.ledger.drop(entry);
+        deps.report("info", `ownership: forgot ${label} (${from}): ${why}`, entry.pid);
+        break;
+      case "keep":
+        deps.report("info", `ownership: kept ${label} in the record (${from}): ${why}`, entry.pid);
+        break;
+    }
+  }
+  deps.ledger.save();
+  return verdicts;
+}

@@ -1,0 +1,242 @@
+/**
+ * The metric families of one Snapshot plus the daemon's running totals, in
+ * Prometheus conventions: base units (seconds), `_total` on counters, one
+ * 0/1 series per state for enums. Pure: data in, families out.
+ *
+ * Label cardinality is bounded by design: nodes (at most 64 on --sim, the
+ * machine's node count otherwise) for per-node and per-node-pair series, a
+ * fixed set for kinds, results and statuses, and per-process series only for
+ * the processes in play (see IN_PLAY), at most MAX_PROCESS_SERIES of them.
+ */
+import type { ProcessJson, Snapshot } from "../core/snapshot.ts";
+import type { ReplicationStatus } from "../core/types.ts";
+import { type CountersView, TICK_BUCKETS_S } from "./daemon_counters.ts";
+import type { Family, Sample } from "./exposition.ts";
+
+const STATUSES: readonly ReplicationStatus[] = [
+  "idle",
+  "watch",
+  "candidate",
+  "active",
+  "would-enable",
+  "pinned-on",
+  "pinned-off",
+  "stuck",
+  "n/a",
+];
+
+/** Statuses whose processes get per-process series: every one a decision is about. */
+export const IN_PLAY: ReadonlySet<ReplicationStatus> = new Set(
+  STATUSES.filter((s) => s !== "idle" && s !== "n/a"),
+);
+
+/** At most this many processes get per-process series (highest MAR first). */
+export const MAX_PROCESS_SERIES = 100;
+
+export interface BuildInfo {
+  version: string;
+  deno: string;
+}
+
+const bool = (b: boolean): number => (b ? 1 : 0);
+const one = (value: number | null | undefined): Sample[] =>
+  value === null || value === undefined ? [] : [{ value }];
+
+/** The processes that get per-process series, in a stable order. */
+export function processesInPlay(processes: readonly ProcessJson[]): ProcessJson[] {
+  return processes
+    .filter((p) => IN_PLAY.has(p.status))
+    .sort((a, b) => (b.mar ?? -1) - (a.mar ?? -1) || a.pid - b.pid)
+    .slice(0, MAX_PROCESS_SERIES);
+}
+
+/** comm is untrusted: control bytes shown as JSON escapes, as the event log shows them. */
+function commLabel(name: string): string {
+  return JSON.stringify(name).slice(1, -1);
+}
+
+export function snapshotFamilies(
+  s: Snapshot,
+  counters: CountersView,
+  build: BuildInfo,
+): Family[] {
+  const d = s.daemon;
+  const mode = s.capabilities.mode;
+  const ptl = s.ptl;
+  const inPlay = processesInPlay(s.processes);
+  const procLabels = (p: ProcessJson) => ({
+    pid: p.pid,
+    comm: commLabel(p.name),
+    status: p.status,
+  });
+  const cellSamples = (f: (r: number, c: number) => number | null): Sample[] =>
+    ptl === null ? [] : ptl.rows.flatMap((row, r) =>
+      ptl.cols.flatMap((col, c) => {
+        const v = f(r, c);
+        return v === null ? [] : [{ labels: { cpu_node: row, mem_node: col }, value: v }];
+      })
+    );
+  const tick = counters.tick;
+
+  return [
+    {
+      name: "waspd_build_info",
+      type: "gauge",
+      help: "Always 1; the labels say which waspd and Deno run, and whether the host is simulated.",
+      samples: [{
+        labels: { version: build.version, deno: build.deno, simulated: String(s.simulated) },
+        value: 1,
+      }],
+    },
+    {
+      name: "waspd_mode",
+      type: "gauge",
+      help: "1 for the mode waspd runs in: enforcing (writes to the kernel) or advisory.",
+      samples: (["enforcing", "advisory"] as const).map((m) => ({
+        labels: { mode: m },
+        value: bool(m === mode),
+      })),
+    },
+    {
+      name: "waspd_counters_available",
+      type: "gauge",
+      help: "1 when hardware performance counters can be read, else 0.",
+      samples: [{ value: bool(s.capabilities.perf.hardware) }],
+    },
+    {
+      name: "waspd_mitosis_available",
+      type: "gauge",
+      help: "1 when the kernel has Mitosis page-table replication, else 0.",
+      samples: [{ value: bool(s.capabilities.mitosis.present) }],
+    },
+    {
+      name: "waspd_ticks_total",
+      type: "counter",
+      help: "Sample-decide-act rounds since waspd started.",
+      samples: one(d?.tick),
+    },
+    {
+      name: "waspd_update_interval_seconds",
+      type: "gauge",
+      help: "The interval between ticks waspd aims for.",
+      samples: one(d === null ? null : d.update_ms / 1000),
+    },
+    {
+      name: "waspd_processes_tracked",
+      type: "gauge",
+      help: "Processes waspd samples and decides for.",
+      samples: one(d?.tracked),
+    },
+    {
+      name: "waspd_processes_replicated",
+      type: "gauge",
+      help:
+        "Tracked processes with page tables replicated (or that advisory mode would replicate).",
+      samples: one(d?.replicated),
+    },
+    {
+      name: "waspd_processes_stuck",
+      type: "gauge",
+      help:
+        "Processes whose replication call overran its deadline; retried with backoff once they run.",
+      samples: [{ value: s.processes.filter((p) => p.status === "stuck").length }],
+    },
+    {
+      name: "waspd_processes",
+      type: "gauge",
+      help: "Tracked processes by replication status.",
+      samples: STATUSES.map((status) => ({
+        labels: { status },
+        value: s.processes.filter((p) => p.status === status).length,
+      })),
+    },
+    {
+      name: "waspd_ptl_latency_seconds",
+      type: "gauge",
+      help: "Median page-table-lookup latency from CPUs of cpu_node to memory of mem_node.",
+      samples: cellSamples((r, c) => {
+        const ns = ptl?.latency_ns[r]?.[c];
+        return ns === null || ns === undefined ? null : ns / 1e9;
+      }),
+    },
+    {
+      name: "waspd_ptl_age_seconds",
+      type: "gauge",
+      help: "Time since the last PTL latency measurement finished.",
+      samples: one(ptl === null ? null : ptl.age_ms / 1000),
+    },
+    {
+      name: "waspd_ptl_duration_seconds",
+      type: "gauge",
+      help: "How long the last PTL latency measurement took.",
+      samples: one(ptl === null ? null : ptl.duration_ms / 1000),
+    },
+    {
+      name: "waspd_ptl_interval_seconds",
+      type: "gauge",
+      help: "The PTL re-measurement interval waspd is configured with.",
+      samples: one(d === null ? null : d.ptl_interval_ms / 1000),
+    },
+    {
+      name: "waspd_steering_replica_node",
+      type: "gauge",
+      help: "The node whose page-table replica the CPUs of node use.",
+      samples: (s.steering?.choices ?? []).map((c) => ({
+        labels: { node: c.node },
+        value: c.replica,
+      })),
+    },
+    {
+      name: "waspd_pt_cache_pages",
+      type: "gauge",
+      help: "Pages in the Mitosis page-table cache of node.",
+      samples: (s.mitosis?.cache ?? []).map((c) => ({ labels: { node: c.node }, value: c.cached })),
+    },
+    {
+      name: "waspd_process_memory_accesses_per_second",
+      type: "gauge",
+      help: "Memory access rate (loads/s) of a process in play (watch, candidate, active, pinned).",
+      samples: inPlay.flatMap((p) =>
+        p.mar === null ? [] : [{ labels: procLabels(p), value: p.mar }]
+      ),
+    },
+    {
+      name: "waspd_process_dtlb_walk_ratio",
+      type: "gauge",
+      help: "Page walks per load (dTLB miss ratio) of a process in play.",
+      samples: inPlay.flatMap((p) =>
+        p.dtlb_ratio === null ? [] : [{ labels: procLabels(p), value: p.dtlb_ratio }]
+      ),
+    },
+    {
+      name: "waspd_actions_total",
+      type: "counter",
+      help: "Kernel calls waspd made, by kind and result (ok, error, stuck, skipped).",
+      samples: [...counters.actions].map(([key, value]) => {
+        const [kind = "", result = ""] = key.split("/");
+        return { labels: { kind, result }, value };
+      }),
+    },
+    {
+      name: "waspd_events_total",
+      type: "counter",
+      help: "Events logged, by kind.",
+      samples: [...counters.events].map(([kind, value]) => ({ labels: { kind }, value })),
+    },
+    {
+      name: "waspd_tick_duration_seconds",
+      type: "histogram",
+      help: "Time one tick (sample, decide, act, compose the snapshot) took.",
+      samples: tick.count === 0 ? [] : [
+        ...TICK_BUCKETS_S.map((le, i) => ({
+          suffix: "_bucket",
+          labels: { le },
+          value: tick.buckets[i] ?? 0,
+        })),
+        { suffix: "_bucket", labels: { le: "+Inf" }, value: tick.count },
+        { suffix: "_sum", value: tick.sum },
+        { suffix: "_count", value: tick.count },
+      ],
+    },
+  ];
+}

@@ -1,0 +1,320 @@
+/**
+ * waspd's side of the prctl helper (prctl_helper.ts): one long-lived helper
+ * process, started once (at daemon start, or by the first call), serving
+ * prctl(100) for the daemon and the manual commands alike.
+ *
+ * Three clocks, never mixed:
+ * - start-up: the helper must say "ready" (and then "begin" for each call)
+ *   within `startupTimeoutMs` (30 s by default: a Deno start on a loaded
+ *   machine takes seconds). Missing it is a start-up failure (ETIMEDOUT),
+ *   never "stuck", and nothing was called;
+ * - the call: the caller's deadline runs from "begin" to "done", so it times
+ *   the kernel call only;
+ * - afterwards: a helper whose call overran is abandoned. It gets no more
+ *   calls (a fresh helper takes the next one), is never waited for, and is
+ *   still listened to: when its call returns at last, the stuck result's
+ *   `late` promise resolves with what the kernel answered, so the caller can
+ *   reconcile. At exit every helper is killed and none is waited for past a
+ *   short grace.
+ */
+import type { ActionResult } from "../../core/types.ts";
+import {
+  encodeRequest,
+  helperInvocation,
+  type HelperMessage,
+  lines,
+  parseMessage,
+  resultOf,
+} from "./prctl_protocol.ts";
+
+/** How long a helper may take to say "ready", or to begin a call it was sent. */
+export const HELPER_STARTUP_TIMEOUT_MS = 30_000;
+
+/** One helper process as the client sees it (a real child, or a test's fake). */
+export interface HelperLink {
+  /** The helper's stdout lines, in order; the iteration ends when it exits. */
+  readonly lines: AsyncIterable<string>;
+  send(line: string): Promise<void>;
+  /** Close its input: it exits once no call is under way. */
+  endInput(): void;
+  kill(): void;
+  /** Resolves when the process has exited. Never awaited on a call's path. */
+  readonly exited: Promise<void>;
+  /** The last lines it wrote to stderr, for error messages. */
+  stderrTail(): string;
+}
+
+export type HelperLauncher = () => HelperLink;
+
+export interface PrctlClientOptions {
+  launch?: HelperLauncher;
+  startupTimeoutMs?: number;
+  /** Tests only: each call thread blocks this long before its call (a stuck call). */
+  testSleepMs?: number;
+}
+
+type Answer = Extract<HelperMessage, { type: "done" | "failed" }>;
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => resolve = r);
+  return { promise, resolve };
+}
+
+/** Resolve with `value` after `ms`, or with the promise's value if it comes first. */
+async function within<T, U>(promise: Promise<T>, ms: number, value: U): Promise<T | U> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<U>((resolve) => timer = setTimeout(() => resolve(value), ms));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One helper's state: ready or not, and its calls under way. */
+class Helper {
+  readonly link: HelperLink;
+  readonly ready = deferred<boolean>();
+  readonly #calls = new Map<number, { begin: Deferred<boolean>; done: Deferred<Answer | null> }>();
+  alive = true;
+
+  constructor(link: HelperLink) {
+    this.link = link;
+    void this.#pump();
+  }
+
+  open(id: number): { begin: Promise<boolean>; done: Promise<Answer | null> } {
+    const call = { begin: deferred<boolean>(), done: deferred<Answer | null>() };
+    this.#calls.set(id, call);
+    return { begin: call.begin.promise, done: call.done.promise };
+  }
+
+  get busy(): boolean {
+    return this.#calls.size > 0;
+  }
+
+  async #pump(): Promise<void> {
+    try {
+      for await (const line of this.link.lines) {
+        const message = parseMessage(line);
+        if (message === null) continue;
+        if (message.type === "ready") {
+          this.ready.resolve(true);
+          continue;
+        }
+        const call = this.#calls.get(message.id);
+        if (!call) continue;
+        call.begin.resolve(true);
+        if (message.type === "begin") continue;
+        this.#calls.delete(message.id);
+        call.done.resolve(message);
+      }
+    } catch {
+      // A broken pipe is an exit like any other.
+    }
+    // Gone: whatever was waiting learns it now.
+    this.alive = false;
+    this.ready.resolve(false);
+    for (const call of this.#calls.values()) {
+      call.begin.resolve(false);
+      call.done.resolve(null);
+    }
+    this.#calls.clear();
+  }
+}
+
+export class PrctlClient {
+  readonly #launch: HelperLauncher;
+  readonly #startupTimeoutMs: number;
+  readonly #testSleepMs: number;
+  #current: Helper | null = null;
+  /** Helpers left with a call that overran: listened to, never given a call, never awaited. */
+  readonly #abandoned = new Set<Helper>();
+  #nextId = 1;
+  #closed = false;
+
+  constructor(options: PrctlClientOptions = {}) {
+    this.#launch = options.launch ?? launchHelperProcess;
+    this.#startupTimeoutMs = options.startupTimeoutMs ?? HELPER_STARTUP_TIMEOUT_MS;
+    this.#testSleepMs = options.testSleepMs ?? 0;
+  }
+
+  /** Start the helper now (daemon start) so the first call does not pay for it. */
+  warmUp(): void {
+    try {
+      this.#helper();
+    } catch {
+      // The first call reports why it cannot start.
+    }
+  }
+
+  /** Helpers abandoned with a call still under way. */
+  get abandoned(): number {
+    return this.#abandoned.size;
+  }
+
+  /**
+   * prctl(100, mask, pid) through the helper. `call` names it in messages;
+   * the guards on mask and pid are the caller's (and the helper's) job.
+   */
+  async setReplication(
+    call: string,
+    mask: number,
+    pid: number,
+    deadlineMs: number,
+  ): Promise<ActionResult> {
+    if (this.#closed) return failure("EIO", `${call}: waspd is shutting down`);
+    let helper: Helper;
+    try {
+      helper = this.#helper();
+    } catch (error) {
+      return failure("ECHILD", `${call}: the prctl helper could not be started: ${text(error)}`);
+    }
+    const secs = `${this.#startupTimeoutMs / 1000} s`;
+    const ready = await within(helper.ready.promise, this.#startupTimeoutMs, "timeout" as const);
+    if (ready === "timeout") {
+      // Left starting: the next call may find it ready.
+      return failure(
+        "ETIMEDOUT",
+        `${call}: the prctl helper did not start within ${secs} (machine overloaded?); ` +
+          "nothing was called",
+      );
+    }
+    if (!ready) return this.#lost(helper, call, "exited before it was ready");
+
+    const id = this.#nextId++;
+    const pending = helper.open(id);
+    try {
+      await helper.link.send(encodeRequest({ id, mask, pid, testSleepMs: this.#testSleepMs }));
+    } catch {
+      return this.#lost(helper, call, "could not be sent the call");
+    }
+    const late = pending.done.then((answer) => answer === null ? null : resultOf(call, answer));
+    const begun = await within(pending.begin, this.#startupTimeoutMs, "timeout" as const);
+    if (begun === "timeout") {
+      // It may yet make the call: abandoned, and listened to like a stuck one.
+      this.#abandon(helper);
+      return {
+        ...failure(
+          "ETIMEDOUT",
+          `${call}: the prctl helper did not begin the call within ${secs} (machine overloaded?)`,
+        ),
+        late,
+      };
+    }
+    if (!begun) return this.#lost(helper, call, "exited before the call");
+    const answer = await within(pending.done, deadlineMs, "deadline" as const);
+    if (answer === "deadline") {
+      this.#abandon(helper);
+      return {
+        ok: false,
+        stuck: true,
+        message: `${call} did not return within ${deadlineMs} ms (target not running?)`,
+        late,
+      };
+    }
+    if (answer === null) return this.#lost(helper, call, "exited during the call");
+    return resultOf(call, answer);
+  }
+
+  /**
+   * Stop every helper (exit): end their input, kill them, and wait at most
+   * `graceMs` for them to go. Returns how many are still there (a helper
+   * whose call is stuck in the kernel dies only when that call returns).
+   */
+  async close(graceMs: number): Promise<number> {
+    this.#closed = true;
+    const all = [...this.#abandoned, ...(this.#current ? [this.#current] : [])];
+    this.#current = null;
+    for (const helper of all) {
+      helper.link.endInput();
+      helper.link.kill();
+    }
+    const left = new Set(all);
+    for (const helper of all) void helper.link.exited.then(() => left.delete(helper));
+    await within(Promise.all(all.map((h) => h.link.exited)), graceMs, undefined);
+    return left.size;
+  }
+
+  #helper(): Helper {
+    if (this.#current?.alive) return this.#current;
+    this.#current = new Helper(this.#launch());
+    return this.#current;
+  }
+
+  #abandon(helper: Helper): void {
+    if (this.#current === helper) this.#current = null;
+    if (!helper.alive) return;
+    this.#abandoned.add(helper);
+    // No more calls for it: it exits by itself once its stuck call returns.
+    helper.link.endInput();
+    void helper.link.exited.then(() => this.#abandoned.delete(helper));
+  }
+
+  #lost(helper: Helper, call: string, what: string): ActionResult {
+    if (this.#current === helper) this.#current = null;
+    if (helper.busy) this.#abandon(helper);
+    else helper.link.kill();
+    const detail = helper.link.stderrTail();
+    return failure("ECHILD", `${call}: the prctl helper ${what}${detail ? `: ${detail}` : ""}`);
+  }
+}
+
+function failure(errno: string, message: string): Extract<ActionResult, { stuck: false }> {
+  return { ok: false, stuck: false, errno, message };
+}
+
+function text(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Start the real helper: this binary with the hidden flag, or `deno run` on the module. */
+export function launchHelperProcess(): HelperLink {
+  const { command, args } = helperInvocation(
+    Deno.build.standalone,
+    Deno.execPath(),
+    new URL("./prctl_helper.ts", import.meta.url).href,
+  );
+  const child = new Deno.Command(command, {
+    args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Neither the helper nor its pipes may keep waspd alive: a stuck one never ends.
+  child.unref();
+  const writer = child.stdin.getWriter();
+  const encoder = new TextEncoder();
+  const tail: string[] = [];
+  void (async () => {
+    try {
+      for await (const line of lines(child.stderr)) {
+        tail.push(line);
+        if (tail.length > 3) tail.shift();
+      }
+    } catch { /* gone */ }
+  })();
+  let inputOpen = true;
+  return {
+    lines: lines(child.stdout),
+    send: (line) => writer.write(encoder.encode(line)),
+    endInput() {
+      if (!inputOpen) return;
+      inputOpen = false;
+      writer.close().catch(() => {});
+    },
+    kill() {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    },
+    exited: child.status.then(() => undefined, () => undefined),
+    stderrTail: () => tail.join(" | "),
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The pipe protocol between waspd and its prctl helper process (see
+ * prctl_helper.ts): one JSON object per line, both ways. Pure: encoding,
+ * validation, and the reading of an answer as an ActionResult.
+ *
+ * waspd -> helper: `{"id":1,"mask":1,"pid":4242,"testSleepMs":0}`
+ * helper -> waspd:
+ * - `{"type":"ready","pid":N}` once, when a call thread is loaded and waiting;
+ * - `{"type":"begin","id":1}` right before the kernel call (the deadline starts here);
+ * - `{"type":"done","id":1,"rc":0,"errno":0,"code":"OK"}` when it returned;
+ * - `{"type":"failed","id":1,"message":"..."}` when the call could not be made.
+ */
+import type { ActionResult } from "../../core/types.ts";
+import { errnoText } from "../../ffi/errno.ts";
+
+/** Hidden first argument that makes waspd (main.ts, or a compiled binary) run the helper. */
+export const PRCTL_HELPER_FLAG = "__prctl-helper";
+
+export interface PrctlRequest {
+  id: number;
+  mask: number;
+  pid: number;
+  /** Tests only: the call thread blocks this long before its call (plays a stuck call). */
+  testSleepMs: number;
+}
+
+export type HelperMessage =
+  | { type: "ready"; pid: number }
+  | { type: "begin"; id: number }
+  | { type: "done"; id: number; rc: number; errno: number; code: string }
+  | { type: "failed"; id: number; message: string };
+
+const isWhole = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
+
+export function encodeRequest(request: PrctlRequest): string {
+  return JSON.stringify(request) + "\n";
+}
+
+/** One line as a JSON object, or null. */
+function jsonObject(line: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === "object" && value !== null ? value as Record<string, unknown> : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A request line as the helper reads it; a string is why it was refused. */
+export function parseRequest(line: string): PrctlRequest | string {
+  const value = jsonObject(line);
+  if (value === null) return `not a JSON object: ${line.slice(0, 80)}`;
+  const { id, mask, pid, testSleepMs } = value;
+  if (!isWhole(id) || id < 0) return "bad id";
+  if (!isWhole(mask) || mask < 0) return `bad mask ${String(mask)}`;
+  // pid 0 is the caller (the helper) and 1 is init: never what waspd means.
+  if (!isWhole(pid) || pid <= 1) return `bad pid ${String(pid)}`;
+  if (!isWhole(testSleepMs) || testSleepMs < 0) return "bad testSleepMs";
+  return { id, mask, pid, testSleepMs };
+}
+
+export function encodeMessage(message: HelperMessage): string {
+  return JSON.stringify(message) + "\n";
+}
+
+/** A helper line as waspd reads it; null for anything that is not a message. */
+export function parseMessage(line: string): HelperMessage | null {
+  const m = jsonObject(line);
+  if (m === null) return null;
+  switch (m.type) {
+    case "ready":
+      return isWhole(m.pid) ? { type: "ready", pid: m.pid } : null;
+    case "begin":
+      return isWhole(m.id) ? { type: "begin", id: m.id } : null;
+    case "done":
+      return isWhole(m.id) && isWhole(m.rc) && isWhole(m.errno) && typeof m.code === "string"
+        ? { type: "done", id: m.id, rc: m.rc, errno: m.errno, code: m.code }
+        : null;
+    case "failed":
+      return isWhole(m.id) && typeof m.message === "string"
+        ? { type: "failed", id: m.id, message: m.message }
+        : null;
+    default:
+      return null;
+  }
+}
+
+/** The ActionResult of a finished call. Pure. */
+export function resultOf(
+  call: string,
+  answer: Extract<HelperMessage, { type: "done" | "failed" }>,
+): ActionResult {
+  if (answer.type === "failed") {
+    return {
+      ok: false,
+      stuck: false,
+      errno: "ECHILD",
+      message: `${call}: the prctl helper could not make the call: ${answer.message}`,
+    };
+  }
+  if (answer.rc >= 0) return { ok: true, value: answer.rc };
+  return {
+    ok: false,
+    stuck: false,
+    errno: answer.code,
+    message: `${call} failed: ${answer.code} (${errnoText(answer.errno)})${hint(answer.code)}`,
+  };
+}
+
+function hint(code: string): string {
+  switch (code) {
+    case "EALREADY":
+      return ": already replicated with a different node set (disable first)";
+    case "ESRCH":
+      return ": no such process";
+    case "EINVAL":
+      return ": the kernel rejected the request (no Mitosis here, or a bad node mask)";
+    default:
+      return "";
+  }
+}
+
+/** The lines of a byte stream (a pipe), without their newlines. */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let buffered = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      yield buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+    }
+  }
+  if (buffered.trim() !== "") yield buffered;
+}
+
+/** How to start the helper: this binary re-invoked, or `deno run` on the module. Pure. */
+export function helperInvocation(
+  standalone: boolean,
+  execPath: string,
+  helperModuleUrl: string,
+): { command: string; args: string[] } {
+  // In a `deno compile`d binary Deno.execPath() is waspd itself and the module
+  // URL points inside the embedded file system: the binary must dispatch the flag.
+  if (standalone) return { command: execPath, args: [PRCTL_HELPER_FLAG] };
+  const path = new URL(helperModuleUrl).pathname;
+  return { command: execPath, args: ["run", "-A", "--no-config", path] };
+}

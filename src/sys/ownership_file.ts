@@ -1,0 +1,21 @@
+/**
+ * The ownership record as a state file (owned.json next to pins.json): read
+ * with the same hardening as the pins file (regular file only, size cap, a
+ * bad one set aside and reported once), replaced atomically.
+ */
+import { decodeOwned, encodeOwned, type OwnedStore } from "../core/ownership_record.ts";
+import { loadStateFile, removeStateFile, writeStateFile } from "./state_file.ts";
+
+export const OWNED_FILE_NAME = "owned.json";
+
+export function fileOwnedStore(path: string): OwnedStore {
+  return {
+    where: path,
+    load: (nowMs) => {
+      const { value, warning } = loadStateFile(path, "ownership record", decodeOwned, nowMs);
+      return { record: value, warning };
+    },
+    save: (record) => writeStateFile(path, encodeOwned(record)),
+    clear: () => removeStateFile(path),
+  };
+}

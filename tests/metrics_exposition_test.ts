@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import {
+  escapeLabelValue,
+  formatValue,
+  renderExposition,
+  renderFamily,
+} from "../src/metrics/exposition.ts";
+import { DaemonCounters, TICK_BUCKETS_S } from "../src/metrics/daemon_counters.ts";
+import {
+  IN_PLAY,
+  MAX_PROCESS_SERIES,
+  processesInPlay,
+  snapshotFamilies,
+} from "../src/metrics/snapshot_metrics.ts";
+import { MetricsRecorder } from "../src/metrics/metrics.ts";
+import { sampleEvent, sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
+
+const BUILD = { version: "0.1.0", deno: "2.9.6" };
+
+/** name{labels} -> value, for the samples of a rendered exposition. */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    out.set(line.slice(0, at), Number(line.slice(at + 1).replace("+Inf", "Infinity")));
+  }
+  return out;
+}
+
+Deno.test("label values escape backslash, quote and newline; HELP escapes its own two", () => {
+  assert.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
+  const text = renderFamily({
+    name: "x_total",
+    type: "counter",
+    help: "line\none \\",
+    samples: [{ labels: { comm: 'q"\n' }, value: 3 }],
+  });
+  assert.equal(
+    text,
+    '# HELP x_total line\\none \\\\\n# TYPE x_total counter\nx_total{comm="q\\"\\n"} 3\n',
+  );
+});
+
+Deno.test("values use Prometheus's spelling of the special floats", () => {
+  assert.deepEqual([NaN, Infinity, -Infinity, 0.5, 1e-9].map(formatValue), [
+    "NaN",
+    "+Inf",
+    "-Inf",
+    "0.5",
+    "1e-9",
+  ]);
+});
+
+Deno.test("invalid metric and label names are refused, empty families left out", () => {
+  assert.throws(() => renderFamily({ name: "1bad", type: "gauge", help: "", samples: [] }));
+  assert.throws(() =>
+    renderFamily({
+      name: "ok",
+      type: "gauge",
+      help: "",
+      samples: [{ labels: { "a-b": 1 }, value: 1 }],
+    })
+  );
+  assert.equal(renderExposition([{ name: "empty", type: "gauge", help: "h", samples: [] }]), "");
+});
+
+Deno.test("a snapshot's families: mode, counts, PTL cells in seconds, steering, cache", () => {
+  const s = sampleSnapshot();
+  const text = new MetricsRecorder(BUILD).record(s);
+  const m = samples(text);
+  assert.equal(m.get('waspd_mode{mode="advisory"}'), 1);
+  assert.equal(m.get('waspd_mode{mode="enforcing"}'), 0);
+  assert.equal(m.get("waspd_processes_tracked"), s.daemon!.tracked);
+  assert.equal(m.get("waspd_processes_replicated"), s.daemon!.replicated);
+  assert.equal(
+    m.get("waspd_processes_stuck"),
+    s.processes.filter((p) => p.status === "stuck").length,
+  );
+  const ptl = s.ptl!;
+  let cells = 0;
+  ptl.rows.forEach((row, r) =>
+    ptl.cols.forEach((col, c) => {
+      const ns = ptl.latency_ns[r]![c]!;
+      const v = m.get(`waspd_ptl_latency_seconds{cpu_node="${row}",mem_node="${col}"}`);
+      if (ns === null) assert.equal(v, undefined, "a failed cell is absent, not 0");
+      else {
+        cells++;
+        assert.ok(Math.abs(v! - ns / 1e9) < 1e-15);
+      }
+    })
+  );
+  assert.ok(cells > 0);
+  assert.equal(m.get("waspd_ptl_age_seconds"), ptl.age_ms / 1000);
+  assert.equal(m.get("waspd_ptl_duration_seconds"), ptl.duration_ms / 1000);
+  for (const c of s.steering!.choices) {
+    assert.equal(m.get(`waspd_steering_replica_node{node="${c.node}"}`), c.replica);
+  }
+  for (const c of s.mitosis?.cache ?? []) {
+    assert.equal(m.get(`waspd_pt_cache_pages{node="${c.node}"}`), c.cached);
+  }
+  assert.equal(
+    m.get(`waspd_build_info{version="0.1.0",deno="2.9.6",simulated="${s.simulated}"}`),
+    1,
+  );
+});
+
+Deno.test("per-process series only for processes in play, capped, highest MAR first", () => {
+  const many = Array.from({ length: 400 }, (_, i) => sampleProcess(i));
+  const chosen = processesInPlay(many);
+  assert.equal(chosen.length, MAX_PROCESS_SERIES);
+  assert.ok(chosen.every((p) => IN_PLAY.has(p.status)));
+  for (let i = 1; i < chosen.length; i++) {
+    assert.ok((chosen[i - 1]!.mar ?? -1) >= (chosen[i]!.mar ?? -1));
+  }
+  const families = snapshotFamilies(
+    sampleSnapshot({ processes: many }),
+    new DaemonCounters().view(),
+    BUILD,
+  );
+  const mar = families.find((f) => f.name === "waspd_process_memory_accesses_per_second")!;
+  assert.ok(mar.samples.length <= MAX_PROCESS_SERIES);
+  assert.ok(mar.samples.every((x) => x.labels?.status !== "idle" && x.labels?.status !== "n/a"));
+});
+
+Deno.test("an untrusted comm cannot break the exposition", () => {
+  const p = sampleProcess(1, { name: 'evil"}\n# TYPE x counter', status: "watch" });
+  const text = new MetricsRecorder(BUILD).record(sampleSnapshot({ processes: [p] }));
+  const lines = text.split("\n").filter((l) => l.includes("evil"));
+  assert.ok(lines.length >= 1);
+  for (const line of lines) {
+    assert.match(
+      line,
+      /^waspd_process_\w+\{pid="\d+",comm="evil\\\\\\"}\\\\n# TYPE x counter",status="watch"\} /,
+    );
+  }
+});
+
+Deno.test("actions are counted by kind and result from tagged events; every pair starts at 0", () => {
+  const counters = new DaemonCounters();
+  const events = [
+    sampleEvent(1, { kind: "enable", action: { kind: "enable", result: "ok" } }),
+    sampleEvent(2, { kind: "error", action: { kind: "enable", result: "stuck" } }),
+    sampleEvent(3, { kind: "info", action: { kind: "disable", result: "skipped" } }),
+    sampleEvent(4, { kind: "decision" }),
+  ];
+  counters.observe(sampleSnapshot({ events, tick_ms: 3 }));
+  counters.observe(sampleSnapshot({ events: [events[0]!], tick_ms: 300 }));
+  const v = counters.view();
+  assert.equal(v.actions.get("enable/ok"), 2);
+  assert.equal(v.actions.get("enable/stuck"), 1);
+  assert.equal(v.actions.get("disable/skipped"), 1);
+  assert.equal(v.actions.get("cache/error"), 0);
+  assert.equal(v.actions.size, 24);
+  assert.equal(v.events.get("decision"), 1);
+  assert.equal(v.tick.count, 2);
+  assert.ok(Math.abs(v.tick.sum - 0.303) < 1e-12);
+  // Cumulative buckets: 3 ms falls in le=0.005 and up, 300 ms in le=0.5 and up.
+  assert.equal(v.tick.buckets[TICK_BUCKETS_S.indexOf(0.0025)], 0);
+  assert.equal(v.tick.buckets[TICK_BUCKETS_S.indexOf(0.005)], 1);
+  assert.equal(v.tick.buckets[TICK_BUCKETS_S.indexOf(0.25)], 1);
+  assert.equal(v.tick.buckets[TICK_BUCKETS_S.indexOf(0.5)], 2);
+  const m = samples(renderExposition(snapshotFamilies(sampleSnapshot(), v, BUILD)));
+  assert.equal(m.get('waspd_actions_total{kind="enable",result="ok"}'), 2);
+  assert.equal(m.get('waspd_tick_duration_seconds_bucket{le="+Inf"}'), 2);
+  assert.equal(m.get("waspd_tick_duration_seconds_count"), 2);
+});

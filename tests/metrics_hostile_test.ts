@@ -1,0 +1,133 @@
+/**
+ * The /metrics server under hostile clients, against a real waspd --sim:
+ * 1000 connections held open, half of them slowloris (a request head sent a
+ * byte at a time, never finished), a quarter slow readers (a request whose
+ * response is never read), plus a huge request head and body, while
+ * Prometheus-style scrapes go on. The daemon's tick cadence is measured from
+ * its own snapshots (--json: tick number and time) in a window without the
+ * clients and one with them; the two must match (relative comparison only).
+ */
+import assert from "node:assert/strict";
+import { scrape, spawnWaspd } from "./support/waspd_process.ts";
+
+const UPDATE_MS = 100;
+const WINDOW_MS = 3000;
+const CONNECTIONS = 1000;
+const encoder = new TextEncoder();
+
+interface Tick {
+  tick: number;
+  at: number;
+}
+
+function ticks(lines: readonly string[]): Tick[] {
+  return lines.filter((l) => l.startsWith("{")).map((l) => {
+    const s = JSON.parse(l) as { time: string; daemon: { tick: number } };
+    return { tick: s.daemon.tick, at: Date.parse(s.time) };
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+/** Ticks whose snapshot time falls in [from, to), and their median interval. */
+function cadence(all: Tick[], from: number, to: number): { count: number; medianMs: number } {
+  const inWindow = all.filter((t) => t.at >= from && t.at < to);
+  const gaps = inWindow.slice(1).map((t, i) => t.at - inWindow[i]!.at);
+  return { count: inWindow.length, medianMs: median(gaps) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("hostile clients on /metrics leave the tick cadence unchanged", async () => {
+  const waspd = spawnWaspd([
+    "--sim",
+    "-u",
+    String(UPDATE_MS),
+    "--json",
+    "--metrics",
+    "127.0.0.1:0",
+  ]);
+  const conns: Deno.Conn[] = [];
+  let trickling = true;
+  try {
+    const url = new URL(await waspd.metricsUrl());
+    const addr = { hostname: url.hostname, port: Number(url.port) };
+    await waspd.waitLine((l) => l.startsWith("{"), 30_000);
+    await sleep(1000); // past start-up
+
+    const quietFrom = Date.now();
+    await sleep(WINDOW_MS);
+    const quietTo = Date.now();
+
+    // The hostile clients: every connection is opened before the second window.
+    for (let i = 0; i < CONNECTIONS; i++) {
+      const c = await Deno.connect(addr);
+      conns.push(c);
+      if (i % 2 === 0) await c.write(encoder.encode("GET /metrics HTTP/1.1\r\n"));
+      // Slow readers: a whole request whose response is never read.
+      else if (i % 4 === 1) {
+        await c.write(encoder.encode("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+      }
+    }
+    const big = await Deno.connect(addr);
+    conns.push(big);
+    const bigHead = big.write(
+      encoder.encode(`GET /metrics HTTP/1.1\r\nX-Big: ${"a".repeat(4_000_000)}\r\n\r\n`),
+    ).catch(() => 0);
+    const post = fetch(url, { method: "POST", body: "x".repeat(8_000_000) }).then(
+      (r) => r.body?.cancel(),
+      () => undefined,
+    );
+    // Slowloris: one more header byte per connection every 200 ms, never the end.
+    const trickle = (async () => {
+      while (trickling) {
+        for (let i = 0; i < CONNECTIONS && trickling; i += 2) {
+          await conns[i]!.write(encoder.encode("X")).catch(() => 0);
+        }
+        await sleep(200);
+      }
+    })();
+
+    const hostileFrom = Date.now();
+    let scrapes = 0;
+    while (Date.now() - hostileFrom < WINDOW_MS) {
+      const r = await scrape(url.href);
+      assert.equal(r?.status, 200, "a scrape failed while the hostile clients were on");
+      assert.match(r!.body, /^waspd_ticks_total \d+$/m);
+      scrapes++;
+      await sleep(250);
+    }
+    const hostileTo = Date.now();
+    trickling = false;
+    await Promise.all([trickle, bigHead, post]);
+
+    const all = ticks(waspd.lines);
+    const quiet = cadence(all, quietFrom, quietTo);
+    const hostile = cadence(all, hostileFrom, hostileTo);
+    console.log(
+      `quiet: ${quiet.count} ticks, median ${quiet.medianMs} ms; ` +
+        `hostile: ${hostile.count} ticks, median ${hostile.medianMs} ms; ${scrapes} scrapes`,
+    );
+    assert.ok(quiet.count >= 5, "too few ticks to compare");
+    // The same cadence: the median interval within a quarter, the count within a third.
+    assert.ok(
+      hostile.medianMs <= quiet.medianMs * 1.25,
+      `median interval ${quiet.medianMs} -> ${hostile.medianMs} ms`,
+    );
+    assert.ok(hostile.count >= quiet.count * (2 / 3), `ticks ${quiet.count} -> ${hostile.count}`);
+    assert.ok(scrapes >= 3);
+  } finally {
+    trickling = false;
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch {
+        // closed by the server
+      }
+    }
+    assert.equal(await waspd.stop(), 0);
+  }
+});

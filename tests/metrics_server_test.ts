@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { EXPOSITION_CONTENT_TYPE } from "../src/metrics/exposition.ts";
+import { MetricsServer } from "../src/metrics/server.ts";
+
+const LOOPBACK = "127.0.0.1";
+const encoder = new TextEncoder();
+
+async function get(port: number, path: string, method = "GET"): Promise<Response> {
+  return await fetch(`http://${LOOPBACK}:${port}${path}`, { method });
+}
+
+/** First line of the raw response on `conn`, or why there was none. */
+async function statusLine(conn: Deno.Conn): Promise<string> {
+  const buf = new Uint8Array(1024);
+  const n = await conn.read(buf).catch((e) => e as Error);
+  if (n instanceof Error) return `error: ${n.name}`;
+  if (n === null) return "closed";
+  return new TextDecoder().decode(buf.subarray(0, n)).split("\r\n")[0] ?? "";
+}
+
+Deno.test("serves the published text on GET /metrics, 503 before the first tick", async () => {
+  const server = MetricsServer.listen({ hostname: LOOPBACK, port: 0 });
+  try {
+    const early = await get(server.address.port, "/metrics");
+    assert.equal(early.status, 503);
+    await early.body?.cancel();
+    server.publish("waspd_up 1\n");
+    const r = await get(server.address.port, "/metrics");
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get("content-type"), EXPOSITION_CONTENT_TYPE);
+    assert.equal(r.headers.get("connection"), "close");
+    assert.equal(await r.text(), "waspd_up 1\n");
+    const head = await get(server.address.port, "/metrics", "HEAD");
+    assert.equal(head.status, 200);
+    await head.body?.cancel();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("other paths get 404, other methods 405", async () => {
+  const server = MetricsServer.listen({ hostname: LOOPBACK, port: 0 });
+  try {
+    server.publish("x 1\n");
+    for (const path of ["/", "/metrics/", "/metricsx", "/debug"]) {
+      const r = await get(server.address.port, path);
+      assert.equal(r.status, 404, path);
+      await r.body?.cancel();
+    }
+    const post = await fetch(`http://${LOOPBACK}:${server.address.port}/metrics`, {
+      method: "POST",
+      body: "x".repeat(1 << 20),
+    });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get("allow"), "GET, HEAD");
+    await post.body?.cancel();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a huge request head is refused and the server keeps serving", async () => {
+  const server = MetricsServer.listen({ hostname: LOOPBACK, port: 0 });
+  try {
+    server.publish("x 1\n");
+    const conn = await Deno.connect({ hostname: LOOPBACK, port: server.address.port });
+    const head = `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(2_000_000)}\r\n\r\n`;
+    await conn.write(encoder.encode(head)).catch(() => 0);
+    assert.match(await statusLine(conn), /^(HTTP\/1\.1 4\d\d|closed|error)/);
+    conn.close();
+    const r = await get(server.address.port, "/metrics");
+    assert.equal(await r.text(), "x 1\n");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("1000 half-sent requests (slowloris) do not stop scrapes, nor a prompt close", async () => {
+  const server = MetricsServer.listen({ hostname: LOOPBACK, port: 0 });
+  const conns: Deno.Conn[] = [];
+  try {
+    server.publish("x 1\n");
+    for (let i = 0; i < 1000; i++) {
+      const c = await Deno.connect({ hostname: LOOPBACK, port: server.address.port });
+      conns.push(c);
+      await c.write(encoder.encode("GET /metrics HTTP/1.1\r\nHost: x\r\n"));
+    }
+    for (let i = 0; i < 5; i++) {
+      const r = await get(server.address.port, "/metrics");
+      assert.equal(r.status, 200);
+      assert.equal(await r.text(), "x 1\n");
+    }
+  } finally {
+    // Shutdown drops the half-sent requests rather than waiting for them.
+    await server.close();
+    const closed = await statusLine(conns[0]!);
+    assert.match(closed, /^(closed|error)/);
+    for (const c of conns) c.close();
+  }
+});

@@ -1,0 +1,95 @@
+/**
+ * Crash-safe ownership end to end: a `--sim` daemon (the real main.ts, its
+ * simulated machine kept in a state directory) turns replication on and is
+ * SIGKILLed, so no undo runs; the next daemon finds the ownership record,
+ * checks it against the (persisted) simulated kernel and adopts or turns off
+ * each entry, saying which.
+ */
+import assert from "node:assert/strict";
+import { inTempDir, runUntil, runWaspd } from "./support/waspd.ts";
+
+const SIM = ["--sim", "--json", "--time-scale", "50", "-u", "500", "-i", "600000", "-y", "1000"];
+
+interface Snapshot {
+  daemon: { replicated: number };
+  events: { kind: string; message: string; pid: number | null }[];
+}
+
+interface OwnedJson {
+  owner_pid: number;
+  entries: { pid: number; start_time: number; state: string; reason: string }[];
+}
+
+interface SimStateJson {
+  processes: { pid: number; mask: number }[];
+}
+
+function readJson<T>(path: string): T {
+  return JSON.parse(Deno.readTextFileSync(path));
+}
+
+/** Kill a daemon with replication on; returns what it left behind. */
+async function killedWithReplicationOn(dir: string) {
+  const first = await runUntil<Snapshot>(
+    [...SIM, "--state-dir", dir],
+    (s) => s.daemon.replicated >= 1,
+    "SIGKILL",
+  );
+  assert.equal(first.code, 137, "killed, so no undo ran");
+  const owned = readJson<OwnedJson>(`${dir}/owned.json`);
+  assert.ok(owned.entries.length >= 1, "the record names what it turned on");
+  assert.ok(owned.entries.every((e) => e.state === "on" && e.reason.length > 0));
+  const replicated = readJson<SimStateJson>(`${dir}/sim-kernel.json`).processes
+    .filter((p) => p.mask !== 0).map((p) => p.pid);
+  for (const e of owned.entries) assert.ok(replicated.includes(e.pid), `${e.pid} still on`);
+  return owned;
+}
+
+const inStateDir = (use: (dir: string) => Promise<void>) => inTempDir("waspd-owned-", use);
+
+Deno.test("SIGKILLed --sim daemon: the next one adopts what is still on, and undoes it at exit", () =>
+  inStateDir(async (dir) => {
+    const owned = await killedWithReplicationOn(dir);
+    const second = await runUntil<Snapshot>([...SIM, "--state-dir", dir], () => true, "SIGTERM");
+    assert.equal(second.code, 0, second.stderr);
+    const events = second.snapshots.flatMap((s) => s.events);
+    for (const e of owned.entries) {
+      const said = events.filter((ev) => ev.pid === e.pid && /^ownership: /.test(ev.message));
+      assert.equal(said.length, 1, JSON.stringify(events));
+      assert.match(
+        said[0]?.message ?? "",
+        new RegExp(`^ownership: adopted pid ${e.pid} .*turned on by waspd pid ${owned.owner_pid}`),
+      );
+      // Adopted means owned: the undo at exit turns it off.
+      assert.match(second.stderr, new RegExp(`replication turned off for pid ${e.pid} `));
+    }
+    const replicated = readJson<SimStateJson>(`${dir}/sim-kernel.json`).processes
+      .filter((p) => p.mask !== 0);
+    assert.deepEqual(replicated, [], "the simulated kernel has nothing left on");
+    assert.throws(() => Deno.lstatSync(`${dir}/owned.json`), Deno.errors.NotFound);
+  }));
+
+Deno.test("SIGKILLed --sim daemon: a process the new policy excludes is turned off at start", () =>
+  inStateDir(async (dir) => {
+    const owned = await killedWithReplicationOn(dir);
+    const first = owned.entries[0]!;
+    const sim = readJson<SimStateJson & { seed: number }>(`${dir}/sim-kernel.json`);
+    assert.ok(sim.processes.some((p) => p.pid === first.pid));
+    // The name to exclude: ask the resumed machine through `status`.
+    const status = await runWaspd(["--sim", "--state-dir", dir, "status", "--json"]);
+    const processes: { pid: number; name: string }[] = JSON.parse(status.stdout).processes;
+    const name = processes.find((p) => p.pid === first.pid)?.name;
+    assert.ok(name, "status on the resumed machine lists it as replicated");
+    const second = await runUntil<Snapshot>(
+      [...SIM, "--state-dir", dir, "--exclude", name],
+      (s) => s.events.some((e) => e.kind === "disable" && e.pid === first.pid),
+      "SIGTERM",
+    );
+    assert.equal(second.code, 0, second.stderr);
+    const events = second.snapshots.flatMap((s) => s.events).filter((e) => e.pid === first.pid);
+    assert.match(events[0]?.message ?? "", /^ownership: turning off pid \d+ .*excluded/);
+    assert.ok(events.some((e) => e.kind === "disable"));
+    const still = readJson<SimStateJson>(`${dir}/sim-kernel.json`).processes
+      .filter((p) => p.pid === first.pid && p.mask !== 0);
+    assert.deepEqual(still, []);
+  }));

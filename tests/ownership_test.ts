@@ -1,0 +1,221 @@
+/**
+ * Crash-safe ownership, the pure parts: the record's format, the verdict for
+ * each entry a dead waspd left, and the ledger the Actuator tells about each
+ * call (intent before, outcome after).
+ */
+import assert from "node:assert/strict";
+import {
+  decodeOwned,
+  encodeOwned,
+  MAX_OWNED,
+  memoryOwnedStore,
+  type OwnedEntry,
+  type OwnedFacts,
+  reconcileOwned,
+} from "../src/core/ownership_record.ts";
+import type { ActionResult, ProcessInfo } from "../src/core/types.ts";
+import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
+
+const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
+
+function entry(pid: number, over: Partial<OwnedEntry> = {}): OwnedEntry {
+  return {
+    pid,
+    startTime: pid * 10,
+    name: `p${pid}`,
+    state: "on",
+    sinceMs: T0,
+    reason: "MAR 5e7 > 1e7",
+    ...over,
+  };
+}
+
+function info(pid: number, over: Partial<ProcessInfo> = {}): ProcessInfo {
+  return {
+    pid,
+    startTime: pid * 10,
+    name: `p${pid}`,
+    state: "R",
+    ppid: 1,
+    uid: 0,
+    threads: 1,
+    rssKb: 1000,
+    minorFaults: 0,
+    majorFaults: 0,
+    kernelThread: false,
+    ...over,
+  };
+}
+
+Deno.test("owned.json: round trip; anything else is refused without quoting it", () => {
+  const record = { ownerPid: 42, entries: new Map([["7@70", entry(7)], ["9@90", entry(9)]]) };
+  const text = encodeOwned(record);
+  assert.deepEqual(decodeOwned(text), { ok: true, value: record });
+  for (
+    const [bad, reason] of [
+      ["root:x:0:0", "not JSON"],
+      ["[]", "not a version 1 ownership record"],
+      ['{"version":2,"owner_pid":1,"entries":[]}', "not a version 1 ownership record"],
+      ['{"version":1,"entries":[]}', "no owner_pid"],
+      ['{"version":1,"owner_pid":1,"entries":[{"pid":"secret"}]}', "entry 0 is malformed"],
+    ] as const
+  ) {
+    assert.deepEqual(decodeOwned(bad), { ok: false, reason }, bad);
+  }
+  const many = JSON.stringify({
+    version: 1,
+    owner_pid: 1,
+    entries: new Array(MAX_OWNED + 1).fill(0),
+  });
+  assert.deepEqual(decodeOwned(many), {
+    ok: false,
+    reason: `${MAX_OWNED + 1} entries, more than the ${MAX_OWNED} allowed`,
+  });
+});
+
+Deno.test("reconcile: exited or off -> drop; unknown or advisory -> keep; policy says no -> disable; else adopt", () => {
+  const base: OwnedFacts = { process: info(1), replicated: true, manageable: true, pinned: null };
+  const cases: [Partial<OwnedFacts>, boolean, string][] = [
+    [{ process: null }, true, "drop"],
+    [{ replicated: false }, true, "drop"],
+    [{ replicated: null }, true, "keep"],
+    [{}, false, "keep"],
+    [{ pinned: "off" }, true, "disable"],
+    [{ manageable: false }, true, "disable"],
+    [{ pinned: "on" }, true, "adopt"],
+    [{ process: info(1, { state: "T" }) }, true, "adopt"],
+    [{}, true, "adopt"],
+  ];
+  for (const [facts, enforcing, action] of cases) {
+    const [verdict] = reconcileOwned([entry(1)], () => ({ ...base, ...facts }), enforcing);
+    assert.equal(verdict?.action, action, JSON.stringify({ facts, enforcing }));
+    assert.ok((verdict?.why.length ?? 0) > 0);
+  }
+});
+
+function ledgerWorld() {
+  const store = memoryOwnedStore();
+  const reports: string[] = [];
+  const now = T0;
+  const ledger = new OwnershipLedger(store, 500, () => now, (kind, message) => {
+    reports.push(`${kind}: ${message}`);
+  });
+  // A function, not the field: asserting it null must not narrow later reads.
+  const saved = () => store.record;
+  return { store, saved, reports, ledger };
+}
+
+const target = { pid: 7, startTime: 70, name: "stream" };
+const ok = { ok: true as const };
+const failed = (stuck: boolean): ActionResult =>
+  stuck ? { ok: false, stuck, message: "x" } : { ok: false, stuck, errno: "ESRCH", message: "x" };
+
+Deno.test("ledger: the intent is on record before the call, the outcome after it", () => {
+  const w = ledgerWorld();
+  w.ledger.before(target, true, "MAR high");
+  assert.equal(w.saved()?.entries.get("7@70")?.state, "enabling", "written before the call");
+  assert.equal(w.saved()?.ownerPid, 500);
+  w.ledger.after(target, true, ok);
+  assert.equal(w.saved()?.entries.get("7@70")?.state, "on");
+  assert.equal(w.saved()?.entries.get("7@70")?.reason, "MAR high");
+  w.ledger.before(target, false, "MAR low");
+  assert.equal(w.saved()?.entries.get("7@70")?.state, "disabling");
+  w.ledger.after(target, false, failed(false));
+  assert.equal(w.saved()?.entries.get("7@70")?.state, "on", "a failed disable leaves it on");
+  w.ledger.before(target, false, "MAR low");
+  w.ledger.after(target, false, ok);
+  assert.equal(w.saved(), null, "nothing owned: no record at all");
+  assert.deepEqual(w.reports, []);
+});
+
+Deno.test("ledger: a failed enable is dropped, a stuck one stays, an exited process is forgotten", () => {
+  const w = ledgerWorld();
+  w.ledger.before(target, true, "r");
+  w.ledger.after(target, true, failed(false));
+  assert.equal(w.saved(), null);
+  w.ledger.before(target, true, "r");
+  w.ledger.after(target, true, failed(true));
+  assert.equal(w.saved()?.entries.get("7@70")?.state, "enabling", "may still complete");
+  w.ledger.forget(target);
+  assert.equal(w.saved(), null);
+  // Turning off what waspd never turned on (pinned off by hand) records nothing.
+  w.ledger.before(target, false, "pinned off");
+  w.ledger.after(target, false, ok);
+  assert.equal(w.saved(), null);
+});
+
+Deno.test("ledger: a record that cannot be written is reported once, and waspd goes on", () => {
+  const w = ledgerWorld();
+  w.store.save = () => {
+    throw new Error("Read-only file system (os error 30)");
+  };
+  w.ledger.before(target, true, "r");
+  w.ledger.after(target, true, ok);
+  w.ledger.before({ ...target, pid: 8 }, true, "r");
+  assert.equal(w.reports.length, 1);
+  assert.match(w.reports[0] ?? "", /^error: ownership record memory: cannot write it \(Read-only/);
+  assert.equal(w.ledger.entries.size, 2, "still known in memory, undone at exit");
+});
+
+Deno.test("takeover: adopts, turns off and forgets as the verdicts say, one event each", async () => {
+  const w = ledgerWorld();
+  w.store.record = {
+    ownerPid: 321,
+    entries: new Map([
+      ["1@10", entry(1)],
+      ["2@20", entry(2, { state: "enabling" })],
+      ["3@30", entry(3)],
+      ["4@40", entry(4)],
+    ]),
+  };
+  const adopted: number[] = [];
+  const disabled: string[] = [];
+  const live = new Map([[1, info(1)], [2, info(2)], [4, info(4, { name: "excluded" })]]);
+  const verdicts = await takeOverOwnership({
+    ledger: w.ledger,
+    confirm: (key) => Promise.resolve(live.get(key.pid) ?? null),
+    replicated: (pid) => pid !== 2,
+    manageable: (p) => p.name !== "excluded",
+    pinned: () => null,
+    enforcing: true,
+    adopt: (t) => void adopted.push(t.pid),
+    disable: (t, reason) => void disabled.push(`${t.pid}: ${reason}`),
+    report: (kind, message) => void w.reports.push(`${kind}: ${message}`),
+    label: (t) => `pid ${t.pid} (${t.name})`,
+  });
+  assert.deepEqual(verdicts.map((v) => `${v.entry.pid} ${v.action}`), [
+    "1 adopt",
+    "2 drop",
+    "3 drop",
+    "4 disable",
+  ]);
+  assert.deepEqual(adopted, [1]);
+  assert.equal(disabled.length, 1);
+  assert.match(disabled[0] ?? "", /^4: turned on by waspd pid 321, which exited without its undo/);
+  assert.equal(w.reports.length, 4);
+  assert.match(w.reports[0] ?? "", /^info: ownership: adopted pid 1 \(p1\)/);
+  assert.match(w.reports[1] ?? "", /ownership: forgot pid 2 \(p2\).*already off/);
+  assert.match(w.reports[2] ?? "", /ownership: forgot pid 3 \(p3\).*exited/);
+  assert.match(w.reports[3] ?? "", /ownership: turning off pid 4 \(excluded\)/);
+  // The record now names this waspd and what it still owns (4 until its disable lands).
+  assert.equal(w.saved()?.ownerPid, 500);
+  assert.deepEqual([...(w.saved()?.entries.keys() ?? [])], ["1@10", "4@40"]);
+});
+
+Deno.test("takeover: no record, nothing to do", async () => {
+  const w = ledgerWorld();
+  const verdicts = await takeOverOwnership({
+    ledger: w.ledger,
+    confirm: () => Promise.reject(new Error("not called")),
+    replicated: () => null,
+    manageable: () => true,
+    pinned: () => null,
+    enforcing: true,
+    adopt: () => {},
+    disable: () => {},
+    report: (kind, message) => void w.reports.push(`${kind}: ${message}`),
+    label: (t) => `${t.pid}`,
+  });
+  assert.deepEqual(verdicts, []);
+  assert.deepEqual(w.reports, []);
+});

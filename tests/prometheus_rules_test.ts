@@ -1,0 +1,72 @@
+/**
+ * The alert rules in deploy/prometheus/ checked by Prometheus's own tool:
+ * `promtool check rules` (syntax, PromQL) and `promtool test rules` (the unit
+ * tests beside them: each alert fires for its case and stays quiet for the
+ * healthy one). Needs Debian's `prometheus` package; skipped without it.
+ */
+import assert from "node:assert/strict";
+import { debianTool } from "./support/debian.ts";
+
+const promtool = await debianTool("promtool", "prometheus");
+const DIR = new URL("../deploy/prometheus/", import.meta.url).pathname;
+
+async function run(...args: string[]): Promise<{ ok: boolean; text: string }> {
+  const out = await new Deno.Command(promtool!, {
+    args,
+    cwd: DIR,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const d = new TextDecoder();
+  return { ok: out.success, text: d.decode(out.stdout) + d.decode(out.stderr) };
+}
+
+Deno.test({
+  name: "promtool check rules: waspd-rules.yml is valid and has the six alerts",
+  ignore: promtool === null,
+  fn: async () => {
+    const r = await run("check", "rules", "waspd-rules.yml");
+    assert.ok(r.ok, r.text);
+    assert.match(r.text, /SUCCESS: 6 rules found/);
+  },
+});
+
+Deno.test({
+  name: "promtool test rules: every alert fires for its case and not for the healthy one",
+  ignore: promtool === null,
+  fn: async () => {
+    const r = await run("test", "rules", "waspd-rules.test.yml");
+    assert.ok(r.ok, r.text);
+    assert.match(r.text, /SUCCESS/);
+  },
+});
+
+Deno.test({
+  name: "promtool test rules fails on a broken rule (the unit tests have teeth)",
+  ignore: promtool === null,
+  fn: async () => {
+    const rules = await Deno.readTextFile(`${DIR}/waspd-rules.yml`);
+    const broken = rules.replace(
+      'waspd_processes_stuck{job="waspd"} > 0',
+      'waspd_processes_stuck{job="waspd"} > 5',
+    );
+    assert.notEqual(broken, rules);
+    const dir = await Deno.makeTempDir({ prefix: "waspd-rules-" });
+    try {
+      await Deno.writeTextFile(`${dir}/waspd-rules.yml`, broken);
+      await Deno.copyFile(`${DIR}/waspd-rules.test.yml`, `${dir}/waspd-rules.test.yml`);
+      const out = await new Deno.Command(promtool!, {
+        args: ["test", "rules", "waspd-rules.test.yml"],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.success, false);
+      const d = new TextDecoder();
+      assert.match(d.decode(out.stdout) + d.decode(out.stderr), /WaspdProcessStuck/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
