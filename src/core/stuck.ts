@@ -2,7 +2,7 @@
  * Stuck is a state to recover from: a process whose prctl(100) overran its
  * deadline is tried again, with a growing pause, once it is seen running
  * (a call on a stopped target would only block again). Pure: entries in,
- * entries and verdicts out; the Actuator keeps them and the daemon asks.
+ * entries and verdicts out; daemon/stuck_calls.ts keeps them and the daemon asks.
  */
 
 /** First pause after an overrun; doubled per overrun in a row, up to RETRY_MAX_MS. */

@@ -1,0 +1,94 @@
+/**
+ * The undo on exit: turn off everything waspd turned on, re-confirming each
+ * process first, within a budget on the host's clock, so a slow kernel can
+ * delay an exit but never hold it. Stuck and stopped processes are reported,
+ * not called: a call on them would only block.
+ */
+import { isStopped } from "../core/process_state.ts";
+import { processKeyString } from "../core/types.ts";
+import type { Host } from "../host.ts";
+import { label, type ManagedProcess, setReplicationObserved } from "./managed.ts";
+import type { ReplicationObserver } from "./ownership.ts";
+import type { StuckCalls } from "./stuck_calls.ts";
+
+/** Longest the whole undo may take: a few prctl deadlines, then waspd exits anyway. */
+export const UNDO_BUDGET_MS = 10_000;
+
+/** The Actuator's state the undo works on. */
+export interface UndoDeps {
+  host: Host;
+  /** The prctl deadline; each undo call gets at most this. */
+  deadlineMs: number;
+  /** What waspd turned on: emptied as it is undone. */
+  owned: Map<string, ManagedProcess>;
+  stuck: StuckCalls;
+  observer: ReplicationObserver | null;
+  /** Wait for the calls under way. */
+  settle(): Promise<void>;
+}
+
+/**
+ * One line per process. Each call gets the deadline or what is left of the
+ * budget, whichever is less, and a process reached after the budget is spent
+ * is reported as left on.
+ */
+export async function undoAll(deps: UndoDeps, budgetMs: number): Promise<string[]> {
+  const { host, owned, stuck, observer } = deps;
+  const clock = host.clock;
+  const endMs = clock.now() + budgetMs;
+  const left = () => endMs - clock.now();
+  // Calls under way finish within their own deadline, or the budget.
+  const settled = new AbortController();
+  await Promise.race([
+    deps.settle().finally(() => settled.abort()),
+    clock.sleep(Math.max(0, left()), settled.signal),
+  ]);
+  settled.abort();
+  const lines: string[] = [];
+  // A stuck enable may have completed without its answer reaching us yet:
+  // the kernel's list says so, and then it is waspd's to undo.
+  for (const target of await stuck.completedEnables()) {
+    lines.push(`the stuck enable of ${label(target)} completed: undoing it too`);
+  }
+  for (const target of [...owned.values()]) {
+    owned.delete(processKeyString(target));
+    if (left() <= 0) {
+      lines.push(`left on: ${label(target)}: the undo ran out of time (${budgetMs} ms)`);
+      continue;
+    }
+    const now = await host.confirm(target);
+    if (now === null) {
+      observer?.forget(target);
+      lines.push(`${label(target)} has exited: nothing to undo`);
+      continue;
+    }
+    if (isStopped(now.state)) {
+      lines.push(
+        `left on: ${
+          label(target)
+        } is stopped (state ${now.state}); prctl would block until it runs`,
+      );
+      continue;
+    }
+    const deadline = Math.max(1, Math.min(deps.deadlineMs, left()));
+    const result = await setReplicationObserved(
+      host,
+      observer,
+      target,
+      false,
+      "undo on exit",
+      deadline,
+    );
+    if (result.ok) lines.push(`replication turned off for ${label(target)}`);
+    else lines.push(`could not turn replication off for ${label(target)}: ${result.message}`);
+  }
+  for (const { target, entry } of stuck.all.values()) {
+    if (!entry.pending) continue;
+    lines.push(
+      `left as is: ${label(target)} is stuck in prctl (stopped?); ` +
+        `replication may turn ${entry.what === "enable" ? "on" : "off"} when it runs: ` +
+        "check with 'waspd status'",
+    );
+  }
+  return lines;
+}
