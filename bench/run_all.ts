@@ -6,6 +6,9 @@
 const BENCHES = [
   ["probe_bench.ts", []],
   ["tick_bench.ts", ["--procs", "2000"]],
+  ["ptl_light_bench.ts", []],
+  // Last: it starts waspd as `deno task run --json` does and measures it from outside.
+  ["daemon_cost_bench.ts", ["--procs", "2000", "--seconds", "60"]],
 ] as const;
 
 let failed = 0;

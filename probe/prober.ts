@@ -63,7 +63,7 @@ function abortError(signal: AbortSignal): Error {
 }
 
 /** The CPUs this process may run on, or null when unknown (then every node CPU is tried). */
-function allowedCpus(): Set<number> | null {
+export function allowedCpus(): Set<number> | null {
   try {
     return new Set(libc().getAffinity(0));
   } catch {

@@ -11,6 +11,8 @@ import {
   parseCount,
   parseExcludeName,
   parseInterval,
+  parseMiB,
+  parsePercent,
   parsePid,
   parsePositive,
   parseRatio,
@@ -86,6 +88,8 @@ function parseSimNodes(text: string): number {
 
 interface GlobalOptions {
   ptlInterval: number;
+  ptlCpu: number;
+  ptlMemory: number;
   updateInterval: number;
   hysteresis: number;
   cachePages: number;
@@ -112,6 +116,8 @@ function toConfig(o: GlobalOptions): Config {
   return {
     ...base,
     ptlIntervalMs: o.ptlInterval,
+    ptlCpuPercent: o.ptlCpu,
+    ptlMemoryMb: o.ptlMemory,
     updateIntervalMs: o.updateInterval,
     hysteresisMs: o.hysteresis,
     cachePages: o.cachePages,
@@ -162,6 +168,18 @@ export function buildProgram(
       "PTL latency measurement interval",
       arg((t) => parseInterval("-i", t)),
       d.ptlIntervalMs,
+    )
+    .option(
+      "--ptl-cpu <percent>",
+      "CPU budget of the background PTL refresh, % of one core",
+      arg((t) => parsePercent("--ptl-cpu", t)),
+      d.ptlCpuPercent,
+    )
+    .option(
+      "--ptl-memory <MiB>",
+      "memory the background PTL refresh may keep, MiB",
+      arg((t) => parseMiB("--ptl-memory", t)),
+      d.ptlMemoryMb,
     )
     .option(
       "-u, --update-interval <ms>",

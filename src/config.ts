@@ -63,6 +63,10 @@ export const DEFAULT_EXCLUDED_NAMES: readonly string[] = [
 export interface Config {
   /** -i: PTL latency re-measurement interval. */
   ptlIntervalMs: number;
+  /** --ptl-cpu: CPU budget of the background PTL refresh, % of one core. */
+  ptlCpuPercent: number;
+  /** --ptl-memory: memory the background PTL refresh may keep mapped, MiB. */
+  ptlMemoryMb: number;
   /** -u: sampling / decision / redraw interval. */
   updateIntervalMs: number;
   /** -y: how long a process must stay above (below) before enabling (disabling). */
@@ -106,6 +110,8 @@ export interface Config {
 export function defaultConfig(): Config {
   return {
     ptlIntervalMs: 1000,
+    ptlCpuPercent: 1,
+    ptlMemoryMb: 16,
     updateIntervalMs: 1000,
     hysteresisMs: 1000,
     cachePages: 0,
@@ -158,6 +164,15 @@ export function parseUpdateInterval(flag: string, text: string): number {
   return value;
 }
 
+/** A share of one core in percent: (0, 100]. */
+export function parsePercent(flag: string, text: string): number {
+  const value = parseNumber(flag, text);
+  if (!(value > 0 && value <= 100)) {
+    throw new ConfigError(`${flag}: '${text}' must be a percentage in (0, 100]`);
+  }
+  return value;
+}
+
 /**
  * Largest --time-scale. Simulated wall time is a JS Date, valid up to
  * 8.64e15 ms: at 1e6 that is about 100 days of real running, and a tick of
@@ -171,6 +186,13 @@ export function parseTimeScale(flag: string, text: string): number {
   if (value > MAX_TIME_SCALE) {
     throw new ConfigError(`${flag}: '${text}' is larger than ${MAX_TIME_SCALE}`);
   }
+  return value;
+}
+
+/** A memory size in whole MiB, at least 1 (a budget of nothing measures nothing). */
+export function parseMiB(flag: string, text: string): number {
+  const value = parseCount(flag, text, 1 << 20);
+  if (value < 1) throw new ConfigError(`${flag}: '${text}' must be at least 1 MiB`);
   return value;
 }
 

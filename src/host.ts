@@ -6,6 +6,7 @@
  */
 import type {
   ActionResult,
+  CellFigure,
   CounterReading,
   CounterStatus,
   MitosisDetection,
@@ -13,7 +14,9 @@ import type {
   Privileges,
   ProcessInfo,
   ProcessKey,
+  PtlCell,
   PtlMeasurement,
+  PtlMethod,
   Topology,
 } from "./core/types.ts";
 import type { Pins, PinState } from "./core/pins.ts";
@@ -81,6 +84,36 @@ export interface Prober {
   measure(topology: Topology, options?: ProbeOptions): Promise<PtlMeasurement>;
 }
 
+export interface RefreshOptions {
+  /** Memory the refresher may keep mapped, in total over all nodes. */
+  memoryBytes: number;
+  signal?: AbortSignal;
+}
+
+/** What one light refresh measured and what it cost. */
+export interface RefreshResult {
+  figures: CellFigure[];
+  /** CPU time of the refresh itself (the chase threads' busy time plus the main thread's part). */
+  costMs: number;
+  /** One-time costs paid in this refresh (workers started, rings mapped and written), ms. */
+  setupMs: number;
+  method: PtlMethod;
+}
+
+/**
+ * Refreshes chosen cells of the PTL matrix cheaply, keeping its buffers and
+ * workers between calls (the daemon's budgeted background refresh).
+ */
+export interface PtlRefresher {
+  refresh(
+    topology: Topology,
+    cells: readonly PtlCell[],
+    options: RefreshOptions,
+  ): Promise<RefreshResult>;
+  /** Release the kept workers and buffers (the refresher stays usable). */
+  close(): void;
+}
+
 /** Where the operator's manual pins are kept on this machine. */
 export interface PinStore {
   /**
@@ -105,6 +138,7 @@ export interface Host {
   readonly counters: CounterSource;
   readonly mitosis: MitosisControl;
   readonly prober: Prober;
+  readonly refresher: PtlRefresher;
   readonly pins: PinStore;
   /**
    * Where the daemon records the replication it turned on, so that the next

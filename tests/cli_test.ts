@@ -109,6 +109,15 @@ Deno.test("long option names work as the short ones", async () => {
   assert.equal(c?.hysteresisMs, 0);
 });
 
+Deno.test("the PTL refresh budget: 1 % of a core and 16 MiB by default, both settable", async () => {
+  let c = (await run([])).calls[0]?.config;
+  assert.equal(c?.ptlCpuPercent, 1);
+  assert.equal(c?.ptlMemoryMb, 16);
+  c = (await run(["--ptl-cpu", "0.5", "--ptl-memory", "64"])).calls[0]?.config;
+  assert.equal(c?.ptlCpuPercent, 0.5);
+  assert.equal(c?.ptlMemoryMb, 64);
+});
+
 Deno.test("--sim without a value simulates 4 nodes", async () => {
   const r = await run(["--sim"]);
   assert.equal(r.calls[0]?.config.simNodes, 4);
@@ -135,6 +144,12 @@ const badValues: [string[], RegExp][] = [
   [["--sim=x"], /not a number/],
   [["--seed", "-1"], /must not be negative/],
   [["--time-scale", "0"], /greater than 0/],
+  [["--ptl-cpu", "0"], /--ptl-cpu: '0' must be a percentage in \(0, 100\]/],
+  [["--ptl-cpu", "101"], /percentage/],
+  [["--ptl-cpu", "half"], /not a number/],
+  [["--ptl-memory", "0"], /--ptl-memory: '0' must be at least 1 MiB/],
+  [["--ptl-memory", "1.5"], /whole number/],
+  [["--ptl-memory", "-2"], /must not be negative/],
   [["--bogus"], /unknown option '--bogus'/],
   [["-z"], /unknown option '-z'/],
   [["stray"], /unknown command|too many arguments/],
@@ -166,6 +181,8 @@ Deno.test("--help lists every option and command, exit 0", async () => {
   for (
     const flag of [
       "-i, --ptl-interval",
+      "--ptl-cpu",
+      "--ptl-memory",
       "-u, --update-interval",
       "-y, --hysteresis",
       "-c, --cache-pages",

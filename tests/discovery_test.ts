@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
+import { libc } from "../src/ffi/libc.ts";
 import { DEFAULT_EXCLUDED_NAMES, isExcludedName } from "../src/config.ts";
 import { selectManageable } from "../src/core/discovery.ts";
 import type { ProcessInfo } from "../src/core/types.ts";
 import { listProcesses } from "../src/sys/procfs.ts";
+
+// procfs reads through libc, which stays open for the process (by design): opened here,
+// outside any test, so the resource sanitizer does not pin it on one.
+libc();
 
 const PROCS = new URL("./fixtures/proc-procs", import.meta.url).pathname;
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { libc } from "../src/ffi/libc.ts";
 import {
   confirmProcess,
   listProcesses,
@@ -8,6 +9,10 @@ import {
   readProcessDetailed,
   scanProcesses,
 } from "../src/sys/procfs.ts";
+
+// procfs reads through libc, which stays open for the process (by design): opened here,
+// outside any test, so the resource sanitizer does not pin it on one.
+libc();
 
 const PROCS = new URL("./fixtures/proc-procs", import.meta.url).pathname;
 /** USER_HZ on x86-64 Linux: the unit of stat field 22. */

@@ -10,6 +10,7 @@ import type {
   MitosisDetection,
   MitosisState,
   PtlMeasurement,
+  PtlMethod,
   ReplicationStatus,
   Steering,
   Topology,
@@ -186,6 +187,26 @@ export interface DaemonJson {
   replicated: number;
   ptl_measuring: boolean;
   ptl_error: string | null;
+  /** How the background PTL refresh measures under its budget (null before the first). */
+  ptl_method: PtlMethodJson | null;
+}
+
+export interface PtlMethodJson {
+  /** full: the 4 x LLC chase (`r`); flush / ring: the budgeted light refresh; sim. */
+  method: "full" | "flush" | "ring" | "sim";
+  /** False: the figures are NOT memory latency (note says why); steering ignores them. */
+  dram: boolean;
+  note: string | null;
+  buffer_bytes: number;
+  budget_cpu_pct: number;
+  budget_memory_bytes: number;
+  /** CPU ms one cell's refresh costs (smoothed), cells per refresh, how often (null until known). */
+  cell_cost_ms: number | null;
+  cells_per_refresh: number | null;
+  refresh_every_ms: number | null;
+  matrix_every_ms: number | null;
+  /** The budget makes the refresh slower than -i (every cell less often than every interval). */
+  slowed: boolean;
 }
 
 export interface Snapshot {
@@ -271,6 +292,33 @@ export function ptlJson(m: PtlMeasurement, nowWallMs: number): PtlJson {
     spread: m.spread,
     errors: m.errors,
     buffer_bytes: m.bufferBytes,
+  };
+}
+
+export function ptlMethodJson(
+  m: PtlMethod | null,
+  budget: {
+    cellCostMs: number;
+    cellsPerRefresh: number;
+    refreshEveryMs: number;
+    matrixEveryMs: number;
+    slowed: boolean;
+  } | null,
+  settings: { ptlCpuPercent: number; ptlMemoryMb: number },
+): PtlMethodJson | null {
+  if (m === null) return null;
+  return {
+    method: m.method,
+    dram: m.dram,
+    note: m.note,
+    buffer_bytes: m.bufferBytes,
+    budget_cpu_pct: settings.ptlCpuPercent,
+    budget_memory_bytes: settings.ptlMemoryMb * 1024 * 1024,
+    cell_cost_ms: budget?.cellCostMs ?? null,
+    cells_per_refresh: budget?.cellsPerRefresh ?? null,
+    refresh_every_ms: budget?.refreshEveryMs ?? null,
+    matrix_every_ms: budget?.matrixEveryMs ?? null,
+    slowed: budget?.slowed ?? false,
   };
 }
 

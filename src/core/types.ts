@@ -186,6 +186,33 @@ export interface PtlMeasurement {
   bufferBytes: number;
 }
 
+/** One cell of the PTL matrix: a CPU node (row) reading a memory node (column). */
+export interface PtlCell {
+  row: number;
+  col: number;
+}
+
+/** A refreshed cell's figure (median ns per load of its rounds), or why there is none. */
+export interface CellFigure extends PtlCell {
+  latencyNs: number | null;
+  spread: number | null;
+  error: string | null;
+}
+
+/**
+ * How the figures of the matrix were taken, and whether they are memory
+ * latency at all: `dram` is false when this host cannot give an honest DRAM
+ * figure within the budget (then `note` says why, and steering ignores them).
+ */
+export interface PtlMethod {
+  /** full: the 4 x LLC chase; flush: a kept ring, lines flushed before each load; ring: kept ring, no flush. */
+  method: "full" | "flush" | "ring" | "sim";
+  dram: boolean;
+  note: string | null;
+  /** Bytes of the chased buffer per memory node. */
+  bufferBytes: number;
+}
+
 /** For each node with CPUs: the node whose replica its CPUs should use. */
 export interface Steering {
   /** steering[i] = { node: row node id, replica: chosen node id } */

@@ -17,7 +17,6 @@ import type {
   MitosisState,
   ProcessInfo,
   ProcessKey,
-  PtlMeasurement,
   Topology,
 } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
@@ -31,7 +30,8 @@ import { composeSnapshot } from "./snapshot_compose.ts";
 import { MitosisOperations } from "./operations.ts";
 import { LatencyState } from "./latency_state.ts";
 import { OwnershipLedger, takeOverOwnership } from "./ownership.ts";
-import { PtlScheduler } from "./ptl.ts";
+import { type PtlMeasured, PtlScheduler } from "./ptl.ts";
+import { ptlMethodJson } from "../core/snapshot.ts";
 import { type MachineAtStart, readMachine, startupLines } from "./startup.ts";
 
 /** Longest a prctl(100) may take before the process is marked stuck. */
@@ -67,6 +67,7 @@ export class Daemon implements DaemonControl {
   #processes = new Map<string, ProcessInfo>();
   #lastSampleMs: number | null = null;
   readonly #latency = new LatencyState();
+  readonly #excludedNames = new Map<string, boolean>();
   stopReason: string | null = null;
 
   private constructor(host: Host, config: Config, options: DaemonOptions, at: MachineAtStart) {
@@ -90,11 +91,15 @@ export class Daemon implements DaemonControl {
     this.#ops.remember(this.#mitosis);
     this.#ptl = new PtlScheduler({
       prober: host.prober,
+      refresher: host.refresher,
       clock: host.clock,
       intervalMs: config.ptlIntervalMs,
+      budget: {
+        cpuFraction: config.ptlCpuPercent / 100,
+        memoryBytes: config.ptlMemoryMb * 1024 * 1024,
+      },
       topology: async () => (this.#topology = await host.topology()),
-      onResult: (r) =>
-        "measurement" in r ? this.#onMeasurement(r.measurement) : this.#onPtlError(r.error),
+      onResult: (r) => "measurement" in r ? this.#onMeasurement(r) : this.#onPtlError(r.error),
     });
   }
 
@@ -210,6 +215,8 @@ export class Daemon implements DaemonControl {
   async once(signal?: AbortSignal): Promise<Snapshot> {
     const unlink = this.#stopOn(signal);
     try {
+      // A one-shot report measures once, at full accuracy: the budget is for a running daemon.
+      this.#ptl.requestNow();
       const first = await this.tick();
       await this.#host.clock.sleep(this.#updateMs, this.#stop.signal);
       await this.ptlIdle();
@@ -242,7 +249,7 @@ export class Daemon implements DaemonControl {
     }
     const { managed } = selectManageable(
       all,
-      (name) => isExcludedName(name, this.#config.exclude),
+      (name) => this.#excludedName(name),
       this.#selfPid,
     );
     const readings = this.#host.counters.sample(managed);
@@ -277,11 +284,10 @@ export class Daemon implements DaemonControl {
     this.#readings = new Map(readings);
     this.#processes = new Map(managed.map((p) => [processKeyString(p), p]));
     this.#lastSampleMs = now;
-    this.#ptl.poll();
 
     const counterStatus = this.#host.counters.status();
     const wallNow = this.#host.clock.wallNow();
-    return composeSnapshot({
+    const snapshot = composeSnapshot({
       host: this.#host,
       topology: this.#topology,
       capabilities: capabilitiesJson(this.#privileges, counterStatus, this.#detection),
@@ -299,6 +305,7 @@ export class Daemon implements DaemonControl {
         thr_dtlb: this.#config.thrDtlb,
         ptl_measuring: this.#ptl.measuring,
         ptl_error: this.#latency.error,
+        ptl_method: ptlMethodJson(this.#latency.method, this.#latency.budget, this.#config),
       },
       mitosis: this.#mitosis,
       measurement: this.#latency.measurement,
@@ -307,6 +314,24 @@ export class Daemon implements DaemonControl {
       wallNow,
       tickMs: performance.now() - started,
     });
+    // After the sample, not during it: a refresh of a millisecond or so then
+    // runs while the daemon is otherwise idle and has ended by the next tick.
+    this.#ptl.poll();
+    return snapshot;
+  }
+
+  /**
+   * The exclusion list applied to a name, remembered: thousands of processes
+   * share a few names (2000 `sleep`s are one lookup, not 2000 glob matches).
+   */
+  #excludedName(name: string): boolean {
+    let excluded = this.#excludedNames.get(name);
+    if (excluded === undefined) {
+      if (this.#excludedNames.size >= 4096) this.#excludedNames.clear();
+      excluded = isExcludedName(name, this.#config.exclude);
+      this.#excludedNames.set(name, excluded);
+    }
+    return excluded;
   }
 
   #act(process: ProcessInfo, d: PolicyDecision): void {
@@ -327,8 +352,8 @@ export class Daemon implements DaemonControl {
     else this.#actuator.disable(target, d.reason);
   }
 
-  #onMeasurement(m: PtlMeasurement): void {
-    const news = this.#latency.measured(m);
+  #onMeasurement(r: PtlMeasured): void {
+    const news = this.#latency.measured(r.measurement, r);
     if (news.log !== null) this.events.emit("probe", news.log);
     if (news.changed && this.enforcing) {
       this.#actuator.pushSteering(news.array, "latency matrix changed");

@@ -5,7 +5,8 @@
  * pushing steering to the kernel) is the daemon's.
  */
 import { computeSteering, steeringArray } from "../core/steering.ts";
-import type { PtlMeasurement, Steering } from "../core/types.ts";
+import type { PtlMeasurement, PtlMethod, Steering } from "../core/types.ts";
+import type { BudgetReport } from "./ptl_budget.ts";
 
 export interface MeasurementNews {
   /** The steering array to push: it differs from the one before (or is the first). */
@@ -22,6 +23,10 @@ export class LatencyState {
   steering: Steering | null = null;
   /** The int32[8] steering array for prctl(104); null before the first measurement. */
   array: number[] | null = null;
+  /** How the last measurement was taken, and whether it is memory latency at all. */
+  method: PtlMethod | null = null;
+  /** How the budgeted refresh keeps up (null until a cell's cost is known). */
+  budget: BudgetReport | null = null;
   #remeasureAsked = false;
 
   /** The operator asked for a measurement: its result is logged even if nothing changed. */
@@ -29,9 +34,29 @@ export class LatencyState {
     this.#remeasureAsked = true;
   }
 
-  measured(m: PtlMeasurement): MeasurementNews {
+  /**
+   * A new matrix. `how` says how it was taken (the daemon always says; a
+   * caller that does not is taken to have a memory-latency figure).
+   */
+  measured(
+    m: PtlMeasurement,
+    how?: { method: PtlMethod; budget: BudgetReport | null },
+  ): MeasurementNews {
     this.measurement = m;
     this.error = null;
+    const wasDram = this.method?.dram ?? true;
+    this.method = how?.method ?? null;
+    this.budget = how?.budget ?? null;
+    const method = how?.method;
+    if (method !== undefined && !method.dram) {
+      // Cache latency is no basis for steering: the last honest steering stays.
+      this.#remeasureAsked = false;
+      return {
+        changed: false,
+        array: this.array ?? [],
+        log: wasDram ? `PTL figures are not memory latency: ${method.note ?? "unknown why"}` : null,
+      };
+    }
     this.steering = computeSteering(m);
     const array = steeringArray(this.steering);
     const first = this.array === null;

@@ -81,6 +81,10 @@ const SYMBOLS = {
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   /** int madvise(void *addr, size_t length, int advice) */
   madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  /** int clock_gettime(clockid_t clk, struct timespec *tp) */
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int mprotect(void *addr, size_t len, int prot) */
+  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   /** int sched_getcpu(void) */
   sched_getcpu: { parameters: [], result: "i32" },
   /** ssize_t read(int fd, void *buf, size_t count) */
@@ -106,6 +110,7 @@ type LibcSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 // mmap / madvise constants (include/uapi/asm-generic/mman*.h).
 export const PROT_READ = 0x1;
 export const PROT_WRITE = 0x2;
+export const PROT_EXEC = 0x4;
 export const MAP_PRIVATE = 0x02;
 export const MAP_ANONYMOUS = 0x20;
 export const MADV_HUGEPAGE = 14;
@@ -302,6 +307,17 @@ class Libc {
 
   madvise(addr: Deno.PointerObject, len: number, advice: number): void {
     this.#check(`madvise(${advice})`, this.#symbols.madvise(addr, BigInt(len), advice));
+  }
+
+  /** CPU time of the calling thread, ms (CLOCK_THREAD_CPUTIME_ID; not wall time lost to others). */
+  threadCpuMs(): number {
+    const ts = new BigInt64Array(2);
+    this.#check("clock_gettime(CLOCK_THREAD_CPUTIME_ID)", this.#symbols.clock_gettime(3, ts));
+    return Number(ts[0]!) * 1000 + Number(ts[1]!) / 1e6;
+  }
+
+  mprotect(addr: Deno.PointerObject, len: number, prot: number): void {
+    this.#check(`mprotect(${prot})`, this.#symbols.mprotect(addr, BigInt(len), prot));
   }
 
   schedGetcpu(): number {

@@ -70,6 +70,10 @@ export class SimHost implements Host {
   readonly clock: SimClock;
   readonly counters: SimCounterSource;
   readonly prober: SimProber;
+  /** The simulated prober refreshes cells too (same latency model). */
+  get refresher(): SimProber {
+    return this.prober;
+  }
   readonly mitosis: MitosisControl;
   /** In memory: a simulation never touches the real host's pins file. */
   readonly pins = new MemoryPins();

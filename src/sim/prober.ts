@@ -6,8 +6,15 @@
  * choice to make (the row of the congested node has a remote minimum).
  * A measurement takes simulated time, like the real pinned chase does.
  */
-import type { PtlMeasurement, Topology } from "../core/types.ts";
-import type { Clock, ProbeOptions, Prober } from "../host.ts";
+import type { CellFigure, PtlCell, PtlMeasurement, Topology } from "../core/types.ts";
+import type {
+  Clock,
+  ProbeOptions,
+  Prober,
+  PtlRefresher,
+  RefreshOptions,
+  RefreshResult,
+} from "../host.ts";
 import type { SeededRng } from "./rng.ts";
 import { median } from "../core/stats.ts";
 
@@ -19,6 +26,10 @@ const NOISE_AMPLITUDE = 0.03;
 const DEFAULT_ROUNDS = 5;
 /** Simulated time one round of one cell takes (rows run in parallel, one worker per node). */
 const CELL_ROUND_MS = 40;
+/** Simulated CPU cost of a light refresh of one cell (what the real flush ring costs, about). */
+export const SIM_REFRESH_CELL_MS = 0.4;
+/** Rounds of one light refresh of a cell. */
+const REFRESH_ROUNDS = 8;
 
 /**
  * A node whose socket sibling exists (so a cheaper remote replica can exist),
@@ -30,8 +41,9 @@ export function pickCongestedNode(nodes: number, rng: SeededRng): number | null 
   return withSibling[rng.int(withSibling.length)] ?? null;
 }
 
-export class SimProber implements Prober {
-  readonly congestedNode: number | null;
+export class SimProber implements Prober, PtlRefresher {
+  /** The node whose memory is contended now; tests move it (null: none). */
+  congestedNode: number | null;
   readonly #clock: Clock;
   readonly #rng: SeededRng;
 
@@ -46,6 +58,44 @@ export class SimProber implements Prober {
     const congestion = col === this.congestedNode ? CONGESTION_FACTOR : 1;
     return BASE_LOCAL_NS * (distance / 10) * congestion;
   }
+
+  /** Contention starts on `node` (or ends, with null): its memory answers CONGESTION_FACTOR slower. */
+  setCongested(node: number | null): void {
+    this.congestedNode = node;
+  }
+
+  /** The light refresh of chosen cells: the same model, a simulated cost per cell. */
+  async refresh(
+    topology: Topology,
+    cells: readonly PtlCell[],
+    options: RefreshOptions,
+  ): Promise<RefreshResult> {
+    const figures: CellFigure[] = cells.map((cell) => {
+      const row = topology.nodes.find((n) => n.id === cell.row);
+      const colIndex = topology.nodes.findIndex((n) => n.id === cell.col);
+      const distance = colIndex < 0 ? undefined : row?.distances[colIndex];
+      if (distance === undefined) {
+        return { ...cell, latencyNs: null, spread: null, error: "no SLIT distance" };
+      }
+      const expected = this.expectedNs(distance, cell.col);
+      const samples = Array.from(
+        { length: REFRESH_ROUNDS },
+        () => expected * this.#rng.jitter(NOISE_AMPLITUDE),
+      );
+      const middle = median(samples);
+      const spread = (Math.max(...samples) - Math.min(...samples)) / middle;
+      return { ...cell, latencyNs: middle, spread, error: null };
+    });
+    await this.#clock.sleep(Math.ceil(cells.length * SIM_REFRESH_CELL_MS), options.signal);
+    return {
+      figures,
+      costMs: cells.length * SIM_REFRESH_CELL_MS,
+      setupMs: 0,
+      method: { method: "sim", dram: true, note: "simulated machine", bufferBytes: 4 << 20 },
+    };
+  }
+
+  close(): void {}
 
   async measure(topology: Topology, options: ProbeOptions = {}): Promise<PtlMeasurement> {
     const startedAtMs = this.#clock.wallNow();

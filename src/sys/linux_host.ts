@@ -5,12 +5,14 @@
 import type { ProcessInfo, ProcessKey, Topology } from "../core/types.ts";
 import { type Clock, type Host, type Privileges, realClock } from "../host.ts";
 import { LinuxProber } from "../../probe/prober.ts";
+import { LightProber } from "../../probe/light_prober.ts";
 import { LinuxCounterSource } from "./perf/counters.ts";
 import { LinuxMitosis } from "./mitosis/linux.ts";
 import { FilePins } from "./pins.ts";
 import type { OwnedStore } from "../core/ownership_record.ts";
 import { fileOwnedStore, OWNED_FILE_NAME } from "./ownership_file.ts";
 import { readPrivileges } from "./privileges.ts";
+import { OwnerCache } from "./owner_cache.ts";
 import { confirmProcess, listProcesses, readProcess } from "./procfs.ts";
 import { readTopology } from "./topology.ts";
 
@@ -32,18 +34,20 @@ export class LinuxHost implements Host {
   readonly counters: LinuxCounterSource;
   readonly mitosis: LinuxMitosis;
   readonly prober: LinuxProber;
+  readonly refresher = new LightProber();
   readonly pins: FilePins;
   readonly ownership: OwnedStore;
   readonly #options: LinuxHostOptions;
+  readonly #owners = new OwnerCache();
 
   private constructor(options: LinuxHostOptions, topology: Topology) {
     this.#options = options;
     // The counter event table depends on the CPU model, hence the topology first.
     this.counters = new LinuxCounterSource({ cpu: topology.cpu, procRoot: options.procRoot });
     this.mitosis = new LinuxMitosis(options.procRoot);
-    // The daemon measures every -i ms: keeping the pinned workers (and their
-    // chase order) alive saves their start-up on every measurement.
-    this.prober = new LinuxProber({ keepWorkers: true, sysRoot: options.sysRoot });
+    // The daemon refreshes through `refresher`, which keeps its rings; the
+    // full chase runs only on demand (`r`, `waspd probe`): its workers need not stay.
+    this.prober = new LinuxProber({ sysRoot: options.sysRoot });
     const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
     this.pins = new FilePins(
       options.pinsPath ?? `${stateDir}/pins.json`,
@@ -73,7 +77,7 @@ export class LinuxHost implements Host {
   }
 
   processes(): Promise<ProcessInfo[]> {
-    return listProcesses(this.#options.procRoot);
+    return listProcesses(this.#options.procRoot, this.#owners);
   }
 
   process(pid: number): Promise<ProcessInfo | null> {
@@ -87,6 +91,7 @@ export class LinuxHost implements Host {
   async close(): Promise<void> {
     this.counters.close();
     this.prober.close();
+    this.refresher.close();
     // The prctl helpers are killed; one stuck in the kernel gets a moment, never more.
     await this.mitosis.drain(200);
   }

@@ -16,6 +16,8 @@
  * is skipped and reported in `ProcessScan.malformed` (that is not).
  */
 import type { ProcessInfo, ProcessKey } from "../core/types.ts";
+import type { OwnerCache } from "./owner_cache.ts";
+import { readSmallTextOrGone } from "./small_read.ts";
 
 /** PF_KTHREAD in the stat flags (include/linux/sched.h). */
 export const PF_KTHREAD = 0x00200000;
@@ -50,6 +52,33 @@ const FIELD = {
   startTime: 22,
   rss: 24,
 } as const;
+/** The last field waspd reads: the fields after it are never cut out. */
+const LAST_FIELD = Math.max(...Object.values(FIELD));
+
+/** ASCII whitespace, as the kernel separates stat fields (and as /\s+/ would). */
+function isSpace(code: number): boolean {
+  return code === 32 || (code >= 9 && code <= 13);
+}
+
+/**
+ * The whitespace-separated fields of `text` from `from`, up to field `last`
+ * (numbered as in proc(5), the first after the comm being field 3). Only the
+ * fields waspd reads are cut out: splitting all 52 of 2000 processes every
+ * tick made a hundred thousand strings for the collector.
+ */
+function fieldsAfterComm(text: string, from: number, last: number): string[] {
+  const out: string[] = [];
+  const wanted = last - AFTER_COMM_FIRST_FIELD + 1;
+  let i = from;
+  while (out.length < wanted) {
+    while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+    if (i >= text.length) break;
+    const start = i;
+    while (i < text.length && !isSpace(text.charCodeAt(i))) i++;
+    out.push(text.slice(start, i));
+  }
+  return out;
+}
 
 /**
  * Parse /proc/PID/stat. The comm sits between the first "(" and the LAST ")":
@@ -63,7 +92,7 @@ export function parseStat(text: string): ParsedStat | null {
   if (open <= 0 || close < open) return null;
   const pidText = text.slice(0, open).trim();
   if (!/^\d+$/.test(pidText)) return null;
-  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const rest = fieldsAfterComm(text, close + 1, LAST_FIELD);
   const field = (n: number): string | undefined => rest[n - AFTER_COMM_FIRST_FIELD];
   const integer = (n: number): number | null => {
     const raw = field(n);
@@ -135,12 +164,7 @@ function isGone(error: unknown): boolean {
 }
 
 function readTextOrGone(path: string): string | null {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (error) {
-    if (isGone(error)) return null;
-    throw error;
-  }
+  return readSmallTextOrGone(path);
 }
 
 /**
@@ -157,21 +181,37 @@ function ownerUidOrGone(dir: string): number | null | "gone" {
   }
 }
 
-/** Read one pid and say what happened (the scan needs the detail). */
-export function readProcessDetailed(procRoot: string, pid: number): ProcessRead {
+/**
+ * Read one pid and say what happened (the scan needs the detail). With
+ * `owners`, the owner of a process seen before is remembered, not stat'ed.
+ */
+export function readProcessDetailed(
+  procRoot: string,
+  pid: number,
+  owners?: OwnerCache,
+): ProcessRead {
   const dir = `${procRoot}/${pid}`;
   let statText: string | null;
-  let uid: number | null | "gone";
   try {
     statText = readTextOrGone(`${dir}/stat`);
-    uid = statText === null ? "gone" : ownerUidOrGone(dir);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return { kind: "malformed", reason: `${dir}: unreadable (${message})` };
   }
   // An empty stat is what a reaped process can leave behind mid-read.
-  if (statText === null || statText.trim() === "" || uid === "gone") return { kind: "vanished" };
+  if (statText === null || statText.trim() === "") return { kind: "vanished" };
   const stat = parseStat(statText);
+  let uid: number | null | "gone";
+  try {
+    // The owner is remembered only for a process whose stat says who it is.
+    uid = owners === undefined || stat === null || stat.pid !== pid
+      ? ownerUidOrGone(dir)
+      : owners.owner(pid, stat.startTime, () => ownerUidOrGone(dir));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { kind: "malformed", reason: `${dir}: unreadable (${message})` };
+  }
+  if (uid === "gone") return { kind: "vanished" };
   if (stat === null) {
     return { kind: "malformed", reason: `${dir}/stat: cannot parse ${preview(statText)}` };
   }
@@ -225,8 +265,11 @@ export interface ProcessScan {
 }
 
 /** Every process under `procRoot`, kernel threads included (flagged), ascending pid. */
-export function scanProcesses(procRoot = "/proc"): Promise<ProcessScan> {
-  const reads = (numericEntries(procRoot) ?? []).map((pid) => readProcessDetailed(procRoot, pid));
+export function scanProcesses(procRoot = "/proc", owners?: OwnerCache): Promise<ProcessScan> {
+  const reads = (numericEntries(procRoot) ?? []).map((pid) =>
+    readProcessDetailed(procRoot, pid, owners)
+  );
+  owners?.endScan();
 
   const scan: ProcessScan = { processes: [], vanished: 0, malformed: [] };
   for (const read of reads) {
@@ -238,8 +281,11 @@ export function scanProcesses(procRoot = "/proc"): Promise<ProcessScan> {
 }
 
 /** Every process under `procRoot` (see {@link scanProcesses} for the skipped ones). */
-export async function listProcesses(procRoot = "/proc"): Promise<ProcessInfo[]> {
-  return (await scanProcesses(procRoot)).processes;
+export async function listProcesses(
+  procRoot = "/proc",
+  owners?: OwnerCache,
+): Promise<ProcessInfo[]> {
+  return (await scanProcesses(procRoot, owners)).processes;
 }
 
 /** Thread ids of `pid` from /proc/PID/task; [] when the process is gone. */

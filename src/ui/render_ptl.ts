@@ -3,7 +3,7 @@
  * steering line. Cells are coloured by tier; a failed cell reads "err" and
  * a missing one "-", never a number.
  */
-import type { NodeJson, PtlJson, Snapshot, SteeringJson } from "../core/snapshot.ts";
+import type { NodeJson, PtlJson, PtlMethodJson, Snapshot, SteeringJson } from "../core/snapshot.ts";
 import { type Row, rowOf, type Span, span } from "./render_frame.ts";
 import type { Theme } from "./render_theme.ts";
 import { fit, formatDuration, UNKNOWN } from "./render_format.ts";
@@ -44,6 +44,27 @@ export function tierOf(
   return there <= here * 1.5 ? "near" : "far";
 }
 
+/**
+ * What the title line says of how the figures were taken: loudly when they
+ * are not memory latency, as a notice when the budget slows the refresh,
+ * else just the method. Null before the first measurement.
+ */
+export function ptlMethodNote(
+  m: PtlMethodJson | null,
+): { text: string; tone: "bad" | "notice" | "dim" } | null {
+  if (m === null) return null;
+  if (!m.dram) return { text: `NOT memory latency: ${m.note ?? "unknown why"}`, tone: "bad" };
+  if (m.method !== "full" && m.slowed && m.matrix_every_ms !== null) {
+    return {
+      text: `${m.method}, budget ${m.budget_cpu_pct}% CPU: matrix every ${
+        formatDuration(m.matrix_every_ms)
+      }`,
+      tone: "notice",
+    };
+  }
+  return { text: m.method, tone: "dim" };
+}
+
 function titleLine(s: Snapshot, t: Theme, cols: number, folded: boolean): Row {
   const spans: Span[] = [span("PTL latency (ns)", t.label)];
   const ptl = s.ptl;
@@ -53,6 +74,8 @@ function titleLine(s: Snapshot, t: Theme, cols: number, folded: boolean): Row {
     );
     if (folded) spans.push(span("  [matrix hidden]", t.dim));
   } else spans.push(span("  not measured yet", t.dim));
+  const note = ptlMethodNote(s.daemon?.ptl_method ?? null);
+  if (note !== null) spans.push(span(`  [${note.text}]`, t[note.tone]));
   if (s.daemon?.ptl_measuring) spans.push(span("  measuring...", t.notice));
   if (s.daemon?.ptl_error) spans.push(span(`  error: ${s.daemon.ptl_error}`, t.bad));
   return rowOf(spans, cols);
