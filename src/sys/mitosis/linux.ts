@@ -79,6 +79,7 @@ export class LinuxMitosis implements MitosisControl {
     target: ProcessKey,
     mask: number,
     deadlineMs: number,
+    withinMs?: number,
   ): Promise<ActionResult> {
     const call = `prctl(100, 0x${mask.toString(16)}, pid ${target.pid})`;
     if (!Number.isSafeInteger(mask) || mask < 0) {
@@ -93,7 +94,7 @@ export class LinuxMitosis implements MitosisControl {
         message: `${call}: refusing pid ${target.pid}`,
       };
     }
-    return await this.#helper.setReplication(call, mask, target.pid, deadlineMs);
+    return await this.#helper.setReplication(call, mask, target.pid, deadlineMs, withinMs);
   }
 
   /** Start the prctl helper now, so that the first call finds it ready. */

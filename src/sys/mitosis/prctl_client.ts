@@ -6,8 +6,9 @@
  * Three clocks, never mixed:
  * - start-up: the helper must say "ready" (and then "begin" for each call)
  *   within `startupTimeoutMs` (30 s by default: a Deno start on a loaded
- *   machine takes seconds). Missing it is a start-up failure (ETIMEDOUT),
- *   never "stuck", and nothing was called;
+ *   machine takes seconds), or within what the caller has left when it says
+ *   (`withinMs`: the undo on exit never waits 30 s). Missing it is a start-up
+ *   failure (ETIMEDOUT), never "stuck", and nothing was called;
  * - the call: the caller's deadline runs from "begin" to "done", so it times
  *   the kernel call only;
  * - afterwards: a helper whose call overran is abandoned. It gets no more
@@ -168,6 +169,7 @@ export class PrctlClient {
     mask: number,
     pid: number,
     deadlineMs: number,
+    withinMs?: number,
   ): Promise<ActionResult> {
     if (this.#closed) return failure("EIO", `${call}: waspd is shutting down`);
     let helper: Helper;
@@ -176,8 +178,13 @@ export class PrctlClient {
     } catch (error) {
       return failure("ECHILD", `${call}: the prctl helper could not be started: ${text(error)}`);
     }
-    const secs = `${this.#startupTimeoutMs / 1000} s`;
-    const ready = await within(helper.ready.promise, this.#startupTimeoutMs, "timeout" as const);
+    // Getting ready waits at most the start-up timeout, or what the caller has
+    // left (the undo's budget), whichever ends first.
+    const endMs = withinMs === undefined ? Infinity : Date.now() + withinMs;
+    const startupWait = () => Math.max(0, Math.min(this.#startupTimeoutMs, endMs - Date.now()));
+    const startupWaitMs = startupWait();
+    const secs = `${startupWaitMs / 1000} s`;
+    const ready = await within(helper.ready.promise, startupWaitMs, "timeout" as const);
     if (ready === "timeout") {
       // Left starting: the next call may find it ready.
       return failure(
@@ -196,14 +203,17 @@ export class PrctlClient {
       return this.#lost(helper, call, "could not be sent the call");
     }
     const late = pending.done.then((answer) => answer === null ? null : resultOf(call, answer));
-    const begun = await within(pending.begin, this.#startupTimeoutMs, "timeout" as const);
+    const beginWaitMs = startupWait();
+    const begun = await within(pending.begin, beginWaitMs, "timeout" as const);
     if (begun === "timeout") {
       // It may yet make the call: abandoned, and listened to like a stuck one.
       this.#abandon(helper);
       return {
         ...failure(
           "ETIMEDOUT",
-          `${call}: the prctl helper did not begin the call within ${secs} (machine overloaded?)`,
+          `${call}: the prctl helper did not begin the call within ${
+            beginWaitMs / 1000
+          } s (machine overloaded?)`,
         ),
         late,
       };
