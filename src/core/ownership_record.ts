@@ -45,6 +45,12 @@ export interface OwnedStore {
   save(record: OwnedRecord): void;
   /** No record at all (nothing owned); throws when it cannot. */
   clear(): void;
+  /**
+   * Claim the record for this process (an enforcing daemon, for as long as it
+   * runs): a lock, or a one-line reason naming the live waspd that holds it.
+   * Absent: nothing to share (the record in memory).
+   */
+  claim?(): { release(): void } | string;
 }
 
 /** The record in memory: the simulated machine without a state directory, and tests. */

@@ -146,16 +146,18 @@ export class Daemon implements DaemonControl {
     for (const w of await host.pins.prune(alive)) this.events.emit("error", w);
     const { pins, warnings } = await host.pins.read();
     for (const w of warnings) this.events.emit("error", w);
-    const live = this.#mitosis?.active.filter((a) => a.live).map((a) => a.pid) ?? null;
+    const active = this.#mitosis?.active.filter((a) => a.live).map((a) => a.pid);
+    const live = active === undefined ? null : new Set(active);
     await takeOverOwnership({
       ledger: this.#ledger,
       confirm: (key) => host.confirm(key),
-      replicated: (pid) => (live === null ? null : live.includes(pid)),
+      replicated: (pid) => (live === null ? null : live.has(pid)),
       manageable: (p) =>
         selectManageable([p], (name) => isExcludedName(name, this.#config.exclude), this.#selfPid)
           .managed.length === 1,
       pinned: (key) => pins.get(processKeyString(key))?.state ?? null,
       enforcing: this.enforcing,
+      claims: !this.#config.once,
       adopt: (target) => this.#actuator.adopt(target),
       disable: (target, reason) => this.#actuator.disable(target, reason),
       report: (kind, message, pid) => this.events.emit(kind, message, pid),
@@ -445,6 +447,7 @@ export class Daemon implements DaemonControl {
       async () => void lines.push(...await this.#ops.restore()),
     );
     for (const line of lines) this.events.emit("undo", line);
+    this.#ledger.release();
     await step("closing the host", () => this.#host.close());
     return lines;
   }

@@ -44,6 +44,9 @@ export class OwnershipLedger implements ReplicationObserver {
   readonly #report: Report;
   readonly #entries = new Map<string, OwnedEntry>();
   #lastError: string | null = null;
+  /** False once detached: a waspd that does not own the record never writes it. */
+  #writes = true;
+  #lock: { release(): void } | null = null;
 
   constructor(store: OwnedStore, selfPid: number, wallNow: () => number, report: Report) {
     this.#store = store;
@@ -55,6 +58,28 @@ export class OwnershipLedger implements ReplicationObserver {
   /** What this daemon owns now (for tests and the status line). */
   get entries(): ReadonlyMap<string, OwnedEntry> {
     return this.#entries;
+  }
+
+  /**
+   * The enforcing daemon claims the record (one per state directory): null
+   * when it holds it now, else why not (another waspd, alive, holds it).
+   */
+  claim(): string | null {
+    const claimed = this.#store.claim?.() ?? null;
+    if (typeof claimed === "string") return claimed;
+    this.#lock = claimed;
+    return null;
+  }
+
+  /** Never write the record (advisory mode, --once, or the record is another waspd's). */
+  detach(): void {
+    this.#writes = false;
+  }
+
+  /** At shutdown: give up the claim (exit would too). */
+  release(): void {
+    this.#lock?.release();
+    this.#lock = null;
   }
 
   /**
@@ -70,9 +95,11 @@ export class OwnershipLedger implements ReplicationObserver {
     return { ownerPid: record.ownerPid, entries: [...record.entries.values()] };
   }
 
-  /** Forget entries there is nothing left to own for, and write the record as it now stands. */
-  drop(key: ProcessKey): void {
-    if (this.#entries.delete(processKeyString(key))) this.#save();
+  /** An adopted entry: on, and this waspd's from now on. */
+  adopted(key: ProcessKey): void {
+    const k = processKeyString(key);
+    const known = this.#entries.get(k);
+    if (known !== undefined) this.#entries.set(k, { ...known, state: "on" });
   }
 
   before(target: ObservedProcess, on: boolean, reason: string): void {
@@ -93,32 +120,31 @@ export class OwnershipLedger implements ReplicationObserver {
       if (known === undefined) return;
       this.#entries.set(key, { ...known, state: "disabling" });
     }
-    this.#save();
+    this.save();
   }
 
   after(target: ObservedProcess, on: boolean, result: ActionResult): void {
     const key = processKeyString(target);
     const known = this.#entries.get(key);
     if (known === undefined) return;
-    // A call past its deadline may still complete: keep the intent, the next waspd checks.
-    if (!result.ok && result.stuck) return;
+    // A call past its deadline, or given up on before it began, may still
+    // complete (`late`): keep the intent; its late answer, or the next waspd, settles it.
+    if (!result.ok && (result.stuck || result.late !== undefined)) return;
     if (on && result.ok) this.#entries.set(key, { ...known, state: "on" });
     else if (on) this.#entries.delete(key); // failed (EALREADY: someone else's replication)
     else if (result.ok) this.#entries.delete(key);
     else this.#entries.set(key, { ...known, state: "on" }); // still on
-    this.#save();
+    this.save();
   }
 
+  /** The process exited (or nothing is left to own for it): off the record. */
   forget(key: ProcessKey): void {
-    this.drop(key);
+    if (this.#entries.delete(processKeyString(key))) this.save();
   }
 
-  /** Write the record now (after a takeover, so it names this waspd). */
+  /** Write the record as it stands (after a takeover, so it names this waspd). */
   save(): void {
-    this.#save();
-  }
-
-  #save(): void {
+    if (!this.#writes) return;
     try {
       if (this.#entries.size === 0) this.#store.clear();
       else this.#store.save({ ownerPid: this.#selfPid, entries: this.#entries });
@@ -143,6 +169,11 @@ export interface TakeoverDeps {
   manageable(process: NonNullable<OwnedFacts["process"]>): boolean;
   pinned(key: ProcessKey): "on" | "off" | null;
   enforcing: boolean;
+  /**
+   * This daemon enforces for as long as it runs (not --once): it claims the
+   * record, and refuses to start when another live waspd holds it. Default true.
+   */
+  claims?: boolean;
   /** Own it from now on (the undo at exit turns it off). */
   adopt(target: ObservedProcess): void;
   /** Turn it off now (through the Actuator: confirmed, bounded, recorded). */
@@ -158,7 +189,26 @@ export interface TakeoverDeps {
  * off, or drop it; one event per entry says which. Returns the verdicts.
  */
 export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdict[]> {
-  const previous = deps.ledger.takeOver();
+  const ledger = deps.ledger;
+  const claims = deps.claims ?? true;
+  if (claims && deps.enforcing) {
+    const refused = ledger.claim();
+    if (refused !== null) {
+      ledger.detach();
+      throw new Error(refused);
+    }
+  } else {
+    // Advisory mode and --once only look: the record (and what it names) is
+    // left to the waspd that enforces, or to the next one that will.
+    ledger.detach();
+    const probe = ledger.claim();
+    if (probe !== null) {
+      deps.report("info", `ownership: ${probe.replace(/: stop it.*$/, "")}; left to it`, null);
+      return [];
+    }
+    ledger.release();
+  }
+  const previous = ledger.takeOver();
   if (previous === null) return [];
   const processes = new Map(
     await Promise.all(
@@ -173,7 +223,8 @@ export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdic
       manageable: process !== null && deps.manageable(process),
       pinned: deps.pinned(entry),
     };
-  }, deps.enforcing);
+  }, deps.enforcing && claims);
+  // It held no lock any more (or none was needed): it is gone, without its undo.
   const from = `turned on by waspd pid ${previous.ownerPid}, which exited without its undo`;
   for (const { entry, action, why } of verdicts) {
     const name = processes.get(processKeyString(entry))?.name ?? entry.name;
@@ -181,6 +232,7 @@ export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdic
     const label = deps.label(target);
     switch (action) {
       case "adopt":
+        ledger.adopted(entry);
         deps.adopt(target);
         deps.report("info", `ownership: adopted ${label} (${from}): ${why}`, entry.pid);
         break;
@@ -189,7 +241,7 @@ export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdic
         deps.disable(target, `${from}; ${why}`);
         break;
       case "drop":
-        deps.ledger.drop(entry);
+        ledger.forget(entry);
         deps.report("info", `ownership: forgot ${label} (${from}): ${why}`, entry.pid);
         break;
       case "keep":
@@ -197,6 +249,6 @@ export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdic
         break;
     }
   }
-  deps.ledger.save();
+  ledger.save();
   return verdicts;
 }

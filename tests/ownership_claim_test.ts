@@ -1,0 +1,176 @@
+/**
+ * One waspd owns the ownership record at a time: an enforcing daemon claims
+ * its state directory (flock on waspd.lock), a second enforcing one refuses
+ * to start, and advisory mode or --once never adopt, disable or rewrite the
+ * record. Also: a call given up on before it began (it carries `late`) stays
+ * on record; adopted entries are marked "on".
+ */
+import assert from "node:assert/strict";
+import { encodeOwned, type OwnedEntry, type OwnedRecord } from "../src/core/ownership_record.ts";
+import type { ProcessInfo } from "../src/core/types.ts";
+import { OwnershipLedger, type TakeoverDeps, takeOverOwnership } from "../src/daemon/ownership.ts";
+import { libc } from "../src/ffi/libc.ts";
+import { fileOwnedStore, OWNED_FILE_NAME } from "../src/sys/ownership_file.ts";
+
+// The lock is taken through libc: loaded once for the whole file (not a leak of one test).
+libc();
+
+const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
+
+function entry(pid: number, state: OwnedEntry["state"]): OwnedEntry {
+  return { pid, startTime: pid * 10, name: `p${pid}`, state, sinceMs: T0, reason: "r" };
+}
+
+function info(pid: number): ProcessInfo {
+  return {
+    pid,
+    startTime: pid * 10,
+    name: `p${pid}`,
+    state: "R",
+    ppid: 1,
+    uid: 0,
+    threads: 1,
+    rssKb: 1000,
+    minorFaults: 0,
+    majorFaults: 0,
+    kernelThread: false,
+  };
+}
+
+function world(dir: string, selfPid: number) {
+  const reports: string[] = [];
+  const adopted: number[] = [];
+  const ledger = new OwnershipLedger(
+    fileOwnedStore(`${dir}/${OWNED_FILE_NAME}`),
+    selfPid,
+    () => T0,
+    (kind, message) => void reports.push(`${kind}: ${message}`),
+  );
+  const deps = (over: Partial<TakeoverDeps>): TakeoverDeps => ({
+    ledger,
+    confirm: (key) => Promise.resolve(info(key.pid)),
+    replicated: () => true,
+    manageable: () => true,
+    pinned: () => null,
+    enforcing: true,
+    adopt: (t) => void adopted.push(t.pid),
+    disable: () => {},
+    report: (kind, message) => void reports.push(`${kind}: ${message}`),
+    label: (t) => `pid ${t.pid} (${t.name})`,
+    ...over,
+  });
+  return { ledger, reports, adopted, deps };
+}
+
+function writeRecord(dir: string, record: OwnedRecord): string {
+  const text = encodeOwned(record);
+  Deno.writeTextFileSync(`${dir}/${OWNED_FILE_NAME}`, text);
+  return text;
+}
+
+const readRecord = (dir: string) => Deno.readTextFileSync(`${dir}/${OWNED_FILE_NAME}`);
+
+Deno.test("a second enforcing waspd on the same state directory refuses to start, in one line", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "waspd-claim-" });
+  try {
+    const first = world(dir, 111);
+    assert.deepEqual(await takeOverOwnership(first.deps({})), []);
+    first.ledger.before({ pid: 7, startTime: 70, name: "p7" }, true, "MAR high");
+    first.ledger.after({ pid: 7, startTime: 70, name: "p7" }, true, { ok: true });
+    const recorded = readRecord(dir);
+    const second = world(dir, 222);
+    await assert.rejects(
+      () => takeOverOwnership(second.deps({})),
+      /^Error: another waspd \(pid \d+\) is enforcing with this state directory .*: stop it first/,
+    );
+    assert.deepEqual(second.adopted, [], "nothing of the running waspd's was taken over");
+    assert.equal(readRecord(dir), recorded, "its record is untouched");
+    // Once the first is gone (its lock released, as exit does), the next one takes over.
+    first.ledger.release();
+    const third = world(dir, 333);
+    const verdicts = await takeOverOwnership(third.deps({}));
+    assert.deepEqual(verdicts.map((v) => v.action), ["adopt"]);
+    third.ledger.release();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("advisory mode and --once next to a running waspd: nothing adopted, the record untouched", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "waspd-claim-" });
+  try {
+    const service = world(dir, 111);
+    await takeOverOwnership(service.deps({}));
+    service.ledger.before({ pid: 7, startTime: 70, name: "p7" }, true, "MAR high");
+    service.ledger.after({ pid: 7, startTime: 70, name: "p7" }, true, { ok: true });
+    const recorded = readRecord(dir);
+    for (const over of [{ enforcing: false }, { claims: false }]) {
+      const other = world(dir, 222);
+      assert.deepEqual(await takeOverOwnership(other.deps(over)), []);
+      assert.deepEqual(other.adopted, []);
+      assert.match(other.reports.join("\n"), /ownership: another waspd .*is enforcing.*left to it/);
+      // Its own calls (a --once tick) never reach the record either.
+      other.ledger.before({ pid: 8, startTime: 80, name: "p8" }, true, "MAR high");
+      assert.equal(readRecord(dir), recorded);
+    }
+    service.ledger.release();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("advisory mode never rewrites a dead waspd's record", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "waspd-claim-" });
+  try {
+    const text = writeRecord(dir, {
+      ownerPid: 99999999,
+      entries: new Map([["7@70", entry(7, "on")], ["8@80", entry(8, "on")]]),
+    });
+    const advisory = world(dir, 222);
+    const verdicts = await takeOverOwnership(
+      advisory.deps({ enforcing: false, replicated: (pid) => pid === 7 }),
+    );
+    assert.deepEqual(verdicts.map((v) => v.action), ["keep", "drop"]);
+    assert.equal(readRecord(dir), text, "left for the next enforcing waspd, as it was");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("adopted entries are marked on in the record", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "waspd-claim-" });
+  try {
+    writeRecord(dir, { ownerPid: 99999999, entries: new Map([["7@70", entry(7, "enabling")]]) });
+    const w = world(dir, 222);
+    assert.deepEqual((await takeOverOwnership(w.deps({}))).map((v) => v.action), ["adopt"]);
+    assert.equal(w.ledger.entries.get("7@70")?.state, "on");
+    assert.match(readRecord(dir), /"state": "on"/);
+    w.ledger.release();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a call given up on before it began (it carries late) keeps its intent on record", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "waspd-claim-" });
+  try {
+    const w = world(dir, 222);
+    const target = { pid: 7, startTime: 70, name: "p7" };
+    w.ledger.before(target, true, "MAR high");
+    const late = Promise.resolve(null);
+    w.ledger.after(target, true, {
+      ok: false,
+      stuck: false,
+      errno: "ETIMEDOUT",
+      message: "the prctl helper did not begin the call within 30 s",
+      late,
+    });
+    assert.equal(w.ledger.entries.get("7@70")?.state, "enabling", "may still complete");
+    assert.match(readRecord(dir), /"state": "enabling"/);
+    // Its late answer settles it, as the stuck calls' reconcile says.
+    w.ledger.after(target, true, { ok: true });
+    assert.equal(w.ledger.entries.get("7@70")?.state, "on");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
