@@ -33,6 +33,11 @@ export interface OwnedRecord {
   /** The waspd that wrote the record. */
   ownerPid: number;
   entries: Map<string, OwnedEntry>;
+  /**
+   * Present while that waspd has written 0 to /proc/mitosis/inherit: the
+   * value it found there, which the next waspd restores if it died first.
+   */
+  inheritFound?: number;
 }
 
 /** Where the record is kept: a file on a real host, memory or a file on the simulated one. */
@@ -62,7 +67,7 @@ export function memoryOwnedStore(): OwnedStore & { record: OwnedRecord | null } 
       return { record: this.record, warning: null };
     },
     save(record) {
-      this.record = { ownerPid: record.ownerPid, entries: new Map(record.entries) };
+      this.record = { ...record, entries: new Map(record.entries) };
     },
     clear() {
       this.record = null;
@@ -73,6 +78,8 @@ export function memoryOwnedStore(): OwnedStore & { record: OwnedRecord | null } 
 interface OwnedFileJson {
   version: 1;
   owner_pid: number;
+  /** The inherit value found before waspd wrote 0 (absent: waspd did not write it). */
+  inherit_found?: number;
   entries: {
     pid: number;
     start_time: number;
@@ -87,6 +94,7 @@ export function encodeOwned(record: OwnedRecord): string {
   const json: OwnedFileJson = {
     version: 1,
     owner_pid: record.ownerPid,
+    ...(record.inheritFound === undefined ? {} : { inherit_found: record.inheritFound }),
     entries: [...record.entries.values()].sort((a, b) => a.pid - b.pid).map((e) => ({
       pid: e.pid,
       start_time: e.startTime,
@@ -122,6 +130,13 @@ export function decodeOwned(
   if (typeof ownerPid !== "number" || !Number.isSafeInteger(ownerPid)) {
     return { ok: false, reason: "no owner_pid" };
   }
+  const inheritFound = json.inherit_found;
+  if (
+    inheritFound !== undefined &&
+    (typeof inheritFound !== "number" || !Number.isSafeInteger(inheritFound))
+  ) {
+    return { ok: false, reason: "inherit_found is not an integer" };
+  }
   const list: unknown[] = json.entries;
   if (list.length > MAX_OWNED) {
     return { ok: false, reason: `${list.length} entries, more than the ${MAX_OWNED} allowed` };
@@ -149,7 +164,10 @@ export function decodeOwned(
     };
     entries.set(processKeyString(entry), entry);
   }
-  return { ok: true, value: { ownerPid, entries } };
+  return {
+    ok: true,
+    value: { ownerPid, entries, ...(inheritFound === undefined ? {} : { inheritFound }) },
+  };
 }
 
 /** What the new waspd knows, at its start, about one recorded process. */

@@ -87,7 +87,12 @@ export class Daemon implements DaemonControl {
       (kind, message, pid) => this.events.emit(kind, message, pid),
     );
     this.#actuator = new Actuator(host, this.events, PRCTL_DEADLINE_MS, this.#ledger);
-    this.#ops = new MitosisOperations(host.mitosis, this.events, () => this.enforcing);
+    this.#ops = new MitosisOperations(
+      host.mitosis,
+      this.events,
+      () => this.enforcing,
+      (found) => this.#ledger.inheritWritten(found),
+    );
     this.#ops.remember(this.#mitosis);
     this.#ptl = new PtlScheduler({
       prober: host.prober,
@@ -158,6 +163,7 @@ export class Daemon implements DaemonControl {
       pinned: (key) => pins.get(processKeyString(key))?.state ?? null,
       enforcing: this.enforcing,
       claims: !this.#config.once,
+      restoreInherit: (found) => this.#ops.restoreLeft(found),
       adopt: (target) => this.#actuator.adopt(target),
       disable: (target, reason) => this.#actuator.disable(target, reason),
       report: (kind, message, pid) => this.events.emit(kind, message, pid),

@@ -46,6 +46,8 @@ export class OwnershipLedger implements ReplicationObserver {
   #lastError: string | null = null;
   /** False once detached: a waspd that does not own the record never writes it. */
   #writes = true;
+  /** The inherit value found, while this waspd has written 0 there. */
+  #inheritFound: number | undefined = undefined;
   #lock: { release(): void } | null = null;
 
   constructor(store: OwnedStore, selfPid: number, wallNow: () => number, report: Report) {
@@ -87,12 +89,23 @@ export class OwnershipLedger implements ReplicationObserver {
    * left entries it could not handle). Its entries become this ledger's until
    * `settle` says what happens to each.
    */
-  takeOver(): { ownerPid: number; entries: OwnedEntry[] } | null {
+  takeOver(): { ownerPid: number; entries: OwnedEntry[]; inheritFound?: number } | null {
     const { record, warning } = this.#store.load(this.#wallNow());
     if (warning !== null) this.#report("error", warning, null);
-    if (record === null || record.entries.size === 0) return null;
+    if (record === null) return null;
+    if (record.entries.size === 0 && record.inheritFound === undefined) return null;
     for (const [key, entry] of record.entries) this.#entries.set(key, entry);
-    return { ownerPid: record.ownerPid, entries: [...record.entries.values()] };
+    this.#inheritFound = record.inheritFound;
+    return { ...record, entries: [...record.entries.values()] };
+  }
+
+  /**
+   * This waspd wrote 0 to inherit, having found `found` (on record until it
+   * is restored), or put the found value back (null: off the record).
+   */
+  inheritWritten(found: number | null): void {
+    this.#inheritFound = found ?? undefined;
+    this.save();
   }
 
   /** An adopted entry: on, and this waspd's from now on. */
@@ -146,8 +159,15 @@ export class OwnershipLedger implements ReplicationObserver {
   save(): void {
     if (!this.#writes) return;
     try {
-      if (this.#entries.size === 0) this.#store.clear();
-      else this.#store.save({ ownerPid: this.#selfPid, entries: this.#entries });
+      const inheritFound = this.#inheritFound;
+      if (this.#entries.size === 0 && inheritFound === undefined) this.#store.clear();
+      else {
+        this.#store.save({
+          ownerPid: this.#selfPid,
+          entries: this.#entries,
+          ...(inheritFound === undefined ? {} : { inheritFound }),
+        });
+      }
       this.#lastError = null;
     } catch (error) {
       const message = `ownership record ${this.#store.where}: cannot write it (${
@@ -181,6 +201,11 @@ export interface TakeoverDeps {
   report: Report;
   /** How a process is named in events (the Actuator's `label`). */
   label(target: ObservedProcess): string;
+  /**
+   * Put back the inherit value a dead waspd found before it wrote 0 (it died
+   * without restoring it); true when written.
+   */
+  restoreInherit?(found: number): Promise<boolean>;
 }
 
 /**
@@ -248,6 +273,17 @@ export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdic
         deps.report("info", `ownership: kept ${label} in the record (${from}): ${why}`, entry.pid);
         break;
     }
+  }
+  if (previous.inheritFound !== undefined && deps.enforcing && claims) {
+    const found = previous.inheritFound;
+    const ok = (await deps.restoreInherit?.(found)) ?? false;
+    deps.report(
+      ok ? "inherit" : "error",
+      `ownership: /proc/mitosis/inherit ${ok ? "restored" : "could not be restored"} to ${found} ` +
+        `(written 0 by waspd pid ${previous.ownerPid}, which exited without its undo)`,
+      null,
+    );
+    if (ok) ledger.inheritWritten(null);
   }
   ledger.save();
   return verdicts;
