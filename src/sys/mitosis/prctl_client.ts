@@ -19,6 +19,7 @@
  *   short grace.
  */
 import type { ActionResult } from "../../core/types.ts";
+import { failed as failure, stuckResult } from "../../core/prctl.ts";
 import {
   encodeRequest,
   helperInvocation,
@@ -56,16 +57,8 @@ export interface PrctlClientOptions {
 
 type Answer = Extract<HelperMessage, { type: "done" | "failed" }>;
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => resolve = r);
-  return { promise, resolve };
-}
+type Deferred<T> = PromiseWithResolvers<T>;
+const deferred = <T>(): Deferred<T> => Promise.withResolvers<T>();
 
 /** Resolve with `value` after `ms`, or with the promise's value if it comes first. */
 async function within<T, U>(promise: Promise<T>, ms: number, value: U): Promise<T | U> {
@@ -222,12 +215,7 @@ export class PrctlClient {
     const answer = await within(pending.done, deadlineMs, "deadline" as const);
     if (answer === "deadline") {
       this.#abandon(helper);
-      return {
-        ok: false,
-        stuck: true,
-        message: `${call} did not return within ${deadlineMs} ms (target not running?)`,
-        late,
-      };
+      return stuckResult(call, deadlineMs, late);
     }
     if (answer === null) return this.#lost(helper, call, "exited during the call");
     return resultOf(call, answer);
@@ -274,10 +262,6 @@ export class PrctlClient {
     const detail = helper.link.stderrTail();
     return failure("ECHILD", `${call}: the prctl helper ${what}${detail ? `: ${detail}` : ""}`);
   }
-}
-
-function failure(errno: string, message: string): Extract<ActionResult, { stuck: false }> {
-  return { ok: false, stuck: false, errno, message };
 }
 
 function text(error: unknown): string {
