@@ -19,18 +19,14 @@ import {
   reconcileOwned,
 } from "../core/ownership_record.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
-
-/** A process the actuator acts on (the Actuator's `ManagedProcess`). */
-export interface ObservedProcess extends ProcessKey {
-  name: string;
-}
+import type { ManagedProcess } from "./managed.ts";
 
 /** Told by the Actuator about each replication call it makes, around the call. */
 export interface ReplicationObserver {
   /** Right before prctl(100): `on` = turning replication on. */
-  before(target: ObservedProcess, on: boolean, reason: string): void;
+  before(target: ManagedProcess, on: boolean, reason: string): void;
   /** Right after it, with its result. */
-  after(target: ObservedProcess, on: boolean, result: ActionResult): void;
+  after(target: ManagedProcess, on: boolean, result: ActionResult): void;
   /** The process exited: its replicas went with it, nothing is owned any more. */
   forget(key: ProcessKey): void;
 }
@@ -115,7 +111,7 @@ export class OwnershipLedger implements ReplicationObserver {
     if (known !== undefined) this.#entries.set(k, { ...known, state: "on" });
   }
 
-  before(target: ObservedProcess, on: boolean, reason: string): void {
+  before(target: ManagedProcess, on: boolean, reason: string): void {
     const key = processKeyString(target);
     const known = this.#entries.get(key);
     if (on) {
@@ -136,7 +132,7 @@ export class OwnershipLedger implements ReplicationObserver {
     this.save();
   }
 
-  after(target: ObservedProcess, on: boolean, result: ActionResult): void {
+  after(target: ManagedProcess, on: boolean, result: ActionResult): void {
     const key = processKeyString(target);
     const known = this.#entries.get(key);
     if (known === undefined) return;
@@ -195,12 +191,12 @@ export interface TakeoverDeps {
    */
   claims?: boolean;
   /** Own it from now on (the undo at exit turns it off). */
-  adopt(target: ObservedProcess): void;
+  adopt(target: ManagedProcess): void;
   /** Turn it off now (through the Actuator: confirmed, bounded, recorded). */
-  disable(target: ObservedProcess, reason: string): void;
+  disable(target: ManagedProcess, reason: string): void;
   report: Report;
   /** How a process is named in events (the Actuator's `label`). */
-  label(target: ObservedProcess): string;
+  label(target: ManagedProcess): string;
   /**
    * Put back the inherit value a dead waspd found before it wrote 0 (it died
    * without restoring it); true when written.
