@@ -11,6 +11,7 @@ import { MitosisOperations } from "../src/daemon/operations.ts";
 import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
 import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
 import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
+import { takeoverDeps } from "./support/ownership.ts";
 
 function waspd(
   control: SimMitosisControl,
@@ -18,8 +19,9 @@ function waspd(
   pid: number,
 ) {
   const reports: string[] = [];
-  const report = (kind: string, message: string) => void reports.push(`${kind}: ${message}`);
-  const ledger = new OwnershipLedger(store, pid, () => 0, report);
+  const ledger = new OwnershipLedger(store, pid, () => 0, (kind, message) => {
+    reports.push(`${kind}: ${message}`);
+  });
   const ops = new MitosisOperations(
     control,
     new EventLog(() => 0),
@@ -27,19 +29,10 @@ function waspd(
     (found) => ledger.inheritWritten(found),
   );
   const takeOver = () =>
-    takeOverOwnership({
-      ledger,
+    takeOverOwnership(takeoverDeps(ledger, reports, {
       confirm: () => Promise.resolve(null),
-      replicated: () => null,
-      manageable: () => true,
-      pinned: () => null,
-      enforcing: true,
-      adopt: () => {},
-      disable: () => {},
-      report,
-      label: (t) => `pid ${t.pid}`,
       restoreInherit: (found) => ops.restoreLeft(found),
-    });
+    }));
   return { ledger, ops, reports, takeOver };
 }
 

@@ -6,36 +6,14 @@
  * on record; adopted entries are marked "on".
  */
 import assert from "node:assert/strict";
-import { encodeOwned, type OwnedEntry, type OwnedRecord } from "../src/core/ownership_record.ts";
-import type { ProcessInfo } from "../src/core/types.ts";
+import { encodeOwned, type OwnedRecord } from "../src/core/ownership_record.ts";
 import { OwnershipLedger, type TakeoverDeps, takeOverOwnership } from "../src/daemon/ownership.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { fileOwnedStore, OWNED_FILE_NAME } from "../src/sys/ownership_file.ts";
+import { inTempDir, ownedEntry as entry, T0, takeoverDeps } from "./support/ownership.ts";
 
 // The lock is taken through libc: loaded once for the whole file (not a leak of one test).
 libc();
-
-const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
-
-function entry(pid: number, state: OwnedEntry["state"]): OwnedEntry {
-  return { pid, startTime: pid * 10, name: `p${pid}`, state, sinceMs: T0, reason: "r" };
-}
-
-function info(pid: number): ProcessInfo {
-  return {
-    pid,
-    startTime: pid * 10,
-    name: `p${pid}`,
-    state: "R",
-    ppid: 1,
-    uid: 0,
-    threads: 1,
-    rssKb: 1000,
-    minorFaults: 0,
-    majorFaults: 0,
-    kernelThread: false,
-  };
-}
 
 function world(dir: string, selfPid: number) {
   const reports: string[] = [];
@@ -46,19 +24,8 @@ function world(dir: string, selfPid: number) {
     () => T0,
     (kind, message) => void reports.push(`${kind}: ${message}`),
   );
-  const deps = (over: Partial<TakeoverDeps>): TakeoverDeps => ({
-    ledger,
-    confirm: (key) => Promise.resolve(info(key.pid)),
-    replicated: () => true,
-    manageable: () => true,
-    pinned: () => null,
-    enforcing: true,
-    adopt: (t) => void adopted.push(t.pid),
-    disable: () => {},
-    report: (kind, message) => void reports.push(`${kind}: ${message}`),
-    label: (t) => `pid ${t.pid} (${t.name})`,
-    ...over,
-  });
+  const deps = (over: Partial<TakeoverDeps>) =>
+    takeoverDeps(ledger, reports, { adopt: (t) => void adopted.push(t.pid), ...over });
   return { ledger, reports, adopted, deps };
 }
 
@@ -71,8 +38,7 @@ function writeRecord(dir: string, record: OwnedRecord): string {
 const readRecord = (dir: string) => Deno.readTextFileSync(`${dir}/${OWNED_FILE_NAME}`);
 
 Deno.test("a second enforcing waspd on the same state directory refuses to start, in one line", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "waspd-claim-" });
-  try {
+  await inTempDir(async (dir) => {
     const first = world(dir, 111);
     assert.deepEqual(await takeOverOwnership(first.deps({})), []);
     first.ledger.before({ pid: 7, startTime: 70, name: "p7" }, true, "MAR high");
@@ -91,14 +57,11 @@ Deno.test("a second enforcing waspd on the same state directory refuses to start
     const verdicts = await takeOverOwnership(third.deps({}));
     assert.deepEqual(verdicts.map((v) => v.action), ["adopt"]);
     third.ledger.release();
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("advisory mode and --once next to a running waspd: nothing adopted, the record untouched", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "waspd-claim-" });
-  try {
+  await inTempDir(async (dir) => {
     const service = world(dir, 111);
     await takeOverOwnership(service.deps({}));
     service.ledger.before({ pid: 7, startTime: 70, name: "p7" }, true, "MAR high");
@@ -114,14 +77,11 @@ Deno.test("advisory mode and --once next to a running waspd: nothing adopted, th
       assert.equal(readRecord(dir), recorded);
     }
     service.ledger.release();
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("advisory mode never rewrites a dead waspd's record", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "waspd-claim-" });
-  try {
+  await inTempDir(async (dir) => {
     const text = writeRecord(dir, {
       ownerPid: 99999999,
       entries: new Map([["7@70", entry(7, "on")], ["8@80", entry(8, "on")]]),
@@ -132,28 +92,22 @@ Deno.test("advisory mode never rewrites a dead waspd's record", async () => {
     );
     assert.deepEqual(verdicts.map((v) => v.action), ["keep", "drop"]);
     assert.equal(readRecord(dir), text, "left for the next enforcing waspd, as it was");
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("adopted entries are marked on in the record", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "waspd-claim-" });
-  try {
+  await inTempDir(async (dir) => {
     writeRecord(dir, { ownerPid: 99999999, entries: new Map([["7@70", entry(7, "enabling")]]) });
     const w = world(dir, 222);
     assert.deepEqual((await takeOverOwnership(w.deps({}))).map((v) => v.action), ["adopt"]);
     assert.equal(w.ledger.entries.get("7@70")?.state, "on");
     assert.match(readRecord(dir), /"state": "on"/);
     w.ledger.release();
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
-Deno.test("a call given up on before it began (it carries late) keeps its intent on record", () => {
-  const dir = Deno.makeTempDirSync({ prefix: "waspd-claim-" });
-  try {
+Deno.test("a call given up on before it began (it carries late) keeps its intent on record", async () => {
+  await inTempDir((dir) => {
     const w = world(dir, 222);
     const target = { pid: 7, startTime: 70, name: "p7" };
     w.ledger.before(target, true, "MAR high");
@@ -170,7 +124,5 @@ Deno.test("a call given up on before it began (it carries late) keeps its intent
     // Its late answer settles it, as the stuck calls' reconcile says.
     w.ledger.after(target, true, { ok: true });
     assert.equal(w.ledger.entries.get("7@70")?.state, "on");
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
