@@ -11,12 +11,15 @@
  *   failure (ETIMEDOUT), never "stuck", and nothing was called;
  * - the call: the caller's deadline runs from "begin" to "done", so it times
  *   the kernel call only;
- * - afterwards: a helper whose call overran is abandoned. It gets no more
- *   calls (a fresh helper takes the next one), is never waited for, and is
- *   still listened to: when its call returns at last, the stuck result's
- *   `late` promise resolves with what the kernel answered, so the caller can
- *   reconcile. At exit every helper is killed and none is waited for past a
- *   short grace.
+ * - afterwards: a call that overran is abandoned, not its helper: the helper
+ *   runs each call on its own Worker, so the blocked one takes nothing from
+ *   the next. The call is still listened to: when it returns at last, the
+ *   stuck result's `late` promise resolves with what the kernel answered, so
+ *   the caller can reconcile. Bounded: a helper holding MAX_OVERDUE_CALLS
+ *   blocked calls is retired (no more calls; it exits when they return) and a
+ *   fresh one takes the next call; with MAX_RETIRED_HELPERS retired and still
+ *   blocked, calls are refused (EAGAIN) until one returns. At exit every
+ *   helper is killed and none is waited for past a short grace.
  */
 import type { ActionResult } from "../../core/types.ts";
 import { failed as failure, stuckResult } from "../../core/prctl.ts";
@@ -31,6 +34,10 @@ import {
 
 /** How long a helper may take to say "ready", or to begin a call it was sent. */
 export const HELPER_STARTUP_TIMEOUT_MS = 30_000;
+/** Calls blocked in the kernel one helper may hold (a Worker each) before it is retired. */
+export const MAX_OVERDUE_CALLS = 8;
+/** Retired helpers (with calls still blocked) at once; past it, calls are refused. */
+export const MAX_RETIRED_HELPERS = 2;
 
 /** One helper process as the client sees it (a real child, or a test's fake). */
 export interface HelperLink {
@@ -77,6 +84,8 @@ class Helper {
   readonly ready = deferred<boolean>();
   readonly #calls = new Map<number, { begin: Deferred<boolean>; done: Deferred<Answer | null> }>();
   alive = true;
+  /** Calls past their deadline (or not begun in time) that have not returned yet. */
+  overdue = 0;
 
   constructor(link: HelperLink) {
     this.link = link;
@@ -148,7 +157,7 @@ export class PrctlClient {
     }
   }
 
-  /** Helpers abandoned with a call still under way. */
+  /** Helpers retired with calls still blocked in the kernel. */
   get abandoned(): number {
     return this.#abandoned.size;
   }
@@ -165,6 +174,13 @@ export class PrctlClient {
     withinMs?: number,
   ): Promise<ActionResult> {
     if (this.#closed) return failure("EIO", `${call}: waspd is shutting down`);
+    if (!this.#current?.alive && this.#abandoned.size >= MAX_RETIRED_HELPERS) {
+      return failure(
+        "EAGAIN",
+        `${call}: ${MAX_RETIRED_HELPERS * MAX_OVERDUE_CALLS} prctl calls are still blocked in ` +
+          "the kernel; nothing was called (tried again once they return)",
+      );
+    }
     let helper: Helper;
     try {
       helper = this.#helper();
@@ -200,7 +216,7 @@ export class PrctlClient {
     const begun = await within(pending.begin, beginWaitMs, "timeout" as const);
     if (begun === "timeout") {
       // It may yet make the call: abandoned, and listened to like a stuck one.
-      this.#abandon(helper);
+      this.#overdue(helper, pending.done);
       return {
         ...failure(
           "ETIMEDOUT",
@@ -214,7 +230,7 @@ export class PrctlClient {
     if (!begun) return this.#lost(helper, call, "exited before the call");
     const answer = await within(pending.done, deadlineMs, "deadline" as const);
     if (answer === "deadline") {
-      this.#abandon(helper);
+      this.#overdue(helper, pending.done);
       return stuckResult(call, deadlineMs, late);
     }
     if (answer === null) return this.#lost(helper, call, "exited during the call");
@@ -244,6 +260,13 @@ export class PrctlClient {
     if (this.#current?.alive) return this.#current;
     this.#current = new Helper(this.#launch());
     return this.#current;
+  }
+
+  /** A call of `helper` is given up on: counted until it returns; a full helper is retired. */
+  #overdue(helper: Helper, done: Promise<unknown>): void {
+    helper.overdue++;
+    void done.then(() => helper.overdue--);
+    if (helper.overdue >= MAX_OVERDUE_CALLS) this.#abandon(helper);
   }
 
   #abandon(helper: Helper): void {
