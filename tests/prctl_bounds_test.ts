@@ -5,6 +5,12 @@
  * or to begin, whatever the 30 s start-up timeout says.
  */
 import assert from "node:assert/strict";
+import { EventLog } from "../src/core/events.ts";
+import type { ProcessKey } from "../src/core/types.ts";
+import { Actuator } from "../src/daemon/actuator.ts";
+import type { Host } from "../src/host.ts";
+import { SimHost } from "../src/sim/host.ts";
+import { SIM_PIDS } from "../src/sim/workloads.ts";
 import type { HelperLauncher } from "../src/sys/mitosis/prctl_client.ts";
 import { PrctlClient } from "../src/sys/mitosis/prctl_client.ts";
 import {
@@ -117,4 +123,30 @@ Deno.test("the real helper ignores SIGINT, SIGTERM and SIGHUP, and exits when it
   const status = await child.status;
   assert.equal(status.signal, null, "not killed by the signals");
   assert.equal(status.code, 0);
+});
+
+Deno.test("the undo hands each call what is left of its budget as withinMs", async () => {
+  const sim = new SimHost({ manualClock: true });
+  const within: (number | undefined)[] = [];
+  const mitosis = Object.create(sim.mitosis, {
+    setReplication: {
+      value: (target: ProcessKey, mask: number, deadlineMs: number, withinMs?: number) => {
+        if (mask === 0) within.push(withinMs);
+        return sim.mitosis.setReplication(target, mask, deadlineMs);
+      },
+    },
+  });
+  const host = Object.create(sim, { mitosis: { value: mitosis } }) as Host;
+  const actuator = new Actuator(host, new EventLog(() => 0), 2000, null);
+  await sim.advance(3000);
+  const stream = await sim.process(SIM_PIDS.stream);
+  assert.ok(stream);
+  actuator.enable({ ...stream, name: stream.name }, "MAR high", null);
+  await actuator.settle();
+  const lines = await actuator.undoAll(5000);
+  assert.deepEqual(lines, [`replication turned off for pid ${SIM_PIDS.stream} (stream)`]);
+  assert.equal(within.length, 1);
+  const [given] = within;
+  assert.ok(given !== undefined && given > 0 && given <= 5000, `withinMs ${given}`);
+  await sim.close();
 });
