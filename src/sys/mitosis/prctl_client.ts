@@ -58,7 +58,12 @@ export type HelperLauncher = () => HelperLink;
 export interface PrctlClientOptions {
   launch?: HelperLauncher;
   startupTimeoutMs?: number;
-  /** Tests only: each call thread blocks this long before its call (a stuck call). */
+  /**
+   * Tests only: each call thread blocks this long before its call (a stuck
+   * call, on a kernel where nothing blocks). Kept in shipped code on purpose:
+   * no flag or variable sets it, only code constructing a client; and the
+   * helper reads requests only from the pipe of the waspd that started it.
+   */
   testSleepMs?: number;
 }
 
