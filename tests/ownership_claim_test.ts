@@ -8,7 +8,10 @@
 import assert from "node:assert/strict";
 import { encodeOwned, type OwnedRecord } from "../src/core/ownership_record.ts";
 import { OwnershipLedger, type TakeoverDeps, takeOverOwnership } from "../src/daemon/ownership.ts";
+import { defaultConfig } from "../src/config.ts";
+import { Daemon } from "../src/daemon/daemon.ts";
 import { libc } from "../src/ffi/libc.ts";
+import { SimHost } from "../src/sim/host.ts";
 import { fileOwnedStore, OWNED_FILE_NAME } from "../src/sys/ownership_file.ts";
 import { inTempDir, ownedEntry as entry, T0, takeoverDeps } from "./support/ownership.ts";
 
@@ -124,5 +127,28 @@ Deno.test("a call given up on before it began (it carries late) keeps its intent
     // Its late answer settles it, as the stuck calls' reconcile says.
     w.ledger.after(target, true, { ok: true });
     assert.equal(w.ledger.entries.get("7@70")?.state, "on");
+  });
+});
+
+Deno.test("Daemon.open: a second enforcing daemon on one state directory refuses to start; --once opens beside it", async () => {
+  await inTempDir(async (dir) => {
+    const config = defaultConfig();
+    await using first = await Daemon.open(
+      new SimHost({ manualClock: true, stateDir: dir }),
+      config,
+    );
+    assert.equal(first.enforcing, true);
+    const second = new SimHost({ manualClock: true, stateDir: dir });
+    await assert.rejects(Daemon.open(second, config), /another waspd \(pid \d+\) is enforcing/);
+    // --once next to it opens, and leaves the record to it.
+    const once = await Daemon.open(new SimHost({ manualClock: true, stateDir: dir }), {
+      ...config,
+      once: true,
+    });
+    assert.match(
+      once.events.takeNew().map((e) => e.message).join("\n"),
+      /ownership: another waspd .* left to it/,
+    );
+    await once.shutdown();
   });
 });

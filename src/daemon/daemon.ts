@@ -29,7 +29,7 @@ import { policySampleOf, signalsOf } from "./policy_inputs.ts";
 import { composeSnapshot } from "./snapshot_compose.ts";
 import { MitosisOperations } from "./operations.ts";
 import { LatencyState } from "./latency_state.ts";
-import { OwnershipLedger, takeOverOwnership } from "./ownership.ts";
+import { claimOwnership, OwnershipLedger, takeOverOwnership } from "./ownership.ts";
 import { type PtlMeasured, PtlScheduler } from "./ptl.ts";
 import { ptlMethodJson } from "../core/snapshot.ts";
 import { type MachineAtStart, readMachine, startupLines } from "./startup.ts";
@@ -147,6 +147,13 @@ export class Daemon implements DaemonControl {
    */
   async #takeOver(): Promise<void> {
     const host = this.#host;
+    // First: a second enforcing waspd refuses before it touches anything (the pins file too).
+    claimOwnership({
+      ledger: this.#ledger,
+      enforcing: this.enforcing,
+      claims: !this.#config.once,
+      report: (kind, message, pid) => this.events.emit(kind, message, pid),
+    });
     const alive = async (key: ProcessKey) => (await host.confirm(key)) !== null;
     for (const w of await host.pins.prune(alive)) this.events.emit("error", w);
     const { pins, warnings } = await host.pins.read();

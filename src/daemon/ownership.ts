@@ -63,11 +63,18 @@ export class OwnershipLedger implements ReplicationObserver {
    * when it holds it now, else why not (another waspd, alive, holds it).
    */
   claim(): string | null {
-    const claimed = this.#store.claim?.() ?? null;
-    if (typeof claimed === "string") return claimed;
-    this.#lock = claimed;
+    const lock = this.#store.claim?.() ?? null;
+    if (typeof lock === "string") {
+      this.claimed = false;
+      return lock;
+    }
+    this.#lock = lock;
+    this.claimed = true;
     return null;
   }
+
+  /** Whether the record was free to claim (null: not asked yet). */
+  claimed: boolean | null = null;
 
   /** Never write the record (advisory mode, --once, or the record is another waspd's). */
   detach(): void {
@@ -209,26 +216,37 @@ export interface TakeoverDeps {
  * against the process table and /proc/mitosis/active, and adopt it, turn it
  * off, or drop it; one event per entry says which. Returns the verdicts.
  */
+/**
+ * Who may take the record over: an enforcing daemon (not --once) claims it,
+ * and throws, with the one line to show, when a live waspd holds it. Advisory
+ * mode and --once only look: the ledger never writes; false when a live
+ * waspd owns the record (nothing of it is to be touched). Once per ledger.
+ */
+export function claimOwnership(
+  deps: Pick<TakeoverDeps, "ledger" | "enforcing" | "claims" | "report">,
+): boolean {
+  const ledger = deps.ledger;
+  if (ledger.claimed !== null) return ledger.claimed;
+  if ((deps.claims ?? true) && deps.enforcing) {
+    const refused = ledger.claim();
+    if (refused === null) return true;
+    ledger.detach();
+    throw new Error(refused);
+  }
+  // The record (and what it names) is left to the waspd that enforces, or to
+  // the next one that will.
+  ledger.detach();
+  const probe = ledger.claim();
+  ledger.release();
+  if (probe === null) return true;
+  deps.report("info", `ownership: ${probe.replace(/: stop it.*$/, "")}; left to it`, null);
+  return false;
+}
+
 export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdict[]> {
   const ledger = deps.ledger;
   const claims = deps.claims ?? true;
-  if (claims && deps.enforcing) {
-    const refused = ledger.claim();
-    if (refused !== null) {
-      ledger.detach();
-      throw new Error(refused);
-    }
-  } else {
-    // Advisory mode and --once only look: the record (and what it names) is
-    // left to the waspd that enforces, or to the next one that will.
-    ledger.detach();
-    const probe = ledger.claim();
-    if (probe !== null) {
-      deps.report("info", `ownership: ${probe.replace(/: stop it.*$/, "")}; left to it`, null);
-      return [];
-    }
-    ledger.release();
-  }
+  if (!claimOwnership(deps)) return [];
   const previous = ledger.takeOver();
   if (previous === null) return [];
   const processes = new Map(
