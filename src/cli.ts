@@ -9,6 +9,7 @@ import {
   ConfigError,
   defaultConfig,
   parseCount,
+  parseDirectory,
   parseExcludeName,
   parseInterval,
   parseMiB,
@@ -102,7 +103,8 @@ interface GlobalOptions {
   metrics?: ListenAddress;
   log?: string;
   keepInherit?: boolean;
-  sim?: number | true;
+  /** Always a count: attachSimCount writes every bare --sim as --sim=N. */
+  sim?: number;
   seed: number;
   timeScale: number;
   simPrctlMs: number;
@@ -130,7 +132,7 @@ function toConfig(o: GlobalOptions): Config {
     metrics: o.metrics ?? null,
     logFile: o.log ?? null,
     keepInherit: o.keepInherit === true,
-    simNodes: o.sim === undefined ? null : o.sim === true ? DEFAULT_SIM_NODES : o.sim,
+    simNodes: o.sim ?? null,
     seed: o.seed,
     timeScale: o.timeScale,
     simPrctlMs: o.simPrctlMs,
@@ -259,6 +261,7 @@ export function buildProgram(
     .option(
       "--state-dir <dir>",
       "keep pins.json and owned.json in DIR (default /run/waspd; with --sim: the simulated machine too)",
+      arg((t) => parseDirectory("--state-dir", t)),
     )
     .action(async function (this: Command) {
       done(await handlers.daemon(toConfig(this.opts<GlobalOptions>())));
@@ -288,33 +291,21 @@ export function buildProgram(
       );
     });
 
-  program.command("enable")
-    .description("turn replication on for PID and pin it (the policy leaves it alone)")
-    .argument("<pid>", "process id", arg(parsePid))
-    .action(async function (this: Command, pid: number) {
-      done(await handlers.enable(globals(this), pid));
-    });
-
-  program.command("disable")
-    .description("turn replication off for PID and pin it off")
-    .argument("<pid>", "process id", arg(parsePid))
-    .action(async function (this: Command, pid: number) {
-      done(await handlers.disable(globals(this), pid));
-    });
-
-  program.command("unpin")
-    .description("remove the pin of PID: the policy decides for it again (exit 3: it had none)")
-    .argument("<pid>", "process id", arg(parsePid))
-    .action(async function (this: Command, pid: number) {
-      done(await handlers.unpin(globals(this), pid));
-    });
-
-  program.command("steer")
-    .description("measure latencies and push the steering matrix to PID")
-    .argument("<pid>", "process id", arg(parsePid))
-    .action(async function (this: Command, pid: number) {
-      done(await handlers.steer(globals(this), pid));
-    });
+  // The commands that act on one process: same shape, their own handler.
+  const pidCommands: ["enable" | "disable" | "unpin" | "steer", string][] = [
+    ["enable", "turn replication on for PID and pin it (the policy leaves it alone)"],
+    ["disable", "turn replication off for PID and pin it off"],
+    ["unpin", "remove the pin of PID: the policy decides for it again (exit 3: it had none)"],
+    ["steer", "measure latencies and push the steering matrix to PID"],
+  ];
+  for (const [name, description] of pidCommands) {
+    program.command(name)
+      .description(description)
+      .argument("<pid>", "process id", arg(parsePid))
+      .action(async function (this: Command, pid: number) {
+        done(await handlers[name](globals(this), pid));
+      });
+  }
 
   program.command("status")
     .description("print the parsed /proc/mitosis state and each replicated process")

@@ -5,7 +5,7 @@
  */
 
 import { matchesGlob } from "node:path";
-import { MIN_UPDATE_MS } from "./core/update_interval.ts";
+import { MAX_UPDATE_MS, MIN_UPDATE_MS } from "./core/update_interval.ts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -153,24 +153,33 @@ export function parseInterval(flag: string, text: string): number {
 }
 
 /**
- * -u: an interval no shorter than the +/- keys allow (MIN_UPDATE_MS). Below
- * it a tick never rests (262 ticks/s at -u 1) and --json floods its reader.
+ * -u: an interval within what the +/- keys allow (MIN_UPDATE_MS to
+ * MAX_UPDATE_MS). Below it a tick never rests (262 ticks/s at -u 1) and
+ * --json floods its reader; above it the first `+` would shorten it.
  */
 export function parseUpdateInterval(flag: string, text: string): number {
   const value = parseInterval(flag, text);
   if (value < MIN_UPDATE_MS) {
     throw new ConfigError(`${flag}: '${text}' is below the ${MIN_UPDATE_MS} ms minimum`);
   }
+  if (value > MAX_UPDATE_MS) {
+    throw new ConfigError(`${flag}: '${text}' is above the ${MAX_UPDATE_MS} ms maximum`);
+  }
+  return value;
+}
+
+/** A number in (0, max]; `what` names the kind in the message. */
+function parseUpTo(flag: string, text: string, max: number, what: string): number {
+  const value = parseNumber(flag, text);
+  if (!(value > 0 && value <= max)) {
+    throw new ConfigError(`${flag}: '${text}' must be ${what} in (0, ${max}]`);
+  }
   return value;
 }
 
 /** A share of one core in percent: (0, 100]. */
 export function parsePercent(flag: string, text: string): number {
-  const value = parseNumber(flag, text);
-  if (!(value > 0 && value <= 100)) {
-    throw new ConfigError(`${flag}: '${text}' must be a percentage in (0, 100]`);
-  }
-  return value;
+  return parseUpTo(flag, text, 100, "a percentage");
 }
 
 /**
@@ -223,11 +232,13 @@ export function parsePositive(flag: string, text: string): number {
 
 /** A ratio in (0, 1]. */
 export function parseRatio(flag: string, text: string): number {
-  const value = parseNumber(flag, text);
-  if (!(value > 0 && value <= 1)) {
-    throw new ConfigError(`${flag}: '${text}' must be a ratio in (0, 1]`);
-  }
-  return value;
+  return parseUpTo(flag, text, 1, "a ratio");
+}
+
+/** A directory path: "" would put the files at the root ("/pins.json"). */
+export function parseDirectory(flag: string, text: string): string {
+  if (text === "") throw new ConfigError(`${flag}: the directory must not be empty`);
+  return text;
 }
 
 /** A pid: a whole number >= 1 (pid 0 would mean "the caller" to prctl). */
