@@ -25,12 +25,16 @@ interface Io {
   err(text: string): void;
 }
 
-/** Null (after one line on stderr) when --metrics cannot bind. */
+/**
+ * Null (after one line on stderr) when --metrics cannot bind. `headlessFailed`
+ * hears the first failed --headless write (no line is written after it).
+ */
 export function openOutputs(
   config: Config,
   io: Io,
   logSink: EventSink | null,
   env: { JOURNAL_STREAM?: string | undefined },
+  headlessFailed: (error: unknown) => void,
 ): DaemonOutputs | null {
   let metrics: MetricsEndpoint | null = null;
   if (config.metrics !== null) {
@@ -43,7 +47,7 @@ export function openOutputs(
     }
     io.err(`waspd: metrics on http://${formatListenAddress(metrics.address)}/metrics\n`);
   }
-  const headless = config.headless ? headlessSink(io.out, journalMode(env)) : null;
+  const headless = config.headless ? headlessSink(io.out, journalMode(env), headlessFailed) : null;
   const sinks = [logSink, headless].filter((s): s is EventSink => s !== null);
   return {
     sink: sinks.length === 0 ? null : (line, event) => sinks.forEach((s) => s(line, event)),
