@@ -9,7 +9,7 @@ import type { Config } from "../config.ts";
 import type { EventSink } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { formatListenAddress } from "../metrics/listen.ts";
-import { type MetricsEndpoint, openMetricsEndpoint } from "../metrics/endpoint.ts";
+import { MetricsServer } from "../metrics/server.ts";
 import { headlessSink, journalMode } from "../ui/headless.ts";
 import { VERSION } from "../cli.ts";
 
@@ -36,10 +36,10 @@ export function openOutputs(
   env: { JOURNAL_STREAM?: string | undefined },
   headlessFailed: (error: unknown) => void,
 ): DaemonOutputs | null {
-  let metrics: MetricsEndpoint | null = null;
+  let metrics: MetricsServer | null = null;
   if (config.metrics !== null) {
     try {
-      metrics = openMetricsEndpoint(config.metrics, { version: VERSION, deno: Deno.version.deno });
+      metrics = new MetricsServer(config.metrics, { version: VERSION, deno: Deno.version.deno });
     } catch (error) {
       const where = formatListenAddress(config.metrics);
       io.err(`waspd: --metrics ${where}: ${(error as Error).message}\n`);
