@@ -89,6 +89,7 @@ export class Ticker {
     const readings = host.counters.sample(managed);
     const { pins, warnings } = await host.pins.read();
     for (const w of warnings) events.emit("error", w);
+    for (const w of host.takeWarnings?.() ?? []) events.emit("error", w);
     if (this.#p.detection.present) live.mitosis = await host.mitosis.read();
     const mitosis = live.mitosis;
     const replicas = mitosis === null
