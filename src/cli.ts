@@ -11,20 +11,16 @@ import {
   parseCount,
   parseDirectory,
   parseExcludeName,
-  parseInterval,
-  parseMiB,
-  parsePercent,
   parsePid,
   parsePositive,
-  parseRatio,
   parseRounds,
   parseTimeScale,
-  parseUpdateInterval,
 } from "./config.ts";
 import { DEFAULT_METRICS_PORT, type ListenAddress, parseListenAddress } from "./metrics/listen.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { sanitizeLine } from "./ui/sanitize.ts";
 import { attachSimCount } from "./cli_argv.ts";
+import { numberOptions } from "./cli_options.ts";
 
 /** Nodes of the simulated machine when --sim gives no count. */
 const DEFAULT_SIM_NODES = 4;
@@ -164,55 +160,12 @@ export function buildProgram(
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: usageError })
     .showSuggestionAfterError(true)
-    .allowExcessArguments(false)
-    .option(
-      "-i, --ptl-interval <ms>",
-      "PTL latency measurement interval",
-      arg((t) => parseInterval("-i", t)),
-      d.ptlIntervalMs,
-    )
-    .option(
-      "--ptl-cpu <percent>",
-      "CPU budget of the background PTL refresh, % of one core",
-      arg((t) => parsePercent("--ptl-cpu", t)),
-      d.ptlCpuPercent,
-    )
-    .option(
-      "--ptl-memory <MiB>",
-      "memory the background PTL refresh may keep, MiB",
-      arg((t) => parseMiB("--ptl-memory", t)),
-      d.ptlMemoryMb,
-    )
-    .option(
-      "-u, --update-interval <ms>",
-      "sampling and display update interval",
-      arg((t) => parseUpdateInterval("-u", t)),
-      d.updateIntervalMs,
-    )
-    .option(
-      "-y, --hysteresis <ms>",
-      "how long a process must stay above/below the thresholds before a change",
-      arg((t) => parseCount("-y", t, 86_400_000)),
-      d.hysteresisMs,
-    )
-    .option(
-      "-c, --cache-pages <n>",
-      "pre-populate the page-table cache with N pages per node at start",
-      arg((t) => parseCount("-c", t, 1 << 24)),
-      d.cachePages,
-    )
-    .option(
-      "--thr-mar <loads/s>",
-      "memory access rate threshold",
-      arg((t) => parsePositive("--thr-mar", t)),
-      d.thrMar,
-    )
-    .option(
-      "--thr-dtlb <ratio>",
-      "dTLB miss ratio threshold (page walks per load)",
-      arg((t) => parseRatio("--thr-dtlb", t)),
-      d.thrDtlb,
-    )
+    .allowExcessArguments(false);
+  for (const [flags, description, parse, value] of numberOptions(d)) {
+    const flag = flags.split(/[ ,]/)[0]!;
+    program.option(flags, description, arg((t) => parse(flag, t)), value);
+  }
+  program
     .option(
       "--exclude <name>",
       "never manage processes with this name (repeatable; * globs)",
