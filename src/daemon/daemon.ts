@@ -1,19 +1,18 @@
 /**
  * The daemon: its start (`open`: the machine read, the takeover, `-c`), the
- * loop of ticks (`run`, or `once` for --once; each round is tick.ts's), the
- * operator's commands (operator.ts), PTL measurements in the background
- * (ptl_feed.ts), and on stop the undo of everything it changed (`shutdown`,
- * or `await using`). It only ever sees a Host, so it runs the same on the
- * real machine and the simulated one.
+ * loop of ticks (`run`, `once`; a round is tick.ts's), the operator's
+ * commands (operator.ts), PTL in the background (ptl_feed.ts), and on stop
+ * the undo of what it changed (`shutdown`, `await using`). It only ever sees
+ * a Host, so it runs the same on the real machine and the simulated one.
  */
 import { selectManageable } from "../core/discovery.ts";
 import { EventLog, type EventSink } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
-import type { MitosisDetection, MitosisState, ProcessKey } from "../core/types.ts";
+import type { MitosisState, ProcessKey } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
 import { type Config, isExcludedName } from "../config.ts";
 import type { DaemonControl } from "./control.ts";
-import type { Host, Privileges } from "../host.ts";
+import type { Host } from "../host.ts";
 import { Actuator, label } from "./actuator.ts";
 import { MitosisOperations } from "./operations.ts";
 import { LatencyState } from "./latency_state.ts";
@@ -43,8 +42,8 @@ export class Daemon implements DaemonControl {
   readonly #ledger: OwnershipLedger;
   readonly #ptl: PtlScheduler;
   readonly #ops: MitosisOperations;
-  readonly #privileges: Privileges;
-  readonly #detection: MitosisDetection;
+  /** Root on a Mitosis kernel: the daemon acts; otherwise it only advises. */
+  readonly #enforcing: boolean;
   readonly #stop = new AbortController();
   readonly #live: LiveMachine;
   readonly #ticker: Ticker;
@@ -58,8 +57,7 @@ export class Daemon implements DaemonControl {
     this.#selfPid = options.selfPid ?? Deno.pid;
     this.#live = { topology: at.topology, mitosis: at.mitosis, updateMs: config.updateIntervalMs };
     this.events = new EventLog(() => host.clock.wallNow(), options.eventSink ?? null);
-    this.#privileges = at.privileges;
-    this.#detection = at.detection;
+    this.#enforcing = at.privileges.root && at.detection.present;
     this.#ledger = new OwnershipLedger(
       host.ownership,
       this.#selfPid,
@@ -162,7 +160,7 @@ export class Daemon implements DaemonControl {
   }
 
   get enforcing(): boolean {
-    return this.#privileges.root && this.#detection.present;
+    return this.#enforcing;
   }
 
   get stopSignal(): AbortSignal {
