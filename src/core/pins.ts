@@ -120,9 +120,15 @@ export function withPin(
   return next;
 }
 
-/** Pins of processes still alive (by pid + start time). Pure. */
-export function prunePins(pins: Pins, alive: ReadonlySet<string>): Map<string, Pin> {
-  return new Map([...pins].filter(([id]) => alive.has(id)));
+/** Whether the process with this pid + start time still runs (the Host's answer). */
+export type IsAlive = (key: ProcessKey) => Promise<boolean>;
+
+/** The pins whose process still runs, asked of `isAlive` all at once; nothing else is touched. */
+export async function livePins(pins: Pins, isAlive: IsAlive): Promise<Map<string, Pin>> {
+  const checks = await Promise.all(
+    [...pins].map(async ([id, pin]) => [id, pin, await isAlive(pin)] as const),
+  );
+  return new Map(checks.filter(([, , live]) => live).map(([id, pin]) => [id, pin]));
 }
 
 /** The pin for `key`, if any. */

@@ -142,9 +142,7 @@ export class Daemon implements DaemonControl {
    */
   async #takeOver(): Promise<void> {
     const host = this.#host;
-    const alive = async (key: ProcessKey) => (await host.confirm(key)) !== null;
-    for (const w of await host.pins.prune(alive)) this.events.emit("error", w);
-    const { pins, warnings } = await host.pins.read();
+    const { pins, warnings } = await host.pins.prune();
     for (const w of warnings) this.events.emit("error", w);
     const live = this.#mitosis?.active.filter((a) => a.live).map((a) => a.pid) ?? null;
     await takeOverOwnership({
