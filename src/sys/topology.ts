@@ -20,6 +20,7 @@ import {
   parseRangeList,
   pickLastLevelCache,
 } from "./topology_parse.ts";
+import { errorMessage } from "../core/error_message.ts";
 
 export {
   hypervisorPresent,
@@ -52,7 +53,7 @@ async function readIfPresent(path: string): Promise<string | null> {
 function describeReadError(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "missing";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 const NODE_ROOT = "devices/system/node";
