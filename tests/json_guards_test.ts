@@ -2,25 +2,11 @@ import assert from "node:assert/strict";
 import { isInt, isRecord, jsonObject, parseJson } from "../src/core/json_guards.ts";
 
 Deno.test("json guards: a record is a plain object, never null or an array", () => {
-  assert.deepEqual([{}, { a: 1 }, null, [], "x", 1].map(isRecord), [
-    true,
-    true,
-    false,
-    false,
-    false,
-    false,
-  ]);
+  assert.deepEqual([{}, { a: 1 }, null, [], "x", 1].filter(isRecord), [{}, { a: 1 }]);
 });
 
 Deno.test("json guards: isInt takes safe integers only", () => {
-  assert.deepEqual([0, -3, 2 ** 53, 1.5, Number.NaN, "1"].map(isInt), [
-    true,
-    true,
-    false,
-    false,
-    false,
-    false,
-  ]);
+  assert.deepEqual([0, -3, 2 ** 53, 1.5, Number.NaN, "1"].filter(isInt), [0, -3]);
 });
 
 Deno.test("json guards: text that is not JSON is undefined, not a throw; jsonObject wants an object", () => {
