@@ -22,15 +22,6 @@ import {
 } from "./topology_parse.ts";
 import { errorMessage } from "../core/error_message.ts";
 
-export {
-  hypervisorPresent,
-  parseCacheSize,
-  parseCpuinfo,
-  parseDistanceRow,
-  parseNodeMeminfo,
-  parseRangeList,
-} from "./topology_parse.ts";
-
 /** A file's text, or null when it cannot be read (the reason goes to `warnings`). */
 async function readOptional(path: string, warnings: string[]): Promise<string | null> {
   try {
