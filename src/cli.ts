@@ -21,6 +21,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { sanitizeLine } from "./ui/sanitize.ts";
 import { attachSimCount } from "./cli_argv.ts";
 import { numberOptions } from "./cli_options.ts";
+import type { Output } from "./sys/stdio.ts";
 
 /** Nodes of the simulated machine when --sim gives no count. */
 const DEFAULT_SIM_NODES = 4;
@@ -41,11 +42,6 @@ export interface CliHandlers {
   steer(config: Config, pid: number): Promise<number>;
   unpin(config: Config, pid: number): Promise<number>;
   status(config: Config): Promise<number>;
-}
-
-export interface CliOutput {
-  out(text: string): void;
-  err(text: string): void;
 }
 
 /** Exit code for a usage error (bad flag or value), as getopt tools use. */
@@ -146,7 +142,7 @@ function toConfig(o: GlobalOptions): Config {
  */
 export function buildProgram(
   handlers: CliHandlers,
-  io: CliOutput,
+  io: Output,
   done: (exitCode: number) => void,
 ): Command {
   const d = defaultConfig();
@@ -277,7 +273,7 @@ export function buildProgram(
 export async function runCli(
   argv: string[],
   handlers: CliHandlers,
-  io: CliOutput,
+  io: Output,
 ): Promise<number> {
   let exitCode = 0;
   const program = buildProgram(handlers, io, (code) => {

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { type CliHandlers, EXIT_USAGE, type ProbeArgs, runCli } from "../src/cli.ts";
 import { attachSimCount } from "../src/cli_argv.ts";
 import type { Config } from "../src/config.ts";
-import { label } from "../src/daemon/actuator.ts";
+import { label } from "../src/daemon/managed.ts";
 import { summarizeRounds } from "../probe/chase.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { stdoutWasClosed } from "../src/sys/stdio.ts";

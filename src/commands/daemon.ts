@@ -5,6 +5,7 @@
  * of the first) is ignored; a later one exits at once. Any other way out (a
  * failed write, an unexpected error) also runs the undo first.
  */
+import { errorMessage } from "../core/error_message.ts";
 import type { Config } from "../config.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { Daemon } from "../daemon/daemon.ts";
@@ -17,14 +18,9 @@ import { EXIT_USAGE } from "../cli.ts";
 import { judgeSignal } from "../daemon/signals.ts";
 import { LOG_RETRY_MS, ResilientLog } from "../daemon/log_sink.ts";
 import { LogFile } from "../sys/log_file.ts";
-import { OutputClosed } from "../sys/stdio.ts";
+import { type Output, OutputClosed } from "../sys/stdio.ts";
 import { sanitizeLine } from "../ui/sanitize.ts";
 import { type DaemonOutputs, openOutputs } from "./outputs.ts";
-
-export interface Output {
-  out(text: string): void;
-  err(text: string): void;
-}
 
 export interface DaemonDeps {
   openHost(config: Config): Promise<Host>;
@@ -194,7 +190,7 @@ export async function runDaemonCommand(
   }
   if (failures.length === 0) return 0;
   const error = failures[0];
-  const why = error instanceof Error ? error.message : String(error);
+  const why = errorMessage(error);
   io.err(sanitizeLine(`waspd: stopped by an unexpected error, after the undo: ${why}`));
   return 1;
 }

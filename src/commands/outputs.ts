@@ -12,6 +12,7 @@ import { formatListenAddress } from "../metrics/listen.ts";
 import { MetricsServer } from "../metrics/server.ts";
 import { headlessSink, journalMode } from "../ui/headless.ts";
 import { VERSION } from "../cli.ts";
+import type { Output } from "../sys/stdio.ts";
 
 export interface DaemonOutputs {
   /** Every event, as the --log and --headless lines want it; null when neither is on. */
@@ -20,18 +21,13 @@ export interface DaemonOutputs {
   close(): Promise<void>;
 }
 
-interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
-
 /**
  * Null (after one line on stderr) when --metrics cannot bind. `headlessFailed`
  * hears the first failed --headless write (no line is written after it).
  */
 export function openOutputs(
   config: Config,
-  io: Io,
+  io: Output,
   logSink: EventSink | null,
   env: { JOURNAL_STREAM?: string | undefined },
   headlessFailed: (error: unknown) => void,

@@ -5,6 +5,7 @@
  * the undo of what it changed (`shutdown`, `await using`). It only ever sees
  * a Host, so it runs the same on the real machine and the simulated one.
  */
+import { errorMessage } from "../core/error_message.ts";
 import { selectManageable } from "../core/discovery.ts";
 import { EventLog, type EventSink } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
@@ -13,7 +14,8 @@ import { processKeyString } from "../core/types.ts";
 import { type Config, isExcludedName } from "../config.ts";
 import type { DaemonControl } from "./control.ts";
 import type { Host } from "../host.ts";
-import { Actuator, label } from "./actuator.ts";
+import { Actuator } from "./actuator.ts";
+import { label } from "./managed.ts";
 import { MitosisOperations } from "./operations.ts";
 import { LatencyState } from "./latency_state.ts";
 import { OwnershipLedger, takeOverOwnership } from "./ownership.ts";
@@ -138,9 +140,7 @@ export class Daemon implements DaemonControl {
    */
   async #takeOver(): Promise<void> {
     const host = this.#host;
-    const alive = async (key: ProcessKey) => (await host.confirm(key)) !== null;
-    for (const w of await host.pins.prune(alive)) this.events.emit("error", w);
-    const { pins, warnings } = await host.pins.read();
+    const { pins, warnings } = await host.pins.prune();
     for (const w of warnings) this.events.emit("error", w);
     const live = this.#mitosis?.active.filter((a) => a.live).map((a) => a.pid) ?? null;
     await takeOverOwnership({
@@ -290,7 +290,7 @@ export class Daemon implements DaemonControl {
       try {
         await run();
       } catch (error) {
-        lines.push(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+        lines.push(`${what} failed: ${errorMessage(error)}`);
       }
     };
     await step("stopping the PTL measurement", () => this.#ptl.stop());

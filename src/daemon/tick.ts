@@ -20,7 +20,8 @@ import type {
 import { processKeyString } from "../core/types.ts";
 import { type Config, isExcludedName } from "../config.ts";
 import type { Host, Privileges } from "../host.ts";
-import { type Actuator, label } from "./actuator.ts";
+import type { Actuator } from "./actuator.ts";
+import { label } from "./managed.ts";
 import type { LatencyState } from "./latency_state.ts";
 import { policySampleOf, signalsOf } from "./policy_inputs.ts";
 import type { PtlScheduler } from "./ptl.ts";
