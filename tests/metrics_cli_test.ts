@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { EXIT_USAGE } from "../src/cli.ts";
 import { poll } from "./support/poll.ts";
 import { hasTmux, tmux } from "./support/tmux.ts";
-import { scrape, spawnWaspd } from "./support/waspd_process.ts";
+import { scrape, spawnWaspd } from "./support/waspd.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 

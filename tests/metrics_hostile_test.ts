@@ -12,7 +12,7 @@
  * window and the hostile one are printed, not compared.
  */
 import assert from "node:assert/strict";
-import { scrape, spawnWaspd } from "./support/waspd_process.ts";
+import { scrape, spawnWaspd } from "./support/waspd.ts";
 
 const UPDATE_MS = 100;
 const WINDOW_MS = 3000;

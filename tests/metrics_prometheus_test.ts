@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { debianTool } from "./support/debian.ts";
 import { poll } from "./support/poll.ts";
 import { readmeBlocks } from "./support/readme.ts";
-import { scrape, spawnWaspd } from "./support/waspd_process.ts";
+import { scrape, spawnWaspd } from "./support/waspd.ts";
 
 const promtool = await debianTool("promtool", "prometheus");
 const prometheus = promtool === null ? null : await debianTool("prometheus", "prometheus");

@@ -162,7 +162,7 @@ Deno.test("unpin 2 (kthreadd) is refused like enable refuses kernel threads; no 
 function daemonTicks(args: string[], ticks: number) {
   return runUntil<{ events: { kind: string; message: string }[] }>(
     ["--json", "-u", "100", "-i", "600000", ...args],
-    (_, count) => count === ticks,
+    (_, all) => all.length === ticks,
     "SIGTERM",
   );
 }

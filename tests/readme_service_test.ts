@@ -15,7 +15,7 @@ import { debianTool } from "./support/debian.ts";
 import { poll } from "./support/poll.ts";
 import { commandsOf, readmeBlocks } from "./support/readme.ts";
 import { standInBinary, systemdRoot } from "./support/systemd_root.ts";
-import { scrape, spawnWaspd } from "./support/waspd_process.ts";
+import { scrape, spawnWaspd } from "./support/waspd.ts";
 
 const promtool = await debianTool("promtool", "prometheus");
 const analyze = await debianTool("systemd-analyze", "systemd");

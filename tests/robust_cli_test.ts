@@ -16,9 +16,7 @@ import { frameText, renderFrame } from "../src/ui/render.ts";
 import { sanitizeText } from "../src/ui/sanitize.ts";
 import { absorbSnapshot, initialUiState } from "../src/ui/state.ts";
 import { sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const RUN_TIMEOUT_MS = 60_000;
+import { MAIN, RUN_TIMEOUT_MS, runWaspd } from "./support/waspd.ts";
 
 interface Call {
   command: string;
@@ -51,25 +49,6 @@ function assertUsageError(r: { code: number; calls: Call[]; err: string }, messa
   assert.equal(r.calls.length, 0, "no handler runs");
   assert.match(r.err, message);
   assert.equal(r.err.trimEnd().split("\n").length, 1, `one line, got: ${r.err}`);
-}
-
-/** Run waspd with a deadline; stdout is closed by the reader at once when `closeStdout`. */
-async function waspd(args: string[], opts: { closeStdout?: boolean } = {}) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
-  }).spawn();
-  const stdout = opts.closeStdout ? (await child.stdout.cancel(), "") : new Response(child.stdout)
-    .text();
-  const [status, out, err] = await Promise.all([
-    child.status,
-    stdout,
-    new Response(child.stderr).text(),
-  ]);
-  return { code: status.code, stdout: out, stderr: err };
 }
 
 // ------------------------------------------------------------ row 8
@@ -144,7 +123,7 @@ Deno.test("row 12: attachSimCount leaves operands after -- alone", () => {
 });
 
 Deno.test("row 12: the real binary: waspd --sim status prints the simulated state", async () => {
-  const r = await waspd(["--sim", "status"]);
+  const r = await runWaspd(["--sim", "status"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^Mitosis: /m);
 });
@@ -155,7 +134,7 @@ for (
   const args of [["--sim", "2", "probe", "--rounds", "2"], ["status", "--json"]]
 ) {
   Deno.test(`row 13: waspd ${args.join(" ")} with its reader gone: quiet, exit 0`, async () => {
-    const r = await waspd(args, { closeStdout: true });
+    const r = await runWaspd(args, { closeStdout: true });
     assert.equal(r.stderr, "", "nothing on stderr");
     assert.equal(r.code, 0);
   });
@@ -176,7 +155,7 @@ Deno.test("row 14: a bad value with ESC, BEL or a newline is echoed on one sanit
 });
 
 Deno.test("row 14: the real binary's usage error has no ESC and one line", async () => {
-  const r = await waspd(["-u", "\x1b]0;x\x07\n"]);
+  const r = await runWaspd(["-u", "\x1b]0;x\x07\n"]);
   assert.equal(r.code, EXIT_USAGE);
   assert.ok(!r.stderr.includes("\x1b") && !r.stderr.includes("\x07"), r.stderr);
   assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
