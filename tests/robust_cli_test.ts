@@ -5,9 +5,8 @@
  * with the real binary, every run bounded by a timeout.
  */
 import assert from "node:assert/strict";
-import { type CliHandlers, EXIT_USAGE, type ProbeArgs, runCli } from "../src/cli.ts";
+import { EXIT_USAGE } from "../src/cli.ts";
 import { attachSimCount } from "../src/cli_argv.ts";
-import type { Config } from "../src/config.ts";
 import { label } from "../src/daemon/actuator.ts";
 import { summarizeRounds } from "../probe/chase.ts";
 import { SimHost } from "../src/sim/host.ts";
@@ -16,35 +15,10 @@ import { frameText, renderFrame } from "../src/ui/render.ts";
 import { sanitizeText } from "../src/ui/sanitize.ts";
 import { absorbSnapshot, initialUiState } from "../src/ui/state.ts";
 import { sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
+import { type CliRun, runRecorded } from "./support/cli_run.ts";
 import { MAIN, RUN_TIMEOUT_MS, runWaspd } from "./support/waspd.ts";
 
-interface Call {
-  command: string;
-  config: Config;
-  extra?: number | ProbeArgs;
-}
-
-async function cli(argv: string[]) {
-  const calls: Call[] = [];
-  let err = "";
-  const record = (command: string) => (config: Config, extra?: number | ProbeArgs) => {
-    calls.push(extra === undefined ? { command, config } : { command, config, extra });
-    return Promise.resolve(0);
-  };
-  const handlers: CliHandlers = {
-    daemon: record("daemon"),
-    probe: record("probe"),
-    enable: record("enable"),
-    disable: record("disable"),
-    steer: record("steer"),
-    unpin: record("unpin"),
-    status: record("status"),
-  };
-  const code = await runCli(argv, handlers, { out: () => {}, err: (t) => void (err += t) });
-  return { code, calls, err };
-}
-
-function assertUsageError(r: { code: number; calls: Call[]; err: string }, message: RegExp) {
+function assertUsageError(r: CliRun, message: RegExp) {
   assert.equal(r.code, EXIT_USAGE);
   assert.equal(r.calls.length, 0, "no handler runs");
   assert.match(r.err, message);
@@ -54,9 +28,12 @@ function assertUsageError(r: { code: number; calls: Call[]; err: string }, messa
 // ------------------------------------------------------------ row 8
 
 Deno.test("row 8: --time-scale above 1e6 is a usage error on one line", async () => {
-  assertUsageError(await cli(["--time-scale", "1e15"]), /--time-scale: '1e15' is larger than/);
-  assertUsageError(await cli(["--sim", "--time-scale", "1000001"]), /larger than 1000000/);
-  const ok = await cli(["--sim", "--time-scale", "1e6"]);
+  assertUsageError(
+    await runRecorded(["--time-scale", "1e15"]),
+    /--time-scale: '1e15' is larger than/,
+  );
+  assertUsageError(await runRecorded(["--sim", "--time-scale", "1000001"]), /larger than 1000000/);
+  const ok = await runRecorded(["--sim", "--time-scale", "1e6"]);
   assert.equal(ok.code, 0);
   assert.equal(ok.calls[0]?.config.timeScale, 1e6);
 });
@@ -64,17 +41,20 @@ Deno.test("row 8: --time-scale above 1e6 is a usage error on one line", async ()
 // ------------------------------------------------------------ row 10
 
 Deno.test("row 10: -u below the 100 ms of the +/- keys is a usage error", async () => {
-  assertUsageError(await cli(["-u", "1"]), /-u: '1' is below the 100 ms minimum/);
-  assertUsageError(await cli(["--update-interval", "99"]), /below the 100 ms minimum/);
-  const ok = await cli(["-u", "100"]);
+  assertUsageError(await runRecorded(["-u", "1"]), /-u: '1' is below the 100 ms minimum/);
+  assertUsageError(await runRecorded(["--update-interval", "99"]), /below the 100 ms minimum/);
+  const ok = await runRecorded(["-u", "100"]);
   assert.equal(ok.calls[0]?.config.updateIntervalMs, 100);
 });
 
 // ------------------------------------------------------------ row 11
 
 Deno.test("row 11: probe --rounds 0 is a usage error, 1 is accepted", async () => {
-  assertUsageError(await cli(["probe", "--rounds", "0"]), /--rounds: '0' must be at least 1/);
-  const ok = await cli(["probe", "--rounds", "1"]);
+  assertUsageError(
+    await runRecorded(["probe", "--rounds", "0"]),
+    /--rounds: '0' must be at least 1/,
+  );
+  const ok = await runRecorded(["probe", "--rounds", "1"]);
   assert.deepEqual(ok.calls[0]?.extra, { rounds: 1, bufferMb: null });
 });
 
@@ -99,20 +79,20 @@ Deno.test("row 11: the simulated probe with one round reports every spread as nu
 // ------------------------------------------------------------ row 12
 
 Deno.test("row 12: --sim before a subcommand simulates 4 nodes, a count is still taken", async () => {
-  let r = await cli(["--sim", "status"]);
+  let r = await runRecorded(["--sim", "status"]);
   assert.equal(r.code, 0, r.err);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.config.simNodes], ["status", 4]);
-  r = await cli(["--sim", "enable", "5"]);
+  r = await runRecorded(["--sim", "enable", "5"]);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.extra, r.calls[0]?.config.simNodes], [
     "enable",
     5,
     4,
   ]);
-  r = await cli(["--sim", "8", "probe", "--rounds", "3"]);
+  r = await runRecorded(["--sim", "8", "probe", "--rounds", "3"]);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.config.simNodes], ["probe", 8]);
-  r = await cli(["--sim", "2", "--json"]);
+  r = await runRecorded(["--sim", "2", "--json"]);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.config.simNodes], ["daemon", 2]);
-  assertUsageError(await cli(["--sim", "0", "status"]), /at least 1/);
+  assertUsageError(await runRecorded(["--sim", "0", "status"]), /at least 1/);
 });
 
 Deno.test("row 12: attachSimCount leaves operands after -- alone", () => {
@@ -144,14 +124,17 @@ for (
 
 Deno.test("row 14: a bad value with ESC, BEL or a newline is echoed on one sanitized line", async () => {
   for (const value of ["\x1b]0;x\x07", "1\n2", "\x1b[2J"]) {
-    const r = await cli(["-u", value]);
+    const r = await runRecorded(["-u", value]);
     assertUsageError(r, /-u: /);
     const controls = [...r.err.slice(0, -1)].filter((c) => c < " " || c === "\x7f");
     assert.deepEqual(controls, [], `no control byte in ${JSON.stringify(r.err)}`);
     assert.ok(r.err.includes(sanitizeText(value)), r.err);
   }
   // commander's own hint stays on the same line.
-  assertUsageError(await cli(["--jsn"]), /unknown option '--jsn' \(Did you mean --json\?\)/);
+  assertUsageError(
+    await runRecorded(["--jsn"]),
+    /unknown option '--jsn' \(Did you mean --json\?\)/,
+  );
 });
 
 Deno.test("row 14: the real binary's usage error has no ESC and one line", async () => {
