@@ -22,6 +22,7 @@ import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
 import { decodePins, formatPins, pinOf, prunePins, withPin } from "../src/core/pins.ts";
 import { FilePins, readPins, writePins } from "../src/sys/pins.ts";
 import { MemoryPins } from "../src/sim/pins.ts";
+import { processInfo } from "./support/process_info.ts";
 
 // Opened before any test, so the resource sanitizer does not count it as a leak.
 libc();
@@ -49,19 +50,12 @@ async function world(
   const lookup = (pid: number): Promise<ProcessInfo | null> => {
     const p = kernel.processes.get(pid);
     if (!p) return Promise.resolve(null);
-    return Promise.resolve({
-      pid,
+    return Promise.resolve(processInfo(pid, {
       startTime: startTimes.get(pid) ?? 1,
       name: p.name,
       state: p.state,
-      ppid: 1,
-      uid: 0,
-      threads: 1,
-      rssKb: 1000,
-      minorFaults: 0,
-      majorFaults: 0,
       kernelThread: p.name.startsWith("kworker"),
-    });
+    }));
   };
   const ctx: ManualContext = {
     mitosis: options.mitosis ?? new SimMitosisControl(kernel, () => Promise.resolve()),
