@@ -70,6 +70,21 @@ async function world(
   return { kernel, ctx, out, err, startTimes, dir, pinsPath: `${dir}/run/pins.json` };
 }
 
+type Lookup = ManualContext["lookup"];
+
+/**
+ * The second lookup of a command (its re-confirmation just before the call)
+ * goes through `second`, which gets the real lookup as `read`.
+ */
+function atReconfirmation(
+  w: World,
+  second: (pid: number, read: Lookup) => ReturnType<Lookup>,
+): void {
+  const read = w.ctx.lookup;
+  let calls = 0;
+  w.ctx.lookup = (pid) => (++calls === 2 ? second(pid, read) : read(pid));
+}
+
 async function cleanup(w: World) {
   await Deno.remove(w.dir, { recursive: true });
 }
@@ -154,14 +169,11 @@ Deno.test("refusals: not root, no Mitosis, no such pid, stopped, kernel thread",
 Deno.test("a pid reused between lookup and call is not touched", async () => {
   const w = await world();
   try {
-    let calls = 0;
-    const realLookup = w.ctx.lookup;
-    w.ctx.lookup = async (pid) => {
-      const info = await realLookup(pid);
-      // Second read (the re-confirmation): another process now holds the pid.
-      if (++calls === 2 && info) return { ...info, startTime: info.startTime + 1 };
-      return info;
-    };
+    // Another process now holds the pid.
+    atReconfirmation(w, async (pid, read) => {
+      const info = await read(pid);
+      return info && { ...info, startTime: info.startTime + 1 };
+    });
     assert.equal(await runEnable(w.ctx, 101), 1);
     assert.match(w.err[0] ?? "", /replaced by another process \(pid reused\)/);
     assert.equal(w.kernel.processes.get(101)?.mask, 0);
@@ -173,12 +185,10 @@ Deno.test("a pid reused between lookup and call is not touched", async () => {
 Deno.test("a process stopped after the check: the call is refused at re-confirmation", async () => {
   const w = await world();
   try {
-    let calls = 0;
-    const realLookup = w.ctx.lookup;
-    w.ctx.lookup = async (pid) => {
-      if (++calls === 2) w.kernel.setProcessState(pid, "T");
-      return await realLookup(pid);
-    };
+    atReconfirmation(w, (pid, read) => {
+      w.kernel.setProcessState(pid, "T");
+      return read(pid);
+    });
     assert.equal(await runEnable(w.ctx, 101), 1);
     assert.match(w.err[0] ?? "", /was stopped \(state T\)/);
   } finally {
@@ -189,14 +199,12 @@ Deno.test("a process stopped after the check: the call is refused at re-confirma
 Deno.test("a call that gets stuck is reported, not pinned", async () => {
   const w = await world();
   try {
-    let calls = 0;
-    const realLookup = w.ctx.lookup;
     // Stopped after the re-confirmation: the kernel call itself blocks.
-    w.ctx.lookup = async (pid) => {
-      const info = await realLookup(pid);
-      if (++calls === 2) w.kernel.setProcessState(pid, "T");
+    atReconfirmation(w, async (pid, read) => {
+      const info = await read(pid);
+      w.kernel.setProcessState(pid, "T");
       return info;
-    };
+    });
     assert.equal(await runEnable(w.ctx, 101), 1);
     assert.match(w.err[0] ?? "", /did not return within 50 ms/);
     assert.equal((await readPins(w.pinsPath)).pins.size, 0);
