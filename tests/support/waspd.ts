@@ -1,6 +1,6 @@
 /**
  * Shared plumbing for tests that run the real binary (`deno run -A main.ts`)
- * or need a scratch directory: one way to start it, one JSON-lines reader,
+ * one way to start it, one JSON-lines reader,
  * run-to-the-end, run-until-then-signal, and a long-running handle with
  * its stdout lines and metrics address. Every child is bounded by a timeout
  * or a stop(), so a hang fails the test instead of hanging the suite.
@@ -100,19 +100,6 @@ export async function runUntil<S>(
     }
   }
   return { code: (await child.status).code, snapshots, stderr: await stderr };
-}
-
-/** A fresh directory for `use`, removed afterwards whatever happens. */
-export async function inTempDir(
-  prefix: string,
-  use: (dir: string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix });
-  try {
-    await use(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 export interface WaspdProcess {
