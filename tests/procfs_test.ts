@@ -9,6 +9,7 @@ import {
   readProcessDetailed,
   scanProcesses,
 } from "../src/sys/procfs.ts";
+import { sleepAsNobody } from "./support/command.ts";
 
 // procfs reads through libc, which stays open for the process (by design): opened here,
 // outside any test, so the resource sanitizer does not pin it on one.
@@ -175,11 +176,7 @@ Deno.test({
   name: "real /proc: uid is the effective uid of another user's process",
   ignore: Deno.uid() !== 0,
   fn: async () => {
-    const child = new Deno.Command("setpriv", {
-      args: ["--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "30"],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const child = sleepAsNobody();
     try {
       // setpriv drops to nobody, then execs sleep: wait for the exec (the name changes).
       let seen = await readProcess("/proc", child.pid);
