@@ -7,6 +7,10 @@ import {
   parseExcludeName,
 } from "../src/config.ts";
 import { runRecorded } from "./support/cli_run.ts";
+import { assertFields } from "./support/fields.ts";
+
+/** An argv from lines of space-separated words (none of these tests needs a space inside one). */
+const words = (...lines: string[]): string[] => lines.join(" ").split(" ");
 
 Deno.test("no flags: the daemon with the seed daemon's defaults", async () => {
   const r = await runRecorded([]);
@@ -17,66 +21,35 @@ Deno.test("no flags: the daemon with the seed daemon's defaults", async () => {
 });
 
 Deno.test("every option reaches the config", async () => {
-  const r = await runRecorded([
-    "-i",
-    "250",
-    "-u",
-    "500",
-    "-y",
-    "3000",
-    "-c",
-    "64",
-    "--thr-mar",
-    "2e6",
-    "--thr-dtlb",
-    "0.05",
-    "--exclude",
-    "java",
-    "--exclude",
-    "post*",
-    "--json",
-    "--once",
-    "--log",
-    "/tmp/waspd.log",
-    "--sim=8",
-    "--seed",
-    "42",
-    "--time-scale",
-    "10",
-  ]);
+  const r = await runRecorded(
+    words(
+      "-i 250 -u 500 -y 3000 -c 64 --thr-mar 2e6 --thr-dtlb 0.05 --exclude java --exclude post*",
+      "--json --once --log /tmp/waspd.log --sim=8 --seed 42 --time-scale 10",
+    ),
+  );
   assert.equal(r.code, 0, r.err);
-  const c = r.calls[0]?.config;
-  assert.ok(c);
-  assert.equal(c.ptlIntervalMs, 250);
-  assert.equal(c.updateIntervalMs, 500);
-  assert.equal(c.hysteresisMs, 3000);
-  assert.equal(c.cachePages, 64);
-  assert.equal(c.thrMar, 2e6);
-  assert.equal(c.thrDtlb, 0.05);
-  assert.deepEqual(c.exclude, [...DEFAULT_EXCLUDED_NAMES, "java", "post*"]);
-  assert.equal(c.json, true);
-  assert.equal(c.once, true);
-  assert.equal(c.logFile, "/tmp/waspd.log");
-  assert.equal(c.simNodes, 8);
-  assert.equal(c.seed, 42);
-  assert.equal(c.timeScale, 10);
+  assertFields(r.calls[0]?.config, {
+    ptlIntervalMs: 250,
+    updateIntervalMs: 500,
+    hysteresisMs: 3000,
+    cachePages: 64,
+    thrMar: 2e6,
+    thrDtlb: 0.05,
+    exclude: [...DEFAULT_EXCLUDED_NAMES, "java", "post*"],
+    json: true,
+    once: true,
+    logFile: "/tmp/waspd.log",
+    simNodes: 8,
+    seed: 42,
+    timeScale: 10,
+  });
 });
 
 Deno.test("long option names work as the short ones", async () => {
-  const r = await runRecorded([
-    "--ptl-interval",
-    "7",
-    "--update-interval",
-    "800",
-    "--hysteresis",
-    "0",
-    "--cache-pages",
-    "0",
-  ]);
-  const c = r.calls[0]?.config;
-  assert.equal(c?.ptlIntervalMs, 7);
-  assert.equal(c?.updateIntervalMs, 800);
-  assert.equal(c?.hysteresisMs, 0);
+  const r = await runRecorded(
+    words("--ptl-interval 7 --update-interval 800 --hysteresis 0 --cache-pages 0"),
+  );
+  assertFields(r.calls[0]?.config, { ptlIntervalMs: 7, updateIntervalMs: 800, hysteresisMs: 0 });
 });
 
 Deno.test("the PTL refresh budget: 1 % of a core and 16 MiB by default, both settable", async () => {
