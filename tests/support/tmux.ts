@@ -14,3 +14,19 @@ export async function tmux(...args: string[]): Promise<string> {
   if (!out.success) throw new Error(`tmux ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
   return new TextDecoder().decode(out.stdout);
 }
+
+/** Start a detached 120x36 session `name` whose shell runs `script`. */
+export async function newSession(name: string, script: string): Promise<void> {
+  await tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "36", script);
+}
+
+/** What session `name` shows now. */
+export function screenOf(name: string): Promise<string> {
+  return tmux("capture-pane", "-p", "-t", name);
+}
+
+/** The trimmed text of `path` (an exit code or tty modes a session's script wrote), null until there is some. */
+export async function writtenText(path: string): Promise<string | null> {
+  const text = await Deno.readTextFile(path).then((t) => t.trim(), () => "");
+  return text === "" ? null : text;
+}
