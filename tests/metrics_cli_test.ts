@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { EXIT_USAGE } from "../src/cli.ts";
 import { poll } from "./support/poll.ts";
-import { hasTmux, newSession, screenOf, tmux, writtenText } from "./support/tmux.ts";
+import { hasTmux, inSession, screenOf, tmux, writtenText } from "./support/tmux.ts";
 import { MAIN, runWaspd, scrape, spawnWaspd } from "./support/waspd.ts";
 
 const ticksIn = (body: string) => Number(/^waspd_ticks_total (\d+)$/m.exec(body)?.[1] ?? NaN);
@@ -51,31 +51,29 @@ Deno.test({
   name: "--metrics with the live screen (tmux): the TUI draws and /metrics answers",
   ignore: !hasTmux(),
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "waspd-tmux-metrics-" });
-    const session = `waspd-metrics-${Deno.pid}`;
-    const script = `'${Deno.execPath()}' run -A '${MAIN}' --sim -u 250 --metrics 127.0.0.1:0 ` +
-      `2> ${dir}/err; echo $? > ${dir}/exit; sleep 30`;
-    await newSession(session, script);
-    try {
-      await poll("the first frame", 30_000, async () => {
-        const screen = await screenOf(session);
-        return /PTL latency/.test(screen) ? screen : null;
-      });
-      const url = await poll("the metrics address", 30_000, async () => {
-        const err = await Deno.readTextFile(`${dir}/err`).catch(() => "");
-        return /metrics on (http:\/\/\S+\/metrics)/.exec(err)?.[1] ?? null;
-      });
-      const body = await poll("a scrape with ticks", 30_000, async () => {
-        const r = await scrape(url);
-        return r?.status === 200 && ticksIn(r.body) >= 1 ? r.body : null;
-      });
-      assert.match(body, /^waspd_mode\{mode="enforcing"\} 1$/m);
-      await tmux("send-keys", "-t", session, "q");
-      const exit = await poll("waspd to exit", 30_000, () => writtenText(`${dir}/exit`));
-      assert.equal(exit, "0");
-    } finally {
-      await tmux("kill-session", "-t", session);
-      await Deno.remove(dir, { recursive: true });
-    }
+    await inSession(
+      "waspd-metrics",
+      (dir) =>
+        `'${Deno.execPath()}' run -A '${MAIN}' --sim -u 250 --metrics 127.0.0.1:0 ` +
+        `2> ${dir}/err; echo $? > ${dir}/exit; sleep 30`,
+      async (session, dir) => {
+        await poll("the first frame", 30_000, async () => {
+          const screen = await screenOf(session);
+          return /PTL latency/.test(screen) ? screen : null;
+        });
+        const url = await poll("the metrics address", 30_000, async () => {
+          const err = await Deno.readTextFile(`${dir}/err`).catch(() => "");
+          return /metrics on (http:\/\/\S+\/metrics)/.exec(err)?.[1] ?? null;
+        });
+        const body = await poll("a scrape with ticks", 30_000, async () => {
+          const r = await scrape(url);
+          return r?.status === 200 && ticksIn(r.body) >= 1 ? r.body : null;
+        });
+        assert.match(body, /^waspd_mode\{mode="enforcing"\} 1$/m);
+        await tmux("send-keys", "-t", session, "q");
+        const exit = await poll("waspd to exit", 30_000, () => writtenText(`${dir}/exit`));
+        assert.equal(exit, "0");
+      },
+    );
   },
 });

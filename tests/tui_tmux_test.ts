@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { poll } from "./support/poll.ts";
-import { hasTmux, newSession, screenOf, tmux, writtenText } from "./support/tmux.ts";
+import { hasTmux, inSession, screenOf, tmux, writtenText } from "./support/tmux.ts";
 import { MAIN } from "./support/waspd.ts";
 
 /** How long each step of the screen may take: a hang guard, not a speed limit. */
@@ -19,52 +19,52 @@ Deno.test({
   name: "tmux: the live screen draws, takes keys, and q restores the terminal with nothing left on",
   ignore: !hasTmux(),
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "waspd-tmux-" });
-    const session = `waspd-e2e-${Deno.pid}`;
-    const script = [
-      `stty -g > ${dir}/before`,
-      `'${Deno.execPath()}' run -A '${MAIN}' --sim 4 --time-scale 4 -u 250 -y 4000 -i 8000`,
-      `echo $? > ${dir}/exit`,
-      `stty -g > ${dir}/after`,
-      "sleep 60",
-    ].join("; ");
-    await newSession(session, script);
-    const pane = () => screenOf(session);
-    const screenHas = (text: string | RegExp) => async () => {
-      const screen = await pane();
-      return (typeof text === "string" ? screen.includes(text) : text.test(screen)) ? screen : null;
-    };
-    try {
-      const first = await poll("the first frame", STEP_MS, screenHas(/PTL latency/));
-      assert.match(first, /SIMULATED/);
-      assert.match(first, /stream/);
-      assert.equal((await tmux("display", "-p", "-t", session, "#{alternate_on}")).trim(), "1");
+    await inSession(
+      "waspd-e2e",
+      (dir) =>
+        [
+          `stty -g > ${dir}/before`,
+          `'${Deno.execPath()}' run -A '${MAIN}' --sim 4 --time-scale 4 -u 250 -y 4000 -i 8000`,
+          `echo $? > ${dir}/exit`,
+          `stty -g > ${dir}/after`,
+          "sleep 60",
+        ].join("; "),
+      async (session, dir) => {
+        const pane = () => screenOf(session);
+        const screenHas = (text: string | RegExp) => async () => {
+          const screen = await pane();
+          return (typeof text === "string" ? screen.includes(text) : text.test(screen))
+            ? screen
+            : null;
+        };
+        const first = await poll("the first frame", STEP_MS, screenHas(/PTL latency/));
+        assert.match(first, /SIMULATED/);
+        assert.match(first, /stream/);
+        assert.equal((await tmux("display", "-p", "-t", session, "#{alternate_on}")).trim(), "1");
 
-      await tmux("send-keys", "-t", session, "c");
-      await poll("the cache acknowledgement", STEP_MS, screenHas(/cache raised to \d+ pages/));
-      await tmux("send-keys", "-t", session, "?");
-      await poll("the help", STEP_MS, screenHas(/pin the selected process/i));
-      await tmux("send-keys", "-t", session, "?");
-      await poll("replication", STEP_MS, screenHas(/ACTIVE/));
+        await tmux("send-keys", "-t", session, "c");
+        await poll("the cache acknowledgement", STEP_MS, screenHas(/cache raised to \d+ pages/));
+        await tmux("send-keys", "-t", session, "?");
+        await poll("the help", STEP_MS, screenHas(/pin the selected process/i));
+        await tmux("send-keys", "-t", session, "?");
+        await poll("replication", STEP_MS, screenHas(/ACTIVE/));
 
-      await tmux("send-keys", "-t", session, "q");
-      const exit = await poll("waspd to exit", STEP_MS, () => writtenText(`${dir}/exit`));
-      await poll("the tty modes to be saved", STEP_MS, () => writtenText(`${dir}/after`));
-      assert.equal(exit, "0");
-      const shell = await pane();
-      assert.match(shell, /replication turned off for pid \d+/);
-      assert.doesNotMatch(shell, /could not turn replication off/);
-      assert.equal(
-        await Deno.readTextFile(`${dir}/after`),
-        await Deno.readTextFile(`${dir}/before`),
-        "tty modes restored",
-      );
-      const flags = (await tmux("display", "-p", "-t", session, "#{alternate_on} #{cursor_flag}"))
-        .trim();
-      assert.equal(flags, "0 1", "main screen, visible cursor");
-    } finally {
-      await tmux("kill-session", "-t", session).catch(() => "");
-      await Deno.remove(dir, { recursive: true });
-    }
+        await tmux("send-keys", "-t", session, "q");
+        const exit = await poll("waspd to exit", STEP_MS, () => writtenText(`${dir}/exit`));
+        await poll("the tty modes to be saved", STEP_MS, () => writtenText(`${dir}/after`));
+        assert.equal(exit, "0");
+        const shell = await pane();
+        assert.match(shell, /replication turned off for pid \d+/);
+        assert.doesNotMatch(shell, /could not turn replication off/);
+        assert.equal(
+          await Deno.readTextFile(`${dir}/after`),
+          await Deno.readTextFile(`${dir}/before`),
+          "tty modes restored",
+        );
+        const flags = (await tmux("display", "-p", "-t", session, "#{alternate_on} #{cursor_flag}"))
+          .trim();
+        assert.equal(flags, "0 1", "main screen, visible cursor");
+      },
+    );
   },
 });

@@ -30,3 +30,24 @@ export async function writtenText(path: string): Promise<string | null> {
   const text = await Deno.readTextFile(path).then((t) => t.trim(), () => "");
   return text === "" ? null : text;
 }
+
+/**
+ * A scratch directory and a detached session `name-PID` whose shell runs
+ * `script(dir)`, for `use`; the session is killed and the directory removed
+ * afterwards whatever happens.
+ */
+export async function inSession(
+  name: string,
+  script: (dir: string) => string,
+  use: (session: string, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: `${name}-` });
+  const session = `${name}-${Deno.pid}`;
+  try {
+    await newSession(session, script(dir));
+    await use(session, dir);
+  } finally {
+    await tmux("kill-session", "-t", session).catch(() => "");
+    await Deno.remove(dir, { recursive: true });
+  }
+}
