@@ -15,7 +15,7 @@ import { frameText, renderFrame } from "../src/ui/render.ts";
 import { sanitizeText } from "../src/ui/sanitize.ts";
 import { absorbSnapshot, initialUiState } from "../src/ui/state.ts";
 import { sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
-import { type CliRun, runRecorded } from "./support/cli_run.ts";
+import { type CliRun, runRecorded as cli } from "./support/cli_run.ts";
 import { MAIN, RUN_TIMEOUT_MS, runWaspd } from "./support/waspd.ts";
 
 function assertUsageError(r: CliRun, message: RegExp) {
@@ -29,11 +29,11 @@ function assertUsageError(r: CliRun, message: RegExp) {
 
 Deno.test("row 8: --time-scale above 1e6 is a usage error on one line", async () => {
   assertUsageError(
-    await runRecorded(["--time-scale", "1e15"]),
+    await cli(["--time-scale", "1e15"]),
     /--time-scale: '1e15' is larger than/,
   );
-  assertUsageError(await runRecorded(["--sim", "--time-scale", "1000001"]), /larger than 1000000/);
-  const ok = await runRecorded(["--sim", "--time-scale", "1e6"]);
+  assertUsageError(await cli(["--sim", "--time-scale", "1000001"]), /larger than 1000000/);
+  const ok = await cli(["--sim", "--time-scale", "1e6"]);
   assert.equal(ok.code, 0);
   assert.equal(ok.calls[0]?.config.timeScale, 1e6);
 });
@@ -41,9 +41,9 @@ Deno.test("row 8: --time-scale above 1e6 is a usage error on one line", async ()
 // ------------------------------------------------------------ row 10
 
 Deno.test("row 10: -u below the 100 ms of the +/- keys is a usage error", async () => {
-  assertUsageError(await runRecorded(["-u", "1"]), /-u: '1' is below the 100 ms minimum/);
-  assertUsageError(await runRecorded(["--update-interval", "99"]), /below the 100 ms minimum/);
-  const ok = await runRecorded(["-u", "100"]);
+  assertUsageError(await cli(["-u", "1"]), /-u: '1' is below the 100 ms minimum/);
+  assertUsageError(await cli(["--update-interval", "99"]), /below the 100 ms minimum/);
+  const ok = await cli(["-u", "100"]);
   assert.equal(ok.calls[0]?.config.updateIntervalMs, 100);
 });
 
@@ -51,10 +51,10 @@ Deno.test("row 10: -u below the 100 ms of the +/- keys is a usage error", async 
 
 Deno.test("row 11: probe --rounds 0 is a usage error, 1 is accepted", async () => {
   assertUsageError(
-    await runRecorded(["probe", "--rounds", "0"]),
+    await cli(["probe", "--rounds", "0"]),
     /--rounds: '0' must be at least 1/,
   );
-  const ok = await runRecorded(["probe", "--rounds", "1"]);
+  const ok = await cli(["probe", "--rounds", "1"]);
   assert.deepEqual(ok.calls[0]?.extra, { rounds: 1, bufferMb: null });
 });
 
@@ -79,20 +79,20 @@ Deno.test("row 11: the simulated probe with one round reports every spread as nu
 // ------------------------------------------------------------ row 12
 
 Deno.test("row 12: --sim before a subcommand simulates 4 nodes, a count is still taken", async () => {
-  let r = await runRecorded(["--sim", "status"]);
+  let r = await cli(["--sim", "status"]);
   assert.equal(r.code, 0, r.err);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.config.simNodes], ["status", 4]);
-  r = await runRecorded(["--sim", "enable", "5"]);
+  r = await cli(["--sim", "enable", "5"]);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.extra, r.calls[0]?.config.simNodes], [
     "enable",
     5,
     4,
   ]);
-  r = await runRecorded(["--sim", "8", "probe", "--rounds", "3"]);
+  r = await cli(["--sim", "8", "probe", "--rounds", "3"]);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.config.simNodes], ["probe", 8]);
-  r = await runRecorded(["--sim", "2", "--json"]);
+  r = await cli(["--sim", "2", "--json"]);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.config.simNodes], ["daemon", 2]);
-  assertUsageError(await runRecorded(["--sim", "0", "status"]), /at least 1/);
+  assertUsageError(await cli(["--sim", "0", "status"]), /at least 1/);
 });
 
 Deno.test("row 12: attachSimCount leaves operands after -- alone", () => {
@@ -124,7 +124,7 @@ for (
 
 Deno.test("row 14: a bad value with ESC, BEL or a newline is echoed on one sanitized line", async () => {
   for (const value of ["\x1b]0;x\x07", "1\n2", "\x1b[2J"]) {
-    const r = await runRecorded(["-u", value]);
+    const r = await cli(["-u", value]);
     assertUsageError(r, /-u: /);
     const controls = [...r.err.slice(0, -1)].filter((c) => c < " " || c === "\x7f");
     assert.deepEqual(controls, [], `no control byte in ${JSON.stringify(r.err)}`);
@@ -132,7 +132,7 @@ Deno.test("row 14: a bad value with ESC, BEL or a newline is echoed on one sanit
   }
   // commander's own hint stays on the same line.
   assertUsageError(
-    await runRecorded(["--jsn"]),
+    await cli(["--jsn"]),
     /unknown option '--jsn' \(Did you mean --json\?\)/,
   );
 });
