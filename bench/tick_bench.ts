@@ -12,44 +12,18 @@ import { parseArgs } from "node:util";
 import { defaultConfig } from "../src/config.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { LinuxHost } from "../src/sys/linux_host.ts";
+import { median } from "../src/core/stats.ts";
+import { CLK_TCK, cpuMsOf, psCpuMs, statusKbOf } from "./support.ts";
 
 const { values } = parseArgs({
   options: { procs: { type: "string", default: "2000" }, ticks: { type: "string", default: "20" } },
 });
 const PROCS = Number(values.procs);
 const TICKS = Number(values.ticks);
-const CLK_TCK = 100;
 
-/** This process's user+system CPU time in ms (/proc/self/stat fields 14, 15). */
-function selfCpuMs(): number {
-  const stat = Deno.readTextFileSync("/proc/self/stat");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 1000 / CLK_TCK;
-}
-
-function rssMb(): number {
-  const status = Deno.readTextFileSync("/proc/self/status");
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
-}
-
-/** CPU ms (user+sys) of one `ps -e -o pid,stat,rss,comm`, measured by bash's `times`. */
-async function psCpuMs(): Promise<{ cpuMs: number; lines: number }> {
-  const out = await new Deno.Command("bash", {
-    args: ["-c", "ps -e -o pid,stat,rss,comm > /tmp/waspd-bench-ps.txt; times"],
-    stdout: "piped",
-  }).output();
-  // `times` prints shell then children: "0m0.002s 0m0.001s\n0m0.040s 0m0.020s".
-  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-  const [user, sys] = (lines.at(-1) ?? "").split(" ").map((t) => {
-    const m = /(\d+)m([\d.]+)s/.exec(t);
-    return m ? Number(m[1]) * 60_000 + Number(m[2]) * 1000 : NaN;
-  });
-  const psLines = (await Deno.readTextFile("/tmp/waspd-bench-ps.txt")).split("\n").length - 1;
-  return { cpuMs: (user ?? NaN) + (sys ?? NaN), lines: psLines };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+/** This process's user+system CPU time in ms. */
+const selfCpuMs = (): number => cpuMsOf("self") ?? NaN;
+const rssMb = (): number => (statusKbOf("self", "VmRSS") ?? NaN) / 1024;
 
 // N idle processes, in one process group so they all go at the end.
 const sleepers = new Deno.Command("bash", {

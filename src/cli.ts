@@ -24,6 +24,7 @@ import { DEFAULT_METRICS_PORT, type ListenAddress, parseListenAddress } from "./
 import denoJson from "../deno.json" with { type: "json" };
 import { sanitizeLine } from "./ui/sanitize.ts";
 import { attachSimCount } from "./cli_argv.ts";
+import type { Output } from "./sys/stdio.ts";
 
 /** Nodes of the simulated machine when --sim gives no count. */
 const DEFAULT_SIM_NODES = 4;
@@ -44,11 +45,6 @@ export interface CliHandlers {
   steer(config: Config, pid: number): Promise<number>;
   unpin(config: Config, pid: number): Promise<number>;
   status(config: Config): Promise<number>;
-}
-
-export interface CliOutput {
-  out(text: string): void;
-  err(text: string): void;
 }
 
 /** Exit code for a usage error (bad flag or value), as getopt tools use. */
@@ -148,7 +144,7 @@ function toConfig(o: GlobalOptions): Config {
  */
 export function buildProgram(
   handlers: CliHandlers,
-  io: CliOutput,
+  io: Output,
   done: (exitCode: number) => void,
 ): Command {
   const d = defaultConfig();
@@ -333,7 +329,7 @@ export function buildProgram(
 export async function runCli(
   argv: string[],
   handlers: CliHandlers,
-  io: CliOutput,
+  io: Output,
 ): Promise<number> {
   let exitCode = 0;
   const program = buildProgram(handlers, io, (code) => {

@@ -127,8 +127,11 @@ export interface PinStore {
   read(): Promise<{ pins: Pins; warnings: string[] }>;
   /** Set (null: remove) one pin; returns warnings met reading the old pins. */
   set(key: ProcessKey, state: PinState | null, nowMs: number): Promise<string[]>;
-  /** Drop the pins of processes that are gone (the daemon's start); returns warnings. */
-  prune(isAlive: (key: ProcessKey) => Promise<boolean>): Promise<string[]>;
+  /**
+   * Drop the pins of processes that are gone (the daemon's start), by the
+   * liveness check the store was made with; returns the pins kept and the warnings.
+   */
+  prune(): Promise<{ pins: Pins; warnings: string[] }>;
 }
 
 export interface Host {

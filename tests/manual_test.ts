@@ -19,7 +19,7 @@ import { libc } from "../src/ffi/libc.ts";
 import { STOCK_KERNEL } from "./stock_kernel.ts";
 import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
 import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
-import { decodePins, formatPins, pinOf, prunePins, withPin } from "../src/core/pins.ts";
+import { decodePins, formatPins, livePins, pinOf, withPin } from "../src/core/pins.ts";
 import { FilePins, readPins, writePins } from "../src/sys/pins.ts";
 import { MemoryPins } from "../src/sim/pins.ts";
 import { processInfo } from "./support/process_info.ts";
@@ -320,8 +320,9 @@ Deno.test("pins: the file is replaced atomically, no temp file left beside it", 
   });
 });
 
-Deno.test("pins: pruning keeps the pins of live processes only", () => {
-  assert.deepEqual([...prunePins(twoPins(), new Set(["11@2"])).keys()], ["11@2"]);
+Deno.test("pins: pruning keeps the pins of live processes only", async () => {
+  const alive = (key: { pid: number; startTime: number }) => Promise.resolve(key.pid === 11);
+  assert.deepEqual([...(await livePins(twoPins(), alive)).keys()], ["11@2"]);
 });
 
 Deno.test("pins: unpinning removes that pin and no other", () => {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { EXIT_USAGE } from "../src/cli.ts";
 import { attachSimCount } from "../src/cli_argv.ts";
-import { label } from "../src/daemon/actuator.ts";
+import { label } from "../src/daemon/managed.ts";
 import { summarizeRounds } from "../probe/chase.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { stdoutWasClosed } from "../src/sys/stdio.ts";

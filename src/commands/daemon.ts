@@ -17,14 +17,9 @@ import { EXIT_USAGE } from "../cli.ts";
 import { judgeSignal } from "../daemon/signals.ts";
 import { LOG_RETRY_MS, ResilientLog } from "../daemon/log_sink.ts";
 import { LogFile } from "../sys/log_file.ts";
-import { OutputClosed } from "../sys/stdio.ts";
+import { type Output, OutputClosed } from "../sys/stdio.ts";
 import { sanitizeLine } from "../ui/sanitize.ts";
 import { type DaemonOutputs, openOutputs } from "./outputs.ts";
-
-export interface Output {
-  out(text: string): void;
-  err(text: string): void;
-}
 
 export interface DaemonDeps {
   openHost(config: Config): Promise<Host>;

@@ -12,6 +12,7 @@ import { formatListenAddress } from "../metrics/listen.ts";
 import { type MetricsEndpoint, openMetricsEndpoint } from "../metrics/endpoint.ts";
 import { headlessSink, journalMode } from "../ui/headless.ts";
 import { VERSION } from "../cli.ts";
+import type { Output } from "../sys/stdio.ts";
 
 export interface DaemonOutputs {
   /** Every event, as the --log and --headless lines want it; null when neither is on. */
@@ -20,15 +21,10 @@ export interface DaemonOutputs {
   close(): Promise<void>;
 }
 
-interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
-
 /** Null (after one line on stderr) when --metrics cannot bind. */
 export function openOutputs(
   config: Config,
-  io: Io,
+  io: Output,
   logSink: EventSink | null,
   env: { JOURNAL_STREAM?: string | undefined },
 ): DaemonOutputs | null {

@@ -24,7 +24,8 @@ import { clampUpdateInterval } from "../core/update_interval.ts";
 import { type Config, isExcludedName } from "../config.ts";
 import type { DaemonControl } from "./control.ts";
 import type { Host, Privileges } from "../host.ts";
-import { Actuator, label } from "./actuator.ts";
+import { Actuator } from "./actuator.ts";
+import { label } from "./managed.ts";
 import { policySampleOf, signalsOf } from "./policy_inputs.ts";
 import { composeSnapshot } from "./snapshot_compose.ts";
 import { MitosisOperations } from "./operations.ts";
@@ -142,9 +143,7 @@ export class Daemon implements DaemonControl {
    */
   async #takeOver(): Promise<void> {
     const host = this.#host;
-    const alive = async (key: ProcessKey) => (await host.confirm(key)) !== null;
-    for (const w of await host.pins.prune(alive)) this.events.emit("error", w);
-    const { pins, warnings } = await host.pins.read();
+    const { pins, warnings } = await host.pins.prune();
     for (const w of warnings) this.events.emit("error", w);
     const live = this.#mitosis?.active.filter((a) => a.live).map((a) => a.pid) ?? null;
     await takeOverOwnership({

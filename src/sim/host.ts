@@ -76,7 +76,7 @@ export class SimHost implements Host {
   }
   readonly mitosis: MitosisControl;
   /** In memory: a simulation never touches the real host's pins file. */
-  readonly pins = new MemoryPins();
+  readonly pins = new MemoryPins(async (key) => (await this.confirm(key)) !== null);
   readonly scenario: readonly Workload[];
   readonly #kernel: SimMitosisKernel;
   /** Start time of the process the kernel model knows under each pid (pid reuse). */

@@ -11,6 +11,7 @@
  * hardened state-file reader and atomic writer as the real host's files.
  */
 import { STEERING_SLOTS } from "../core/types.ts";
+import { isInt, isRecord, parseJson } from "../core/json_guards.ts";
 import type { MitosisControl } from "../host.ts";
 import { loadStateFile, writeStateFile } from "../sys/state_file.ts";
 import type { SimMitosisKernel } from "./mitosis_kernel.ts";
@@ -81,30 +82,22 @@ export function restoreSim(
   }
 }
 
-const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
-
 /** Decode the state file, all or nothing. Pure. */
 export function decodeSim(
   text: string,
 ): { ok: true; value: SavedSim } | { ok: false; reason: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { ok: false, reason: "not JSON" };
-  }
+  const j = parseJson(text);
+  if (j === undefined) return { ok: false, reason: "not JSON" };
   const bad = { ok: false as const, reason: "not a simulated machine's state" };
-  if (typeof json !== "object" || json === null) return bad;
-  const j = json as Record<string, unknown>;
+  if (!isRecord(j)) return bad;
   if (
     j.version !== 1 || !isInt(j.seed) || !isInt(j.nodes) || typeof j.now_ms !== "number" ||
     !Number.isFinite(j.now_ms) || j.now_ms < 0 || !isInt(j.mode) || !isInt(j.inherit) ||
     !Array.isArray(j.processes)
   ) return bad;
   const processes: SavedSimProcess[] = [];
-  for (const raw of j.processes as unknown[]) {
-    if (typeof raw !== "object" || raw === null) return bad;
-    const p = raw as Record<string, unknown>;
+  for (const p of j.processes as unknown[]) {
+    if (!isRecord(p)) return bad;
     const steering = p.steering;
     if (
       !isInt(p.pid) || !isInt(p.start_time) || !isInt(p.mask) ||
