@@ -5,7 +5,7 @@
  * kernel state, and the next waspd's takeover adopts or drops each entry.
  */
 import assert from "node:assert/strict";
-import { inTempDir } from "./support/waspd.ts";
+import { inTempDir } from "./support/scratch.ts";
 import { EventLog } from "../src/core/events.ts";
 import type { ActionResult, ProcessKey } from "../src/core/types.ts";
 import { Actuator } from "../src/daemon/actuator.ts";

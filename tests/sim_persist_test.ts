@@ -4,7 +4,7 @@
  * they were, as a real machine's do when its daemon dies.
  */
 import assert from "node:assert/strict";
-import { inTempDir } from "./support/waspd.ts";
+import { inTempDir } from "./support/scratch.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { defaultConfig } from "../src/config.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
