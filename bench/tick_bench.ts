@@ -25,6 +25,12 @@ const TICKS = Number(values.ticks);
 const selfCpuMs = (): number => cpuMsOf("self") ?? NaN;
 const rssMb = (): number => (statusKbOf("self", "VmRSS") ?? NaN) / 1024;
 
+/** A temporary directory, removed when the scope ends (after the daemon's undo). */
+async function tempDir(prefix: string): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
 // N idle processes, in one process group so they all go at the end.
 const sleepers = new Deno.Command("bash", {
   args: ["-c", `for i in $(seq ${PROCS}); do sleep 3600 & done; wait`],
@@ -33,9 +39,21 @@ const sleepers = new Deno.Command("bash", {
 }).spawn();
 try {
   await new Promise((r) => setTimeout(r, 500 + PROCS));
-  const host = await LinuxHost.open({ procRoot: "/proc", sysRoot: "/sys" });
-  // Each tick reads the host's pins file, as the real daemon does.
-  const daemon = await Daemon.open(host, { ...defaultConfig(), ptlIntervalMs: 3_600_000 });
+  // A temporary state dir and --keep-inherit: the bench reads the real
+  // processes but must not take over a running waspd's (owned.json), prune
+  // the operator's pins, or turn /proc/mitosis/inherit off. Each tick still
+  // reads its pins file there, as the real daemon does in /run/waspd.
+  await using stateDir = await tempDir("waspd-bench-");
+  const host = await LinuxHost.open({
+    procRoot: "/proc",
+    sysRoot: "/sys",
+    stateDir: stateDir.path,
+  });
+  await using daemon = await Daemon.open(host, {
+    ...defaultConfig(),
+    ptlIntervalMs: 3_600_000,
+    keepInherit: true,
+  });
   await daemon.tick();
   await daemon.ptlIdle(); // the one PTL measurement is not part of a tick
   await daemon.tick();
@@ -66,7 +84,6 @@ try {
   console.log(`CPU per ps -e run:   ${psMs.toFixed(1)} ms (median of 5)`);
   console.log(`ratio tick / ps:     ${(tickMs / psMs).toFixed(2)}  (target < 1)`);
   console.log(`steady RSS:          ${rssMb().toFixed(1)} MB  (target < 100 MB)`);
-  await daemon.shutdown();
 } finally {
   // The sleepers first (while bash is still their parent), then bash.
   await new Deno.Command("pkill", { args: ["-KILL", "-P", String(sleepers.pid)] }).output();

@@ -159,6 +159,11 @@ export interface Host {
   process(pid: number): Promise<ProcessInfo | null>;
   /** Re-read one process's identity right before acting on it; null if gone. */
   confirm(key: ProcessKey): Promise<ProcessInfo | null>;
+  /**
+   * What went wrong on the host's side since the last call (the simulated
+   * machine failing to save its state), each told once: the daemon logs it.
+   */
+  takeWarnings?(): string[];
   /** Release counters, workers and children. */
   close(): Promise<void>;
 }

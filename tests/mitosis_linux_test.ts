@@ -57,7 +57,7 @@ Deno.test({
   ignore: !STOCK_KERNEL,
   async fn() {
     const mitosis = new LinuxMitosis("/proc");
-    // Our own child's pid: a real, running target that the call cannot harm here.
+    // Our own pid: a real, running target, and a stock kernel refuses the call before touching it.
     const result = await mitosis.setReplication({ pid: Deno.pid, startTime: 0 }, 1, 20_000);
     assert.equal(result.ok, false);
     assert.equal(!result.ok && !result.stuck && result.errno, "EINVAL");

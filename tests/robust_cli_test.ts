@@ -47,6 +47,29 @@ Deno.test("row 10: -u below the 100 ms of the +/- keys is a usage error", async 
   assert.equal(ok.calls[0]?.config.updateIntervalMs, 100);
 });
 
+Deno.test("row 10: -u above the 60000 ms of the +/- keys is a usage error", async () => {
+  assertUsageError(await cli(["-u", "120000"]), /-u: '120000' is above the 60000 ms maximum/);
+  assertUsageError(await cli(["--update-interval", "60001"]), /above the 60000 ms maximum/);
+  const ok = await cli(["-u", "60000"]);
+  assert.equal(ok.calls[0]?.config.updateIntervalMs, 60_000);
+});
+
+Deno.test("--state-dir '' is a usage error (it would write /pins.json); a directory is kept", async () => {
+  assertUsageError(await cli(["--state-dir", ""]), /--state-dir: the directory must not be empty/);
+  assertUsageError(await cli(["status", "--state-dir="]), /must not be empty/);
+  const ok = await cli(["--state-dir", "/tmp/w"]);
+  assert.equal(ok.calls[0]?.config.stateDir, "/tmp/w");
+});
+
+Deno.test("the pid commands each reach their own handler with the pid", async () => {
+  for (const command of ["enable", "disable", "unpin", "steer"]) {
+    const r = await cli([command, "42"]);
+    assert.equal(r.code, 0);
+    assert.equal(r.calls[0]?.command, command);
+    assert.equal(r.calls[0]?.extra, 42);
+  }
+});
+
 // ------------------------------------------------------------ row 11
 
 Deno.test("row 11: probe --rounds 0 is a usage error, 1 is accepted", async () => {

@@ -7,12 +7,12 @@
  * processes alive (the scenario is a function of seed and time) and the same
  * ones replicated, which is what the crash-safe ownership test needs.
  *
- * Written after every call that changes the kernel model, with the same
- * hardened state-file reader and atomic writer as the real host's files.
+ * Written after every call that may change the kernel model (SimHost's
+ * wrapper of its MitosisControl), with the same hardened state-file reader
+ * and atomic writer as the real host's files.
  */
 import { STEERING_SLOTS } from "../core/types.ts";
 import { isInt, isRecord, parseJson } from "../core/json_guards.ts";
-import type { MitosisControl } from "../host.ts";
 import { loadStateFile, writeStateFile } from "../sys/state_file.ts";
 import type { SimMitosisKernel } from "./mitosis_kernel.ts";
 
@@ -175,28 +175,4 @@ export function loadSim(
 
 export function saveSim(path: string, saved: SavedSim): void {
   writeStateFile(path, encodeSim(saved));
-}
-
-/** Calls that only read the kernel model; every other call may change it. */
-const READ_ONLY: ReadonlySet<PropertyKey> = new Set(["detect", "read", "getSteering"]);
-
-/**
- * `control` with `save` run after every call that may change the kernel
- * model (whatever the call is named: the interface's writers change, the
- * readers are few and listed).
- */
-export function savedAfter(control: MitosisControl, save: () => void): MitosisControl {
-  return new Proxy(control, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== "function" || READ_ONLY.has(prop)) return value;
-      return async (...args: unknown[]) => {
-        try {
-          return await value.apply(target, args);
-        } finally {
-          save();
-        }
-      };
-    },
-  });
 }
