@@ -16,6 +16,8 @@
  * Targets (issue 11): ratio <= 0.5 (moonshot 0.25), RSS median < 100 MB, peak < 200 MB.
  */
 import { parseArgs } from "node:util";
+import { median } from "../src/core/stats.ts";
+import { CLK_TCK, cpuMsOf, psCpuMs, statusKbOf } from "./support.ts";
 
 const { values, positionals } = parseArgs({
   options: {
@@ -26,7 +28,6 @@ const { values, positionals } = parseArgs({
 });
 const PROCS = Number(values.procs);
 const SECONDS = Number(values.seconds);
-const CLK_TCK = 100;
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /** The deno arguments of deno.json's `run` task ("deno run -A ... main.ts"), main.ts resolved. */
@@ -37,48 +38,6 @@ function runTaskArgs(): string[] {
   const words = (json.tasks["run"] ?? "").trim().split(/\s+/);
   if (words[0] !== "deno") throw new Error(`unexpected run task: ${json.tasks["run"]}`);
   return words.slice(1);
-}
-
-/** utime+stime of the whole process (all threads), ms; null once it is gone. */
-function cpuMsOf(pid: number): number | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 1000 / CLK_TCK;
-  } catch {
-    return null;
-  }
-}
-
-function statusKbOf(pid: number, field: string): number | null {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text);
-    return m === null ? null : Number(m[1]);
-  } catch {
-    return null;
-  }
-}
-
-/** CPU ms (user+sys) of one `ps -e -o pid,stat,rss,comm`, measured by bash's `times`. */
-async function psCpuMs(): Promise<{ cpuMs: number; lines: number }> {
-  const out = await new Deno.Command("bash", {
-    args: ["-c", "ps -e -o pid,stat,rss,comm > /tmp/waspd-cost-ps.txt; times"],
-    stdout: "piped",
-  }).output();
-  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-  const [user, sys] = (lines.at(-1) ?? "").split(" ").map((t) => {
-    const m = /(\d+)m([\d.]+)s/.exec(t);
-    return m ? Number(m[1]) * 60_000 + Number(m[2]) * 1000 : NaN;
-  });
-  const psLines = (await Deno.readTextFile("/tmp/waspd-cost-ps.txt")).split("\n").length - 1;
-  return { cpuMs: (user ?? NaN) + (sys ?? NaN), lines: psLines };
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

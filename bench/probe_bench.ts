@@ -25,6 +25,7 @@ import {
   LinuxProber,
 } from "../probe/prober.ts";
 import type { ChaseParams } from "../probe/protocol.ts";
+import { median } from "../src/core/stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -45,12 +46,6 @@ function statusKb(field: string): number {
   const match = text.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
   if (match === null) throw new Error(`/proc/self/status has no ${field}`);
   return Number(match[1]);
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 async function compileReference(dir: string): Promise<string> {

@@ -19,6 +19,7 @@ import { readTopology } from "../src/sys/topology.ts";
 import { LinuxProber } from "../probe/prober.ts";
 import { DEFAULT_GROUPS_PER_CELL, LightProber } from "../probe/light_prober.ts";
 import type { PtlCell } from "../src/core/types.ts";
+import { median } from "../src/core/stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -33,11 +34,6 @@ const REFRESHES = Number(values.refreshes);
 const GROUPS = Number(values.groups);
 const MEMORY = Number(values["memory-mb"]) * 1024 * 1024;
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 const key = (c: PtlCell) => `${c.row}->${c.col}`;
 
 const topology = await readTopology();

@@ -10,13 +10,10 @@ import { chaseLoads, summarizeRounds, writeChain } from "./chase.ts";
 import { memoryShortage } from "./plan.ts";
 import { parseNodeMeminfo } from "../src/sys/topology_parse.ts";
 import { type CellResult, type ChaseParams, failedCell as failed } from "./protocol.ts";
+import { errorMessage } from "../src/core/error_message.ts";
 
 const HUGE_PAGE_BYTES = 2 * 1024 * 1024;
 const PAGE_BYTES = 4096;
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * Addresses to check with move_pages: one per TLB group (at a page offset that
@@ -64,7 +61,7 @@ function tryMap(lib: Libc, bytes: number): Mapping | string {
   try {
     return Mapping.anonymous(bytes, lib);
   } catch (error) {
-    return message(error);
+    return errorMessage(error);
   }
 }
 
@@ -108,7 +105,7 @@ export function measureCell(
   try {
     lib.mbind(base, bufferBytes, MPOL_BIND, [node]);
   } catch (error) {
-    return failed(node, message(error), hugePageAdvice);
+    return failed(node, errorMessage(error), hugePageAdvice);
   }
 
   const words = new Uint32Array(Deno.UnsafePointerView.getArrayBuffer(base, bufferBytes));
@@ -119,7 +116,7 @@ export function measureCell(
   try {
     status = lib.queryPageNodes(0, new BigUint64Array(sample));
   } catch (error) {
-    return failed(node, `placement not verified: ${message(error)}`, hugePageAdvice);
+    return failed(node, `placement not verified: ${errorMessage(error)}`, hugePageAdvice);
   }
   const problem = placementProblem(status, node);
   if (problem !== null) return failed(node, problem, hugePageAdvice);

@@ -30,58 +30,25 @@ import { Mapping } from "../src/ffi/owned.ts";
  *   16: 0f ae f0     mfence               (the flushes are done before any later load)
  *   19: c3           ret
  */
-const CLFLUSH_LOOP = [
-  0x48,
-  0x85,
-  0xf6,
-  0x74,
-  0x0b,
-  0x0f,
-  0xae,
-  0x3f,
-  0x48,
-  0x01,
-  0xd7,
-  0x48,
-  0xff,
-  0xce,
-  0xeb,
-  0xf0,
-  0x0f,
-  0xae,
-  0xf0,
-  0xc3,
-];
-/** The same loop with clflushopt: flushes of different lines may overlap (ordered by mfence). */
-const CLFLUSHOPT_LOOP = [
-  0x48,
-  0x85,
-  0xf6,
-  0x74,
-  0x0c,
-  0x66,
-  0x0f,
-  0xae,
-  0x3f,
-  0x48,
-  0x01,
-  0xd7,
-  0x48,
-  0xff,
-  0xce,
-  0xeb,
-  0xef,
-  0x0f,
-  0xae,
-  0xf0,
-  0xc3,
-];
+/** The flush of [rdi] at offset 5; clflushopt is clflush with a 0x66 prefix (flushes may overlap, mfence orders them). */
+const FLUSH_RDI = {
+  clflush: [0x0f, 0xae, 0x3f],
+  clflushopt: [0x66, 0x0f, 0xae, 0x3f],
+} as const;
+
+/** The loop above around one flush instruction: the two rel8 jumps follow from its length. */
+function flushLoop(flush: readonly number[]): number[] {
+  const body = [...flush, 0x48, 0x01, 0xd7, 0x48, 0xff, 0xce]; // flush; add rdi, rdx; dec rsi
+  const je = body.length + 2; // past the body and the jmp, to the mfence
+  const jmp = -(5 + body.length + 2); // from after the jmp back to offset 0
+  return [0x48, 0x85, 0xf6, 0x74, je, ...body, 0xeb, jmp & 0xff, 0x0f, 0xae, 0xf0, 0xc3];
+}
 
 export type FlushInstruction = "clflush" | "clflushopt";
 
 /** The machine code of the flush loop for one instruction (pure data, tested). */
 export function flushCode(instruction: FlushInstruction): Uint8Array {
-  return new Uint8Array(instruction === "clflush" ? CLFLUSH_LOOP : CLFLUSHOPT_LOOP);
+  return new Uint8Array(flushLoop(FLUSH_RDI[instruction]));
 }
 
 /** clflushopt where /proc/cpuinfo lists it, else clflush (every x86-64 CPU has it). */

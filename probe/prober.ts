@@ -16,6 +16,7 @@ import type { ProbeWorkerHandle } from "./probe_worker_handle.ts";
 import { type ChaseParams, failedRow, type RowReply } from "./protocol.ts";
 import { SharedAbortFlag } from "./abort_flag.ts";
 import { ProbeWorkerPool } from "./worker_pool.ts";
+import { errorMessage } from "../src/core/error_message.ts";
 
 export interface LinuxProberOptions {
   clock?: Clock;
@@ -204,7 +205,7 @@ export class LinuxProber implements Prober, Disposable {
     } catch (error) {
       // The worker may still hold a mapping; terminating it is the only way out.
       handle.terminate();
-      return failedRow(row, cols, error instanceof Error ? error.message : String(error));
+      return failedRow(row, cols, errorMessage(error));
     }
   }
 }

@@ -16,13 +16,10 @@ import {
   type RowRequest,
   type WorkerReply,
 } from "./protocol.ts";
+import { errorMessage } from "../src/core/error_message.ts";
 
 function reply(message: WorkerReply): void {
   self.postMessage(message);
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Pin this thread to `cpu` and confirm with sched_getcpu; an error text on failure. */
@@ -34,7 +31,7 @@ function pinTo(cpu: number): string | null {
     if (running !== cpu) return `pinned to CPU ${cpu} but running on CPU ${running}`;
     return null;
   } catch (error) {
-    return errorText(error);
+    return errorMessage(error);
   }
 }
 
@@ -86,7 +83,7 @@ self.onmessage = (event: MessageEvent<RowRequest>) => {
   try {
     reply(measureRow(request));
   } catch (error) {
-    reply(failedRow(request.row, request.cols, `probe worker: ${errorText(error)}`, false));
+    reply(failedRow(request.row, request.cols, `probe worker: ${errorMessage(error)}`, false));
   }
 };
 

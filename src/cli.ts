@@ -9,21 +9,19 @@ import {
   ConfigError,
   defaultConfig,
   parseCount,
+  parseDirectory,
   parseExcludeName,
-  parseInterval,
-  parseMiB,
-  parsePercent,
   parsePid,
   parsePositive,
-  parseRatio,
   parseRounds,
   parseTimeScale,
-  parseUpdateInterval,
 } from "./config.ts";
 import { DEFAULT_METRICS_PORT, type ListenAddress, parseListenAddress } from "./metrics/listen.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { sanitizeLine } from "./ui/sanitize.ts";
 import { attachSimCount } from "./cli_argv.ts";
+import { numberOptions } from "./cli_options.ts";
+import type { Output } from "./sys/stdio.ts";
 
 /** Nodes of the simulated machine when --sim gives no count. */
 const DEFAULT_SIM_NODES = 4;
@@ -44,11 +42,6 @@ export interface CliHandlers {
   steer(config: Config, pid: number): Promise<number>;
   unpin(config: Config, pid: number): Promise<number>;
   status(config: Config): Promise<number>;
-}
-
-export interface CliOutput {
-  out(text: string): void;
-  err(text: string): void;
 }
 
 /** Exit code for a usage error (bad flag or value), as getopt tools use. */
@@ -102,7 +95,8 @@ interface GlobalOptions {
   metrics?: ListenAddress;
   log?: string;
   keepInherit?: boolean;
-  sim?: number | true;
+  /** Always a count: attachSimCount writes every bare --sim as --sim=N. */
+  sim?: number;
   seed: number;
   timeScale: number;
   simPrctlMs: number;
@@ -130,7 +124,7 @@ function toConfig(o: GlobalOptions): Config {
     metrics: o.metrics ?? null,
     logFile: o.log ?? null,
     keepInherit: o.keepInherit === true,
-    simNodes: o.sim === undefined ? null : o.sim === true ? DEFAULT_SIM_NODES : o.sim,
+    simNodes: o.sim ?? null,
     seed: o.seed,
     timeScale: o.timeScale,
     simPrctlMs: o.simPrctlMs,
@@ -148,7 +142,7 @@ function toConfig(o: GlobalOptions): Config {
  */
 export function buildProgram(
   handlers: CliHandlers,
-  io: CliOutput,
+  io: Output,
   done: (exitCode: number) => void,
 ): Command {
   const d = defaultConfig();
@@ -162,55 +156,12 @@ export function buildProgram(
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: usageError })
     .showSuggestionAfterError(true)
-    .allowExcessArguments(false)
-    .option(
-      "-i, --ptl-interval <ms>",
-      "PTL latency measurement interval",
-      arg((t) => parseInterval("-i", t)),
-      d.ptlIntervalMs,
-    )
-    .option(
-      "--ptl-cpu <percent>",
-      "CPU budget of the background PTL refresh, % of one core",
-      arg((t) => parsePercent("--ptl-cpu", t)),
-      d.ptlCpuPercent,
-    )
-    .option(
-      "--ptl-memory <MiB>",
-      "memory the background PTL refresh may keep, MiB",
-      arg((t) => parseMiB("--ptl-memory", t)),
-      d.ptlMemoryMb,
-    )
-    .option(
-      "-u, --update-interval <ms>",
-      "sampling and display update interval",
-      arg((t) => parseUpdateInterval("-u", t)),
-      d.updateIntervalMs,
-    )
-    .option(
-      "-y, --hysteresis <ms>",
-      "how long a process must stay above/below the thresholds before a change",
-      arg((t) => parseCount("-y", t, 86_400_000)),
-      d.hysteresisMs,
-    )
-    .option(
-      "-c, --cache-pages <n>",
-      "pre-populate the page-table cache with N pages per node at start",
-      arg((t) => parseCount("-c", t, 1 << 24)),
-      d.cachePages,
-    )
-    .option(
-      "--thr-mar <loads/s>",
-      "memory access rate threshold",
-      arg((t) => parsePositive("--thr-mar", t)),
-      d.thrMar,
-    )
-    .option(
-      "--thr-dtlb <ratio>",
-      "dTLB miss ratio threshold (page walks per load)",
-      arg((t) => parseRatio("--thr-dtlb", t)),
-      d.thrDtlb,
-    )
+    .allowExcessArguments(false);
+  for (const [flags, description, parse, value] of numberOptions(d)) {
+    const flag = flags.split(/[ ,]/)[0]!;
+    program.option(flags, description, arg((t) => parse(flag, t)), value);
+  }
+  program
     .option(
       "--exclude <name>",
       "never manage processes with this name (repeatable; * globs)",
@@ -259,6 +210,7 @@ export function buildProgram(
     .option(
       "--state-dir <dir>",
       "keep pins.json and owned.json in DIR (default /run/waspd; with --sim: the simulated machine too)",
+      arg((t) => parseDirectory("--state-dir", t)),
     )
     .action(async function (this: Command) {
       done(await handlers.daemon(toConfig(this.opts<GlobalOptions>())));
@@ -288,33 +240,21 @@ export function buildProgram(
       );
     });
 
-  program.command("enable")
-    .description("turn replication on for PID and pin it (the policy leaves it alone)")
-    .argument("<pid>", "process id", arg(parsePid))
-    .action(async function (this: Command, pid: number) {
-      done(await handlers.enable(globals(this), pid));
-    });
-
-  program.command("disable")
-    .description("turn replication off for PID and pin it off")
-    .argument("<pid>", "process id", arg(parsePid))
-    .action(async function (this: Command, pid: number) {
-      done(await handlers.disable(globals(this), pid));
-    });
-
-  program.command("unpin")
-    .description("remove the pin of PID: the policy decides for it again (exit 3: it had none)")
-    .argument("<pid>", "process id", arg(parsePid))
-    .action(async function (this: Command, pid: number) {
-      done(await handlers.unpin(globals(this), pid));
-    });
-
-  program.command("steer")
-    .description("measure latencies and push the steering matrix to PID")
-    .argument("<pid>", "process id", arg(parsePid))
-    .action(async function (this: Command, pid: number) {
-      done(await handlers.steer(globals(this), pid));
-    });
+  // The commands that act on one process: same shape, their own handler.
+  const pidCommands: ["enable" | "disable" | "unpin" | "steer", string][] = [
+    ["enable", "turn replication on for PID and pin it (the policy leaves it alone)"],
+    ["disable", "turn replication off for PID and pin it off"],
+    ["unpin", "remove the pin of PID: the policy decides for it again (exit 3: it had none)"],
+    ["steer", "measure latencies and push the steering matrix to PID"],
+  ];
+  for (const [name, description] of pidCommands) {
+    program.command(name)
+      .description(description)
+      .argument("<pid>", "process id", arg(parsePid))
+      .action(async function (this: Command, pid: number) {
+        done(await handlers[name](globals(this), pid));
+      });
+  }
 
   program.command("status")
     .description("print the parsed /proc/mitosis state and each replicated process")
@@ -333,7 +273,7 @@ export function buildProgram(
 export async function runCli(
   argv: string[],
   handlers: CliHandlers,
-  io: CliOutput,
+  io: Output,
 ): Promise<number> {
   let exitCode = 0;
   const program = buildProgram(handlers, io, (code) => {

@@ -5,7 +5,7 @@
  */
 
 import { matchesGlob } from "node:path";
-import { MIN_UPDATE_MS } from "./core/update_interval.ts";
+import { MAX_UPDATE_MS, MIN_UPDATE_MS } from "./core/update_interval.ts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -143,34 +143,58 @@ function parseNumber(flag: string, text: string): number {
   return Number(trimmed);
 }
 
-/** A whole number of milliseconds > 0 (intervals). */
-export function parseInterval(flag: string, text: string): number {
+/** A rule a numeric option's value must keep, and what the user is told when it does not. */
+type Check = readonly [ok: (value: number) => boolean, why: string];
+
+/**
+ * The one parser of numeric options: a plain decimal number, then `checks`
+ * in order; the first one broken is the one-line error
+ * (`-u: '1' is below the 100 ms minimum`).
+ */
+function parseChecked(flag: string, text: string, checks: readonly Check[]): number {
   const value = parseNumber(flag, text);
-  if (!Number.isInteger(value)) throw new ConfigError(`${flag}: '${text}' must be whole ms`);
-  if (value <= 0) throw new ConfigError(`${flag}: '${text}' must be greater than 0 ms`);
-  if (value > 86_400_000) throw new ConfigError(`${flag}: '${text}' is more than a day`);
+  for (const [ok, why] of checks) {
+    if (!ok(value)) throw new ConfigError(`${flag}: '${text}' ${why}`);
+  }
   return value;
 }
 
+const WHOLE: Check = [Number.isInteger, "must be a whole number"];
+const NOT_NEGATIVE: Check = [(v) => v >= 0, "must not be negative"];
+const POSITIVE: Check = [(v) => Number.isFinite(v) && v > 0, "must be greater than 0"];
+const atMost = (max: number): Check => [(v) => v <= max, `is larger than ${max}`];
+/** (0, max]: a share, `what` names it. */
+const share = (max: number, what: string): Check => [
+  (v) => v > 0 && v <= max,
+  `must be ${what} in (0, ${max}]`,
+];
+const INTERVAL: readonly Check[] = [
+  [Number.isInteger, "must be whole ms"],
+  [(v) => v > 0, "must be greater than 0 ms"],
+  [(v) => v <= 86_400_000, "is more than a day"],
+];
+
+/** A whole number of milliseconds > 0 (intervals). */
+export function parseInterval(flag: string, text: string): number {
+  return parseChecked(flag, text, INTERVAL);
+}
+
 /**
- * -u: an interval no shorter than the +/- keys allow (MIN_UPDATE_MS). Below
- * it a tick never rests (262 ticks/s at -u 1) and --json floods its reader.
+ * -u: an interval within what the +/- keys allow (MIN_UPDATE_MS to
+ * MAX_UPDATE_MS). Below it a tick never rests (262 ticks/s at -u 1) and
+ * --json floods its reader; above it the first `+` would shorten it.
  */
 export function parseUpdateInterval(flag: string, text: string): number {
-  const value = parseInterval(flag, text);
-  if (value < MIN_UPDATE_MS) {
-    throw new ConfigError(`${flag}: '${text}' is below the ${MIN_UPDATE_MS} ms minimum`);
-  }
-  return value;
+  return parseChecked(flag, text, [
+    ...INTERVAL,
+    [(v) => v >= MIN_UPDATE_MS, `is below the ${MIN_UPDATE_MS} ms minimum`],
+    [(v) => v <= MAX_UPDATE_MS, `is above the ${MAX_UPDATE_MS} ms maximum`],
+  ]);
 }
 
 /** A share of one core in percent: (0, 100]. */
 export function parsePercent(flag: string, text: string): number {
-  const value = parseNumber(flag, text);
-  if (!(value > 0 && value <= 100)) {
-    throw new ConfigError(`${flag}: '${text}' must be a percentage in (0, 100]`);
-  }
-  return value;
+  return parseChecked(flag, text, [share(100, "a percentage")]);
 }
 
 /**
@@ -182,61 +206,55 @@ export const MAX_TIME_SCALE = 1e6;
 
 /** --time-scale: a factor in (0, MAX_TIME_SCALE]. */
 export function parseTimeScale(flag: string, text: string): number {
-  const value = parsePositive(flag, text);
-  if (value > MAX_TIME_SCALE) {
-    throw new ConfigError(`${flag}: '${text}' is larger than ${MAX_TIME_SCALE}`);
-  }
-  return value;
+  return parseChecked(flag, text, [POSITIVE, atMost(MAX_TIME_SCALE)]);
 }
 
 /** A memory size in whole MiB, at least 1 (a budget of nothing measures nothing). */
 export function parseMiB(flag: string, text: string): number {
-  const value = parseCount(flag, text, 1 << 20);
-  if (value < 1) throw new ConfigError(`${flag}: '${text}' must be at least 1 MiB`);
-  return value;
+  return parseChecked(flag, text, [
+    WHOLE,
+    NOT_NEGATIVE,
+    atMost(1 << 20),
+    [(v) => v >= 1, "must be at least 1 MiB"],
+  ]);
 }
 
 /** A whole number >= 0 (hysteresis, cache pages). */
 export function parseCount(flag: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
-  const value = parseNumber(flag, text);
-  if (!Number.isInteger(value)) throw new ConfigError(`${flag}: '${text}' must be a whole number`);
-  if (value < 0) throw new ConfigError(`${flag}: '${text}' must not be negative`);
-  if (value > max) throw new ConfigError(`${flag}: '${text}' is larger than ${max}`);
-  return value;
+  return parseChecked(flag, text, [WHOLE, NOT_NEGATIVE, atMost(max)]);
 }
 
 /** probe --rounds: 1..1000 (0 rounds would measure nothing). */
 export function parseRounds(flag: string, text: string): number {
-  const value = parseCount(flag, text, 1000);
-  if (value < 1) throw new ConfigError(`${flag}: '${text}' must be at least 1`);
-  return value;
+  return parseChecked(flag, text, [
+    WHOLE,
+    NOT_NEGATIVE,
+    atMost(1000),
+    [(v) => v >= 1, "must be at least 1"],
+  ]);
 }
 
 /** A finite number > 0 (rates, scales). */
 export function parsePositive(flag: string, text: string): number {
-  const value = parseNumber(flag, text);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(`${flag}: '${text}' must be greater than 0`);
-  }
-  return value;
+  return parseChecked(flag, text, [POSITIVE]);
 }
 
 /** A ratio in (0, 1]. */
 export function parseRatio(flag: string, text: string): number {
-  const value = parseNumber(flag, text);
-  if (!(value > 0 && value <= 1)) {
-    throw new ConfigError(`${flag}: '${text}' must be a ratio in (0, 1]`);
-  }
-  return value;
+  return parseChecked(flag, text, [share(1, "a ratio")]);
+}
+
+/** A directory path: "" would put the files at the root ("/pins.json"). */
+export function parseDirectory(flag: string, text: string): string {
+  if (text === "") throw new ConfigError(`${flag}: the directory must not be empty`);
+  return text;
 }
 
 /** A pid: a whole number >= 1 (pid 0 would mean "the caller" to prctl). */
 export function parsePid(text: string): number {
-  const value = parseNumber("PID", text);
-  if (!Number.isInteger(value) || value < 1 || value > 4_194_304) {
-    throw new ConfigError(`PID: '${text}' is not a process id`);
-  }
-  return value;
+  return parseChecked("PID", text, [
+    [(v) => Number.isInteger(v) && v >= 1 && v <= 4_194_304, "is not a process id"],
+  ]);
 }
 
 /** The kernel keeps a process name (comm) in 16 bytes, the last one NUL. */

@@ -135,8 +135,11 @@ export interface PinStore {
   read(): Promise<{ pins: Pins; warnings: string[] }>;
   /** Set (null: remove) one pin; returns warnings met reading the old pins. */
   set(key: ProcessKey, state: PinState | null, nowMs: number): Promise<string[]>;
-  /** Drop the pins of processes that are gone (the daemon's start); returns warnings. */
-  prune(isAlive: (key: ProcessKey) => Promise<boolean>): Promise<string[]>;
+  /**
+   * Drop the pins of processes that are gone (the daemon's start), by the
+   * liveness check the store was made with; returns the pins kept and the warnings.
+   */
+  prune(): Promise<{ pins: Pins; warnings: string[] }>;
 }
 
 export interface Host {
@@ -164,6 +167,11 @@ export interface Host {
   process(pid: number): Promise<ProcessInfo | null>;
   /** Re-read one process's identity right before acting on it; null if gone. */
   confirm(key: ProcessKey): Promise<ProcessInfo | null>;
+  /**
+   * What went wrong on the host's side since the last call (the simulated
+   * machine failing to save its state), each told once: the daemon logs it.
+   */
+  takeWarnings?(): string[];
   /** Release counters, workers and children. */
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@
  * enough. Needs root and setpriv (util-linux); ignored otherwise.
  */
 import assert from "node:assert/strict";
+import { sleepAsNobody } from "./support/command.ts";
 
 const HELPER = new URL("./support/perf_open.ts", import.meta.url).pathname;
 
@@ -42,11 +43,7 @@ Deno.test({
   ignore: !canRun(),
   fn: async () => {
     // A process of another user (nobody), alive for the length of the test.
-    const target = new Deno.Command("setpriv", {
-      args: ["--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "30"],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const target = sleepAsNobody();
     try {
       assert.match(await openAs("-all", target.pid), /^FAIL .*EACCES/);
       assert.equal(await openAs("-all,+perfmon", target.pid), "OK");

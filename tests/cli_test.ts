@@ -1,45 +1,19 @@
 import assert from "node:assert/strict";
-import { type CliHandlers, EXIT_USAGE, type ProbeArgs, runCli } from "../src/cli.ts";
+import { type CliHandlers, EXIT_USAGE, runCli } from "../src/cli.ts";
 import {
-  type Config,
   DEFAULT_EXCLUDED_NAMES,
   defaultConfig,
   isExcludedName,
   parseExcludeName,
 } from "../src/config.ts";
+import { runRecorded } from "./support/cli_run.ts";
+import { assertFields } from "./support/fields.ts";
 
-interface Call {
-  command: string;
-  config: Config;
-  extra?: number | ProbeArgs;
-}
-
-async function run(argv: string[]) {
-  const calls: Call[] = [];
-  let out = "";
-  let err = "";
-  const record = (command: string) => (config: Config, extra?: number | ProbeArgs) => {
-    calls.push(extra === undefined ? { command, config } : { command, config, extra });
-    return Promise.resolve(0);
-  };
-  const handlers: CliHandlers = {
-    daemon: record("daemon"),
-    probe: record("probe"),
-    enable: record("enable"),
-    disable: record("disable"),
-    steer: record("steer"),
-    unpin: record("unpin"),
-    status: record("status"),
-  };
-  const code = await runCli(argv, handlers, {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-  });
-  return { code, calls, out, err };
-}
+/** An argv from lines of space-separated words (none of these tests needs a space inside one). */
+const words = (...lines: string[]): string[] => lines.join(" ").split(" ");
 
 Deno.test("no flags: the daemon with the seed daemon's defaults", async () => {
-  const r = await run([]);
+  const r = await runRecorded([]);
   assert.equal(r.code, 0);
   assert.equal(r.calls.length, 1);
   assert.equal(r.calls[0]?.command, "daemon");
@@ -47,79 +21,48 @@ Deno.test("no flags: the daemon with the seed daemon's defaults", async () => {
 });
 
 Deno.test("every option reaches the config", async () => {
-  const r = await run([
-    "-i",
-    "250",
-    "-u",
-    "500",
-    "-y",
-    "3000",
-    "-c",
-    "64",
-    "--thr-mar",
-    "2e6",
-    "--thr-dtlb",
-    "0.05",
-    "--exclude",
-    "java",
-    "--exclude",
-    "post*",
-    "--json",
-    "--once",
-    "--log",
-    "/tmp/waspd.log",
-    "--sim=8",
-    "--seed",
-    "42",
-    "--time-scale",
-    "10",
-  ]);
+  const r = await runRecorded(
+    words(
+      "-i 250 -u 500 -y 3000 -c 64 --thr-mar 2e6 --thr-dtlb 0.05 --exclude java --exclude post*",
+      "--json --once --log /tmp/waspd.log --sim=8 --seed 42 --time-scale 10",
+    ),
+  );
   assert.equal(r.code, 0, r.err);
-  const c = r.calls[0]?.config;
-  assert.ok(c);
-  assert.equal(c.ptlIntervalMs, 250);
-  assert.equal(c.updateIntervalMs, 500);
-  assert.equal(c.hysteresisMs, 3000);
-  assert.equal(c.cachePages, 64);
-  assert.equal(c.thrMar, 2e6);
-  assert.equal(c.thrDtlb, 0.05);
-  assert.deepEqual(c.exclude, [...DEFAULT_EXCLUDED_NAMES, "java", "post*"]);
-  assert.equal(c.json, true);
-  assert.equal(c.once, true);
-  assert.equal(c.logFile, "/tmp/waspd.log");
-  assert.equal(c.simNodes, 8);
-  assert.equal(c.seed, 42);
-  assert.equal(c.timeScale, 10);
+  assertFields(r.calls[0]?.config, {
+    ptlIntervalMs: 250,
+    updateIntervalMs: 500,
+    hysteresisMs: 3000,
+    cachePages: 64,
+    thrMar: 2e6,
+    thrDtlb: 0.05,
+    exclude: [...DEFAULT_EXCLUDED_NAMES, "java", "post*"],
+    json: true,
+    once: true,
+    logFile: "/tmp/waspd.log",
+    simNodes: 8,
+    seed: 42,
+    timeScale: 10,
+  });
 });
 
 Deno.test("long option names work as the short ones", async () => {
-  const r = await run([
-    "--ptl-interval",
-    "7",
-    "--update-interval",
-    "800",
-    "--hysteresis",
-    "0",
-    "--cache-pages",
-    "0",
-  ]);
-  const c = r.calls[0]?.config;
-  assert.equal(c?.ptlIntervalMs, 7);
-  assert.equal(c?.updateIntervalMs, 800);
-  assert.equal(c?.hysteresisMs, 0);
+  const r = await runRecorded(
+    words("--ptl-interval 7 --update-interval 800 --hysteresis 0 --cache-pages 0"),
+  );
+  assertFields(r.calls[0]?.config, { ptlIntervalMs: 7, updateIntervalMs: 800, hysteresisMs: 0 });
 });
 
 Deno.test("the PTL refresh budget: 1 % of a core and 16 MiB by default, both settable", async () => {
-  let c = (await run([])).calls[0]?.config;
+  let c = (await runRecorded([])).calls[0]?.config;
   assert.equal(c?.ptlCpuPercent, 1);
   assert.equal(c?.ptlMemoryMb, 16);
-  c = (await run(["--ptl-cpu", "0.5", "--ptl-memory", "64"])).calls[0]?.config;
+  c = (await runRecorded(["--ptl-cpu", "0.5", "--ptl-memory", "64"])).calls[0]?.config;
   assert.equal(c?.ptlCpuPercent, 0.5);
   assert.equal(c?.ptlMemoryMb, 64);
 });
 
 Deno.test("--sim without a value simulates 4 nodes", async () => {
-  const r = await run(["--sim"]);
+  const r = await runRecorded(["--sim"]);
   assert.equal(r.calls[0]?.config.simNodes, 4);
 });
 
@@ -166,7 +109,7 @@ const badValues: [string[], RegExp][] = [
 
 for (const [argv, message] of badValues) {
   Deno.test(`bad value ${JSON.stringify(argv)}: one line on stderr, exit 2`, async () => {
-    const r = await run(argv);
+    const r = await runRecorded(argv);
     assert.equal(r.code, EXIT_USAGE);
     assert.equal(r.calls.length, 0, "no handler runs");
     assert.match(r.err, message);
@@ -175,7 +118,7 @@ for (const [argv, message] of badValues) {
 }
 
 Deno.test("--help lists every option and command, exit 0", async () => {
-  const r = await run(["--help"]);
+  const r = await runRecorded(["--help"]);
   assert.equal(r.code, 0);
   assert.equal(r.calls.length, 0);
   for (
@@ -203,25 +146,25 @@ Deno.test("--help lists every option and command, exit 0", async () => {
       "status",
     ]
   ) assert.ok(r.out.includes(flag), `help mentions ${flag}`);
-  assert.equal((await run(["-h"])).code, 0);
+  assert.equal((await runRecorded(["-h"])).code, 0);
 });
 
 Deno.test("subcommands get their arguments and the global flags", async () => {
-  let r = await run(["probe", "--json", "--rounds", "5", "--buffer-mb", "64"]);
+  let r = await runRecorded(["probe", "--json", "--rounds", "5", "--buffer-mb", "64"]);
   assert.equal(r.calls[0]?.command, "probe");
   assert.equal(r.calls[0]?.config.json, true);
   assert.deepEqual(r.calls[0]?.extra, { rounds: 5, bufferMb: 64 });
-  r = await run(["enable", "1234"]);
+  r = await runRecorded(["enable", "1234"]);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.extra], ["enable", 1234]);
-  r = await run(["disable", "99"]);
+  r = await runRecorded(["disable", "99"]);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.extra], ["disable", 99]);
-  r = await run(["unpin", "8"]);
+  r = await runRecorded(["unpin", "8"]);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.extra], ["unpin", 8]);
-  r = await run(["steer", "7"]);
+  r = await runRecorded(["steer", "7"]);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.extra], ["steer", 7]);
-  r = await run(["status", "--json"]);
+  r = await runRecorded(["status", "--json"]);
   assert.deepEqual([r.calls[0]?.command, r.calls[0]?.config.json], ["status", true]);
-  assert.equal((await run(["probe", "--help"])).code, 0);
+  assert.equal((await runRecorded(["probe", "--help"])).code, 0);
 });
 
 Deno.test("a handler's exit code is the program's", async () => {
@@ -243,10 +186,10 @@ Deno.test("exclusion patterns: exact names and * globs", () => {
 
 Deno.test("--version prints deno.json's version; subcommands inherit the help option", async () => {
   const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-  const r = await run(["--version"]);
+  const r = await runRecorded(["--version"]);
   assert.equal(r.code, 0);
   assert.equal(r.out.trim(), denoJson.version);
-  const sub = await run(["probe", "--help"]);
+  const sub = await runRecorded(["probe", "--help"]);
   assert.match(sub.out, /-h, --help +show this help/);
   assert.equal(sub.err, "");
 });
@@ -268,20 +211,20 @@ Deno.test("--exclude: a literal name longer than comm's 15 bytes is refused, a g
   // UTF-8 bytes, not characters: 8 two-byte letters are 16 bytes.
   assert.throws(() => parseExcludeName("пппппппп"), /16 bytes/);
   assert.equal(parseExcludeName("a-very-long-prefix-*"), "a-very-long-prefix-*");
-  const r = await run(["--exclude", "my-long-process-name"]);
+  const r = await runRecorded(["--exclude", "my-long-process-name"]);
   assert.equal(r.code, EXIT_USAGE);
   assert.match(r.err, /could never match/);
 });
 
 Deno.test("--headless and --metrics reach the config; a bare port binds loopback", async () => {
-  const r = await run(["--headless", "--metrics", "9110", "--log", "/tmp/x.jsonl"]);
+  const r = await runRecorded(["--headless", "--metrics", "9110", "--log", "/tmp/x.jsonl"]);
   assert.equal(r.code, 0, r.err);
   assert.equal(r.calls[0]?.config.headless, true);
   assert.deepEqual(r.calls[0]?.config.metrics, { hostname: "127.0.0.1", port: 9110 });
   assert.equal(r.calls[0]?.config.logFile, "/tmp/x.jsonl");
-  const tui = await run(["--metrics", "[::1]:9110"]);
+  const tui = await runRecorded(["--metrics", "[::1]:9110"]);
   assert.deepEqual(tui.calls[0]?.config.metrics, { hostname: "::1", port: 9110 });
-  const json = await run(["--json", "--metrics", "0.0.0.0:9110"]);
+  const json = await runRecorded(["--json", "--metrics", "0.0.0.0:9110"]);
   assert.deepEqual(json.calls[0]?.config.metrics, { hostname: "0.0.0.0", port: 9110 });
 });
 
@@ -296,7 +239,7 @@ Deno.test("--headless and --metrics misuse: one line, exit 2, nothing run", asyn
       ["--metrics"],
     ]
   ) {
-    const r = await run(argv);
+    const r = await runRecorded(argv);
     assert.equal(r.code, EXIT_USAGE, argv.join(" "));
     assert.equal(r.calls.length, 0);
     assert.equal(r.err.trim().split("\n").length, 1, r.err);

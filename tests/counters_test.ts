@@ -15,6 +15,7 @@ import {
   summarizeFailures,
 } from "../src/sys/perf/diagnose.ts";
 import type { CounterReading, CpuIdentity, ProcessInfo } from "../src/core/types.ts";
+import { processInfo } from "./support/process_info.ts";
 import { processKeyString } from "../src/core/types.ts";
 import { libc, RLIMIT_NOFILE } from "../src/ffi/libc.ts";
 
@@ -42,19 +43,13 @@ function readCpuIdentity(): CpuIdentity {
 function target(pid: number, rssKb: number): ProcessInfo {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return {
-    pid,
+  return processInfo(pid, {
     startTime: Number(fields[19]),
     name: "child",
     state: "S",
     ppid: Deno.pid,
-    uid: 0,
-    threads: 1,
     rssKb,
-    minorFaults: 0,
-    majorFaults: 0,
-    kernelThread: false,
-  };
+  });
 }
 
 function taskCount(pid: number): number {

@@ -6,57 +6,16 @@
  * and must still exit cleanly.
  */
 import assert from "node:assert/strict";
+import { runUntil, runWaspd } from "./support/waspd.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  snapshots: { daemon: { tick: number; replicated: number }; simulated: boolean }[];
-}
-
-/** Start waspd, wait until `ready` holds for a snapshot, send `signal`, collect. */
-async function runUntil(
-  args: string[],
-  ready: (snapshot: Run["snapshots"][number]) => boolean,
-  signal: Deno.Signal,
-): Promise<Run> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const stderrText = new Response(child.stderr).text();
-  const snapshots: Run["snapshots"] = [];
-  let stdout = "";
-  let signalled = false;
-  const decoder = new TextDecoder();
-  let pending = "";
-  for await (const chunk of child.stdout) {
-    const text = decoder.decode(chunk, { stream: true });
-    stdout += text;
-    pending += text;
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      const snapshot = JSON.parse(line);
-      snapshots.push(snapshot);
-      if (!signalled && ready(snapshot)) {
-        signalled = true;
-        child.kill(signal);
-      }
-    }
-  }
-  const status = await child.status;
-  return { code: status.code, stdout, stderr: await stderrText, snapshots };
+interface Snapshot {
+  daemon: { tick: number; replicated: number };
+  simulated: boolean;
 }
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test(`simulated machine: ${signal} turns off the replication waspd turned on, exit 0`, async () => {
-    const run = await runUntil(
+    const run = await runUntil<Snapshot>(
       ["--sim", "--json", "--time-scale", "50", "-u", "500", "-i", "5000", "-y", "1000"],
       (s) => s.daemon.replicated >= 1,
       signal,
@@ -69,7 +28,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 }
 
 Deno.test("this host (stock kernel): SIGTERM stops the advisory daemon cleanly, exit 0", async () => {
-  const run = await runUntil(
+  const run = await runUntil<Snapshot>(
     ["--json", "-u", "200", "-i", "60000"],
     (s) => s.daemon.tick >= 2,
     "SIGTERM",
@@ -82,15 +41,10 @@ Deno.test("this host (stock kernel): SIGTERM stops the advisory daemon cleanly, 
 });
 
 Deno.test("not a terminal and no --json: one line pointing at --json, exit 2", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const out = await runWaspd([]);
   assert.equal(out.code, 2);
   assert.equal(out.stdout.length, 0, "no escape codes, no output at all");
-  const err = new TextDecoder().decode(out.stderr).trim();
+  const err = out.stderr.trim();
   assert.equal(err.split("\n").length, 1);
   assert.match(err, /--json/);
 });

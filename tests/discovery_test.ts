@@ -3,6 +3,7 @@ import { libc } from "../src/ffi/libc.ts";
 import { DEFAULT_EXCLUDED_NAMES, isExcludedName } from "../src/config.ts";
 import { selectManageable } from "../src/core/discovery.ts";
 import type { ProcessInfo } from "../src/core/types.ts";
+import { processInfo } from "./support/process_info.ts";
 import { listProcesses } from "../src/sys/procfs.ts";
 
 // procfs reads through libc, which stays open for the process (by design): opened here,
@@ -15,20 +16,14 @@ const PROCS = new URL("./fixtures/proc-procs", import.meta.url).pathname;
 const excluding = (patterns: readonly string[]) => (name: string) => isExcludedName(name, patterns);
 
 function proc(pid: number, name: string, extra: Partial<ProcessInfo> = {}): ProcessInfo {
-  return {
-    pid,
+  return processInfo(pid, {
     startTime: 1000 + pid,
     name,
     state: "S",
-    ppid: 1,
     uid: 1000,
-    threads: 1,
     rssKb: 4096,
-    minorFaults: 0,
-    majorFaults: 0,
-    kernelThread: false,
     ...extra,
-  };
+  });
 }
 
 Deno.test("selectManageable: drops kernel threads, zombies, dead, self and excluded names", () => {

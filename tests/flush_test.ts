@@ -28,6 +28,13 @@ Deno.test("the flush loops: clflush and clflushopt, jumps consistent, ending in 
   checkLoop(opt, 4);
 });
 
+Deno.test("the clflush loop is byte for byte the listing in flush.ts", () => {
+  const listing = "48 85 f6 74 0b 0f ae 3f 48 01 d7 48 ff ce eb f0 0f ae f0 c3";
+  assert.deepEqual([...flushCode("clflush")], listing.split(" ").map((b) => parseInt(b, 16)));
+  const opt = "48 85 f6 74 0c 66 0f ae 3f 48 01 d7 48 ff ce eb ef 0f ae f0 c3";
+  assert.deepEqual([...flushCode("clflushopt")], opt.split(" ").map((b) => parseInt(b, 16)));
+});
+
 Deno.test("clflushopt only where /proc/cpuinfo lists it", () => {
   assert.equal(chooseInstruction("fpu sse2 clflush clflushopt clwb"), "clflushopt");
   assert.equal(chooseInstruction("fpu sse2 clflush"), "clflush");

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { EventJson } from "../src/core/snapshot.ts";
 import { priorityOf } from "../src/ui/headless.ts";
-import { spawnWaspd } from "./support/waspd_process.ts";
+import { spawnWaspd } from "./support/waspd.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 

@@ -41,15 +41,21 @@ Deno.test("JOURNAL_STREAM decides the journal mode", () => {
 
 Deno.test("a failing stdout never throws into the daemon: lines stop after the first failure", () => {
   const written: string[] = [];
+  const failures: unknown[] = [];
   let fail = false;
-  const sink = headlessSink((text) => {
-    if (fail) throw new Error("EPIPE");
-    written.push(text);
-  }, true);
+  const sink = headlessSink(
+    (text) => {
+      if (fail) throw new Error("EPIPE");
+      written.push(text);
+    },
+    true,
+    (error) => failures.push(error),
+  );
   sink("{}", sampleEvent(1, { kind: "info", message: "one" }));
   fail = true;
   sink("{}", sampleEvent(2, { kind: "info", message: "two" }));
   fail = false;
   sink("{}", sampleEvent(3, { kind: "info", message: "three" }));
   assert.deepEqual(written, ["<6>info: one\n"]);
+  assert.deepEqual(failures.map((e) => (e as Error).message), ["EPIPE"], "told once");
 });

@@ -18,7 +18,7 @@ const KEY = { pid: 10, startTime: 1 };
 Deno.test("LinuxHost: pins in the shared file, /run/waspd/pins.json unless told otherwise", async () => {
   const dir = await Deno.makeTempDir({ prefix: "waspd-host-pins-" });
   const path = `${dir}/pins.json`;
-  const host = await LinuxHost.open({ procRoot: "/proc", sysRoot: "/sys", pinsPath: path });
+  const host = await LinuxHost.open({ procRoot: "/proc", sysRoot: "/sys", stateDir: dir });
   const standard = await LinuxHost.open({ procRoot: "/proc", sysRoot: "/sys" });
   try {
     assert.equal(standard.pins.where, DEFAULT_PINS_PATH);

@@ -21,39 +21,32 @@ const flushOk: FlushStatus = {
   flushedNs: 140,
 };
 
+/** The method for a chase with clflush: `flush` as found, a ring of `bufferBytes`. */
+const flushMethod = (flush: FlushStatus, bufferBytes: number, llcBytes: number | null) =>
+  describeMethod({ kind: "flush", fallbackReason: null, flush, bufferBytes, llcBytes });
+
+/** The method for a plain ring (no flush), and why flushing was not used. */
+const ringMethod = (
+  bufferBytes: number,
+  llcBytes: number | null,
+  fallbackReason: string | null = null,
+) => describeMethod({ kind: "ring", fallbackReason, flush: null, bufferBytes, llcBytes });
+
 Deno.test("a working flush gives memory latency whatever the LLC", () => {
-  const m = describeMethod({
-    kind: "flush",
-    fallbackReason: null,
-    flush: flushOk,
-    bufferBytes: 2 * MIB,
-    llcBytes: 260 * MIB,
-  });
+  const m = flushMethod(flushOk, 2 * MIB, 260 * MIB);
   assert.equal(m.dram, true);
   assert.equal(m.method, "flush");
   assert.match(m.note ?? "", /clflushopt before each chase, 2 MiB ring/);
 });
 
 Deno.test("a flush that shows no effect is not passed off as memory latency", () => {
-  const m = describeMethod({
-    kind: "flush",
-    fallbackReason: null,
-    flush: { ...flushOk, cachedNs: 100, flushedNs: 110 },
-    bufferBytes: 2 * MIB,
-    llcBytes: 32 * MIB,
-  });
+  const m = flushMethod({ ...flushOk, cachedNs: 100, flushedNs: 110 }, 2 * MIB, 32 * MIB);
   assert.equal(m.dram, false);
   assert.match(m.note ?? "", /flushing shows no effect here \(110 ns flushed vs 100 ns cached\)/);
 });
 
 Deno.test("without flush, a ring under 4 x LLC says it is cache latency and why", () => {
-  const m = describeMethod({
-    kind: "ring",
-    fallbackReason: "exec memory refused (mprotect PROT_EXEC: EACCES)",
-    flush: null,
-    bufferBytes: 16 * MIB,
-    llcBytes: 32 * MIB,
-  });
+  const m = ringMethod(16 * MIB, 32 * MIB, "exec memory refused (mprotect PROT_EXEC: EACCES)");
   assert.equal(m.dram, false);
   assert.match(m.note ?? "", /exec memory refused/);
   assert.match(m.note ?? "", /16 MiB ring per node is under 4 x LLC \(32 MiB\)/);
@@ -61,21 +54,9 @@ Deno.test("without flush, a ring under 4 x LLC says it is cache latency and why"
 });
 
 Deno.test("without flush, a ring of 4 x LLC or more is memory latency; an unknown LLC is not", () => {
-  const big = describeMethod({
-    kind: "ring",
-    fallbackReason: null,
-    flush: null,
-    bufferBytes: 128 * MIB,
-    llcBytes: 32 * MIB,
-  });
+  const big = ringMethod(128 * MIB, 32 * MIB);
   assert.equal(big.dram, true);
-  const unknown = describeMethod({
-    kind: "ring",
-    fallbackReason: null,
-    flush: null,
-    bufferBytes: 128 * MIB,
-    llcBytes: null,
-  });
+  const unknown = ringMethod(128 * MIB, null);
   assert.equal(unknown.dram, false);
   assert.match(unknown.note ?? "", /LLC size unknown/);
 });

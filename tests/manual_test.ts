@@ -19,9 +19,10 @@ import { libc } from "../src/ffi/libc.ts";
 import { STOCK_KERNEL } from "./stock_kernel.ts";
 import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
 import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
-import { decodePins, formatPins, pinOf, prunePins, withPin } from "../src/core/pins.ts";
+import { decodePins, formatPins, livePins, pinOf, withPin } from "../src/core/pins.ts";
 import { FilePins, readPins, writePins } from "../src/sys/pins.ts";
 import { MemoryPins } from "../src/sim/pins.ts";
+import { processInfo } from "./support/process_info.ts";
 
 // Opened before any test, so the resource sanitizer does not count it as a leak.
 libc();
@@ -49,19 +50,12 @@ async function world(
   const lookup = (pid: number): Promise<ProcessInfo | null> => {
     const p = kernel.processes.get(pid);
     if (!p) return Promise.resolve(null);
-    return Promise.resolve({
-      pid,
+    return Promise.resolve(processInfo(pid, {
       startTime: startTimes.get(pid) ?? 1,
       name: p.name,
       state: p.state,
-      ppid: 1,
-      uid: 0,
-      threads: 1,
-      rssKb: 1000,
-      minorFaults: 0,
-      majorFaults: 0,
       kernelThread: p.name.startsWith("kworker"),
-    });
+    }));
   };
   const ctx: ManualContext = {
     mitosis: options.mitosis ?? new SimMitosisControl(kernel, () => Promise.resolve()),
@@ -76,13 +70,40 @@ async function world(
   return { kernel, ctx, out, err, startTimes, dir, pinsPath: `${dir}/run/pins.json` };
 }
 
+type Lookup = ManualContext["lookup"];
+
+/**
+ * The second lookup of a command (its re-confirmation just before the call)
+ * goes through `second`, which gets the real lookup as `read`.
+ */
+function atReconfirmation(
+  w: World,
+  second: (pid: number, read: Lookup) => ReturnType<Lookup>,
+): void {
+  const read = w.ctx.lookup;
+  let calls = 0;
+  w.ctx.lookup = (pid) => (++calls === 2 ? second(pid, read) : read(pid));
+}
+
+/** A world for `use`; its scratch directory is removed afterwards whatever happens. */
+async function inWorld(
+  use: (w: World) => Promise<void>,
+  options: Parameters<typeof world>[0] = {},
+): Promise<void> {
+  const w = await world(options);
+  try {
+    await use(w);
+  } finally {
+    await cleanup(w);
+  }
+}
+
 async function cleanup(w: World) {
   await Deno.remove(w.dir, { recursive: true });
 }
 
 Deno.test("enable then disable: kernel state, output, pins", async () => {
-  const w = await world();
-  try {
+  await inWorld(async (w) => {
     assert.equal(await runEnable(w.ctx, 101), 0);
     assert.equal(w.kernel.processes.get(101)?.mask, 0b1111);
     assert.deepEqual(w.out, [
@@ -107,9 +128,7 @@ Deno.test("enable then disable: kernel state, output, pins", async () => {
     assert.equal(pinOf(pins, { pid: 101, startTime: 5000 }), "off");
     assert.equal(pinOf(pins, { pid: 101, startTime: 6000 }), null);
     assert.deepEqual(w.err, []);
-  } finally {
-    await cleanup(w);
-  }
+  });
 });
 
 Deno.test("refusals: not root, no Mitosis, no such pid, stopped, kernel thread", async () => {
@@ -158,62 +177,45 @@ Deno.test("refusals: not root, no Mitosis, no such pid, stopped, kernel thread",
 });
 
 Deno.test("a pid reused between lookup and call is not touched", async () => {
-  const w = await world();
-  try {
-    let calls = 0;
-    const realLookup = w.ctx.lookup;
-    w.ctx.lookup = async (pid) => {
-      const info = await realLookup(pid);
-      // Second read (the re-confirmation): another process now holds the pid.
-      if (++calls === 2 && info) return { ...info, startTime: info.startTime + 1 };
-      return info;
-    };
+  await inWorld(async (w) => {
+    // Another process now holds the pid.
+    atReconfirmation(w, async (pid, read) => {
+      const info = await read(pid);
+      return info && { ...info, startTime: info.startTime + 1 };
+    });
     assert.equal(await runEnable(w.ctx, 101), 1);
     assert.match(w.err[0] ?? "", /replaced by another process \(pid reused\)/);
     assert.equal(w.kernel.processes.get(101)?.mask, 0);
-  } finally {
-    await cleanup(w);
-  }
+  });
 });
 
 Deno.test("a process stopped after the check: the call is refused at re-confirmation", async () => {
-  const w = await world();
-  try {
-    let calls = 0;
-    const realLookup = w.ctx.lookup;
-    w.ctx.lookup = async (pid) => {
-      if (++calls === 2) w.kernel.setProcessState(pid, "T");
-      return await realLookup(pid);
-    };
+  await inWorld(async (w) => {
+    atReconfirmation(w, (pid, read) => {
+      w.kernel.setProcessState(pid, "T");
+      return read(pid);
+    });
     assert.equal(await runEnable(w.ctx, 101), 1);
     assert.match(w.err[0] ?? "", /was stopped \(state T\)/);
-  } finally {
-    await cleanup(w);
-  }
+  });
 });
 
 Deno.test("a call that gets stuck is reported, not pinned", async () => {
-  const w = await world();
-  try {
-    let calls = 0;
-    const realLookup = w.ctx.lookup;
+  await inWorld(async (w) => {
     // Stopped after the re-confirmation: the kernel call itself blocks.
-    w.ctx.lookup = async (pid) => {
-      const info = await realLookup(pid);
-      if (++calls === 2) w.kernel.setProcessState(pid, "T");
+    atReconfirmation(w, async (pid, read) => {
+      const info = await read(pid);
+      w.kernel.setProcessState(pid, "T");
       return info;
-    };
+    });
     assert.equal(await runEnable(w.ctx, 101), 1);
     assert.match(w.err[0] ?? "", /did not return within 50 ms/);
     assert.equal((await readPins(w.pinsPath)).pins.size, 0);
-  } finally {
-    await cleanup(w);
-  }
+  });
 });
 
 Deno.test("steer: pushes the measured array, reads it back; EINVAL when off is explained", async () => {
-  const w = await world();
-  try {
+  await inWorld(async (w) => {
     const measured = () => Promise.resolve([1, 0, 3, 2, -1, -1, -1, -1]);
     assert.equal(await runSteer(w.ctx, 101, measured), 1);
     assert.match(w.err[0] ?? "", /EINVAL.*replication is off for this process/);
@@ -222,14 +224,11 @@ Deno.test("steer: pushes the measured array, reads it back; EINVAL when off is e
     assert.equal(w.out.at(-1), "steering for 101 (mitosis_probe): 1 0 3 2 -1 -1 -1 -1\n");
     assert.equal(await runSteer(w.ctx, 101, () => Promise.resolve("probe failed: no CPUs")), 1);
     assert.match(w.err.at(-1) ?? "", /no steering: probe failed/);
-  } finally {
-    await cleanup(w);
-  }
+  });
 });
 
 Deno.test("status: text and JSON with nodes and steering; exit 1 without Mitosis", async () => {
-  const w = await world({ root: false });
-  try {
+  await inWorld(async (w) => {
     w.kernel.prctl(100, 1, 101);
     w.kernel.prctlSteering(104, new Int32Array([1, 0, 3, 2, -1, -1, -1, -1]), 101);
     w.kernel.writeFile("cache", "100");
@@ -266,17 +265,14 @@ Deno.test("status: text and JSON with nodes and steering; exit 1 without Mitosis
     w.kernel.processes.get(101)!.name = "evil\x1b[2J";
     await runStatus(w.ctx, false);
     assert.match(w.out[2] ?? "", /101 evil\\x1b\[2J/);
-  } finally {
-    await cleanup(w);
-  }
+  }, { root: false });
 });
 
 Deno.test({
   name: "real: on this stock kernel, enable refuses with the detection's reason",
   ignore: !STOCK_KERNEL,
   async fn() {
-    const w = await world({ mitosis: new LinuxMitosis("/proc") });
-    try {
+    await inWorld(async (w) => {
       w.kernel.processes.set(Deno.pid, { ...w.kernel.processes.get(101)!, pid: Deno.pid });
       assert.equal(await runEnable(w.ctx, Deno.pid), 1);
       assert.match(
@@ -285,9 +281,7 @@ Deno.test({
       );
       assert.equal(await runStatus(w.ctx, true), 1);
       assert.equal(JSON.parse(w.out[0] ?? "").mitosis.available, false);
-    } finally {
-      await cleanup(w);
-    }
+    }, { mitosis: new LinuxMitosis("/proc") });
   },
 });
 
@@ -326,8 +320,9 @@ Deno.test("pins: the file is replaced atomically, no temp file left beside it", 
   });
 });
 
-Deno.test("pins: pruning keeps the pins of live processes only", () => {
-  assert.deepEqual([...prunePins(twoPins(), new Set(["11@2"])).keys()], ["11@2"]);
+Deno.test("pins: pruning keeps the pins of live processes only", async () => {
+  const alive = (key: { pid: number; startTime: number }) => Promise.resolve(key.pid === 11);
+  assert.deepEqual([...(await livePins(twoPins(), alive)).keys()], ["11@2"]);
 });
 
 Deno.test("pins: unpinning removes that pin and no other", () => {
@@ -345,21 +340,17 @@ Deno.test("pins: a malformed entry makes the file bad; text that is not JSON is 
 });
 
 Deno.test("pins not shared (the simulated machine): enable does not pin, unpin refuses", async () => {
-  const w = await world({ pins: new MemoryPins() });
-  try {
+  await inWorld(async (w) => {
     assert.equal(await runEnable(w.ctx, 101), 0);
     assert.deepEqual(w.out, ["replication on for 101 (mitosis_probe) on nodes 0,1,2,3\n"]);
     assert.equal((await w.ctx.pins.read()).pins.size, 0);
     assert.equal(await runUnpin(w.ctx, 101), 1);
     assert.deepEqual(w.err, ["waspd unpin: no pins file on this machine\n"]);
-  } finally {
-    await cleanup(w);
-  }
+  }, { pins: new MemoryPins() });
 });
 
 Deno.test("unpin removes the pin from the host's shared pins", async () => {
-  const w = await world();
-  try {
+  await inWorld(async (w) => {
     assert.equal(await runEnable(w.ctx, 101), 0);
     assert.equal(pinOf((await readPins(w.pinsPath)).pins, { pid: 101, startTime: 5000 }), "on");
     assert.equal(await runUnpin(w.ctx, 101), 0);
@@ -367,9 +358,7 @@ Deno.test("unpin removes the pin from the host's shared pins", async () => {
     assert.equal((await readPins(w.pinsPath)).pins.size, 0);
     assert.equal(await runUnpin(w.ctx, 999), 1);
     assert.deepEqual(w.err, ["waspd unpin: no process 999\n"]);
-  } finally {
-    await cleanup(w);
-  }
+  });
 });
 
 Deno.test({

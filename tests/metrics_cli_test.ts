@@ -6,10 +6,8 @@
 import assert from "node:assert/strict";
 import { EXIT_USAGE } from "../src/cli.ts";
 import { poll } from "./support/poll.ts";
-import { hasTmux, tmux } from "./support/tmux.ts";
-import { scrape, spawnWaspd } from "./support/waspd_process.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+import { hasTmux, inSession, screenOf, tmux, writtenText } from "./support/tmux.ts";
+import { MAIN, runWaspd, scrape, spawnWaspd } from "./support/waspd.ts";
 
 const ticksIn = (body: string) => Number(/^waspd_ticks_total (\d+)$/m.exec(body)?.[1] ?? NaN);
 
@@ -37,17 +35,13 @@ Deno.test("--metrics on a taken port: one line naming it, exit 2, the host never
   const holder = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (holder.addr as Deno.NetAddr).port;
   try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "--sim", "--headless", "--metrics", String(port)],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await runWaspd(["--sim", "--headless", "--metrics", String(port)]);
     assert.equal(out.code, EXIT_USAGE);
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n");
+    const err = out.stderr.trim().split("\n");
     assert.equal(err.length, 1);
     assert.match(err[0]!, new RegExp(`^waspd: --metrics 127\\.0\\.0\\.1:${port}: `));
     // No event line: the daemon did not start.
-    assert.equal(new TextDecoder().decode(out.stdout), "");
+    assert.equal(out.stdout, "");
   } finally {
     holder.close();
   }
@@ -57,34 +51,29 @@ Deno.test({
   name: "--metrics with the live screen (tmux): the TUI draws and /metrics answers",
   ignore: !hasTmux(),
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "waspd-tmux-metrics-" });
-    const session = `waspd-metrics-${Deno.pid}`;
-    const script = `'${Deno.execPath()}' run -A '${MAIN}' --sim -u 250 --metrics 127.0.0.1:0 ` +
-      `2> ${dir}/err; echo $? > ${dir}/exit; sleep 30`;
-    await tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", script);
-    try {
-      await poll("the first frame", 30_000, async () => {
-        const screen = await tmux("capture-pane", "-p", "-t", session);
-        return /PTL latency/.test(screen) ? screen : null;
-      });
-      const url = await poll("the metrics address", 30_000, async () => {
-        const err = await Deno.readTextFile(`${dir}/err`).catch(() => "");
-        return /metrics on (http:\/\/\S+\/metrics)/.exec(err)?.[1] ?? null;
-      });
-      const body = await poll("a scrape with ticks", 30_000, async () => {
-        const r = await scrape(url);
-        return r?.status === 200 && ticksIn(r.body) >= 1 ? r.body : null;
-      });
-      assert.match(body, /^waspd_mode\{mode="enforcing"\} 1$/m);
-      await tmux("send-keys", "-t", session, "q");
-      const exit = await poll("waspd to exit", 30_000, async () => {
-        const text = await Deno.readTextFile(`${dir}/exit`).catch(() => "");
-        return text.trim() === "" ? null : text.trim();
-      });
-      assert.equal(exit, "0");
-    } finally {
-      await tmux("kill-session", "-t", session);
-      await Deno.remove(dir, { recursive: true });
-    }
+    await inSession(
+      "waspd-metrics",
+      (dir) =>
+        `'${Deno.execPath()}' run -A '${MAIN}' --sim -u 250 --metrics 127.0.0.1:0 ` +
+        `2> ${dir}/err; echo $? > ${dir}/exit; sleep 30`,
+      async (session, dir) => {
+        await poll("the first frame", 30_000, async () => {
+          const screen = await screenOf(session);
+          return /PTL latency/.test(screen) ? screen : null;
+        });
+        const url = await poll("the metrics address", 30_000, async () => {
+          const err = await Deno.readTextFile(`${dir}/err`).catch(() => "");
+          return /metrics on (http:\/\/\S+\/metrics)/.exec(err)?.[1] ?? null;
+        });
+        const body = await poll("a scrape with ticks", 30_000, async () => {
+          const r = await scrape(url);
+          return r?.status === 200 && ticksIn(r.body) >= 1 ? r.body : null;
+        });
+        assert.match(body, /^waspd_mode\{mode="enforcing"\} 1$/m);
+        await tmux("send-keys", "-t", session, "q");
+        const exit = await poll("waspd to exit", 30_000, () => writtenText(`${dir}/exit`));
+        assert.equal(exit, "0");
+      },
+    );
   },
 });

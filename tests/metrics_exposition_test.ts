@@ -10,9 +10,9 @@ import {
   IN_PLAY,
   MAX_PROCESS_SERIES,
   processesInPlay,
+  snapshotExposition,
   snapshotFamilies,
 } from "../src/metrics/snapshot_metrics.ts";
-import { MetricsRecorder } from "../src/metrics/metrics.ts";
 import { sampleEvent, sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
 
 const BUILD = { version: "0.1.0", deno: "2.9.6" };
@@ -67,7 +67,7 @@ Deno.test("invalid metric and label names are refused, empty families left out",
 
 Deno.test("a snapshot's families: mode, counts, PTL cells in seconds, steering, cache", () => {
   const s = sampleSnapshot();
-  const text = new MetricsRecorder(BUILD).record(s);
+  const text = snapshotExposition(s, new DaemonCounters(), BUILD);
   const m = samples(text);
   assert.equal(m.get('waspd_mode{mode="advisory"}'), 1);
   assert.equal(m.get('waspd_mode{mode="enforcing"}'), 0);
@@ -125,7 +125,7 @@ Deno.test("per-process series only for processes in play, capped, highest MAR fi
 
 Deno.test("an untrusted comm cannot break the exposition", () => {
   const p = sampleProcess(1, { name: 'evil"}\n# TYPE x counter', status: "watch" });
-  const text = new MetricsRecorder(BUILD).record(sampleSnapshot({ processes: [p] }));
+  const text = snapshotExposition(sampleSnapshot({ processes: [p] }), new DaemonCounters(), BUILD);
   const lines = text.split("\n").filter((l) => l.includes("evil"));
   assert.ok(lines.length >= 1);
   for (const line of lines) {

@@ -3,12 +3,16 @@
  * 1000 connections held open, half of them slowloris (a request head sent a
  * byte at a time, never finished), a quarter slow readers (a request whose
  * response is never read), plus a huge request head and body, while
- * Prometheus-style scrapes go on. The daemon's tick cadence is measured from
- * its own snapshots (--json: tick number and time) in a window without the
- * clients and one with them; the two must match (relative comparison only).
+ * Prometheus-style scrapes go on. The daemon's ticks are read from its own
+ * snapshots (--json: tick number and time). A tick that awaited a client
+ * would stall for as long as the client does (a slowloris never ends), so
+ * the test asserts liveness, not speed: the tick counter keeps advancing
+ * through the hostile window and no gap between ticks comes near a stall
+ * (a generous hang guard, many update intervals). The figures for a quiet
+ * window and the hostile one are printed, not compared.
  */
 import assert from "node:assert/strict";
-import { scrape, spawnWaspd } from "./support/waspd_process.ts";
+import { scrape, spawnWaspd } from "./support/waspd.ts";
 
 const UPDATE_MS = 100;
 const WINDOW_MS = 3000;
@@ -27,21 +31,31 @@ function ticks(lines: readonly string[]): Tick[] {
   });
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
+/**
+ * A hang guard, not a speed limit: a tick gap this long (many update
+ * intervals) only happens when a tick stalls, as it would waiting on a client.
+ */
+const STALL_MS = 40 * UPDATE_MS;
+
+interface Window {
+  /** How far the daemon's own tick counter advanced in the window. */
+  advanced: number;
+  /** The longest wall-clock gap between consecutive ticks in the window, ms. */
+  longestGapMs: number;
 }
 
-/** Ticks whose snapshot time falls in [from, to), and their median interval. */
-function cadence(all: Tick[], from: number, to: number): { count: number; medianMs: number } {
+/** The ticks whose snapshot time falls in [from, to): counter advance and longest gap. */
+function tickWindow(all: Tick[], from: number, to: number): Window {
   const inWindow = all.filter((t) => t.at >= from && t.at < to);
   const gaps = inWindow.slice(1).map((t, i) => t.at - inWindow[i]!.at);
-  return { count: inWindow.length, medianMs: median(gaps) };
+  const first = inWindow[0]?.tick ?? 0;
+  const last = inWindow.at(-1)?.tick ?? 0;
+  return { advanced: last - first, longestGapMs: Math.max(0, ...gaps) };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-Deno.test("hostile clients on /metrics leave the tick cadence unchanged", async () => {
+Deno.test("hostile clients on /metrics never hold up a tick; scrapes keep answering", async () => {
   const waspd = spawnWaspd([
     "--sim",
     "-u",
@@ -105,19 +119,23 @@ Deno.test("hostile clients on /metrics leave the tick cadence unchanged", async 
     await Promise.all([trickle, bigHead, post]);
 
     const all = ticks(waspd.lines);
-    const quiet = cadence(all, quietFrom, quietTo);
-    const hostile = cadence(all, hostileFrom, hostileTo);
+    const quiet = tickWindow(all, quietFrom, quietTo);
+    const hostile = tickWindow(all, hostileFrom, hostileTo);
     console.log(
-      `quiet: ${quiet.count} ticks, median ${quiet.medianMs} ms; ` +
-        `hostile: ${hostile.count} ticks, median ${hostile.medianMs} ms; ${scrapes} scrapes`,
+      `quiet: counter +${quiet.advanced}, longest gap ${quiet.longestGapMs} ms; ` +
+        `hostile: counter +${hostile.advanced}, longest gap ${hostile.longestGapMs} ms; ` +
+        `${scrapes} scrapes`,
     );
-    assert.ok(quiet.count >= 5, "too few ticks to compare");
-    // The same cadence: the median interval within a quarter, the count within a third.
+    // Ticks kept coming while the clients were on...
+    assert.ok(hostile.advanced >= 3, `tick counter advanced by ${hostile.advanced} only`);
+    // ...and none of them stalled on a client (a hang guard, not a speed limit).
     assert.ok(
-      hostile.medianMs <= quiet.medianMs * 1.25,
-      `median interval ${quiet.medianMs} -> ${hostile.medianMs} ms`,
+      hostile.longestGapMs < STALL_MS,
+      `a tick stalled ${hostile.longestGapMs} ms while the hostile clients were on`,
     );
-    assert.ok(hostile.count >= quiet.count * (2 / 3), `ticks ${quiet.count} -> ${hostile.count}`);
+    // The end of the window: the daemon is still ticking after the clients.
+    const lastTick = all.at(-1)?.tick ?? 0;
+    await waspd.waitLine((l) => l.startsWith("{") && ticks([l])[0]!.tick > lastTick, 30_000);
     assert.ok(scrapes >= 3);
   } finally {
     trickling = false;

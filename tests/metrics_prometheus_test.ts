@@ -13,7 +13,8 @@ import assert from "node:assert/strict";
 import { debianTool } from "./support/debian.ts";
 import { poll } from "./support/poll.ts";
 import { readmeBlocks } from "./support/readme.ts";
-import { scrape, spawnWaspd } from "./support/waspd_process.ts";
+import { scrape, spawnWaspd } from "./support/waspd.ts";
+import { outputWithInput } from "./support/command.ts";
 
 const promtool = await debianTool("promtool", "prometheus");
 const prometheus = promtool === null ? null : await debianTool("prometheus", "prometheus");
@@ -22,16 +23,7 @@ const NODES = 4;
 const SIM_ARGS = [`--sim`, String(NODES), "-u", "200", "-i", "1000", "-y", "400"];
 
 async function checkMetrics(body: string): Promise<{ ok: boolean; said: string }> {
-  const check = new Deno.Command(promtool!, {
-    args: ["check", "metrics"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = check.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(body));
-  await writer.close();
-  const out = await check.output();
+  const out = await outputWithInput(promtool!, ["check", "metrics"], body);
   const d = new TextDecoder();
   return { ok: out.success, said: (d.decode(out.stdout) + d.decode(out.stderr)).trim() };
 }

@@ -4,6 +4,7 @@ import { MetricsServer } from "../src/metrics/server.ts";
 
 const LOOPBACK = "127.0.0.1";
 const encoder = new TextEncoder();
+const BUILD = { version: "0.0.0-test", deno: "2.9.6" };
 
 async function get(port: number, path: string, method = "GET"): Promise<Response> {
   return await fetch(`http://${LOOPBACK}:${port}${path}`, { method });
@@ -18,12 +19,15 @@ async function statusLine(conn: Deno.Conn): Promise<string> {
   return new TextDecoder().decode(buf.subarray(0, n)).split("\r\n")[0] ?? "";
 }
 
-Deno.test("serves the published text on GET /metrics, 503 before the first tick", async () => {
-  const server = MetricsServer.listen({ hostname: LOOPBACK, port: 0 });
+Deno.test("serves the published text on GET and HEAD /metrics, 503 before the first tick", async () => {
+  const server = new MetricsServer({ hostname: LOOPBACK, port: 0 }, BUILD);
   try {
     const early = await get(server.address.port, "/metrics");
     assert.equal(early.status, 503);
     await early.body?.cancel();
+    const earlyHead = await get(server.address.port, "/metrics", "HEAD");
+    assert.equal(earlyHead.status, 503, "HEAD agrees with GET before the first tick");
+    await earlyHead.body?.cancel();
     server.publish("waspd_up 1\n");
     const r = await get(server.address.port, "/metrics");
     assert.equal(r.status, 200);
@@ -39,7 +43,7 @@ Deno.test("serves the published text on GET /metrics, 503 before the first tick"
 });
 
 Deno.test("other paths get 404, other methods 405", async () => {
-  const server = MetricsServer.listen({ hostname: LOOPBACK, port: 0 });
+  const server = new MetricsServer({ hostname: LOOPBACK, port: 0 }, BUILD);
   try {
     server.publish("x 1\n");
     for (const path of ["/", "/metrics/", "/metricsx", "/debug"]) {
@@ -60,7 +64,7 @@ Deno.test("other paths get 404, other methods 405", async () => {
 });
 
 Deno.test("a huge request head is refused and the server keeps serving", async () => {
-  const server = MetricsServer.listen({ hostname: LOOPBACK, port: 0 });
+  const server = new MetricsServer({ hostname: LOOPBACK, port: 0 }, BUILD);
   try {
     server.publish("x 1\n");
     const conn = await Deno.connect({ hostname: LOOPBACK, port: server.address.port });
@@ -76,7 +80,7 @@ Deno.test("a huge request head is refused and the server keeps serving", async (
 });
 
 Deno.test("1000 half-sent requests (slowloris) do not stop scrapes, nor a prompt close", async () => {
-  const server = MetricsServer.listen({ hostname: LOOPBACK, port: 0 });
+  const server = new MetricsServer({ hostname: LOOPBACK, port: 0 }, BUILD);
   const conns: Deno.Conn[] = [];
   try {
     server.publish("x 1\n");

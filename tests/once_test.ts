@@ -18,7 +18,15 @@ async function waspd(...args: string[]) {
 }
 
 Deno.test("--once --json on this host: one snapshot with host, capabilities and processes", async () => {
-  const r = await waspd("--once", "--json", "-u", "200");
+  // Its own state dir: a test must not take over a running waspd's processes
+  // (owned.json) nor prune the operator's pins in /run/waspd.
+  const stateDir = await Deno.makeTempDir({ prefix: "waspd-once-" });
+  let r: Awaited<ReturnType<typeof waspd>>;
+  try {
+    r = await waspd("--once", "--json", "-u", "200", "--state-dir", stateDir);
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+  }
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split("\n");
   assert.equal(lines.length, 1, "exactly one JSON object");

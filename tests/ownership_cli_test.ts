@@ -6,7 +6,8 @@
  * each entry, saying which.
  */
 import assert from "node:assert/strict";
-import { inTempDir, runUntil, runWaspd } from "./support/waspd.ts";
+import { inTempDir } from "./support/scratch.ts";
+import { runUntil, runWaspd } from "./support/waspd.ts";
 
 const SIM = ["--sim", "--json", "--time-scale", "50", "-u", "500", "-i", "600000", "-y", "1000"];
 

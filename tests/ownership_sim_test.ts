@@ -5,10 +5,11 @@
  * kernel state, and the next waspd's takeover adopts or drops each entry.
  */
 import assert from "node:assert/strict";
-import { inTempDir } from "./support/waspd.ts";
+import { inTempDir } from "./support/scratch.ts";
 import { EventLog } from "../src/core/events.ts";
 import type { ActionResult, ProcessKey } from "../src/core/types.ts";
-import { Actuator, label } from "../src/daemon/actuator.ts";
+import { Actuator } from "../src/daemon/actuator.ts";
+import { label } from "../src/daemon/managed.ts";
 import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
 import { libc } from "../src/ffi/libc.ts";
 import type { Host } from "../src/host.ts";

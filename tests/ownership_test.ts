@@ -13,8 +13,9 @@ import {
   type OwnedFacts,
   reconcileOwned,
 } from "../src/core/ownership_record.ts";
-import type { ActionResult, ProcessInfo } from "../src/core/types.ts";
+import type { ActionResult } from "../src/core/types.ts";
 import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
+import { processInfo } from "./support/process_info.ts";
 
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
 
@@ -26,23 +27,6 @@ function entry(pid: number, over: Partial<OwnedEntry> = {}): OwnedEntry {
     state: "on",
     sinceMs: T0,
     reason: "MAR 5e7 > 1e7",
-    ...over,
-  };
-}
-
-function info(pid: number, over: Partial<ProcessInfo> = {}): ProcessInfo {
-  return {
-    pid,
-    startTime: pid * 10,
-    name: `p${pid}`,
-    state: "R",
-    ppid: 1,
-    uid: 0,
-    threads: 1,
-    rssKb: 1000,
-    minorFaults: 0,
-    majorFaults: 0,
-    kernelThread: false,
     ...over,
   };
 }
@@ -74,7 +58,12 @@ Deno.test("owned.json: round trip; anything else is refused without quoting it",
 });
 
 Deno.test("reconcile: exited or off -> drop; unknown or advisory -> keep; policy says no -> disable; else adopt", () => {
-  const base: OwnedFacts = { process: info(1), replicated: true, manageable: true, pinned: null };
+  const base: OwnedFacts = {
+    process: processInfo(1),
+    replicated: true,
+    manageable: true,
+    pinned: null,
+  };
   const cases: [Partial<OwnedFacts>, boolean, string][] = [
     [{ process: null }, true, "drop"],
     [{ replicated: false }, true, "drop"],
@@ -83,7 +72,7 @@ Deno.test("reconcile: exited or off -> drop; unknown or advisory -> keep; policy
     [{ pinned: "off" }, true, "disable"],
     [{ manageable: false }, true, "disable"],
     [{ pinned: "on" }, true, "adopt"],
-    [{ process: info(1, { state: "T" }) }, true, "adopt"],
+    [{ process: processInfo(1, { state: "T" }) }, true, "adopt"],
     [{}, true, "adopt"],
   ];
   for (const [facts, enforcing, action] of cases) {
@@ -170,7 +159,10 @@ Deno.test("takeover: adopts, turns off and forgets as the verdicts say, one even
   };
   const adopted: number[] = [];
   const disabled: string[] = [];
-  const live = new Map([[1, info(1)], [2, info(2)], [4, info(4, { name: "excluded" })]]);
+  const live = new Map([[1, processInfo(1)], [2, processInfo(2)], [
+    4,
+    processInfo(4, { name: "excluded" }),
+  ]]);
   const verdicts = await takeOverOwnership({
     ledger: w.ledger,
     confirm: (key) => Promise.resolve(live.get(key.pid) ?? null),

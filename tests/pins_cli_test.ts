@@ -6,7 +6,8 @@
  * hang fails the test instead of hanging it.
  */
 import assert from "node:assert/strict";
-import { inTempDir, runUntil, runWaspd } from "./support/waspd.ts";
+import { canMknod, inTempDir } from "./support/scratch.ts";
+import { runUntil, runWaspd } from "./support/waspd.ts";
 
 const FIXTURE_PROC = new URL("./fixtures/proc-procs", import.meta.url).pathname;
 const waspd = runWaspd;
@@ -66,19 +67,6 @@ Deno.test("links to /dev/zero and /etc/shadow: set aside at once, nothing of the
       }
     })
   ));
-
-/** mknod needs CAP_MKNOD: probe once, so the device case is skipped (never passed) without it. */
-function canMknod(): boolean {
-  const dir = Deno.makeTempDirSync({ prefix: "waspd-mknod-" });
-  try {
-    return new Deno.Command("mknod", { args: [`${dir}/zero`, "c", "1", "5"], stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-}
 
 Deno.test({
   name: "pins.json is a device node (/dev/zero's numbers): never read, set aside",
@@ -162,7 +150,7 @@ Deno.test("unpin 2 (kthreadd) is refused like enable refuses kernel threads; no 
 function daemonTicks(args: string[], ticks: number) {
   return runUntil<{ events: { kind: string; message: string }[] }>(
     ["--json", "-u", "100", "-i", "600000", ...args],
-    (_, count) => count === ticks,
+    (_, all) => all.length === ticks,
     "SIGTERM",
   );
 }

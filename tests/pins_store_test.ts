@@ -116,14 +116,16 @@ Deno.test("garbage, empty and malformed files: set() warns and keeps the old fil
   }));
 
 Deno.test("prune (the daemon's start) drops dead processes' pins and rewrites the file", () =>
-  world(async ({ path, file, alive, isAlive }) => {
+  world(async ({ path, file, alive }) => {
     Deno.writeTextFileSync(path, pinsText([10, 11, 12]));
     alive.add("11@11");
-    assert.deepEqual(await file.prune(isAlive), []);
+    const pruned = await file.prune();
+    assert.deepEqual(pruned.warnings, []);
+    assert.deepEqual([...pruned.pins.keys()], ["11@11"], "prune returns the pins it kept");
     assert.deepEqual([...(await file.read()).pins.keys()], ["11@11"]);
     const mtime = Deno.statSync(path).mtime;
     // Nothing dead: the file is left as it is.
-    assert.deepEqual(await file.prune(isAlive), []);
+    assert.deepEqual((await file.prune()).warnings, []);
     assert.deepEqual(Deno.statSync(path).mtime, mtime);
   }));
 
@@ -134,4 +136,34 @@ Deno.test("every write prunes the pins of processes that are gone, keeping the o
     // 20@20 is not in `alive`: the caller confirmed it, so its own pin stays.
     await file.set({ pid: 20, startTime: 20 }, "off", NOW);
     assert.deepEqual([...(await file.read()).pins.keys()].sort(), ["11@11", "20@20"]);
+  }));
+
+Deno.test("read each tick: an unchanged file is not read again, a changed one is", () =>
+  world(async ({ path, file }) => {
+    Deno.writeTextFileSync(path, pinsText([10, 11]));
+    assert.deepEqual([...(await file.read()).pins.keys()], ["10@10", "11@11"]);
+    // Same inode, size and mtime: the cached pins stand (the text is not read).
+    const { mtime } = Deno.statSync(path);
+    Deno.writeTextFileSync(path, pinsText([12, 13]));
+    Deno.utimeSync(path, mtime!, mtime!);
+    assert.deepEqual([...(await file.read()).pins.keys()], ["10@10", "11@11"]);
+    // Any change of the stamp (here the mtime) reads the file again.
+    Deno.utimeSync(path, mtime!, new Date(mtime!.getTime() + 1000));
+    assert.deepEqual([...(await file.read()).pins.keys()], ["12@12", "13@13"]);
+    // A rename over it (how waspd writes) is a new inode: read again.
+    Deno.writeTextFileSync(`${path}.new`, pinsText([14, 15]));
+    Deno.renameSync(`${path}.new`, path);
+    assert.deepEqual([...(await file.read()).pins.keys()], ["14@14", "15@15"]);
+  }));
+
+Deno.test("read each tick: a good file swapped for a FIFO is judged afresh, not served from cache", () =>
+  world(async ({ dir, path, file }) => {
+    Deno.writeTextFileSync(path, pinsText([10]));
+    assert.equal((await file.read()).pins.size, 1);
+    Deno.removeSync(path);
+    assert.ok((await new Deno.Command("mkfifo", { args: [path] }).output()).success);
+    const swapped = await file.read();
+    assert.equal(swapped.pins.size, 0);
+    assert.match(swapped.warnings[0] ?? "", /not a regular file \(a FIFO\); moved aside/);
+    assert.equal(asideNames(dir).length, 1);
   }));

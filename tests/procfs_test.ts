@@ -9,6 +9,8 @@ import {
   readProcessDetailed,
   scanProcesses,
 } from "../src/sys/procfs.ts";
+import { sleepAsNobody } from "./support/command.ts";
+import { assertFields } from "./support/fields.ts";
 
 // procfs reads through libc, which stays open for the process (by design): opened here,
 // outside any test, so the resource sanitizer does not pin it on one.
@@ -34,17 +36,18 @@ Deno.test("parseStat: fields after the LAST ')' whatever the name holds", () => 
   const names = ["plain", "a b", "x) S 1 2 3 (", "new\nline", "esc\x1b[2J", "((", ""];
   for (const name of names) {
     const stat = parseStat(statLine(321, name));
-    assert.ok(stat !== null, `name ${JSON.stringify(name)}`);
-    assert.equal(stat.name, name);
-    assert.equal(stat.pid, 321);
-    assert.equal(stat.state, "S");
-    assert.equal(stat.ppid, 1);
-    assert.equal(stat.flags, 4194304);
-    assert.equal(stat.minorFaults, 11);
-    assert.equal(stat.majorFaults, 12);
-    assert.equal(stat.threads, 3);
-    assert.equal(stat.startTime, 9876);
-    assert.equal(stat.rssPages, 25);
+    assertFields(stat, {
+      name,
+      pid: 321,
+      state: "S",
+      ppid: 1,
+      flags: 4194304,
+      minorFaults: 11,
+      majorFaults: 12,
+      threads: 3,
+      startTime: 9876,
+      rssPages: 25,
+    }, `name ${JSON.stringify(name)}`);
   }
 });
 
@@ -175,11 +178,7 @@ Deno.test({
   name: "real /proc: uid is the effective uid of another user's process",
   ignore: Deno.uid() !== 0,
   fn: async () => {
-    const child = new Deno.Command("setpriv", {
-      args: ["--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "30"],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const child = sleepAsNobody();
     try {
       // setpriv drops to nobody, then execs sleep: wait for the exec (the name changes).
       let seen = await readProcess("/proc", child.pid);

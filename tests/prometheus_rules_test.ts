@@ -10,37 +10,39 @@ import { debianTool } from "./support/debian.ts";
 const promtool = await debianTool("promtool", "prometheus");
 const DIR = new URL("../deploy/prometheus/", import.meta.url).pathname;
 
-async function run(...args: string[]): Promise<{ ok: boolean; text: string }> {
-  const out = await new Deno.Command(promtool!, {
-    args,
-    cwd: DIR,
-    stdout: "piped",
-    stderr: "piped",
-  })
+/** promtool ARGS in `cwd`: whether it succeeded, and all it said. */
+async function run(cwd: string, ...args: string[]): Promise<{ ok: boolean; text: string }> {
+  const out = await new Deno.Command(promtool!, { args, cwd, stdout: "piped", stderr: "piped" })
     .output();
   const d = new TextDecoder();
   return { ok: out.success, text: d.decode(out.stdout) + d.decode(out.stderr) };
 }
 
-Deno.test({
-  name: "promtool check rules: waspd-rules.yml is valid and has the six alerts",
-  ignore: promtool === null,
-  fn: async () => {
-    const r = await run("check", "rules", "waspd-rules.yml");
-    assert.ok(r.ok, r.text);
-    assert.match(r.text, /SUCCESS: 6 rules found/);
-  },
-});
+/** The shipped files through promtool: test name, promtool's arguments, what success says. */
+const CHECKS: [string, string[], RegExp][] = [
+  [
+    "promtool check rules: waspd-rules.yml is valid and has the six alerts",
+    ["check", "rules", "waspd-rules.yml"],
+    /SUCCESS: 6 rules found/,
+  ],
+  [
+    "promtool test rules: every alert fires for its case and not for the healthy one",
+    ["test", "rules", "waspd-rules.test.yml"],
+    /SUCCESS/,
+  ],
+];
 
-Deno.test({
-  name: "promtool test rules: every alert fires for its case and not for the healthy one",
-  ignore: promtool === null,
-  fn: async () => {
-    const r = await run("test", "rules", "waspd-rules.test.yml");
-    assert.ok(r.ok, r.text);
-    assert.match(r.text, /SUCCESS/);
-  },
-});
+for (const [name, args, success] of CHECKS) {
+  Deno.test({
+    name,
+    ignore: promtool === null,
+    fn: async () => {
+      const r = await run(DIR, ...args);
+      assert.ok(r.ok, r.text);
+      assert.match(r.text, success);
+    },
+  });
+}
 
 Deno.test({
   name: "promtool test rules fails on a broken rule (the unit tests have teeth)",
@@ -56,15 +58,9 @@ Deno.test({
     try {
       await Deno.writeTextFile(`${dir}/waspd-rules.yml`, broken);
       await Deno.copyFile(`${DIR}/waspd-rules.test.yml`, `${dir}/waspd-rules.test.yml`);
-      const out = await new Deno.Command(promtool!, {
-        args: ["test", "rules", "waspd-rules.test.yml"],
-        cwd: dir,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.equal(out.success, false);
-      const d = new TextDecoder();
-      assert.match(d.decode(out.stdout) + d.decode(out.stderr), /WaspdProcessStuck/);
+      const r = await run(dir, "test", "rules", "waspd-rules.test.yml");
+      assert.equal(r.ok, false);
+      assert.match(r.text, /WaspdProcessStuck/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -8,6 +8,7 @@ import {
   ratio,
 } from "../src/core/rates.ts";
 import type { CounterReading, ProcessInfo } from "../src/core/types.ts";
+import { processInfo } from "./support/process_info.ts";
 import { readProcess, retireThread } from "../src/sys/perf/process_counters.ts";
 import type { ProcessCounters } from "../src/sys/perf/process_counters.ts";
 import { type RawCount, scaledCount } from "../src/sys/perf/attr.ts";
@@ -22,19 +23,7 @@ function reading(
 }
 
 function proc(minorFaults: number, majorFaults: number, pid = 10, startTime = 500): ProcessInfo {
-  return {
-    pid,
-    startTime,
-    name: "app",
-    state: "R",
-    ppid: 1,
-    uid: 0,
-    threads: 1,
-    rssKb: 1000,
-    minorFaults,
-    majorFaults,
-    kernelThread: false,
-  };
+  return processInfo(pid, { startTime, name: "app", minorFaults, majorFaults });
 }
 
 Deno.test("MAR, dTLB ratio and multiplex share from two readings", () => {

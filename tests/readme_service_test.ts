@@ -2,9 +2,11 @@
  * Every command of the README's "Run as a service" and "Monitor a fleet"
  * sections, run. Machine paths (/etc, /usr) are redirected into a scratch
  * root and systemd's tools get `--root` (this machine's systemd is not PID
- * 1, so `systemctl enable --now` can link the unit but not start it, and
- * the journal has no entries: the --headless tests check the lines the
- * journal would get). The curl scrape goes to a live `waspd --sim`. A README
+ * 1, so `systemctl enable --now` can link the unit but not start it). The
+ * `journalctl` step is not checkable here: with no running service the
+ * journal has no waspd entries, so running it could not fail; it is named
+ * and skipped, and the --headless tests check the priority-prefixed lines the
+ * journal would get. The curl scrape goes to a live `waspd --sim`. A README
  * command this test does not know fails it, so the sections cannot drift.
  * Needs Debian's prometheus and systemd packages; skipped without them.
  */
@@ -13,7 +15,7 @@ import { debianTool } from "./support/debian.ts";
 import { poll } from "./support/poll.ts";
 import { commandsOf, readmeBlocks } from "./support/readme.ts";
 import { standInBinary, systemdRoot } from "./support/systemd_root.ts";
-import { scrape, spawnWaspd } from "./support/waspd_process.ts";
+import { scrape, spawnWaspd } from "./support/waspd.ts";
 
 const promtool = await debianTool("promtool", "prometheus");
 const analyze = await debianTool("systemd-analyze", "systemd");
@@ -28,8 +30,18 @@ interface Run {
   silent: boolean;
 }
 
+/** A README command known to this test that cannot be checked on this machine, and why. */
+interface NotCheckable {
+  readme: string;
+  notCheckable: string;
+}
+
 /** The README command as it runs here, or null when this test does not know it. */
-export function adapt(command: string, root: string, metricsHostPort: string): Run | null {
+export function adapt(
+  command: string,
+  root: string,
+  metricsHostPort: string,
+): Run | NotCheckable | null {
   const c = command.replace(/^sudo /, "");
   const inRoot = (path: string) => (path.startsWith("/") ? `${root}${path}` : path);
   let m = /^install -m (\d+) (\S+) (\/\S+)$/.exec(c);
@@ -45,9 +57,11 @@ export function adapt(command: string, root: string, metricsHostPort: string): R
   if (m !== null) {
     return { readme: command, sh: `systemctl --root=${root} enable ${m[1]}`, silent: false };
   }
-  m = /^journalctl (-u \S+ -p \w+)$/.exec(c);
-  if (m !== null) {
-    return { readme: command, sh: `journalctl --root=${root} ${m[1]} --no-pager`, silent: false };
+  if (/^journalctl -u \S+ -p \w+$/.test(c)) {
+    return {
+      readme: command,
+      notCheckable: "no service ran here, so the journal is empty and any query of it passes",
+    };
   }
   m = /^curl -s http:\/\/127\.0\.0\.1:9110\/metrics \| promtool check metrics$/.exec(c);
   if (m !== null) {
@@ -79,7 +93,8 @@ async function sh(line: string): Promise<{ ok: boolean; text: string }> {
 }
 
 Deno.test({
-  name: "README: every command of 'Run as a service' and 'Monitor a fleet' runs and succeeds",
+  name:
+    "README: every command of 'Run as a service' and 'Monitor a fleet' is known; each checkable one runs",
   ignore: promtool === null || analyze === null,
   fn: async () => {
     const service = (await readmeBlocks("Run as a service", "sh")).flatMap(commandsOf);
@@ -106,6 +121,10 @@ Deno.test({
       for (const command of [...service, ...fleet]) {
         const run = adapt(command, root, hostPort);
         assert.ok(run !== null, `README command not covered by this test: ${command}`);
+        if ("notCheckable" in run) {
+          console.log(`not checkable here: ${command} (${run.notCheckable})`);
+          continue;
+        }
         const line = run.sh.replace(" dist/waspd ", ` ${binary} `);
         const r = await sh(line);
         assert.ok(r.ok, `${command}\n  ran as: ${line}\n${r.text}`);
@@ -126,8 +145,12 @@ Deno.test({
 Deno.test("README: an unknown command in the sections would not pass unnoticed", () => {
   assert.equal(adapt("rm -rf /etc/waspd", "/tmp/r", "127.0.0.1:1"), null);
   assert.equal(adapt("systemctl start waspd", "/tmp/r", "127.0.0.1:1"), null);
-  assert.equal(
-    adapt("sudo install -m 0644 a.service /etc/systemd/system/a.service", "/r", "h:1")?.sh,
-    "install -D -m 0644 a.service /r/etc/systemd/system/a.service",
+  assert.deepEqual(
+    adapt("sudo install -m 0644 a.service /etc/systemd/system/a.service", "/r", "h:1"),
+    {
+      readme: "sudo install -m 0644 a.service /etc/systemd/system/a.service",
+      sh: "install -D -m 0644 a.service /r/etc/systemd/system/a.service",
+      silent: true,
+    },
   );
 });

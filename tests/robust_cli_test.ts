@@ -5,10 +5,9 @@
  * with the real binary, every run bounded by a timeout.
  */
 import assert from "node:assert/strict";
-import { type CliHandlers, EXIT_USAGE, type ProbeArgs, runCli } from "../src/cli.ts";
+import { EXIT_USAGE } from "../src/cli.ts";
 import { attachSimCount } from "../src/cli_argv.ts";
-import type { Config } from "../src/config.ts";
-import { label } from "../src/daemon/actuator.ts";
+import { label } from "../src/daemon/managed.ts";
 import { summarizeRounds } from "../probe/chase.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { stdoutWasClosed } from "../src/sys/stdio.ts";
@@ -16,66 +15,23 @@ import { frameText, renderFrame } from "../src/ui/render.ts";
 import { sanitizeText } from "../src/ui/sanitize.ts";
 import { absorbSnapshot, initialUiState } from "../src/ui/state.ts";
 import { sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
+import { type CliRun, runRecorded as cli } from "./support/cli_run.ts";
+import { MAIN, RUN_TIMEOUT_MS, runWaspd } from "./support/waspd.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const RUN_TIMEOUT_MS = 60_000;
-
-interface Call {
-  command: string;
-  config: Config;
-  extra?: number | ProbeArgs;
-}
-
-async function cli(argv: string[]) {
-  const calls: Call[] = [];
-  let err = "";
-  const record = (command: string) => (config: Config, extra?: number | ProbeArgs) => {
-    calls.push(extra === undefined ? { command, config } : { command, config, extra });
-    return Promise.resolve(0);
-  };
-  const handlers: CliHandlers = {
-    daemon: record("daemon"),
-    probe: record("probe"),
-    enable: record("enable"),
-    disable: record("disable"),
-    steer: record("steer"),
-    unpin: record("unpin"),
-    status: record("status"),
-  };
-  const code = await runCli(argv, handlers, { out: () => {}, err: (t) => void (err += t) });
-  return { code, calls, err };
-}
-
-function assertUsageError(r: { code: number; calls: Call[]; err: string }, message: RegExp) {
+function assertUsageError(r: CliRun, message: RegExp) {
   assert.equal(r.code, EXIT_USAGE);
   assert.equal(r.calls.length, 0, "no handler runs");
   assert.match(r.err, message);
   assert.equal(r.err.trimEnd().split("\n").length, 1, `one line, got: ${r.err}`);
 }
 
-/** Run waspd with a deadline; stdout is closed by the reader at once when `closeStdout`. */
-async function waspd(args: string[], opts: { closeStdout?: boolean } = {}) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
-  }).spawn();
-  const stdout = opts.closeStdout ? (await child.stdout.cancel(), "") : new Response(child.stdout)
-    .text();
-  const [status, out, err] = await Promise.all([
-    child.status,
-    stdout,
-    new Response(child.stderr).text(),
-  ]);
-  return { code: status.code, stdout: out, stderr: err };
-}
-
 // ------------------------------------------------------------ row 8
 
 Deno.test("row 8: --time-scale above 1e6 is a usage error on one line", async () => {
-  assertUsageError(await cli(["--time-scale", "1e15"]), /--time-scale: '1e15' is larger than/);
+  assertUsageError(
+    await cli(["--time-scale", "1e15"]),
+    /--time-scale: '1e15' is larger than/,
+  );
   assertUsageError(await cli(["--sim", "--time-scale", "1000001"]), /larger than 1000000/);
   const ok = await cli(["--sim", "--time-scale", "1e6"]);
   assert.equal(ok.code, 0);
@@ -91,10 +47,36 @@ Deno.test("row 10: -u below the 100 ms of the +/- keys is a usage error", async 
   assert.equal(ok.calls[0]?.config.updateIntervalMs, 100);
 });
 
+Deno.test("row 10: -u above the 60000 ms of the +/- keys is a usage error", async () => {
+  assertUsageError(await cli(["-u", "120000"]), /-u: '120000' is above the 60000 ms maximum/);
+  assertUsageError(await cli(["--update-interval", "60001"]), /above the 60000 ms maximum/);
+  const ok = await cli(["-u", "60000"]);
+  assert.equal(ok.calls[0]?.config.updateIntervalMs, 60_000);
+});
+
+Deno.test("--state-dir '' is a usage error (it would write /pins.json); a directory is kept", async () => {
+  assertUsageError(await cli(["--state-dir", ""]), /--state-dir: the directory must not be empty/);
+  assertUsageError(await cli(["status", "--state-dir="]), /must not be empty/);
+  const ok = await cli(["--state-dir", "/tmp/w"]);
+  assert.equal(ok.calls[0]?.config.stateDir, "/tmp/w");
+});
+
+Deno.test("the pid commands each reach their own handler with the pid", async () => {
+  for (const command of ["enable", "disable", "unpin", "steer"]) {
+    const r = await cli([command, "42"]);
+    assert.equal(r.code, 0);
+    assert.equal(r.calls[0]?.command, command);
+    assert.equal(r.calls[0]?.extra, 42);
+  }
+});
+
 // ------------------------------------------------------------ row 11
 
 Deno.test("row 11: probe --rounds 0 is a usage error, 1 is accepted", async () => {
-  assertUsageError(await cli(["probe", "--rounds", "0"]), /--rounds: '0' must be at least 1/);
+  assertUsageError(
+    await cli(["probe", "--rounds", "0"]),
+    /--rounds: '0' must be at least 1/,
+  );
   const ok = await cli(["probe", "--rounds", "1"]);
   assert.deepEqual(ok.calls[0]?.extra, { rounds: 1, bufferMb: null });
 });
@@ -144,7 +126,7 @@ Deno.test("row 12: attachSimCount leaves operands after -- alone", () => {
 });
 
 Deno.test("row 12: the real binary: waspd --sim status prints the simulated state", async () => {
-  const r = await waspd(["--sim", "status"]);
+  const r = await runWaspd(["--sim", "status"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^Mitosis: /m);
 });
@@ -155,7 +137,7 @@ for (
   const args of [["--sim", "2", "probe", "--rounds", "2"], ["status", "--json"]]
 ) {
   Deno.test(`row 13: waspd ${args.join(" ")} with its reader gone: quiet, exit 0`, async () => {
-    const r = await waspd(args, { closeStdout: true });
+    const r = await runWaspd(args, { closeStdout: true });
     assert.equal(r.stderr, "", "nothing on stderr");
     assert.equal(r.code, 0);
   });
@@ -172,11 +154,14 @@ Deno.test("row 14: a bad value with ESC, BEL or a newline is echoed on one sanit
     assert.ok(r.err.includes(sanitizeText(value)), r.err);
   }
   // commander's own hint stays on the same line.
-  assertUsageError(await cli(["--jsn"]), /unknown option '--jsn' \(Did you mean --json\?\)/);
+  assertUsageError(
+    await cli(["--jsn"]),
+    /unknown option '--jsn' \(Did you mean --json\?\)/,
+  );
 });
 
 Deno.test("row 14: the real binary's usage error has no ESC and one line", async () => {
-  const r = await waspd(["-u", "\x1b]0;x\x07\n"]);
+  const r = await runWaspd(["-u", "\x1b]0;x\x07\n"]);
   assert.equal(r.code, EXIT_USAGE);
   assert.ok(!r.stderr.includes("\x1b") && !r.stderr.includes("\x07"), r.stderr);
   assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);

@@ -10,8 +10,7 @@ import { type LogTarget, ResilientLog } from "../src/daemon/log_sink.ts";
 import { runDaemonCommand } from "../src/commands/daemon.ts";
 import { defaultConfig } from "../src/config.ts";
 import { SimHost } from "../src/sim/host.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+import { runUntil, type Snapshots, startWaspd } from "./support/waspd.ts";
 
 // ------------------------------------------------------------ the sink, pure
 
@@ -107,11 +106,11 @@ Deno.test("row 1: a line cut short stops the log and the next line starts on its
 
 // ------------------------------------------------------------ the real process
 
-interface Run {
-  code: number;
-  stderr: string;
-  snapshots: { daemon: { replicated: number }; events: { kind: string; message: string }[] }[];
+interface Snapshot {
+  daemon: { replicated: number };
+  events: { kind: string; message: string }[];
 }
+type Run = Snapshots<Snapshot>;
 
 /**
  * waspd on the simulated machine (enforcing), JSON lines; `act` sees each
@@ -119,13 +118,10 @@ interface Run {
  */
 async function runSim(
   extra: string[],
-  act: (s: Run["snapshots"][number], all: Run["snapshots"]) => boolean | Promise<boolean>,
+  act: (s: Snapshot, all: readonly Snapshot[]) => boolean | Promise<boolean>,
 ): Promise<Run> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
+  return await runUntil(
+    [
       "--sim",
       "--json",
       "--time-scale",
@@ -138,31 +134,9 @@ async function runSim(
       "600000",
       ...extra,
     ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const snapshots: Run["snapshots"] = [];
-  let pending = "";
-  let signalled = false;
-  const decoder = new TextDecoder();
-  for await (const chunk of child.stdout) {
-    pending += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      const snapshot = JSON.parse(pending.slice(0, nl));
-      pending = pending.slice(nl + 1);
-      snapshots.push(snapshot);
-      if (!signalled && await act(snapshot, snapshots)) {
-        signalled = true;
-        child.kill("SIGTERM");
-      }
-    }
-  }
-  const status = await child.status;
-  return { code: status.code, stderr: await stderr, snapshots };
+    act,
+    "SIGTERM",
+  );
 }
 
 const logStops = (r: Run) =>
@@ -170,7 +144,7 @@ const logStops = (r: Run) =>
 
 /** Replicated, and the log has been reported stopped at least `after` snapshots ago. */
 function replicatedAfterStop(after: number) {
-  return (s: Run["snapshots"][number], all: Run["snapshots"]) => {
+  return (s: Snapshot, all: readonly Snapshot[]) => {
     const stopAt = all.findIndex((x) => x.events.some((e) => /logging stopped/.test(e.message)));
     return stopAt >= 0 && all.length - 1 - stopAt >= after && s.daemon.replicated >= 1;
   };
@@ -217,11 +191,7 @@ Deno.test("row 1: --log on a FIFO nobody reads: one line and exit 2 at once, nev
   const fifo = `${dir}/log.fifo`;
   try {
     assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "--sim", "--json", "--log", fifo],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
+    const out = await startWaspd(["--sim", "--json", "--log", fifo], {
       signal: AbortSignal.timeout(30_000), // a blocking open would hang until this
     }).output();
     const err = new TextDecoder().decode(out.stderr);

@@ -12,8 +12,7 @@ import { EventLog } from "../src/core/events.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
 import { processKeyString } from "../src/core/types.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+import { jsonLines, startWaspd } from "./support/waspd.ts";
 
 Deno.test("row 9: the first signal stops; one within a second is the same request; later forces", () => {
   assert.equal(judgeSignal(null, 5000), "stop");
@@ -34,50 +33,33 @@ interface Outcome {
  * SIGTERM, then SIGTERM again `secondAfterMs` later. Bounded by a timeout.
  */
 async function twoSignals(secondAfterMs: number): Promise<Outcome> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "--sim",
-      "--json",
-      "--time-scale",
-      "1",
-      "-u",
-      "200",
-      "-y",
-      "0",
-      "-i",
-      "600000",
-      "--sim-prctl-ms",
-      "1500",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).spawn();
+  const child = startWaspd([
+    "--sim",
+    "--json",
+    "--time-scale",
+    "1",
+    "-u",
+    "200",
+    "-y",
+    "0",
+    "-i",
+    "600000",
+    "--sim-prctl-ms",
+    "1500",
+  ]);
   const stderr = new Response(child.stderr).text();
   let replicatedBefore = 0;
-  let pending = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of child.stdout) {
-    pending += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      const snapshot = JSON.parse(pending.slice(0, nl));
-      pending = pending.slice(nl + 1);
-      if (replicatedBefore === 0 && snapshot.daemon.replicated >= 1) {
-        replicatedBefore = snapshot.daemon.replicated;
-        child.kill("SIGTERM");
-        setTimeout(() => {
-          try {
-            child.kill("SIGTERM");
-          } catch {
-            // already gone: the undo was quicker than the second signal
-          }
-        }, secondAfterMs);
-      }
+  for await (const snapshot of jsonLines<{ daemon: { replicated: number } }>(child.stdout)) {
+    if (replicatedBefore === 0 && snapshot.daemon.replicated >= 1) {
+      replicatedBefore = snapshot.daemon.replicated;
+      child.kill("SIGTERM");
+      setTimeout(() => {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // already gone: the undo was quicker than the second signal
+        }
+      }, secondAfterMs);
     }
   }
   const status = await child.status;

@@ -13,29 +13,37 @@ Deno.test("a name holding ESC [2J comes out as visible text, no ESC byte", () =>
   assert.ok(!out.includes("\x1b"));
 });
 
-Deno.test("C0 controls, DEL and C1 controls are escaped", () => {
-  assert.equal(sanitizeText("a\tb\nc\rd\x07e\x7f"), "a\\x09b\\x0ac\\x0dd\\x07e\\x7f");
-  // U+009B is CSI on terminals that honour 8-bit C1 controls.
-  assert.equal(sanitizeText("x\u009b2Jy\u0085"), "x\\x9b2Jy\\x85");
-  assert.equal(sanitizeText("nul\x00"), "nul\\x00");
-});
+/** What sanitizeText makes of names, by kind of character: test name, then [input, output]. */
+const ESCAPES: [string, [string, string][]][] = [
+  ["C0 controls, DEL and C1 controls are escaped", [
+    ["a\tb\nc\rd\x07e\x7f", "a\\x09b\\x0ac\\x0dd\\x07e\\x7f"],
+    // U+009B is CSI on terminals that honour 8-bit C1 controls.
+    ["x\u009b2Jy\u0085", "x\\x9b2Jy\\x85"],
+    ["nul\x00", "nul\\x00"],
+  ]],
+  ["bidi overrides and isolates are escaped, so a row cannot be reordered", [
+    ["abc\u202edcba", "abc\\u{202e}dcba"],
+    ["\u2066x\u2069\u200f", "\\u{2066}x\\u{2069}\\u{200f}"],
+  ]],
+  ["zero-width, combining and unpaired surrogate code points are escaped", [
+    ["e\u0301", "e\\u{301}"],
+    ["\ud800", "\\u{d800}"],
+    ["zero\u200bwidth", "zero\\u{200b}width"],
+  ]],
+  ["ordinary names pass unchanged, Latin and Cyrillic included", [
+    ["kworker/0:1-events", "kworker/0:1-events"],
+    ["café", "café"],
+    ["процесс", "процесс"],
+  ]],
+];
 
-Deno.test("bidi overrides and isolates are escaped, so a row cannot be reordered", () => {
-  assert.equal(sanitizeText("abc\u202edcba"), "abc\\u{202e}dcba");
-  assert.equal(sanitizeText("\u2066x\u2069\u200f"), "\\u{2066}x\\u{2069}\\u{200f}");
-});
-
-Deno.test("zero-width, combining and unpaired surrogate code points are escaped", () => {
-  assert.equal(sanitizeText("e\u0301"), "e\\u{301}");
-  assert.equal(sanitizeText("\ud800"), "\\u{d800}");
-  assert.equal(sanitizeText("zero\u200bwidth"), "zero\\u{200b}width");
-});
-
-Deno.test("ordinary names pass unchanged, Latin and Cyrillic included", () => {
-  assert.equal(sanitizeText("kworker/0:1-events"), "kworker/0:1-events");
-  assert.equal(sanitizeText("café"), "café");
-  assert.equal(sanitizeText("процесс"), "процесс");
-});
+for (const [name, cases] of ESCAPES) {
+  Deno.test(name, () => {
+    for (const [input, output] of cases) {
+      assert.equal(sanitizeText(input), output, JSON.stringify(input));
+    }
+  });
+}
 
 Deno.test("sanitizeName limits the width and marks the cut", () => {
   assert.equal(sanitizeName("short", 10), "short");

@@ -5,6 +5,7 @@ import { runTui } from "../src/ui/tui.ts";
 import { colorEnabled, terminalSupport } from "../src/ui/tui.ts";
 import type { DaemonControl, SnapshotListener } from "../src/daemon/control.ts";
 import { sampleSnapshot } from "./fixtures/snapshot_sample.ts";
+import { outputWithInput } from "./support/command.ts";
 
 function frameOf(lines: string[], cols: number): Frame {
   return { cols, rows: lines.map((l) => rowOf([span(l)], cols)) };
@@ -168,16 +169,11 @@ for (const [how, crash] of Object.entries(CRASHES)) {
       installRestoreGuards(screen);
       ${crash}
     `;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "-"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(script));
-    await writer.close();
-    const { code, stdout, stderr } = await child.output();
+    const { code, stdout, stderr } = await outputWithInput(
+      Deno.execPath(),
+      ["run", "-A", "-"],
+      script,
+    );
     const text = new TextDecoder().decode(stdout);
     assert.notEqual(code, 0);
     assert.match(new TextDecoder().decode(stderr), /boom/);

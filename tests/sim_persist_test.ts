@@ -4,8 +4,10 @@
  * they were, as a real machine's do when its daemon dies.
  */
 import assert from "node:assert/strict";
-import { inTempDir } from "./support/waspd.ts";
+import { inTempDir } from "./support/scratch.ts";
 import { libc } from "../src/ffi/libc.ts";
+import { defaultConfig } from "../src/config.ts";
+import { Daemon } from "../src/daemon/daemon.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { decodeSim, encodeSim, SIM_STATE_FILE_NAME } from "../src/sim/persist.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
@@ -74,3 +76,66 @@ Deno.test("the state file format round-trips and refuses anything else", () => {
     reason: "not a simulated machine's state",
   });
 });
+
+Deno.test("a call given up on is saved again when its late answer comes in", () =>
+  inTempDir("waspd-simstate-", async (stateDir) => {
+    const host = new SimHost({ manualClock: true, stateDir });
+    const frozen = await host.process(SIM_PIDS.frozen);
+    assert.ok(frozen && frozen.state === "T");
+    const call = host.mitosis.setReplication(frozen, 1, 1000);
+    await host.whenSleeping();
+    await host.advance(1000);
+    const result = await call;
+    assert.ok(!result.ok && result.stuck && result.late !== undefined, "given up on");
+    const before = new SimHost({ manualClock: true, stateDir });
+    assert.deepEqual(before.kernel.replicated(), [], "not on while its target is stopped");
+    // The debugger lets go: the blocked call completes, and the machine is saved then.
+    host.scenario.find((w) => w.pid === SIM_PIDS.frozen)!.state = "S";
+    assert.deepEqual(host.kernel.replicated().map((p) => p.pid), [SIM_PIDS.frozen]);
+    assert.equal((await result.late)?.ok, true);
+    const after = new SimHost({ manualClock: true, stateDir });
+    assert.deepEqual(after.kernel.replicated().map((p) => p.pid), [SIM_PIDS.frozen]);
+    for (const h of [host, before, after]) await h.close();
+  }));
+
+Deno.test("a save that fails is a warning once (until a save works again), and the daemon logs it", () =>
+  inTempDir("waspd-simstate-", async (dir) => {
+    const stateDir = `${dir}/state`;
+    await Deno.mkdir(stateDir);
+    // A file where the directory was: no save can get through.
+    const breakDir = async () => {
+      await Deno.remove(stateDir, { recursive: true });
+      await Deno.writeTextFile(stateDir, "not a directory");
+    };
+    const mendDir = async () => {
+      await Deno.remove(stateDir);
+      await Deno.mkdir(stateDir);
+    };
+    const host = new SimHost({ manualClock: true, stateDir });
+    assert.equal(host.stateWarning, null);
+    await breakDir();
+    assert.equal((await host.mitosis.write("mode", 1)).ok, true, "the kernel call itself works");
+    await host.mitosis.write("mode", -1);
+    const warnings = host.takeWarnings();
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(warnings[0]!, /^simulated state: cannot write .*sim-kernel\.json: /);
+    assert.deepEqual(host.takeWarnings(), [], "told once");
+    await mendDir();
+    await host.mitosis.write("mode", 1);
+    assert.deepEqual(host.takeWarnings(), []);
+    // Failing again after a good save is news: the daemon's next tick logs it.
+    await breakDir();
+    await host.mitosis.write("mode", -1);
+    const daemon = await Daemon.open(host, { ...defaultConfig(), simNodes: 4 }, {
+      selfPid: SIM_PIDS.waspd,
+    });
+    try {
+      const events = (await daemon.tick()).events;
+      assert.ok(
+        events.some((e) => e.kind === "error" && /cannot write .*sim-kernel\.json/.test(e.message)),
+        JSON.stringify(events),
+      );
+    } finally {
+      await daemon.shutdown();
+    }
+  }));

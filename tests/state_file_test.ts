@@ -14,43 +14,24 @@ import {
   STATE_FILE_MAX_BYTES,
   writeStateFile,
 } from "../src/sys/state_file.ts";
+import { canMknod, inTempDir } from "./support/scratch.ts";
 
 // Opened before any test, so the resource sanitizer does not count it as a leak.
 libc();
 
-async function inTempDir(use: (dir: string) => Promise<void> | void): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "waspd-state-" });
-  try {
-    await use(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const inStateDir = (use: (dir: string) => Promise<void> | void) => inTempDir("waspd-state-", use);
 
 const accept = (text: string) => ({ ok: true as const, value: text });
 
-/** mknod needs CAP_MKNOD: probe once, so the device case is skipped (not passed) without it. */
-function canMknod(): boolean {
-  const dir = Deno.makeTempDirSync({ prefix: "waspd-mknod-" });
-  try {
-    return new Deno.Command("mknod", { args: [`${dir}/null`, "c", "1", "3"], stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-}
-
 Deno.test("a regular file is read; a missing one is missing", () =>
-  inTempDir((dir) => {
+  inStateDir((dir) => {
     assert.deepEqual(readStateFile(`${dir}/none.json`), { kind: "missing" });
     Deno.writeTextFileSync(`${dir}/ok.json`, '{"pins":[]}');
     assert.deepEqual(readStateFile(`${dir}/ok.json`), { kind: "ok", text: '{"pins":[]}' });
   }));
 
 Deno.test("a FIFO is bad, and reading it does not block", () =>
-  inTempDir(async (dir) => {
+  inStateDir(async (dir) => {
     const path = `${dir}/pins.json`;
     const made = await new Deno.Command("mkfifo", { args: [path] }).output();
     assert.ok(made.success, "mkfifo");
@@ -59,7 +40,7 @@ Deno.test("a FIFO is bad, and reading it does not block", () =>
   }));
 
 Deno.test("a directory, and a symlink to anything (/dev/zero, /etc/shadow), are bad", () =>
-  inTempDir((dir) => {
+  inStateDir((dir) => {
     Deno.mkdirSync(`${dir}/d`);
     assert.deepEqual(readStateFile(`${dir}/d`), {
       kind: "bad",
@@ -79,7 +60,7 @@ Deno.test({
   name: "a device node is bad, and is never opened",
   ignore: !canMknod(),
   fn: () =>
-    inTempDir(async (dir) => {
+    inStateDir(async (dir) => {
       const path = `${dir}/pins.json`;
       assert.ok(
         (await new Deno.Command("mknod", { args: [path, "c", "1", "5"] }).output()).success,
@@ -92,7 +73,7 @@ Deno.test({
 });
 
 Deno.test("over the size cap: bad without reading it; exactly the cap is fine", () =>
-  inTempDir((dir) => {
+  inStateDir((dir) => {
     const path = `${dir}/big.json`;
     Deno.writeFileSync(path, new Uint8Array(STATE_FILE_MAX_BYTES + 1).fill(0x20));
     const read = readStateFile(path);
@@ -105,13 +86,13 @@ Deno.test("over the size cap: bad without reading it; exactly the cap is fine", 
   }));
 
 Deno.test("invalid UTF-8 is bad", () =>
-  inTempDir((dir) => {
+  inStateDir((dir) => {
     Deno.writeFileSync(`${dir}/x`, new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]));
     assert.deepEqual(readStateFile(`${dir}/x`), { kind: "bad", reason: "not UTF-8 text" });
   }));
 
 Deno.test("loadStateFile sets a bad file aside, once, naming it but never quoting it", () =>
-  inTempDir((dir) => {
+  inStateDir((dir) => {
     const path = `${dir}/pins.json`;
     const secret = "root:$6$very-secret-hash:20000:0:99999:7:::\n";
     Deno.writeTextFileSync(path, secret);
@@ -134,7 +115,7 @@ Deno.test("loadStateFile sets a bad file aside, once, naming it but never quotin
   }));
 
 Deno.test("a symlink to /etc/shadow is moved aside itself; the target is untouched", () =>
-  inTempDir((dir) => {
+  inStateDir((dir) => {
     Deno.writeTextFileSync(`${dir}/target`, "root:secret\n");
     Deno.symlinkSync(`${dir}/target`, `${dir}/pins.json`);
     const loaded = loadStateFile(`${dir}/pins.json`, "pins", accept, 0);
@@ -145,7 +126,7 @@ Deno.test("a symlink to /etc/shadow is moved aside itself; the target is untouch
   }));
 
 Deno.test("a bad file that cannot be moved aside is reported, and ReportOnce says it once", () =>
-  inTempDir((dir) => {
+  inStateDir((dir) => {
     Deno.mkdirSync(`${dir}/ro`);
     Deno.writeTextFileSync(`${dir}/ro/pins.json`, "garbage");
     const decode = () => ({ ok: false as const, reason: "not JSON" });
@@ -167,7 +148,7 @@ Deno.test("a bad file that cannot be moved aside is reported, and ReportOnce say
   }));
 
 Deno.test("writeStateFile replaces a symlink at the name, never writing through it", () =>
-  inTempDir((dir) => {
+  inStateDir((dir) => {
     Deno.writeTextFileSync(`${dir}/victim`, "keep me\n");
     Deno.symlinkSync(`${dir}/victim`, `${dir}/pins.json`);
     writeStateFile(`${dir}/pins.json`, "{}\n");
@@ -181,7 +162,7 @@ Deno.test("writeStateFile replaces a symlink at the name, never writing through 
   }));
 
 Deno.test("libc fstat: the type bits and size read from struct stat are right", () =>
-  inTempDir(async (dir) => {
+  inStateDir(async (dir) => {
     Deno.writeTextFileSync(`${dir}/f`, "12345");
     assert.ok((await new Deno.Command("mkfifo", { args: [`${dir}/p`] }).output()).success);
     const c = libc();

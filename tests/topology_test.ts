@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readCpuFlags, readHypervisorPresent, readTopology } from "../src/sys/topology.ts";
 import {
   hypervisorPresent,
   parseCacheSize,
@@ -6,10 +7,7 @@ import {
   parseDistanceRow,
   parseNodeMeminfo,
   parseRangeList,
-  readCpuFlags,
-  readHypervisorPresent,
-  readTopology,
-} from "../src/sys/topology.ts";
+} from "../src/sys/topology_parse.ts";
 import {
   cmdlineDisables5Level,
   fiveLevelPaging,

@@ -8,83 +8,63 @@
  * reported as ignored, never as passed.
  */
 import assert from "node:assert/strict";
-import { hasTmux, tmux } from "./support/tmux.ts";
+import { poll } from "./support/poll.ts";
+import { hasTmux, inSession, screenOf, tmux, writtenText } from "./support/tmux.ts";
+import { MAIN } from "./support/waspd.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-/** Poll `probe` every 100 ms until it returns a value or 20 s pass. */
-async function waitFor<T>(what: string, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== null) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** How long each step of the screen may take: a hang guard, not a speed limit. */
+const STEP_MS = 20_000;
 
 Deno.test({
   name: "tmux: the live screen draws, takes keys, and q restores the terminal with nothing left on",
   ignore: !hasTmux(),
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "waspd-tmux-" });
-    const session = `waspd-e2e-${Deno.pid}`;
-    const script = [
-      `stty -g > ${dir}/before`,
-      `'${Deno.execPath()}' run -A '${MAIN}' --sim 4 --time-scale 4 -u 250 -y 4000 -i 8000`,
-      `echo $? > ${dir}/exit`,
-      `stty -g > ${dir}/after`,
-      "sleep 60",
-    ].join("; ");
-    await tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", script);
-    const pane = () => tmux("capture-pane", "-p", "-t", session);
-    const screenHas = (text: string | RegExp) => async () => {
-      const screen = await pane();
-      return (typeof text === "string" ? screen.includes(text) : text.test(screen)) ? screen : null;
-    };
-    try {
-      const first = await waitFor("the first frame", screenHas(/PTL latency/));
-      assert.match(first, /SIMULATED/);
-      assert.match(first, /stream/);
-      assert.equal((await tmux("display", "-p", "-t", session, "#{alternate_on}")).trim(), "1");
+    await inSession(
+      "waspd-e2e",
+      (dir) =>
+        [
+          `stty -g > ${dir}/before`,
+          `'${Deno.execPath()}' run -A '${MAIN}' --sim 4 --time-scale 4 -u 250 -y 4000 -i 8000`,
+          `echo $? > ${dir}/exit`,
+          `stty -g > ${dir}/after`,
+          "sleep 60",
+        ].join("; "),
+      async (session, dir) => {
+        const pane = () => screenOf(session);
+        const screenHas = (text: string | RegExp) => async () => {
+          const screen = await pane();
+          return (typeof text === "string" ? screen.includes(text) : text.test(screen))
+            ? screen
+            : null;
+        };
+        const first = await poll("the first frame", STEP_MS, screenHas(/PTL latency/));
+        assert.match(first, /SIMULATED/);
+        assert.match(first, /stream/);
+        assert.equal((await tmux("display", "-p", "-t", session, "#{alternate_on}")).trim(), "1");
 
-      await tmux("send-keys", "-t", session, "c");
-      await waitFor("the cache acknowledgement", screenHas(/cache raised to \d+ pages/));
-      await tmux("send-keys", "-t", session, "?");
-      await waitFor("the help", screenHas(/pin the selected process/i));
-      await tmux("send-keys", "-t", session, "?");
-      await waitFor("replication", screenHas(/ACTIVE/));
+        await tmux("send-keys", "-t", session, "c");
+        await poll("the cache acknowledgement", STEP_MS, screenHas(/cache raised to \d+ pages/));
+        await tmux("send-keys", "-t", session, "?");
+        await poll("the help", STEP_MS, screenHas(/pin the selected process/i));
+        await tmux("send-keys", "-t", session, "?");
+        await poll("replication", STEP_MS, screenHas(/ACTIVE/));
 
-      await tmux("send-keys", "-t", session, "q");
-      const exit = await waitFor("waspd to exit", async () => {
-        try {
-          return (await Deno.readTextFile(`${dir}/exit`)).trim();
-        } catch {
-          return null;
-        }
-      });
-      await waitFor("the tty modes to be saved", async () => {
-        try {
-          return (await Deno.readTextFile(`${dir}/after`)).trim() || null;
-        } catch {
-          return null;
-        }
-      });
-      assert.equal(exit, "0");
-      const shell = await pane();
-      assert.match(shell, /replication turned off for pid \d+/);
-      assert.doesNotMatch(shell, /could not turn replication off/);
-      assert.equal(
-        await Deno.readTextFile(`${dir}/after`),
-        await Deno.readTextFile(`${dir}/before`),
-        "tty modes restored",
-      );
-      const flags = (await tmux("display", "-p", "-t", session, "#{alternate_on} #{cursor_flag}"))
-        .trim();
-      assert.equal(flags, "0 1", "main screen, visible cursor");
-    } finally {
-      await tmux("kill-session", "-t", session).catch(() => "");
-      await Deno.remove(dir, { recursive: true });
-    }
+        await tmux("send-keys", "-t", session, "q");
+        const exit = await poll("waspd to exit", STEP_MS, () => writtenText(`${dir}/exit`));
+        await poll("the tty modes to be saved", STEP_MS, () => writtenText(`${dir}/after`));
+        assert.equal(exit, "0");
+        const shell = await pane();
+        assert.match(shell, /replication turned off for pid \d+/);
+        assert.doesNotMatch(shell, /could not turn replication off/);
+        assert.equal(
+          await Deno.readTextFile(`${dir}/after`),
+          await Deno.readTextFile(`${dir}/before`),
+          "tty modes restored",
+        );
+        const flags = (await tmux("display", "-p", "-t", session, "#{alternate_on} #{cursor_flag}"))
+          .trim();
+        assert.equal(flags, "0 1", "main screen, visible cursor");
+      },
+    );
   },
 });

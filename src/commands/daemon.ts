@@ -5,6 +5,7 @@
  * of the first) is ignored; a later one exits at once. Any other way out (a
  * failed write, an unexpected error) also runs the undo first.
  */
+import { errorMessage } from "../core/error_message.ts";
 import type { Config } from "../config.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { Daemon } from "../daemon/daemon.ts";
@@ -17,14 +18,9 @@ import { EXIT_USAGE } from "../cli.ts";
 import { judgeSignal } from "../daemon/signals.ts";
 import { LOG_RETRY_MS, ResilientLog } from "../daemon/log_sink.ts";
 import { LogFile } from "../sys/log_file.ts";
-import { OutputClosed } from "../sys/stdio.ts";
+import { type Output, OutputClosed } from "../sys/stdio.ts";
 import { sanitizeLine } from "../ui/sanitize.ts";
 import { type DaemonOutputs, openOutputs } from "./outputs.ts";
-
-export interface Output {
-  out(text: string): void;
-  err(text: string): void;
-}
 
 export interface DaemonDeps {
   openHost(config: Config): Promise<Host>;
@@ -99,15 +95,29 @@ export async function runDaemonCommand(
     else daemon.events.emit(eventKind, message);
   });
   if (config.logFile !== null && log === null) return EXIT_USAGE;
+  // --headless: a stdout that went away stops the daemon like --json's (undo, exit 0).
+  let stdoutGone = false;
+  const headlessFailed = (error: unknown) => {
+    stdoutGone = true;
+    fail(error);
+  };
   const outputs = openOutputs(config, io, log === null ? null : (line) => log.write(line), {
     JOURNAL_STREAM: Deno.env.get("JOURNAL_STREAM"),
-  });
+  }, headlessFailed);
   if (outputs === null) {
     log?.close();
     return EXIT_USAGE;
   }
 
-  const host = await deps.openHost(config);
+  let host: Host;
+  try {
+    host = await deps.openHost(config);
+  } catch (error) {
+    // The --metrics server would keep the process alive, the --log fd open.
+    await outputs.close();
+    log?.close();
+    throw error;
+  }
 
   // Listening before the daemon starts: a signal during the start (a `-c`
   // cache top-up) stops it before its first tick, and the undo still runs.
@@ -168,8 +178,10 @@ export async function runDaemonCommand(
     fail(error);
   } finally {
     const lines = daemon === null ? [] : await daemon.shutdown();
-    // Headless, the undo is in the event lines already.
-    if (!config.headless) { for (const line of lines) io.err(sanitizeLine(`waspd: ${line}`)); }
+    // Headless, the undo is in the event lines already (unless stdout went away).
+    if (!config.headless || stdoutGone) {
+      for (const line of lines) io.err(sanitizeLine(`waspd: ${line}`));
+    }
     for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
     globalThis.removeEventListener("unhandledrejection", onRejection);
     globalThis.removeEventListener("error", onError);
@@ -178,7 +190,7 @@ export async function runDaemonCommand(
   }
   if (failures.length === 0) return 0;
   const error = failures[0];
-  const why = error instanceof Error ? error.message : String(error);
+  const why = errorMessage(error);
   io.err(sanitizeLine(`waspd: stopped by an unexpected error, after the undo: ${why}`));
   return 1;
 }
@@ -191,14 +203,9 @@ function runJsonLines(
 ): Promise<void> {
   return daemon.run((snapshot) => {
     outputs.onSnapshot(snapshot);
-    try {
-      io.out(JSON.stringify(snapshot) + "\n");
-    } catch (error) {
-      // The reader went away (a closed pipe): stop cleanly, undo included.
-      // Any other write error (a full disk) is a failure: undo, exit 1.
-      if (!(error instanceof OutputClosed)) throw error;
-      daemon.stop(error.message);
-    }
+    // A failed write ends the loop; `fail` tells a reader that went away
+    // (OutputClosed: undo, exit 0) from any other write error (undo, exit 1).
+    io.out(JSON.stringify(snapshot) + "\n");
   }, signal);
 }
 

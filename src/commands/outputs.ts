@@ -9,9 +9,10 @@ import type { Config } from "../config.ts";
 import type { EventSink } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { formatListenAddress } from "../metrics/listen.ts";
-import { type MetricsEndpoint, openMetricsEndpoint } from "../metrics/endpoint.ts";
+import { MetricsServer } from "../metrics/server.ts";
 import { headlessSink, journalMode } from "../ui/headless.ts";
 import { VERSION } from "../cli.ts";
+import type { Output } from "../sys/stdio.ts";
 
 export interface DaemonOutputs {
   /** Every event, as the --log and --headless lines want it; null when neither is on. */
@@ -20,22 +21,21 @@ export interface DaemonOutputs {
   close(): Promise<void>;
 }
 
-interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-/** Null (after one line on stderr) when --metrics cannot bind. */
+/**
+ * Null (after one line on stderr) when --metrics cannot bind. `headlessFailed`
+ * hears the first failed --headless write (no line is written after it).
+ */
 export function openOutputs(
   config: Config,
-  io: Io,
+  io: Output,
   logSink: EventSink | null,
   env: { JOURNAL_STREAM?: string | undefined },
+  headlessFailed: (error: unknown) => void,
 ): DaemonOutputs | null {
-  let metrics: MetricsEndpoint | null = null;
+  let metrics: MetricsServer | null = null;
   if (config.metrics !== null) {
     try {
-      metrics = openMetricsEndpoint(config.metrics, { version: VERSION, deno: Deno.version.deno });
+      metrics = new MetricsServer(config.metrics, { version: VERSION, deno: Deno.version.deno });
     } catch (error) {
       const where = formatListenAddress(config.metrics);
       io.err(`waspd: --metrics ${where}: ${(error as Error).message}\n`);
@@ -43,7 +43,7 @@ export function openOutputs(
     }
     io.err(`waspd: metrics on http://${formatListenAddress(metrics.address)}/metrics\n`);
   }
-  const headless = config.headless ? headlessSink(io.out, journalMode(env)) : null;
+  const headless = config.headless ? headlessSink(io.out, journalMode(env), headlessFailed) : null;
   const sinks = [logSink, headless].filter((s): s is EventSink => s !== null);
   return {
     sink: sinks.length === 0 ? null : (line, event) => sinks.forEach((s) => s(line, event)),

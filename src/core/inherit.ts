@@ -33,7 +33,7 @@ export function planInherit(found: number | null, keep: string | null): InheritP
   if (found === null) {
     return { write: null, restore: null, why: "inherit unreadable: left alone" };
   }
-  if (found <= 0) {
+  if (inheritIsOff(found)) {
     return { write: null, restore: null, why: `inherit already off (${found}): left alone` };
   }
   return {

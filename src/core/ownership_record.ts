@@ -13,6 +13,7 @@
  */
 import type { ProcessInfo, ProcessKey } from "./types.ts";
 import { processKeyString } from "./types.ts";
+import { isInt, isRecord, parseJson } from "./json_guards.ts";
 
 /** More processes than waspd replicates at once: a longer record is not waspd's. */
 export const MAX_OWNED = 4096;
@@ -107,34 +108,21 @@ export function encodeOwned(record: OwnedRecord): string {
   return `${JSON.stringify(json, null, 2)}\n`;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 const STATES: ReadonlySet<unknown> = new Set(["enabling", "on", "disabling"]);
 
 /** Decode owned.json, all or nothing; a reason never quotes the file. */
 export function decodeOwned(
   text: string,
 ): { ok: true; value: OwnedRecord } | { ok: false; reason: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { ok: false, reason: "not JSON" };
-  }
+  const json = parseJson(text);
+  if (json === undefined) return { ok: false, reason: "not JSON" };
   if (!isRecord(json) || json.version !== 1 || !Array.isArray(json.entries)) {
     return { ok: false, reason: "not a version 1 ownership record" };
   }
   const ownerPid = json.owner_pid;
-  if (typeof ownerPid !== "number" || !Number.isSafeInteger(ownerPid)) {
-    return { ok: false, reason: "no owner_pid" };
-  }
+  if (!isInt(ownerPid)) return { ok: false, reason: "no owner_pid" };
   const inheritFound = json.inherit_found;
-  if (
-    inheritFound !== undefined &&
-    (typeof inheritFound !== "number" || !Number.isSafeInteger(inheritFound))
-  ) {
+  if (inheritFound !== undefined && !isInt(inheritFound)) {
     return { ok: false, reason: "inherit_found is not an integer" };
   }
   const list: unknown[] = json.entries;
@@ -147,8 +135,7 @@ export function decodeOwned(
     const { pid, start_time: startTime, name, state, since, reason } = raw;
     const sinceMs = typeof since === "string" ? Date.parse(since) : Number.NaN;
     if (
-      typeof pid !== "number" || !Number.isSafeInteger(pid) || pid < 1 ||
-      typeof startTime !== "number" || !Number.isSafeInteger(startTime) || startTime < 0 ||
+      !isInt(pid) || pid < 1 || !isInt(startTime) || startTime < 0 ||
       typeof name !== "string" || !STATES.has(state) || typeof reason !== "string" ||
       !Number.isFinite(sinceMs)
     ) {

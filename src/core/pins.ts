@@ -12,6 +12,7 @@
  */
 import type { ProcessKey } from "./types.ts";
 import { processKeyString } from "./types.ts";
+import { isInt, isRecord, parseJson } from "./json_guards.ts";
 
 export type PinState = "on" | "off";
 
@@ -37,20 +38,12 @@ export type PinsDecoded =
   | { ok: true; value: Map<string, Pin> }
   | { ok: false; reason: string };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** Decode the pins file's text, all or nothing. */
 export function decodePins(text: string, maxPins = MAX_PINS): PinsDecoded {
   if (text.trim() === "") return { ok: false, reason: "empty" };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // The parser's message quotes the text: say only what it is not.
-    return { ok: false, reason: "not JSON" };
-  }
+  const json = parseJson(text);
+  // Say only what the text is not: never quote it.
+  if (json === undefined) return { ok: false, reason: "not JSON" };
   if (!isRecord(json) || !Array.isArray(json.pins)) {
     return { ok: false, reason: 'not a pins file (no "pins" list)' };
   }
@@ -73,10 +66,7 @@ export function decodePins(text: string, maxPins = MAX_PINS): PinsDecoded {
 function entryOf(entry: unknown): Pin | null {
   if (!isRecord(entry)) return null;
   const { pid, start_time: startTime, state, since } = entry;
-  if (typeof pid !== "number" || !Number.isSafeInteger(pid) || pid < 1) return null;
-  if (typeof startTime !== "number" || !Number.isSafeInteger(startTime) || startTime < 0) {
-    return null;
-  }
+  if (!isInt(pid) || pid < 1 || !isInt(startTime) || startTime < 0) return null;
   if (state !== "on" && state !== "off") return null;
   const sinceMs = typeof since === "string" ? Date.parse(since) : Number.NaN;
   return { pid, startTime, state, sinceMs: Number.isFinite(sinceMs) ? sinceMs : 0 };
@@ -120,9 +110,15 @@ export function withPin(
   return next;
 }
 
-/** Pins of processes still alive (by pid + start time). Pure. */
-export function prunePins(pins: Pins, alive: ReadonlySet<string>): Map<string, Pin> {
-  return new Map([...pins].filter(([id]) => alive.has(id)));
+/** Whether the process with this pid + start time still runs (the Host's answer). */
+export type IsAlive = (key: ProcessKey) => Promise<boolean>;
+
+/** The pins whose process still runs, asked of `isAlive` all at once; nothing else is touched. */
+export async function livePins(pins: Pins, isAlive: IsAlive): Promise<Map<string, Pin>> {
+  const checks = await Promise.all(
+    [...pins].map(async ([id, pin]) => [id, pin, await isAlive(pin)] as const),
+  );
+  return new Map(checks.filter(([, , live]) => live).map(([id, pin]) => [id, pin]));
 }
 
 /** The pin for `key`, if any. */

@@ -4,6 +4,7 @@
  * (a call on a stopped target would only block again). Pure: entries in,
  * entries and verdicts out; daemon/stuck_calls.ts keeps them and the daemon asks.
  */
+import { isStopped } from "./process_state.ts";
 
 /** First pause after an overrun; doubled per overrun in a row, up to RETRY_MAX_MS. */
 export const RETRY_BASE_MS = 5_000;
@@ -52,7 +53,7 @@ export type RetryVerdict = { due: true } | { due: false; why: string };
  */
 export function retryVerdict(entry: StuckEntry, nowMs: number, state: string | null): RetryVerdict {
   if (state === null) return { due: false, why: "not seen" };
-  if (state === "T" || state === "t") {
+  if (isStopped(state)) {
     return { due: false, why: `stopped (state ${state}): tried again once it runs` };
   }
   if (nowMs < entry.retryAtMs) {

@@ -19,9 +19,6 @@ import type { ReplicationObserver } from "./ownership.ts";
 import { type StuckCall, StuckCalls } from "./stuck_calls.ts";
 import { UNDO_BUDGET_MS, undoAll } from "./undo.ts";
 
-// The daemon and the tests name processes as the Actuator does: `label` stays importable here.
-export { label, type ManagedProcess } from "./managed.ts";
-
 export class Actuator {
   readonly #host: Host;
   readonly #events: EventLog;

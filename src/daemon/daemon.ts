@@ -1,38 +1,29 @@
 /**
- * The daemon: sample -> decide (pure policy) -> act (through the Actuator) ->
- * Snapshot, once per update interval (`run`, or `once` for --once); PTL
- * measurements in the background; the operator's commands (DaemonControl);
- * and on stop, the undo of everything it changed (`shutdown`, or
- * `await using`). It only ever sees a Host, so it runs the same on
- * the real machine and the simulated one.
+ * The daemon: its start (`open`: the machine read, the takeover, `-c`), the
+ * loop of ticks (`run`, `once`; a round is tick.ts's), the operator's
+ * commands (operator.ts), PTL in the background (ptl_feed.ts), and on stop
+ * the undo of what it changed (`shutdown`, `await using`). It only ever sees
+ * a Host, so it runs the same on the real machine and the simulated one.
  */
-import { capabilitiesJson } from "../core/capabilities.ts";
+import { errorMessage } from "../core/error_message.ts";
 import { selectManageable } from "../core/discovery.ts";
 import { EventLog, type EventSink } from "../core/events.ts";
-import { decideAll, type PolicyDecision, type PolicyState } from "../core/policy.ts";
 import type { Snapshot } from "../core/snapshot.ts";
-import type {
-  CounterReading,
-  MitosisDetection,
-  MitosisState,
-  ProcessInfo,
-  ProcessKey,
-  Topology,
-} from "../core/types.ts";
+import type { MitosisState, ProcessKey } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
-import { clampUpdateInterval } from "../core/update_interval.ts";
 import { type Config, isExcludedName } from "../config.ts";
 import type { DaemonControl } from "./control.ts";
-import type { Host, Privileges } from "../host.ts";
-import { Actuator, label } from "./actuator.ts";
-import { policySampleOf, signalsOf } from "./policy_inputs.ts";
-import { composeSnapshot } from "./snapshot_compose.ts";
+import type { Host } from "../host.ts";
+import { Actuator } from "./actuator.ts";
+import { label } from "./managed.ts";
 import { MitosisOperations } from "./operations.ts";
 import { LatencyState } from "./latency_state.ts";
 import { claimOwnership, OwnershipLedger, takeOverOwnership } from "./ownership.ts";
-import { type PtlMeasured, PtlScheduler } from "./ptl.ts";
-import { ptlMethodJson } from "../core/snapshot.ts";
+import type { PtlScheduler } from "./ptl.ts";
 import { type MachineAtStart, readMachine, startupLines } from "./startup.ts";
+import { type LiveMachine, Ticker } from "./tick.ts";
+import { Operator } from "./operator.ts";
+import { ptlFeed } from "./ptl_feed.ts";
 
 /** Longest a prctl(100) may take before the process is marked stuck. */
 export const PRCTL_DEADLINE_MS = 2000;
@@ -53,33 +44,22 @@ export class Daemon implements DaemonControl {
   readonly #ledger: OwnershipLedger;
   readonly #ptl: PtlScheduler;
   readonly #ops: MitosisOperations;
-  readonly #privileges: Privileges;
-  readonly #detection: MitosisDetection;
+  /** Root on a Mitosis kernel: the daemon acts; otherwise it only advises. */
+  readonly #enforcing: boolean;
   readonly #stop = new AbortController();
-  #updateMs: number;
-  #tick = 0;
-  #topology: Topology;
-  #mitosis: MitosisState | null;
+  readonly #live: LiveMachine;
+  readonly #ticker: Ticker;
+  readonly #operator: Operator;
   #shutdown: Promise<string[]> | null = null;
-  #policy = new Map<string, PolicyState>();
-  #statuses = new Map<string, string>();
-  #readings = new Map<string, CounterReading>();
-  #processes = new Map<string, ProcessInfo>();
-  #lastSampleMs: number | null = null;
-  readonly #latency = new LatencyState();
-  readonly #excludedNames = new Map<string, boolean>();
   stopReason: string | null = null;
 
   private constructor(host: Host, config: Config, options: DaemonOptions, at: MachineAtStart) {
     this.#host = host;
     this.#config = config;
     this.#selfPid = options.selfPid ?? Deno.pid;
-    this.#updateMs = config.updateIntervalMs;
+    this.#live = { topology: at.topology, mitosis: at.mitosis, updateMs: config.updateIntervalMs };
     this.events = new EventLog(() => host.clock.wallNow(), options.eventSink ?? null);
-    this.#topology = at.topology;
-    this.#privileges = at.privileges;
-    this.#detection = at.detection;
-    this.#mitosis = at.mitosis;
+    this.#enforcing = at.privileges.root && at.detection.present;
     this.#ledger = new OwnershipLedger(
       host.ownership,
       this.#selfPid,
@@ -87,25 +67,43 @@ export class Daemon implements DaemonControl {
       (kind, message, pid) => this.events.emit(kind, message, pid),
     );
     this.#actuator = new Actuator(host, this.events, PRCTL_DEADLINE_MS, this.#ledger);
+    const enforcing = () => this.enforcing;
     this.#ops = new MitosisOperations(
       host.mitosis,
       this.events,
-      () => this.enforcing,
+      enforcing,
       (found) => this.#ledger.inheritWritten(found),
     );
-    this.#ops.remember(this.#mitosis);
-    this.#ptl = new PtlScheduler({
-      prober: host.prober,
-      refresher: host.refresher,
-      clock: host.clock,
-      intervalMs: config.ptlIntervalMs,
-      budget: {
-        cpuFraction: config.ptlCpuPercent / 100,
-        memoryBytes: config.ptlMemoryMb * 1024 * 1024,
-      },
-      topology: async () => (this.#topology = await host.topology()),
-      onResult: (r) => "measurement" in r ? this.#onMeasurement(r) : this.#onPtlError(r.error),
+    this.#ops.remember(at.mitosis);
+    const latency = new LatencyState();
+    const parts = {
+      host,
+      config,
+      events: this.events,
+      actuator: this.#actuator,
+      latency,
+      live: this.#live,
+      enforcing,
+    };
+    this.#ptl = ptlFeed(parts);
+    this.#ticker = new Ticker({
+      ...parts,
+      selfPid: this.#selfPid,
+      ptl: this.#ptl,
+      privileges: at.privileges,
+      detection: at.detection,
     });
+    this.#operator = new Operator({
+      ...parts,
+      ops: this.#ops,
+      ptl: this.#ptl,
+      process: (key) => this.#ticker.process(key),
+    });
+  }
+
+  /** The Mitosis state of the last read (at start, then every tick). */
+  get #mitosis(): MitosisState | null {
+    return this.#live.mitosis;
   }
 
   /**
@@ -154,9 +152,7 @@ export class Daemon implements DaemonControl {
       claims: !this.#config.once,
       report: (kind, message, pid) => this.events.emit(kind, message, pid),
     });
-    const alive = async (key: ProcessKey) => (await host.confirm(key)) !== null;
-    for (const w of await host.pins.prune(alive)) this.events.emit("error", w);
-    const { pins, warnings } = await host.pins.read();
+    const { pins, warnings } = await host.pins.prune();
     for (const w of warnings) this.events.emit("error", w);
     const active = this.#mitosis?.active.filter((a) => a.live).map((a) => a.pid);
     const live = active === undefined ? null : new Set(active);
@@ -179,7 +175,7 @@ export class Daemon implements DaemonControl {
   }
 
   get enforcing(): boolean {
-    return this.#privileges.root && this.#detection.present;
+    return this.#enforcing;
   }
 
   get stopSignal(): AbortSignal {
@@ -215,7 +211,7 @@ export class Daemon implements DaemonControl {
         const started = clock.now();
         onSnapshot(await this.tick());
         const elapsed = clock.now() - started;
-        await clock.sleep(Math.max(0, this.#updateMs - elapsed), this.#stop.signal);
+        await clock.sleep(Math.max(0, this.#live.updateMs - elapsed), this.#stop.signal);
       }
     } finally {
       unlink();
@@ -233,7 +229,7 @@ export class Daemon implements DaemonControl {
       // A one-shot report measures once, at full accuracy: the budget is for a running daemon.
       this.#ptl.requestNow();
       const first = await this.tick();
-      await this.#host.clock.sleep(this.#updateMs, this.#stop.signal);
+      await this.#host.clock.sleep(this.#live.updateMs, this.#stop.signal);
       await this.ptlIdle();
       const second = await this.tick();
       return { ...second, events: [...first.events, ...second.events] };
@@ -252,175 +248,34 @@ export class Daemon implements DaemonControl {
   }
 
   /** One sample-decide-act round; returns the snapshot of it. */
-  async tick(): Promise<Snapshot> {
-    const started = performance.now();
-    const now = this.#host.clock.now();
-    this.#tick++;
-    let all: ProcessInfo[] = [];
-    try {
-      all = await this.#host.processes();
-    } catch (error) {
-      this.events.emit("error", `reading processes failed: ${String(error)}`);
-    }
-    const { managed } = selectManageable(
-      all,
-      (name) => this.#excludedName(name),
-      this.#selfPid,
-    );
-    const readings = this.#host.counters.sample(managed);
-    const { pins, warnings } = await this.#host.pins.read();
-    for (const w of warnings) this.events.emit("error", w);
-    if (this.#detection.present) this.#mitosis = await this.#host.mitosis.read();
-    const replicas = this.#mitosis === null
-      ? null
-      : new Map(this.#mitosis.active.filter((a) => a.live).map((a) => [a.pid, a.nodes]));
-    const dtMs = this.#lastSampleMs === null ? 0 : now - this.#lastSampleMs;
-    const signals = signalsOf(managed, readings, this.#readings, this.#processes, replicas, dtMs);
-
-    const advisory = !this.enforcing;
-    const pinOf = (k: ProcessKey) => pins.get(processKeyString(k))?.state ?? null;
-    const samples = signals.map((s) => {
-      const key = processKeyString(s.process);
-      return policySampleOf(s, {
-        pinned: pinOf(s.process),
-        stuck: this.#actuator.holds(s.process, s.process.state),
-        ownedByWaspd: this.#actuator.enabled.has(key),
-        advisory,
-      });
-    });
-    const round = decideAll(this.#policy, samples, now, this.#config);
-    for (const s of signals) {
-      const d = round.decisions.get(processKeyString(s.process));
-      if (d !== undefined) this.#act(s.process, d);
-    }
-    // A process that exited took its replicas with it: nothing to undo later.
-    for (const gone of round.gone) this.#actuator.forget(gone.key);
-    this.#policy = round.states;
-    this.#readings = new Map(readings);
-    this.#processes = new Map(managed.map((p) => [processKeyString(p), p]));
-    this.#lastSampleMs = now;
-
-    const counterStatus = this.#host.counters.status();
-    const wallNow = this.#host.clock.wallNow();
-    const snapshot = composeSnapshot({
-      host: this.#host,
-      topology: this.#topology,
-      capabilities: capabilitiesJson(this.#privileges, counterStatus, this.#detection),
-      signals,
-      decisions: round.decisions,
-      pinOf,
-      counterSource: counterStatus.source,
-      hasCounters: (key) => readings.has(key),
-      daemon: {
-        tick: this.#tick,
-        update_ms: this.#updateMs,
-        ptl_interval_ms: this.#config.ptlIntervalMs,
-        hysteresis_ms: this.#config.hysteresisMs,
-        thr_mar: this.#config.thrMar,
-        thr_dtlb: this.#config.thrDtlb,
-        ptl_measuring: this.#ptl.measuring,
-        ptl_error: this.#latency.error,
-        ptl_method: ptlMethodJson(this.#latency.method, this.#latency.budget, this.#config),
-      },
-      mitosis: this.#mitosis,
-      measurement: this.#latency.measurement,
-      steering: this.#latency.snapshotSteering(),
-      events: this.events.takeNew(),
-      wallNow,
-      tickMs: performance.now() - started,
-    });
-    // After the sample, not during it: a refresh of a millisecond or so then
-    // runs while the daemon is otherwise idle and has ended by the next tick.
-    this.#ptl.poll();
-    return snapshot;
-  }
-
-  /**
-   * The exclusion list applied to a name, remembered: thousands of processes
-   * share a few names (2000 `sleep`s are one lookup, not 2000 glob matches).
-   */
-  #excludedName(name: string): boolean {
-    let excluded = this.#excludedNames.get(name);
-    if (excluded === undefined) {
-      if (this.#excludedNames.size >= 4096) this.#excludedNames.clear();
-      excluded = isExcludedName(name, this.#config.exclude);
-      this.#excludedNames.set(name, excluded);
-    }
-    return excluded;
-  }
-
-  #act(process: ProcessInfo, d: PolicyDecision): void {
-    const key = processKeyString(process);
-    const target = { pid: process.pid, startTime: process.startTime, name: process.name };
-    if (
-      this.#statuses.get(key) !== d.status && (d.status === "watch" || d.status === "candidate")
-    ) {
-      this.events.emit("decision", `${label(target)} ${d.status}: ${d.reason}`, process.pid);
-    }
-    this.#statuses.set(key, d.status);
-    if (d.action === "none") return;
-    if (!this.enforcing) {
-      this.events.emit("decision", `${label(target)}: ${d.reason}`, process.pid);
-      return;
-    }
-    if (d.action === "enable") this.#actuator.enable(target, d.reason, this.#latency.array);
-    else this.#actuator.disable(target, d.reason);
-  }
-
-  #onMeasurement(r: PtlMeasured): void {
-    const news = this.#latency.measured(r.measurement, r);
-    if (news.log !== null) this.events.emit("probe", news.log);
-    if (news.changed && this.enforcing) {
-      this.#actuator.pushSteering(news.array, "latency matrix changed");
-    }
-  }
-
-  #onPtlError(error: string): void {
-    this.#latency.failed(error);
-    this.events.emit("error", `PTL measurement failed: ${error}`);
+  tick(): Promise<Snapshot> {
+    return this.#ticker.tick();
   }
 
   // ------------------------------------------------------------ DaemonControl
 
   remeasure(): void {
-    this.#latency.askedToRemeasure();
-    this.#ptl.requestNow();
-    this.#ptl.poll();
-    this.events.emit("probe", "PTL re-measurement requested");
+    this.#operator.remeasure();
   }
 
   cacheAdd(pages: number): void {
-    void this.#ops.cacheAdd(pages, this.#mitosis);
+    this.#operator.cacheAdd(pages);
   }
 
   cacheDrain(): void {
-    void this.#ops.cacheDrain();
+    this.#operator.cacheDrain();
   }
 
   toggleMode(): void {
-    void this.#ops.toggleMode(this.#mitosis);
+    this.#operator.toggleMode();
   }
 
   pin(key: ProcessKey, state: "on" | "off" | null): void {
-    const process = this.#processes.get(processKeyString(key));
-    const target = { ...key, name: process?.name ?? "?" };
-    void this.#host.pins.set(key, state, this.#host.clock.wallNow()).then(() => {
-      this.events.emit(
-        "pin",
-        `${label(target)} ${state === null ? "unpinned" : `pinned ${state}`}`,
-        key.pid,
-      );
-      if (!this.enforcing || state === null) return;
-      if (state === "on") this.#actuator.enable(target, "pinned on by hand", this.#latency.array);
-      else this.#actuator.disable(target, "pinned off by hand");
-    }).catch((error) => this.events.emit("error", `pin failed: ${String(error)}`, key.pid));
+    this.#operator.pin(key, state);
   }
 
   setUpdateInterval(ms: number): void {
-    const next = clampUpdateInterval(ms);
-    if (next === this.#updateMs) return; // a repeat changes nothing: no event either
-    this.#updateMs = next;
-    this.events.emit("info", `update interval ${this.#updateMs} ms`);
+    this.#operator.setUpdateInterval(ms);
   }
 
   stop(reason: string): void {
@@ -450,7 +305,7 @@ export class Daemon implements DaemonControl {
       try {
         await run();
       } catch (error) {
-        lines.push(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+        lines.push(`${what} failed: ${errorMessage(error)}`);
       }
     };
     await step("stopping the PTL measurement", () => this.#ptl.stop());

@@ -7,6 +7,7 @@
  * the snapshots still carry every event, and an unbounded backlog is how a
  * stalled reader would eat the daemon's memory.
  */
+import { errorMessage } from "../core/error_message.ts";
 
 /** Where the lines go: a file, a FIFO (sys/log_file.ts), or a fake in tests. */
 export interface LogTarget {
@@ -33,10 +34,6 @@ export interface LogSinkOptions {
 export const LOG_RETRY_MS = 10_000;
 
 const encoder = new TextEncoder();
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export class ResilientLog {
   readonly #o: LogSinkOptions;
@@ -75,7 +72,7 @@ export class ResilientLog {
       try {
         this.#o.target.open();
       } catch (error) {
-        this.#fail(reason(error), true);
+        this.#fail(errorMessage(error), true);
         return;
       }
     }
@@ -91,7 +88,7 @@ export class ResilientLog {
       }
     } catch (error) {
       this.#cut = written > 0;
-      this.#fail(reason(error), retrying);
+      this.#fail(errorMessage(error), retrying);
       return;
     }
     this.#cut = false;

@@ -17,6 +17,7 @@ import {
   planRefresh,
 } from "./ptl_budget.ts";
 import { cellsOf, mergeFigures } from "./ptl_matrix.ts";
+import { errorMessage } from "../core/error_message.ts";
 
 export interface PtlBudgetOptions {
   /** Share of one core, e.g. 0.01. */
@@ -106,7 +107,7 @@ export class PtlScheduler {
 
   #error(error: unknown): void {
     if (!this.#abort.signal.aborted) {
-      this.#opts.onResult({ error: error instanceof Error ? error.message : String(error) });
+      this.#opts.onResult({ error: errorMessage(error) });
     }
   }
 

@@ -124,6 +124,9 @@ export const MPOL_F_ADDR = 1 << 1;
 export const MPOL_MF_STRICT = 1 << 0;
 // open(2) flags (include/uapi/asm-generic/fcntl.h).
 export const O_WRONLY = 0o1;
+export const O_RDWR = 0o2;
+/** The access-mode bits of the flags (O_RDONLY, O_WRONLY or O_RDWR). */
+export const O_ACCMODE = 0o3;
 export const O_TRUNC = 0o1000;
 export const O_CLOEXEC = 0o2000000;
 export const O_RDONLY = 0;

@@ -1,7 +1,9 @@
 /**
- * The /metrics endpoint, on Deno.serve. It only ever hands out the text the
- * daemon last published (one encode per tick), so a request costs no work
- * and never reaches into the daemon: the tick never waits on a client.
+ * `--metrics`: the /metrics endpoint, on Deno.serve, bound when constructed
+ * (so a taken port fails before waspd touches the kernel). Each snapshot the
+ * daemon hands to `onSnapshot` is counted and rendered once; a request only
+ * ever gets the text last published, so it costs no work and never reaches
+ * into the daemon: the tick never waits on a client.
  *
  * Against hostile clients (tests/metrics_server_test.ts and
  * tests/metrics_hostile_test.ts):
@@ -14,8 +16,11 @@
  *   until the client goes; it costs the daemon nothing else. The default
  *   bind is loopback, and the unit's IPAddressAllow= limits who may connect.
  */
+import type { Snapshot } from "../core/snapshot.ts";
+import { DaemonCounters } from "./daemon_counters.ts";
 import { EXPOSITION_CONTENT_TYPE } from "./exposition.ts";
 import type { ListenAddress } from "./listen.ts";
+import { type BuildInfo, snapshotExposition } from "./snapshot_metrics.ts";
 
 const encoder = new TextEncoder();
 const NOT_YET: Uint8Array<ArrayBuffer> = encoder.encode("# waspd: no tick has completed yet\n");
@@ -24,10 +29,14 @@ export class MetricsServer {
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   #body: Uint8Array<ArrayBuffer> = NOT_YET;
   #ready = false;
+  readonly #counters = new DaemonCounters();
+  readonly #build: BuildInfo;
   /** The address actually bound (port 0 picks a free one). */
   readonly address: ListenAddress;
 
-  private constructor(address: ListenAddress) {
+  /** Bind and serve; throws Deno's error (AddrInUse, PermissionDenied...) when it cannot. */
+  constructor(address: ListenAddress, build: BuildInfo) {
+    this.#build = build;
     this.#server = Deno.serve({
       hostname: address.hostname,
       port: address.port,
@@ -39,9 +48,9 @@ export class MetricsServer {
     this.address = { hostname: this.#server.addr.hostname, port: this.#server.addr.port };
   }
 
-  /** Bind and serve; throws Deno's error (AddrInUse, PermissionDenied...) when it cannot. */
-  static listen(address: ListenAddress): MetricsServer {
-    return new MetricsServer(address);
+  /** Count this snapshot and serve the text that describes it from now on. */
+  onSnapshot(snapshot: Snapshot): void {
+    this.publish(snapshotExposition(snapshot, this.#counters, this.#build));
   }
 
   /** Replace the text served from now on. */
@@ -61,9 +70,9 @@ export class MetricsServer {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text(405, "method not allowed\n", { allow: "GET, HEAD" });
     }
-    const body = this.#body;
     const headers = { ...CLOSE, "content-type": EXPOSITION_CONTENT_TYPE };
-    if (request.method === "HEAD") return new Response(null, { status: 200, headers });
+    // HEAD answers as GET would (503 before the first tick), without the body.
+    const body = request.method === "HEAD" ? null : this.#body;
     return new Response(body, { status: this.#ready ? 200 : 503, headers });
   }
 }

@@ -10,8 +10,8 @@
  */
 import type { ProcessJson, Snapshot } from "../core/snapshot.ts";
 import type { ReplicationStatus } from "../core/types.ts";
-import { type CountersView, TICK_BUCKETS_S } from "./daemon_counters.ts";
-import type { Family, Sample } from "./exposition.ts";
+import { type CountersView, type DaemonCounters, TICK_BUCKETS_S } from "./daemon_counters.ts";
+import { type Family, renderExposition, type Sample } from "./exposition.ts";
 
 const STATUSES: readonly ReplicationStatus[] = [
   "idle",
@@ -53,6 +53,19 @@ export function processesInPlay(processes: readonly ProcessJson[]): ProcessJson[
 /** comm is untrusted: control bytes shown as JSON escapes, as the event log shows them. */
 function commLabel(name: string): string {
   return JSON.stringify(name).slice(1, -1);
+}
+
+/**
+ * Count this snapshot into `counters` and return the exposition text that
+ * describes it: rendered once per tick, so a request is a copy of finished bytes.
+ */
+export function snapshotExposition(
+  s: Snapshot,
+  counters: DaemonCounters,
+  build: BuildInfo,
+): string {
+  counters.observe(s);
+  return renderExposition(snapshotFamilies(s, counters.view(), build));
 }
 
 export function snapshotFamilies(

@@ -8,20 +8,13 @@
  * minute of simulated daemon loop; `host.kernel` shows the Mitosis kernel
  * model's state for assertions.
  */
-import type { ProcessInfo, ProcessKey, Topology } from "../core/types.ts";
+import type { ActionResult, ProcessInfo, ProcessKey, Topology } from "../core/types.ts";
 import type { Host, MitosisControl, Privileges } from "../host.ts";
 import { SimClock } from "./clock.ts";
 import { SimCounterSource } from "./counters.ts";
 import { SimMitosisControl } from "./mitosis_control.ts";
 import { SimMitosisKernel } from "./mitosis_kernel.ts";
-import {
-  captureSim,
-  loadSim,
-  restoreSim,
-  savedAfter,
-  saveSim,
-  SIM_STATE_FILE_NAME,
-} from "./persist.ts";
+import { captureSim, loadSim, restoreSim, saveSim, SIM_STATE_FILE_NAME } from "./persist.ts";
 import { memoryOwnedStore, type OwnedStore } from "../core/ownership_record.ts";
 import { fileOwnedStore, OWNED_FILE_NAME } from "../sys/ownership_file.ts";
 import { MemoryPins } from "./pins.ts";
@@ -76,14 +69,17 @@ export class SimHost implements Host {
   }
   readonly mitosis: MitosisControl;
   /** In memory: a simulation never touches the real host's pins file. */
-  readonly pins = new MemoryPins();
+  readonly pins = new MemoryPins(async (key) => (await this.confirm(key)) !== null);
   readonly scenario: readonly Workload[];
   readonly #kernel: SimMitosisKernel;
   /** Start time of the process the kernel model knows under each pid (pid reuse). */
   readonly #kernelStartTimes = new Map<number, number>();
-  /** What was wrong with the saved state (`stateFile`): reading it, or first writing it. */
-  stateWarning: string | null = null;
+  /** What was wrong with the saved state at start (`stateFile`): reading it, or first writing it. */
+  readonly stateWarning: string | null;
   readonly #stateFile: string | null;
+  /** Save failures not yet reported (`takeWarnings`); the last one, so a repeat is not. */
+  readonly #warnings: string[] = [];
+  #lastSaveFailure: string | null = null;
   readonly ownership: OwnedStore;
 
   constructor(options: SimHostOptions = {}) {
@@ -96,7 +92,6 @@ export class SimHost implements Host {
     const loaded = this.#stateFile === null
       ? null
       : loadSim(this.#stateFile, { seed: this.seed, nodes: this.nodes }, Date.now());
-    this.stateWarning = loaded?.warning ?? null;
     this.ownership = dir === null
       ? memoryOwnedStore()
       : fileOwnedStore(`${dir}/${OWNED_FILE_NAME}`);
@@ -119,13 +114,14 @@ export class SimHost implements Host {
       (ms) => this.clock.sleep(ms),
       options.prctlMs ?? 0,
     );
-    this.mitosis = syncedBefore(control, () => this.#syncKernel());
+    this.mitosis = syncedAndSaved(control, () => this.#syncKernel(), () => this.#save());
     if (this.#stateFile !== null) {
       this.#syncKernel();
       if (loaded?.saved) restoreSim(this.#kernel, this.#kernelStartTimes, loaded.saved);
-      this.mitosis = savedAfter(this.mitosis, () => this.#save());
       this.#save();
     }
+    // Told once at start (app.ts); a failure of that first save is no news later.
+    this.stateWarning = loaded?.warning ?? this.#warnings.shift() ?? null;
   }
 
   /** Save the clock and the kernel model as they are now (`stateFile`). */
@@ -135,12 +131,21 @@ export class SimHost implements Host {
     const machine = { seed: this.seed, nodes: this.nodes, nowMs: this.clock.now() };
     try {
       saveSim(this.#stateFile, captureSim(this.#kernel, this.#kernelStartTimes, machine));
+      this.#lastSaveFailure = null;
     } catch (error) {
-      this.stateWarning ??= `simulated state: cannot write ${this.#stateFile}: ${
+      const failure = `simulated state: cannot write ${this.#stateFile}: ${
         (error as Error).message
       }`;
+      if (failure !== this.#lastSaveFailure) this.#warnings.push(failure);
+      this.#lastSaveFailure = failure;
     }
   }
+
+  /**
+   * Failures to save the simulated machine since the last call, each told
+   * once. Bound: a Host built on this one (Object.create) still reaches it.
+   */
+  readonly takeWarnings = (): string[] => this.#warnings.splice(0);
 
   /**
    * The Mitosis kernel model, brought up to the current simulated time (who
@@ -249,16 +254,34 @@ export function homeNodeOf(w: Workload, nodes: number): number {
   return w.pid % nodes;
 }
 
-/** Every MitosisControl call first brings the kernel model up to date. */
-function syncedBefore(control: MitosisControl, sync: () => void): MitosisControl {
+/**
+ * Every MitosisControl call first brings the kernel model up to date; every
+ * call that may change it is saved after it returns, and again when the late
+ * answer of a call given up on comes in (a blocked prctl(100) takes effect
+ * only when its target runs again).
+ */
+function syncedAndSaved(
+  control: MitosisControl,
+  sync: () => void,
+  save: () => void,
+): MitosisControl {
+  const saved = async (call: Promise<ActionResult>): Promise<ActionResult> => {
+    try {
+      const result = await call;
+      if (result.ok || result.late === undefined) return result;
+      return { ...result, late: result.late.finally(save) };
+    } finally {
+      save();
+    }
+  };
   return {
     detect: () => (sync(), control.detect()),
     read: () => (sync(), control.read()),
     setReplication: (target, mask, deadlineMs) => (
-      sync(), control.setReplication(target, mask, deadlineMs)
+      sync(), saved(control.setReplication(target, mask, deadlineMs))
     ),
-    setSteering: (target, steering) => (sync(), control.setSteering(target, steering)),
+    setSteering: (target, steering) => (sync(), saved(control.setSteering(target, steering))),
     getSteering: (target) => (sync(), control.getSteering(target)),
-    write: (file, value) => (sync(), control.write(file, value)),
+    write: (file, value) => (sync(), saved(control.write(file, value))),
   };
 }

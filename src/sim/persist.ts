@@ -7,11 +7,12 @@
  * processes alive (the scenario is a function of seed and time) and the same
  * ones replicated, which is what the crash-safe ownership test needs.
  *
- * Written after every call that changes the kernel model, with the same
- * hardened state-file reader and atomic writer as the real host's files.
+ * Written after every call that may change the kernel model (SimHost's
+ * wrapper of its MitosisControl), with the same hardened state-file reader
+ * and atomic writer as the real host's files.
  */
 import { STEERING_SLOTS } from "../core/types.ts";
-import type { MitosisControl } from "../host.ts";
+import { isInt, isRecord, parseJson } from "../core/json_guards.ts";
 import { loadStateFile, writeStateFile } from "../sys/state_file.ts";
 import type { SimMitosisKernel } from "./mitosis_kernel.ts";
 
@@ -81,30 +82,22 @@ export function restoreSim(
   }
 }
 
-const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
-
 /** Decode the state file, all or nothing. Pure. */
 export function decodeSim(
   text: string,
 ): { ok: true; value: SavedSim } | { ok: false; reason: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { ok: false, reason: "not JSON" };
-  }
+  const j = parseJson(text);
+  if (j === undefined) return { ok: false, reason: "not JSON" };
   const bad = { ok: false as const, reason: "not a simulated machine's state" };
-  if (typeof json !== "object" || json === null) return bad;
-  const j = json as Record<string, unknown>;
+  if (!isRecord(j)) return bad;
   if (
     j.version !== 1 || !isInt(j.seed) || !isInt(j.nodes) || typeof j.now_ms !== "number" ||
     !Number.isFinite(j.now_ms) || j.now_ms < 0 || !isInt(j.mode) || !isInt(j.inherit) ||
     !Array.isArray(j.processes)
   ) return bad;
   const processes: SavedSimProcess[] = [];
-  for (const raw of j.processes as unknown[]) {
-    if (typeof raw !== "object" || raw === null) return bad;
-    const p = raw as Record<string, unknown>;
+  for (const p of j.processes as unknown[]) {
+    if (!isRecord(p)) return bad;
     const steering = p.steering;
     if (
       !isInt(p.pid) || !isInt(p.start_time) || !isInt(p.mask) ||
@@ -182,28 +175,4 @@ export function loadSim(
 
 export function saveSim(path: string, saved: SavedSim): void {
   writeStateFile(path, encodeSim(saved));
-}
-
-/** Calls that only read the kernel model; every other call may change it. */
-const READ_ONLY: ReadonlySet<PropertyKey> = new Set(["detect", "read", "getSteering"]);
-
-/**
- * `control` with `save` run after every call that may change the kernel
- * model (whatever the call is named: the interface's writers change, the
- * readers are few and listed).
- */
-export function savedAfter(control: MitosisControl, save: () => void): MitosisControl {
-  return new Proxy(control, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== "function" || READ_ONLY.has(prop)) return value;
-      return async (...args: unknown[]) => {
-        try {
-          return await value.apply(target, args);
-        } finally {
-          save();
-        }
-      };
-    },
-  });
 }

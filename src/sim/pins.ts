@@ -3,14 +3,20 @@
  * real host's pins file. Not shared: a one-shot command's pin would vanish
  * with it, so manual commands do not pin on the simulated machine.
  */
-import { type Pins, type PinState, withPin } from "../core/pins.ts";
+import { type IsAlive, livePins, type Pins, type PinState, withPin } from "../core/pins.ts";
 import type { ProcessKey } from "../core/types.ts";
 import type { PinStore } from "../host.ts";
 
 export class MemoryPins implements PinStore {
   readonly shared = false;
   readonly where = "memory";
+  readonly #isAlive: IsAlive;
   #pins: Pins = new Map();
+
+  /** `isAlive` tells which pins `prune` keeps (by default all: tests without processes). */
+  constructor(isAlive: IsAlive = () => Promise.resolve(true)) {
+    this.#isAlive = isAlive;
+  }
 
   read(): Promise<{ pins: Pins; warnings: string[] }> {
     return Promise.resolve({ pins: this.#pins, warnings: [] });
@@ -21,9 +27,8 @@ export class MemoryPins implements PinStore {
     return Promise.resolve([]);
   }
 
-  async prune(isAlive: (key: ProcessKey) => Promise<boolean>): Promise<string[]> {
-    const live = await Promise.all([...this.#pins].map(async (e) => (await isAlive(e[1])) && e));
-    this.#pins = new Map(live.filter((e) => e !== false));
-    return [];
+  async prune(): Promise<{ pins: Pins; warnings: string[] }> {
+    this.#pins = await livePins(this.#pins, this.#isAlive);
+    return { pins: this.#pins, warnings: [] };
   }
 }

@@ -105,60 +105,41 @@ export function defaultScenario(options: ScenarioOptions = {}): Workload[] {
   const j = (value: number) => value * rng.jitter(0.05);
   const bootMs = -BOOT_UPTIME_MS + 1000;
   const user = { uid: 1000, ppid: SIM_PIDS.bash, state: "R" as const };
+  /** Started at boot as root, asleep, one thread: the system's own processes. */
+  const boot = { uid: 0, startMs: bootMs, endMs: null, state: "S" as const, threads: 1 };
+  /** A kernel thread: no memory, no command line, no page faults. */
+  const kthread = { ...boot, rssKb: 0, kernelThread: true, cmdline: "", minorFaultsPerS: 0 };
 
   const scenario: Workload[] = [
     workload({
+      ...boot,
       name: "systemd",
       pid: SIM_PIDS.systemd,
       ppid: 0,
-      uid: 0,
-      startMs: bootMs,
-      endMs: null,
-      state: "S",
-      threads: 1,
       rssKb: 12_000,
       cycle: constant(j(2e4), 0.001),
       cmdline: "/sbin/init",
     }),
     workload({
+      ...kthread,
       name: "kthreadd",
       pid: SIM_PIDS.kthreadd,
       ppid: 0,
-      uid: 0,
-      startMs: bootMs,
-      endMs: null,
-      state: "S",
-      threads: 1,
-      rssKb: 0,
       cycle: constant(0, 0),
-      kernelThread: true,
-      cmdline: "",
-      minorFaultsPerS: 0,
     }),
     workload({
+      ...kthread,
       name: "kworker/0:1",
       pid: SIM_PIDS.kworker,
       ppid: SIM_PIDS.kthreadd,
-      uid: 0,
-      startMs: bootMs,
-      endMs: null,
-      state: "S",
-      threads: 1,
-      rssKb: 0,
       cycle: constant(j(1e5), 0.001),
-      kernelThread: true,
-      cmdline: "",
-      minorFaultsPerS: 0,
     }),
     workload({
+      ...boot,
       name: "sshd",
       pid: SIM_PIDS.sshd,
       ppid: 1,
-      uid: 0,
       startMs: bootMs + 5000,
-      endMs: null,
-      state: "S",
-      threads: 1,
       rssKb: 8_000,
       cycle: constant(j(5e4), 0.002),
       cmdline: "sshd: /usr/sbin/sshd -D",

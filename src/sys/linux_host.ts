@@ -19,10 +19,8 @@ import { readTopology } from "./topology.ts";
 export interface LinuxHostOptions {
   procRoot: string;
   sysRoot: string;
-  /** Where waspd's state files live (default /run/waspd). */
+  /** Where waspd's state files live (default /run/waspd): pins.json, owned.json. */
   stateDir?: string;
-  /** The shared pins file (default pins.json in the state directory). */
-  pinsPath?: string;
 }
 
 /** Where the real host keeps waspd's state (pins.json, owned.json) unless told otherwise. */
@@ -50,7 +48,7 @@ export class LinuxHost implements Host {
     this.prober = new LinuxProber({ sysRoot: options.sysRoot });
     const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
     this.pins = new FilePins(
-      options.pinsPath ?? `${stateDir}/pins.json`,
+      `${stateDir}/pins.json`,
       async (key) => (await confirmProcess(options.procRoot, key)) !== null,
     );
     this.ownership = fileOwnedStore(`${stateDir}/${OWNED_FILE_NAME}`);

@@ -7,6 +7,7 @@
  */
 import { libc, O_APPEND, O_CLOEXEC, O_CREAT, O_NONBLOCK, O_WRONLY } from "../ffi/libc.ts";
 import { errnoText, SyscallError } from "../ffi/errno.ts";
+import { OwnedFd } from "../ffi/owned.ts";
 import type { LogTarget } from "../daemon/log_sink.ts";
 
 /** "No space left on device (ENOSPC)": what a user reads; the call itself is noise here. */
@@ -23,7 +24,7 @@ const FLAGS = O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC;
 /** A LogTarget on `path`; nothing is opened until `open()`. */
 export class LogFile implements LogTarget {
   readonly path: string;
-  #fd = -1;
+  #file: OwnedFd | null = null;
 
   constructor(path: string) {
     this.path = path;
@@ -33,7 +34,7 @@ export class LogFile implements LogTarget {
   open(): void {
     this.close();
     try {
-      this.#fd = libc().open(this.path, FLAGS, 0o644);
+      this.#file = new OwnedFd(libc().open(this.path, FLAGS, 0o644));
     } catch (error) {
       throw plain(error);
     }
@@ -41,23 +42,19 @@ export class LogFile implements LogTarget {
 
   /** Bytes written (may be fewer than given); throws on EPIPE, ENOSPC, EAGAIN.... */
   write(bytes: Uint8Array<ArrayBuffer>): number {
-    if (this.#fd < 0) throw new Error(`${this.path} is not open`);
+    const file = this.#file;
+    if (file === null) throw new Error(`${this.path} is not open`);
     try {
-      return libc().write(this.#fd, bytes);
+      return file.write(bytes);
     } catch (error) {
       throw plain(error);
     }
   }
 
+  /** Close the file if open; close(2) failing (EIO on NFS) leaves nothing to undo (OwnedFd's dispose). */
   close(): void {
-    if (this.#fd < 0) return;
-    const fd = this.#fd;
-    this.#fd = -1;
-    try {
-      libc().close(fd);
-    } catch {
-      // close(2) failing (EIO on NFS) leaves nothing to undo: the fd is gone either way.
-    }
+    this.#file?.[Symbol.dispose]();
+    this.#file = null;
   }
 
   [Symbol.dispose](): void {

@@ -19,6 +19,8 @@ import {
   capPins,
   decodePins,
   formatPins,
+  type IsAlive,
+  livePins,
   type Pin,
   type Pins,
   type PinState,
@@ -28,9 +30,6 @@ import type { PinStore } from "../host.ts";
 import { loadStateFile, ReportOnce, writeStateFile } from "./state_file.ts";
 
 export const DEFAULT_PINS_PATH = "/run/waspd/pins.json";
-
-/** Whether the process with this pid + start time still runs. */
-export type IsAlive = (key: ProcessKey) => Promise<boolean>;
 
 /**
  * Read the pins file: a missing file is no pins; a bad one is set aside
@@ -51,12 +50,20 @@ export function writePins(path: string, pins: Pins): Promise<string[]> {
   return Promise.resolve(dropped > 0 ? [`pins: over the cap: the ${dropped} oldest dropped`] : []);
 }
 
-/** The pins of `pins` whose process still runs. */
-async function alive(pins: Pins, isAlive: IsAlive): Promise<Map<string, Pin>> {
-  const checks = await Promise.all(
-    [...pins].map(async ([id, pin]) => [id, pin, await isAlive(pin)] as const),
-  );
-  return new Map(checks.filter(([, , live]) => live).map(([id, pin]) => [id, pin]));
+/**
+ * What identifies one version of the file without reading it: device, inode,
+ * mtime and size from lstat. waspd replaces the file by rename (a new inode),
+ * an editor changes its mtime or size; null for anything but a regular file,
+ * which is never cached (the full reader judges it every time).
+ */
+function fileStamp(path: string): string | null {
+  try {
+    const info = Deno.lstatSync(path);
+    if (!info.isFile) return null;
+    return `${info.dev}:${info.ino}:${info.mtime?.getTime()}:${info.size}`;
+  } catch {
+    return null;
+  }
 }
 
 /** The pins file as the real host's `PinStore`. */
@@ -65,8 +72,10 @@ export class FilePins implements PinStore {
   readonly path: string;
   readonly #isAlive: IsAlive;
   readonly #once = new ReportOnce();
+  /** The last good read and the stamp the file had just before it. */
+  #cache: { stamp: string; pins: Pins } | null = null;
 
-  /** `isAlive` prunes on every write (by default nothing is pruned: tests without a /proc). */
+  /** `isAlive` prunes at `prune` and on every write (by default nothing is pruned: tests without a /proc). */
   constructor(path: string = DEFAULT_PINS_PATH, isAlive: IsAlive = () => Promise.resolve(true)) {
     this.path = path;
     this.#isAlive = isAlive;
@@ -76,9 +85,21 @@ export class FilePins implements PinStore {
     return this.path;
   }
 
-  /** The pins now. The daemon reads every tick: a bad file is reported once. */
+  /**
+   * The pins now. The daemon reads every tick: an unchanged file (same
+   * device, inode, mtime and size as at the last good read) is not read
+   * again; anything else goes through the full, hostile-file-proof reader.
+   * A bad file is reported once.
+   */
   async read(): Promise<{ pins: Pins; warnings: string[] }> {
+    const stamp = fileStamp(this.path);
+    if (stamp !== null && this.#cache?.stamp === stamp) {
+      return { pins: this.#cache.pins, warnings: this.#once.filter(null) };
+    }
     const { pins, warnings } = await readPins(this.path);
+    // The stamp was taken before the read: a file changed in between gets a
+    // new stamp, so the next read sees the change.
+    this.#cache = stamp !== null && warnings.length === 0 ? { stamp, pins } : null;
     return { pins, warnings: this.#once.filter(warnings[0] ?? null) };
   }
 
@@ -89,19 +110,23 @@ export class FilePins implements PinStore {
    */
   async set(key: ProcessKey, state: PinState | null, nowMs: number): Promise<string[]> {
     const { pins, warnings } = await readPins(this.path);
-    const others = await alive(withPin(pins, key, null, nowMs), this.#isAlive);
+    const others = await livePins(withPin(pins, key, null, nowMs), this.#isAlive);
     return [...warnings, ...await writePins(this.path, withPin(others, key, state, nowMs))];
   }
 
-  /** Drop the pins of processes that are gone (at the daemon's start); the file is rewritten only then. */
-  async prune(isAlive: IsAlive): Promise<string[]> {
+  /**
+   * Drop the pins of processes that are gone (at the daemon's start); the
+   * file is rewritten only then. Returns the pins kept.
+   */
+  async prune(): Promise<{ pins: Pins; warnings: string[] }> {
     const { pins, warnings } = await this.read();
-    const live = await alive(pins, isAlive);
-    if (live.size === pins.size) return warnings;
+    const live = await livePins(pins, this.#isAlive);
+    if (live.size === pins.size) return { pins, warnings };
     try {
-      return [...warnings, ...await writePins(this.path, live)];
+      return { pins: live, warnings: [...warnings, ...await writePins(this.path, live)] };
     } catch (error) {
-      return [...warnings, `pins: ${this.path}: cannot write it: ${(error as Error).message}`];
+      const why = `pins: ${this.path}: cannot write it: ${(error as Error).message}`;
+      return { pins: live, warnings: [...warnings, why] };
     }
   }
 }

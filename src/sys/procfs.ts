@@ -18,6 +18,7 @@
 import type { ProcessInfo, ProcessKey } from "../core/types.ts";
 import type { OwnerCache } from "./owner_cache.ts";
 import { readSmallTextOrGone } from "./small_read.ts";
+import { errorMessage } from "../core/error_message.ts";
 
 /** PF_KTHREAD in the stat flags (include/linux/sched.h). */
 export const PF_KTHREAD = 0x00200000;
@@ -195,7 +196,7 @@ export function readProcessDetailed(
   try {
     statText = readTextOrGone(`${dir}/stat`);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     return { kind: "malformed", reason: `${dir}: unreadable (${message})` };
   }
   // An empty stat is what a reaped process can leave behind mid-read.
@@ -208,7 +209,7 @@ export function readProcessDetailed(
       ? ownerUidOrGone(dir)
       : owners.owner(pid, stat.startTime, () => ownerUidOrGone(dir));
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     return { kind: "malformed", reason: `${dir}: unreadable (${message})` };
   }
   if (uid === "gone") return { kind: "vanished" };

@@ -21,6 +21,7 @@
  * files describe (pins, replication) does not survive a reboot either.
  */
 import { SyscallError } from "../ffi/errno.ts";
+import { OwnedFd } from "../ffi/owned.ts";
 import {
   libc,
   O_CLOEXEC,
@@ -73,9 +74,9 @@ export function readStateFile(path: string, maxBytes = STATE_FILE_MAX_BYTES): St
     return { kind: "bad", reason: `larger than ${sizeText(maxBytes)} (${info.size} bytes)` };
   }
   const c = libc();
-  let fd: number;
+  let opened: OwnedFd;
   try {
-    fd = c.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    opened = OwnedFd.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, c);
   } catch (error) {
     if (error instanceof SyscallError) {
       if (error.code === "ENOENT") return { kind: "missing" };
@@ -86,8 +87,9 @@ export function readStateFile(path: string, maxBytes = STATE_FILE_MAX_BYTES): St
     }
     throw error;
   }
+  using file = opened;
   try {
-    const stat = c.fstat(fd);
+    const stat = c.fstat(file.fd);
     if ((stat.mode & S_IFMT) !== S_IFREG) {
       return { kind: "bad", reason: "not a regular file (replaced while opening)" };
     }
@@ -96,7 +98,7 @@ export function readStateFile(path: string, maxBytes = STATE_FILE_MAX_BYTES): St
     // One byte past the cap tells "exactly the cap" from "more than the cap".
     const buf = new Uint8Array(Math.min(maxBytes + 1, 64 * 1024));
     for (;;) {
-      const n = c.read(fd, buf);
+      const n = file.read(buf);
       if (n === 0) break;
       total += n;
       if (total > maxBytes) {
@@ -120,8 +122,6 @@ export function readStateFile(path: string, maxBytes = STATE_FILE_MAX_BYTES): St
       return { kind: "error", reason: `cannot read it: ${error.code}` };
     }
     throw error;
-  } finally {
-    c.close(fd);
   }
 }
 

@@ -3,6 +3,7 @@
  * whole or absent), a reader that went away told apart from other write
  * errors, and a stdout that was closed before waspd started detected at all.
  */
+import { O_ACCMODE, O_RDWR } from "../ffi/libc.ts";
 
 /** The reader of stdout went away (EPIPE): a quiet end, like `--json | head -1`. */
 export class OutputClosed extends Error {
@@ -59,9 +60,6 @@ export interface FdFacts {
   /** The `flags:` line of fdinfo (octal), or null when unreadable. */
   flags: number | null;
 }
-
-const O_ACCMODE = 0o3;
-const O_RDWR = 0o2;
 
 /**
  * Whether fd 1 was closed when waspd started (`waspd --once --json >&-`).

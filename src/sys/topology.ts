@@ -20,15 +20,7 @@ import {
   parseRangeList,
   pickLastLevelCache,
 } from "./topology_parse.ts";
-
-export {
-  hypervisorPresent,
-  parseCacheSize,
-  parseCpuinfo,
-  parseDistanceRow,
-  parseNodeMeminfo,
-  parseRangeList,
-} from "./topology_parse.ts";
+import { errorMessage } from "../core/error_message.ts";
 
 /** A file's text, or null when it cannot be read (the reason goes to `warnings`). */
 async function readOptional(path: string, warnings: string[]): Promise<string | null> {
@@ -52,7 +44,7 @@ async function readIfPresent(path: string): Promise<string | null> {
 function describeReadError(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "missing";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 const NODE_ROOT = "devices/system/node";

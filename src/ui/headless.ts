@@ -41,20 +41,23 @@ export function headlessLine(event: EventJson, journal: boolean): string {
 /**
  * An EventLog sink that writes each event as one headless line through
  * `write`. The sink runs inside the daemon's own calls, so a stdout that
- * fails (the journal went away) must not throw into them: after the first
- * failed write the lines are dropped, and --log and --metrics carry on.
+ * fails (the journal went away) must not throw into them: the first failure
+ * goes to `failed` (the daemon command stops the daemon, as --json does) and
+ * later lines are dropped.
  */
 export function headlessSink(
   write: (text: string) => void,
   journal: boolean,
+  failed: (error: unknown) => void,
 ): (line: string, event: EventJson) => void {
   let broken = false;
   return (_line, event) => {
     if (broken) return;
     try {
       write(headlessLine(event, journal) + "\n");
-    } catch {
+    } catch (error) {
       broken = true;
+      failed(error);
     }
   };
 }

@@ -22,8 +22,8 @@
  * still catches a leak of ~3 KiB per process.
  */
 import assert from "node:assert/strict";
+import { jsonLines, startWaspd } from "../support/waspd.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CHURN = new URL("./churn.ts", import.meta.url).pathname;
 const SOAK_MS = Number(Deno.env.get("WASPD_SOAK_MS") ?? 60_000);
 const RSS_TOLERANCE_KB = 8 * 1024;
@@ -96,25 +96,11 @@ Deno.test({
       stderr: "inherit",
       signal: deadline,
     }).spawn();
-    const daemon = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--v8-flags=--max-semi-space-size=2", // as `deno task run` starts it
-        MAIN,
-        "--json",
-        "-u",
-        "200",
-        "-i",
-        "600000",
-        "--state-dir",
-        stateDir,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: deadline,
-    }).spawn();
+    const daemon = startWaspd(
+      ["--json", "-u", "200", "-i", "600000", "--state-dir", stateDir],
+      // as `deno task run` starts it
+      { denoFlags: ["--v8-flags=--max-semi-space-size=2"], signal: deadline },
+    );
     const started = performance.now();
     const stderr = new Response(daemon.stderr).text();
 
@@ -123,18 +109,11 @@ Deno.test({
     let ticks = 0;
     let live: ProcessRow[] = [];
     const reading = (async () => {
-      const decoder = new TextDecoder();
-      let pending = "";
-      for await (const chunk of daemon.stdout) {
-        pending += decoder.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = pending.indexOf("\n")) >= 0) {
-          const s = JSON.parse(pending.slice(0, nl));
-          pending = pending.slice(nl + 1);
-          ticks++;
-          live = s.processes;
-          for (const e of s.events) if (e.kind === "error") errors.push(e.message);
-        }
+      type Snapshot = { processes: ProcessRow[]; events: { kind: string; message: string }[] };
+      for await (const s of jsonLines<Snapshot>(daemon.stdout)) {
+        ticks++;
+        live = s.processes;
+        for (const e of s.events) if (e.kind === "error") errors.push(e.message);
       }
     })();
 

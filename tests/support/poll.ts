@@ -13,3 +13,18 @@ export async function poll<T>(
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+/**
+ * `work`'s value, or "not yet" when `ms` pass first. For ordering checks
+ * against an event `ms` away (a helper's call that ends then), or as a hang
+ * guard: it asks "did this happen before that", never "was it fast".
+ */
+export async function before<T>(work: Promise<T>, ms: number): Promise<{ value: T } | "not yet"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const later = new Promise<"not yet">((resolve) => timer = setTimeout(resolve, ms, "not yet"));
+  try {
+    return await Promise.race([work.then((value) => ({ value })), later]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

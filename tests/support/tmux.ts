@@ -14,3 +14,40 @@ export async function tmux(...args: string[]): Promise<string> {
   if (!out.success) throw new Error(`tmux ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
   return new TextDecoder().decode(out.stdout);
 }
+
+/** Start a detached 120x36 session `name` whose shell runs `script`. */
+export async function newSession(name: string, script: string): Promise<void> {
+  await tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "36", script);
+}
+
+/** What session `name` shows now. */
+export function screenOf(name: string): Promise<string> {
+  return tmux("capture-pane", "-p", "-t", name);
+}
+
+/** The trimmed text of `path` (an exit code or tty modes a session's script wrote), null until there is some. */
+export async function writtenText(path: string): Promise<string | null> {
+  const text = await Deno.readTextFile(path).then((t) => t.trim(), () => "");
+  return text === "" ? null : text;
+}
+
+/**
+ * A scratch directory and a detached session `name-PID` whose shell runs
+ * `script(dir)`, for `use`; the session is killed and the directory removed
+ * afterwards whatever happens.
+ */
+export async function inSession(
+  name: string,
+  script: (dir: string) => string,
+  use: (session: string, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: `${name}-` });
+  const session = `${name}-${Deno.pid}`;
+  try {
+    await newSession(session, script(dir));
+    await use(session, dir);
+  } finally {
+    await tmux("kill-session", "-t", session).catch(() => "");
+    await Deno.remove(dir, { recursive: true });
+  }
+}

@@ -6,6 +6,7 @@
 import type { MitosisDetection } from "../../core/types.ts";
 import { PR_GET_PGTABLE_REPL } from "../../core/prctl.ts";
 import { SyscallError } from "../../ffi/errno.ts";
+import { errorMessage } from "../../core/error_message.ts";
 
 /** What prctl(101) answered: a mask, or an errno name / other failure text. */
 export type PrctlProbe = { ok: true; mask: number } | { ok: false; code: string };
@@ -69,7 +70,7 @@ export async function probePrctl(): Promise<PrctlProbe> {
     return { ok: true, mask: libc().prctl(PR_GET_PGTABLE_REPL, 0, 0) };
   } catch (error) {
     if (error instanceof SyscallError) return { ok: false, code: error.code };
-    return { ok: false, code: error instanceof Error ? error.message : String(error) };
+    return { ok: false, code: errorMessage(error) };
   }
 }
 

@@ -12,6 +12,7 @@
  */
 import type { ActionResult } from "../../core/types.ts";
 import { failed, refuseTarget } from "../../core/prctl.ts";
+import { isInt as isWhole, jsonObject } from "../../core/json_guards.ts";
 import { callResult } from "./call_result.ts";
 
 /** Hidden first argument that makes waspd (main.ts, or a compiled binary) run the helper. */
@@ -31,20 +32,8 @@ export type HelperMessage =
   | { type: "done"; id: number; rc: number; errno: number; code: string }
   | { type: "failed"; id: number; message: string };
 
-const isWhole = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
-
 export function encodeRequest(request: PrctlRequest): string {
   return JSON.stringify(request) + "\n";
-}
-
-/** One line as a JSON object, or null. */
-function jsonObject(line: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null ? value as Record<string, unknown> : null;
-  } catch {
-    return null;
-  }
 }
 
 /** A request line as the helper reads it; a string is why it was refused. */

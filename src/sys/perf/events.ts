@@ -49,33 +49,26 @@ export interface EventSet {
   diagnosticOnly: boolean;
 }
 
+/** A CPU-specific event: PERF_TYPE_RAW, its code and umask in `config`. */
+function rawEvent(name: string, config: bigint): EventSpec {
+  return { name, type: PERF_TYPE_RAW, config };
+}
+
 // ------------------------------------------------------------ Intel raw
 
 // MEM_INST_RETIRED.ALL_LOADS: EventCode 0xD0, UMask 0x81 in
 // tools/perf/pmu-events/arch/x86/{skylakex,icelakex,sapphirerapids}/ (cache.json;
 // same code on all three).
-const INTEL_ALL_LOADS: EventSpec = {
-  name: "MEM_INST_RETIRED.ALL_LOADS",
-  type: PERF_TYPE_RAW,
-  config: intelRawConfig(0xd0, 0x81),
-};
+const INTEL_ALL_LOADS = rawEvent("MEM_INST_RETIRED.ALL_LOADS", intelRawConfig(0xd0, 0x81));
 
 // DTLB_LOAD_MISSES.WALK_COMPLETED: EventCode 0x08, UMask 0x0E in
 // tools/perf/pmu-events/arch/x86/skylakex/virtual-memory.json and
 // tools/perf/pmu-events/arch/x86/icelakex/virtual-memory.json.
-const INTEL_WALKS_SKX_ICX: EventSpec = {
-  name: "DTLB_LOAD_MISSES.WALK_COMPLETED",
-  type: PERF_TYPE_RAW,
-  config: intelRawConfig(0x08, 0x0e),
-};
+const INTEL_WALKS_SKX_ICX = rawEvent("DTLB_LOAD_MISSES.WALK_COMPLETED", intelRawConfig(0x08, 0x0e));
 
 // DTLB_LOAD_MISSES.WALK_COMPLETED moved to EventCode 0x12 (UMask 0x0E) on
 // Golden Cove cores: tools/perf/pmu-events/arch/x86/sapphirerapids/virtual-memory.json.
-const INTEL_WALKS_SPR: EventSpec = {
-  name: "DTLB_LOAD_MISSES.WALK_COMPLETED",
-  type: PERF_TYPE_RAW,
-  config: intelRawConfig(0x12, 0x0e),
-};
+const INTEL_WALKS_SPR = rawEvent("DTLB_LOAD_MISSES.WALK_COMPLETED", intelRawConfig(0x12, 0x0e));
 
 /**
  * Family 6 models, as tools/perf/pmu-events/arch/x86/mapfile.csv maps them:
@@ -95,21 +88,13 @@ const INTEL_MODELS: ReadonlyMap<number, { source: string; walks: EventSpec }> = 
 // ls_dispatch.ld_dispatch: EventCode 0x29, UMask 0x01 ("Dispatch of a single op
 // that performs a memory load") in tools/perf/pmu-events/arch/x86/amdzen3/memory.json
 // and amdzen4/memory.json.
-const AMD_LOAD_DISPATCH: EventSpec = {
-  name: "ls_dispatch.ld_dispatch",
-  type: PERF_TYPE_RAW,
-  config: amdRawConfig(0x29, 0x01),
-};
+const AMD_LOAD_DISPATCH = rawEvent("ls_dispatch.ld_dispatch", amdRawConfig(0x29, 0x01));
 
 // ls_l1_d_tlb_miss.all_l2_miss: EventCode 0x45, UMask 0xF0 ("L1 DTLB misses with
 // L2 DTLB misses (page-table walks are requested)") in amdzen4/memory.json. On
 // Zen 3, amdzen3/memory.json lists the same four bits one by one:
 // tlb_reload_{4k 0x10, coalesced_page 0x20, 2m 0x40, 1g 0x80}_l2_miss.
-const AMD_L2_DTLB_MISS: EventSpec = {
-  name: "ls_l1_d_tlb_miss.all_l2_miss",
-  type: PERF_TYPE_RAW,
-  config: amdRawConfig(0x45, 0xf0),
-};
+const AMD_L2_DTLB_MISS = rawEvent("ls_l1_d_tlb_miss.all_l2_miss", amdRawConfig(0x45, 0xf0));
 
 /**
  * Family 0x19 as mapfile.csv splits it: AuthenticAMD-25-([245][[:xdigit:]]|[[:xdigit:]])

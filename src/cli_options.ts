@@ -1,0 +1,64 @@
+/**
+ * The daemon's numeric options as data: flags, help text, parser and default,
+ * in help order. The CLI adds each the same way, and each parser is given
+ * the option's own first flag for its message, so the two cannot disagree.
+ */
+import {
+  type Config,
+  parseCount,
+  parseInterval,
+  parseMiB,
+  parsePercent,
+  parsePositive,
+  parseRatio,
+  parseUpdateInterval,
+} from "./config.ts";
+
+export type NumberParser = (flag: string, text: string) => number;
+
+/**
+ * The numeric options of the daemon, in help order: flags, help, parser (it
+ * gets the first flag, for its message) and default.
+ */
+export function numberOptions(d: Config): [string, string, NumberParser, number][] {
+  return [
+    ["-i, --ptl-interval <ms>", "PTL latency measurement interval", parseInterval, d.ptlIntervalMs],
+    [
+      "--ptl-cpu <percent>",
+      "CPU budget of the background PTL refresh, % of one core",
+      parsePercent,
+      d.ptlCpuPercent,
+    ],
+    [
+      "--ptl-memory <MiB>",
+      "memory the background PTL refresh may keep, MiB",
+      parseMiB,
+      d.ptlMemoryMb,
+    ],
+    [
+      "-u, --update-interval <ms>",
+      "sampling and display update interval",
+      parseUpdateInterval,
+      d.updateIntervalMs,
+    ],
+    [
+      "-y, --hysteresis <ms>",
+      "how long a process must stay above/below the thresholds before a change",
+      (flag, text) => parseCount(flag, text, 86_400_000),
+      d.hysteresisMs,
+    ],
+    [
+      "-c, --cache-pages <n>",
+      "pre-populate the page-table cache with N pages per node at start",
+      (flag, text) => parseCount(flag, text, 1 << 24),
+      d.cachePages,
+    ],
+    ["--thr-mar <loads/s>", "memory access rate threshold", parsePositive, d.thrMar],
+    [
+      "--thr-dtlb <ratio>",
+      "dTLB miss ratio threshold (page walks per load)",
+      parseRatio,
+      d.thrDtlb,
+    ],
+  ];
+}
