@@ -10,6 +10,7 @@
  * A write that fails (read-only /run) is reported once and the daemon goes
  * on: the record protects against a crash, it must not cause an outage.
  */
+import { errorMessage } from "../core/error_message.ts";
 import type { EventKind } from "../core/events.ts";
 import {
   type OwnedEntry,
@@ -174,7 +175,7 @@ export class OwnershipLedger implements ReplicationObserver {
       this.#lastError = null;
     } catch (error) {
       const message = `ownership record ${this.#store.where}: cannot write it (${
-        (error as Error).message
+        errorMessage(error)
       }); if waspd dies without its undo, the next one will not know what it turned on`;
       if (message !== this.#lastError) this.#report("error", message, null);
       this.#lastError = message;

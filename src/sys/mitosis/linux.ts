@@ -18,6 +18,7 @@ import {
   refuseTarget,
 } from "../../core/prctl.ts";
 import type { MitosisControl, MitosisWritableFile } from "../../host.ts";
+import { errorMessage } from "../../core/error_message.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { libc, O_CLOEXEC, O_TRUNC, O_WRONLY } from "../../ffi/libc.ts";
 import { OwnedFd } from "../../ffi/owned.ts";
@@ -33,7 +34,7 @@ export interface LinuxMitosisOptions {
 
 function failure(call: string, error: unknown): ActionResult {
   if (error instanceof SyscallError) return failed(error.code, error.message);
-  return failed("EIO", `${call}: ${error instanceof Error ? error.message : String(error)}`);
+  return failed("EIO", `${call}: ${errorMessage(error)}`);
 }
 
 export class LinuxMitosis implements MitosisControl {

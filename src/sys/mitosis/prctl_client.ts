@@ -22,6 +22,7 @@
  *   helper is killed and none is waited for past a short grace.
  */
 import type { ActionResult } from "../../core/types.ts";
+import { errorMessage } from "../../core/error_message.ts";
 import { failed as failure, stuckResult } from "../../core/prctl.ts";
 import {
   encodeRequest,
@@ -190,7 +191,10 @@ export class PrctlClient {
     try {
       helper = this.#helper();
     } catch (error) {
-      return failure("ECHILD", `${call}: the prctl helper could not be started: ${text(error)}`);
+      return failure(
+        "ECHILD",
+        `${call}: the prctl helper could not be started: ${errorMessage(error)}`,
+      );
     }
     // Getting ready waits at most the start-up timeout, or what the caller has
     // left (the undo's budget), whichever ends first.
@@ -290,10 +294,6 @@ export class PrctlClient {
     const detail = helper.link.stderrTail();
     return failure("ECHILD", `${call}: the prctl helper ${what}${detail ? `: ${detail}` : ""}`);
   }
-}
-
-function text(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Start the real helper: this binary with the hidden flag, or `deno run` on the module. */
