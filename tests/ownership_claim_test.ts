@@ -13,7 +13,8 @@ import { Daemon } from "../src/daemon/daemon.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { fileOwnedStore, OWNED_FILE_NAME } from "../src/sys/ownership_file.ts";
-import { inTempDir, ownedEntry as entry, T0, takeoverDeps } from "./support/ownership.ts";
+import { ownedEntry as entry, T0, takeoverDeps } from "./support/ownership.ts";
+import { inTempDir } from "./support/scratch.ts";
 
 // The lock is taken through libc: loaded once for the whole file (not a leak of one test).
 libc();
@@ -41,7 +42,7 @@ function writeRecord(dir: string, record: OwnedRecord): string {
 const readRecord = (dir: string) => Deno.readTextFileSync(`${dir}/${OWNED_FILE_NAME}`);
 
 Deno.test("a second enforcing waspd on the same state directory refuses to start, in one line", async () => {
-  await inTempDir(async (dir) => {
+  await inTempDir("waspd-claim-", async (dir) => {
     const first = world(dir, 111);
     assert.deepEqual(await takeOverOwnership(first.deps({})), []);
     first.ledger.before({ pid: 7, startTime: 70, name: "p7" }, true, "MAR high");
@@ -64,7 +65,7 @@ Deno.test("a second enforcing waspd on the same state directory refuses to start
 });
 
 Deno.test("advisory mode and --once next to a running waspd: nothing adopted, the record untouched", async () => {
-  await inTempDir(async (dir) => {
+  await inTempDir("waspd-claim-", async (dir) => {
     const service = world(dir, 111);
     await takeOverOwnership(service.deps({}));
     service.ledger.before({ pid: 7, startTime: 70, name: "p7" }, true, "MAR high");
@@ -84,7 +85,7 @@ Deno.test("advisory mode and --once next to a running waspd: nothing adopted, th
 });
 
 Deno.test("advisory mode never rewrites a dead waspd's record", async () => {
-  await inTempDir(async (dir) => {
+  await inTempDir("waspd-claim-", async (dir) => {
     const text = writeRecord(dir, {
       ownerPid: 99999999,
       entries: new Map([["7@70", entry(7, "on")], ["8@80", entry(8, "on")]]),
@@ -99,7 +100,7 @@ Deno.test("advisory mode never rewrites a dead waspd's record", async () => {
 });
 
 Deno.test("adopted entries are marked on in the record", async () => {
-  await inTempDir(async (dir) => {
+  await inTempDir("waspd-claim-", async (dir) => {
     writeRecord(dir, { ownerPid: 99999999, entries: new Map([["7@70", entry(7, "enabling")]]) });
     const w = world(dir, 222);
     assert.deepEqual((await takeOverOwnership(w.deps({}))).map((v) => v.action), ["adopt"]);
@@ -110,7 +111,7 @@ Deno.test("adopted entries are marked on in the record", async () => {
 });
 
 Deno.test("a call given up on before it began (it carries late) keeps its intent on record", async () => {
-  await inTempDir((dir) => {
+  await inTempDir("waspd-claim-", (dir) => {
     const w = world(dir, 222);
     const target = { pid: 7, startTime: 70, name: "p7" };
     w.ledger.before(target, true, "MAR high");
@@ -131,7 +132,7 @@ Deno.test("a call given up on before it began (it carries late) keeps its intent
 });
 
 Deno.test("Daemon.open: a second enforcing daemon on one state directory refuses to start; --once opens beside it", async () => {
-  await inTempDir(async (dir) => {
+  await inTempDir("waspd-claim-", async (dir) => {
     const config = defaultConfig();
     await using first = await Daemon.open(
       new SimHost({ manualClock: true, stateDir: dir }),

@@ -217,6 +217,11 @@ export interface TakeoverDeps {
  * against the process table and /proc/mitosis/active, and adopt it, turn it
  * off, or drop it; one event per entry says which. Returns the verdicts.
  */
+/** A live waspd enforces with this state directory: this one refuses to start (exit 2). */
+export class RecordClaimed extends Error {
+  override readonly name = "RecordClaimed";
+}
+
 /**
  * Who may take the record over: an enforcing daemon (not --once) claims it,
  * and throws, with the one line to show, when a live waspd holds it. Advisory
@@ -232,7 +237,7 @@ export function claimOwnership(
     const refused = ledger.claim();
     if (refused === null) return true;
     ledger.detach();
-    throw new Error(refused);
+    throw new RecordClaimed(refused);
   }
   // The record (and what it names) is left to the waspd that enforces, or to
   // the next one that will.

@@ -4,22 +4,14 @@
  * otherwise.
  */
 import type { OwnedEntry } from "../../src/core/ownership_record.ts";
-import type { ProcessInfo } from "../../src/core/types.ts";
 import type { OwnershipLedger, TakeoverDeps } from "../../src/daemon/ownership.ts";
+import { processInfo } from "./process_info.ts";
 
 export const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
 
 /** pid N started at N * 10, named pN. */
 export function ownedEntry(pid: number, state: OwnedEntry["state"]): OwnedEntry {
   return { pid, startTime: pid * 10, name: `p${pid}`, state, sinceMs: T0, reason: "r" };
-}
-
-const RUNNING = { state: "R", ppid: 1, uid: 0, threads: 1, rssKb: 1000 } as const;
-const NO_FAULTS = { minorFaults: 0, majorFaults: 0, kernelThread: false } as const;
-
-/** The live process an `ownedEntry(pid)` names. */
-export function liveProcess(pid: number): ProcessInfo {
-  return { pid, startTime: pid * 10, name: `p${pid}`, ...RUNNING, ...NO_FAULTS };
 }
 
 /** Every recorded process alive, replicated and manageable; events to `reports`. */
@@ -32,7 +24,7 @@ export function takeoverDeps(
   return {
     ledger,
     enforcing: true,
-    confirm: (key) => Promise.resolve(liveProcess(key.pid)),
+    confirm: (key) => Promise.resolve(processInfo(key.pid)),
     label: (t) => `pid ${t.pid} (${t.name})`,
     replicated: () => true,
     report: (kind, message) => void reports.push(`${kind}: ${message}`),
@@ -42,14 +34,4 @@ export function takeoverDeps(
     disable: nothing,
     ...over,
   };
-}
-
-/** Run `fn` in a fresh temporary directory, removed afterwards. */
-export async function inTempDir<T>(fn: (dir: string) => T | Promise<T>): Promise<T> {
-  const dir = Deno.makeTempDirSync({ prefix: "waspd-owned-" });
-  try {
-    return await fn(dir);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
 }
