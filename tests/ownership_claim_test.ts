@@ -51,7 +51,7 @@ Deno.test("a second enforcing waspd on the same state directory refuses to start
     const second = world(dir, 222);
     await assert.rejects(
       () => takeOverOwnership(second.deps({})),
-      /^Error: another waspd \(pid \d+\) is enforcing with this state directory .*: stop it first/,
+      /^RecordClaimed: another waspd \(pid \d+\) is enforcing with this state directory .*: stop it first/,
     );
     assert.deepEqual(second.adopted, [], "nothing of the running waspd's was taken over");
     assert.equal(readRecord(dir), recorded, "its record is untouched");
