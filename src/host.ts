@@ -54,8 +54,16 @@ export interface MitosisControl {
    * prctl(100, mask, pid): 0 = off, 1 = all nodes, else a node mask. Enabling
    * for another process can block forever on the kernel side; implementations
    * must return `{ stuck: true }` after `deadlineMs` instead of hanging.
+   * `withinMs`, when given, bounds the whole call, getting ready included
+   * (the undo on exit passes the time it has left): the call then never takes
+   * much longer than that, whatever a helper's start-up timeout says.
    */
-  setReplication(target: ProcessKey, mask: number, deadlineMs: number): Promise<ActionResult>;
+  setReplication(
+    target: ProcessKey,
+    mask: number,
+    deadlineMs: number,
+    withinMs?: number,
+  ): Promise<ActionResult>;
   /** Get ready for setReplication now (start its helper) rather than on the first call. */
   warmUp?(): void;
   /** prctl(104): `steering` has STEERING_SLOTS entries, -1 = local. */

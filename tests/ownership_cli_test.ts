@@ -94,3 +94,26 @@ Deno.test("SIGKILLed --sim daemon: a process the new policy excludes is turned o
       .filter((p) => p.pid === first.pid && p.mask !== 0);
     assert.deepEqual(still, []);
   }));
+
+Deno.test("a second enforcing --sim daemon on the same state directory: one line, exit 2; --once runs beside it", () =>
+  inStateDir(async (dir) => {
+    const args = [...SIM, "--state-dir", dir];
+    let second: { code: number; stderr: string } | null = null;
+    let once: { code: number; stderr: string } | null = null;
+    const first = await runUntil<Snapshot>(args, async () => {
+      second ??= await runWaspd(args);
+      once ??= await runWaspd([...args, "--once"]);
+      return true;
+    }, "SIGTERM");
+    assert.equal(first.code, 0, first.stderr);
+    assert.ok(second !== null && once !== null);
+    const refused: { code: number; stderr: string } = second;
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /^waspd: another waspd \(pid \d+\) is enforcing with this state directory .*: stop it first, or give this one another --state-dir\n$/,
+    );
+    assert.equal((once as { code: number }).code, 0);
+    const events = first.snapshots.flatMap((s) => s.events).map((e) => e.message);
+    assert.ok(!events.some((m) => /^ownership: /.test(m)), "nothing of the first was taken over");
+  }));

@@ -8,7 +8,11 @@ import assert from "node:assert/strict";
 import type { ActionResult } from "../src/core/types.ts";
 import { LinuxMitosis } from "../src/sys/mitosis/linux.ts";
 import type { HelperLauncher, HelperLink } from "../src/sys/mitosis/prctl_client.ts";
-import { PrctlClient } from "../src/sys/mitosis/prctl_client.ts";
+import {
+  MAX_OVERDUE_CALLS,
+  MAX_RETIRED_HELPERS,
+  PrctlClient,
+} from "../src/sys/mitosis/prctl_client.ts";
 import { encodeMessage, parseRequest } from "../src/sys/mitosis/prctl_protocol.ts";
 
 interface FakeOptions {
@@ -177,18 +181,52 @@ Deno.test("a helper that does not start in time: its own message, never stuck, n
   assert.equal(await client.close(1000), 0);
 });
 
-Deno.test("a stuck call: its helper is abandoned, a fresh one takes the next call, the late answer arrives", async () => {
+Deno.test("a stuck call: only the call is abandoned, the same helper takes the next call, the late answer arrives", async () => {
   const { fake, client, stuck } = await stuckCall(77, 100);
   assert.match(!stuck.ok ? stuck.message : "", /enable 77 did not return within 100 ms/);
-  assert.equal(client.abandoned, 1);
+  assert.equal(client.abandoned, 0, "the helper is kept: the blocked call has its own Worker");
   const next = await client.setReplication("enable 78", 1, 78, 2000);
   assert.deepEqual(next, { ok: true, value: 0 });
-  assert.equal(fake.helpers.length, 2, "the next call went to a fresh helper");
-  assert.equal(fake.helpers[0]?.killed, false, "the abandoned helper is left to finish");
+  assert.equal(fake.helpers.length, 1, "the next call went to the same helper");
+  assert.equal(fake.helpers[0]?.killed, false, "the blocked call is left to finish");
   fake.helpers[0]?.release(77);
   const late: ActionResult | null = !stuck.ok && stuck.late ? await stuck.late : null;
   assert.deepEqual(late, { ok: true, value: 0 });
   assert.equal(await client.close(1000), 0);
+});
+
+Deno.test("blocked calls are bounded: a full helper is retired, and past the cap calls are refused", async () => {
+  const perHelper = MAX_OVERDUE_CALLS;
+  const stuckPids = Array.from(
+    { length: perHelper * (MAX_RETIRED_HELPERS + 1) },
+    (_, i) => 100 + i,
+  );
+  const fake = fakeHelpers({ startMs: 10, answerMs: 10, stuckPids });
+  const client = new PrctlClient({ launch: fake.launch });
+  const all = [];
+  for (let h = 0; h < MAX_RETIRED_HELPERS; h++) {
+    const batch = stuckPids.slice(h * perHelper, (h + 1) * perHelper);
+    all.push(
+      ...await Promise.all(batch.map((pid) => client.setReplication(`e ${pid}`, 1, pid, 30))),
+    );
+  }
+  assert.ok(all.every((r) => !r.ok && r.stuck), "each overran");
+  assert.equal(fake.helpers.length, MAX_RETIRED_HELPERS, "one helper per full batch");
+  assert.equal(client.abandoned, MAX_RETIRED_HELPERS, "full helpers are retired");
+  const refused = await client.setReplication("e 999", 1, 999, 30);
+  assert.equal(!refused.ok && !refused.stuck && refused.errno, "EAGAIN");
+  assert.match(
+    !refused.ok ? refused.message : "",
+    /still blocked in the kernel; nothing was called/,
+  );
+  assert.equal(fake.helpers.length, MAX_RETIRED_HELPERS, "no helper started past the cap");
+  // Once a retired helper's calls return, it exits and a fresh one may start.
+  for (const pid of stuckPids.slice(0, perHelper)) fake.helpers[0]?.release(pid);
+  await Promise.all(all.slice(0, perHelper).map((r) => (!r.ok && r.late) ? r.late : null));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(client.abandoned, MAX_RETIRED_HELPERS - 1);
+  assert.deepEqual(await client.setReplication("e 1000", 1, 1000, 2000), { ok: true, value: 0 });
+  assert.equal(await client.close(500), 0);
 });
 
 Deno.test("at exit every helper is killed and none is waited for past the grace", async () => {

@@ -20,6 +20,7 @@ import { LOG_RETRY_MS, ResilientLog } from "../daemon/log_sink.ts";
 import { LogFile } from "../sys/log_file.ts";
 import { type Output, OutputClosed } from "../sys/stdio.ts";
 import { sanitizeLine } from "../ui/sanitize.ts";
+import { RecordClaimed } from "../daemon/ownership.ts";
 import { type DaemonOutputs, openOutputs } from "./outputs.ts";
 
 export interface DaemonDeps {
@@ -190,6 +191,11 @@ export async function runDaemonCommand(
   }
   if (failures.length === 0) return 0;
   const error = failures[0];
+  // Not an error of this waspd: another one enforces here (daemon/ownership.ts).
+  if (error instanceof RecordClaimed) {
+    io.err(sanitizeLine(`waspd: ${error.message}`));
+    return EXIT_USAGE;
+  }
   const why = errorMessage(error);
   io.err(sanitizeLine(`waspd: stopped by an unexpected error, after the undo: ${why}`));
   return 1;

@@ -3,7 +3,10 @@
  * of a process waspd replicated are replicated too, behind the policy's back,
  * and (not being waspd's) are never turned off. waspd therefore turns inherit
  * off while it enforces, as the seed's C daemon does, and at exit puts back
- * the value it found (the C daemon writes 1 whatever it found). `--keep-inherit`
+ * the value it found (the C daemon writes 1 whatever it found). It writes only
+ * when it found inherit on, so the value put back is the one found, on. The
+ * found value is also in the ownership record (owned.json): a waspd killed
+ * before its exit leaves it for the next one to restore. `--keep-inherit`
  * leaves the file alone. Pure.
  *
  * Kernel facts (6.4, seen): the file reads `1` or `-1`; writing `0` reads back
@@ -14,8 +17,8 @@
 export interface InheritPlan {
   /** Write this at start (0 = off), or null to leave the file alone. */
   write: 0 | null;
-  /** Write this at exit, or null when nothing was changed. */
-  restore: 0 | 1 | null;
+  /** Write this at exit (the value found), or null when nothing was changed. */
+  restore: number | null;
   /** For the event log. */
   why: string;
 }
@@ -35,9 +38,9 @@ export function planInherit(found: number | null, keep: string | null): InheritP
   }
   return {
     write: 0,
-    restore: 1,
+    restore: found,
     why: "inherit turned off while enforcing (children of replicated processes " +
-      "are not replicated behind the policy's back); 1 is restored on exit",
+      `are not replicated behind the policy's back); ${found} is restored on exit`,
   };
 }
 

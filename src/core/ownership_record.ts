@@ -34,6 +34,11 @@ export interface OwnedRecord {
   /** The waspd that wrote the record. */
   ownerPid: number;
   entries: Map<string, OwnedEntry>;
+  /**
+   * Present while that waspd has written 0 to /proc/mitosis/inherit: the
+   * value it found there, which the next waspd restores if it died first.
+   */
+  inheritFound?: number;
 }
 
 /** Where the record is kept: a file on a real host, memory or a file on the simulated one. */
@@ -46,6 +51,12 @@ export interface OwnedStore {
   save(record: OwnedRecord): void;
   /** No record at all (nothing owned); throws when it cannot. */
   clear(): void;
+  /**
+   * Claim the record for this process (an enforcing daemon, for as long as it
+   * runs): a lock, or a one-line reason naming the live waspd that holds it.
+   * Absent: nothing to share (the record in memory).
+   */
+  claim?(): { release(): void } | string;
 }
 
 /** The record in memory: the simulated machine without a state directory, and tests. */
@@ -57,7 +68,7 @@ export function memoryOwnedStore(): OwnedStore & { record: OwnedRecord | null } 
       return { record: this.record, warning: null };
     },
     save(record) {
-      this.record = { ownerPid: record.ownerPid, entries: new Map(record.entries) };
+      this.record = { ...record, entries: new Map(record.entries) };
     },
     clear() {
       this.record = null;
@@ -68,6 +79,8 @@ export function memoryOwnedStore(): OwnedStore & { record: OwnedRecord | null } 
 interface OwnedFileJson {
   version: 1;
   owner_pid: number;
+  /** The inherit value found before waspd wrote 0 (absent: waspd did not write it). */
+  inherit_found?: number;
   entries: {
     pid: number;
     start_time: number;
@@ -82,6 +95,7 @@ export function encodeOwned(record: OwnedRecord): string {
   const json: OwnedFileJson = {
     version: 1,
     owner_pid: record.ownerPid,
+    ...(record.inheritFound === undefined ? {} : { inherit_found: record.inheritFound }),
     entries: [...record.entries.values()].sort((a, b) => a.pid - b.pid).map((e) => ({
       pid: e.pid,
       start_time: e.startTime,
@@ -107,6 +121,10 @@ export function decodeOwned(
   }
   const ownerPid = json.owner_pid;
   if (!isInt(ownerPid)) return { ok: false, reason: "no owner_pid" };
+  const inheritFound = json.inherit_found;
+  if (inheritFound !== undefined && !isInt(inheritFound)) {
+    return { ok: false, reason: "inherit_found is not an integer" };
+  }
   const list: unknown[] = json.entries;
   if (list.length > MAX_OWNED) {
     return { ok: false, reason: `${list.length} entries, more than the ${MAX_OWNED} allowed` };
@@ -133,7 +151,10 @@ export function decodeOwned(
     };
     entries.set(processKeyString(entry), entry);
   }
-  return { ok: true, value: { ownerPid, entries } };
+  return {
+    ok: true,
+    value: { ownerPid, entries, ...(inheritFound === undefined ? {} : { inheritFound }) },
+  };
 }
 
 /** What the new waspd knows, at its start, about one recorded process. */

@@ -40,7 +40,7 @@ export class Actuator {
     this.#events = events;
     this.#deadlineMs = deadlineMs;
     this.#observer = observer;
-    this.#stuck = new StuckCalls(host, events, this.enabled, observer);
+    this.#stuck = new StuckCalls({ host, events, owned: this.enabled, observer });
   }
 
   /** Processes whose prctl 100 overran its deadline, and when to try them again. */
@@ -102,7 +102,7 @@ export class Actuator {
     const key = processKeyString(target);
     if (this.#inflight.has(key)) return;
     // A stuck process waits out its pause; #confirm then skips it while it is stopped.
-    if (this.#stuck.pausing(key)) return;
+    if (this.#stuck.holds(target)) return;
     const done = work().catch((error) => {
       this.#events.emit("error", `${label(target)}: ${String(error)}`, target.pid);
     }).finally(() => this.#inflight.delete(key));

@@ -18,7 +18,7 @@ import { Actuator } from "./actuator.ts";
 import { label } from "./managed.ts";
 import { MitosisOperations } from "./operations.ts";
 import { LatencyState } from "./latency_state.ts";
-import { OwnershipLedger, takeOverOwnership } from "./ownership.ts";
+import { claimOwnership, OwnershipLedger, takeOverOwnership } from "./ownership.ts";
 import type { PtlScheduler } from "./ptl.ts";
 import { type MachineAtStart, readMachine, startupLines } from "./startup.ts";
 import { type LiveMachine, Ticker } from "./tick.ts";
@@ -68,7 +68,12 @@ export class Daemon implements DaemonControl {
     );
     this.#actuator = new Actuator(host, this.events, PRCTL_DEADLINE_MS, this.#ledger);
     const enforcing = () => this.enforcing;
-    this.#ops = new MitosisOperations(host.mitosis, this.events, enforcing);
+    this.#ops = new MitosisOperations(
+      host.mitosis,
+      this.events,
+      enforcing,
+      (found) => this.#ledger.inheritWritten(found),
+    );
     this.#ops.remember(at.mitosis);
     const latency = new LatencyState();
     const parts = {
@@ -140,18 +145,28 @@ export class Daemon implements DaemonControl {
    */
   async #takeOver(): Promise<void> {
     const host = this.#host;
+    // First: a second enforcing waspd refuses before it touches anything (the pins file too).
+    claimOwnership({
+      ledger: this.#ledger,
+      enforcing: this.enforcing,
+      claims: !this.#config.once,
+      report: (kind, message, pid) => this.events.emit(kind, message, pid),
+    });
     const { pins, warnings } = await host.pins.prune();
     for (const w of warnings) this.events.emit("error", w);
-    const live = this.#mitosis?.active.filter((a) => a.live).map((a) => a.pid) ?? null;
+    const active = this.#mitosis?.active.filter((a) => a.live).map((a) => a.pid);
+    const live = active === undefined ? null : new Set(active);
     await takeOverOwnership({
       ledger: this.#ledger,
       confirm: (key) => host.confirm(key),
-      replicated: (pid) => (live === null ? null : live.includes(pid)),
+      replicated: (pid) => (live === null ? null : live.has(pid)),
       manageable: (p) =>
         selectManageable([p], (name) => isExcludedName(name, this.#config.exclude), this.#selfPid)
           .managed.length === 1,
       pinned: (key) => pins.get(processKeyString(key))?.state ?? null,
       enforcing: this.enforcing,
+      claims: !this.#config.once,
+      restoreInherit: (found) => this.#ops.restoreLeft(found),
       adopt: (target) => this.#actuator.adopt(target),
       disable: (target, reason) => this.#actuator.disable(target, reason),
       report: (kind, message, pid) => this.events.emit(kind, message, pid),
@@ -300,6 +315,7 @@ export class Daemon implements DaemonControl {
       async () => void lines.push(...await this.#ops.restore()),
     );
     for (const line of lines) this.events.emit("undo", line);
+    this.#ledger.release();
     await step("closing the host", () => this.#host.close());
     return lines;
   }

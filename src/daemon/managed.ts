@@ -24,13 +24,13 @@ export async function setReplicationObserved(
   on: boolean,
   reason: string,
   deadlineMs: number,
+  withinMs?: number,
 ): Promise<ActionResult> {
   observer?.before(target, on, reason);
-  const result = await host.mitosis.setReplication(
-    target,
-    on ? REPLICATE_ALL_NODES : REPLICATE_OFF,
-    deadlineMs,
-  );
+  const mask = on ? REPLICATE_ALL_NODES : REPLICATE_OFF;
+  const result = withinMs === undefined
+    ? await host.mitosis.setReplication(target, mask, deadlineMs)
+    : await host.mitosis.setReplication(target, mask, deadlineMs, withinMs);
   observer?.after(target, on, result);
   return result;
 }

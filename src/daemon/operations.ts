@@ -20,14 +20,21 @@ export class MitosisOperations {
   #foundMode: number | null = null;
   #foundInherit: number | null = null;
   #wroteMode = false;
-  #wroteInherit = false;
-  /** What to write to inherit at exit (core/inherit.ts), when waspd changed it. */
+  /** What to write to inherit at exit (core/inherit.ts): non-null once waspd changed it. */
   #restoreInherit: number | null = null;
+  /** Told when inherit is written (the found value) and restored (null): the crash-safe record. */
+  readonly #onInherit: (found: number | null) => void;
 
-  constructor(mitosis: MitosisControl, events: EventLog, enforcing: () => boolean) {
+  constructor(
+    mitosis: MitosisControl,
+    events: EventLog,
+    enforcing: () => boolean,
+    onInherit: (found: number | null) => void = () => {},
+  ) {
     this.#mitosis = mitosis;
     this.#events = events;
     this.#enforcing = enforcing;
+    this.#onInherit = onInherit;
   }
 
   /** Record the values to restore on exit. */
@@ -88,11 +95,21 @@ export class MitosisOperations {
       this.#events.emit("inherit", plan.why);
       return;
     }
+    // On record before the write: a crash right after it leaves what to restore.
+    if (plan.restore !== null) this.#onInherit(plan.restore);
     const ok = await this.#write("inherit", plan.write, plan.why);
-    if (ok) {
-      this.#wroteInherit = true;
-      this.#restoreInherit = plan.restore;
-    }
+    if (ok) this.#restoreInherit = plan.restore;
+    else this.#onInherit(null);
+  }
+
+  /**
+   * At takeover: a waspd that died without its undo wrote 0 to inherit after
+   * finding `found`. Put that back now, and take it as the value found here.
+   */
+  async restoreLeft(found: number): Promise<boolean> {
+    const result = await this.#mitosis.write("inherit", found);
+    if (result.ok) this.#foundInherit = found;
+    return result.ok;
   }
 
   /** Put back the mode / inherit values found at start, if waspd changed them. */
@@ -102,9 +119,10 @@ export class MitosisOperations {
       const r = await this.#mitosis.write("mode", this.#foundMode);
       lines.push(restored("mode", this.#foundMode, r));
     }
-    if (this.#wroteInherit && this.#restoreInherit !== null) {
+    if (this.#restoreInherit !== null) {
       const r = await this.#mitosis.write("inherit", this.#restoreInherit);
       lines.push(restored("inherit", this.#restoreInherit, r));
+      if (r.ok) this.#onInherit(null);
     }
     return lines;
   }

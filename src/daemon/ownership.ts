@@ -10,6 +10,7 @@
  * A write that fails (read-only /run) is reported once and the daemon goes
  * on: the record protects against a crash, it must not cause an outage.
  */
+import { errorMessage } from "../core/error_message.ts";
 import type { EventKind } from "../core/events.ts";
 import {
   type OwnedEntry,
@@ -19,18 +20,14 @@ import {
   reconcileOwned,
 } from "../core/ownership_record.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
-
-/** A process the actuator acts on (the Actuator's `ManagedProcess`). */
-export interface ObservedProcess extends ProcessKey {
-  name: string;
-}
+import type { ManagedProcess } from "./managed.ts";
 
 /** Told by the Actuator about each replication call it makes, around the call. */
 export interface ReplicationObserver {
   /** Right before prctl(100): `on` = turning replication on. */
-  before(target: ObservedProcess, on: boolean, reason: string): void;
+  before(target: ManagedProcess, on: boolean, reason: string): void;
   /** Right after it, with its result. */
-  after(target: ObservedProcess, on: boolean, result: ActionResult): void;
+  after(target: ManagedProcess, on: boolean, result: ActionResult): void;
   /** The process exited: its replicas went with it, nothing is owned any more. */
   forget(key: ProcessKey): void;
 }
@@ -44,6 +41,11 @@ export class OwnershipLedger implements ReplicationObserver {
   readonly #report: Report;
   readonly #entries = new Map<string, OwnedEntry>();
   #lastError: string | null = null;
+  /** False once detached: a waspd that does not own the record never writes it. */
+  #writes = true;
+  /** The inherit value found, while this waspd has written 0 there. */
+  #inheritFound: number | undefined = undefined;
+  #lock: { release(): void } | null = null;
 
   constructor(store: OwnedStore, selfPid: number, wallNow: () => number, report: Report) {
     this.#store = store;
@@ -58,24 +60,66 @@ export class OwnershipLedger implements ReplicationObserver {
   }
 
   /**
+   * The enforcing daemon claims the record (one per state directory): null
+   * when it holds it now, else why not (another waspd, alive, holds it).
+   */
+  claim(): string | null {
+    const lock = this.#store.claim?.() ?? null;
+    if (typeof lock === "string") {
+      this.claimed = false;
+      return lock;
+    }
+    this.#lock = lock;
+    this.claimed = true;
+    return null;
+  }
+
+  /** Whether the record was free to claim (null: not asked yet). */
+  claimed: boolean | null = null;
+
+  /** Never write the record (advisory mode, --once, or the record is another waspd's). */
+  detach(): void {
+    this.#writes = false;
+  }
+
+  /** At shutdown: give up the claim (exit would too). */
+  release(): void {
+    this.#lock?.release();
+    this.#lock = null;
+  }
+
+  /**
    * At start: the record a previous waspd left (it died without its undo, or
    * left entries it could not handle). Its entries become this ledger's until
    * `settle` says what happens to each.
    */
-  takeOver(): { ownerPid: number; entries: OwnedEntry[] } | null {
+  takeOver(): { ownerPid: number; entries: OwnedEntry[]; inheritFound?: number } | null {
     const { record, warning } = this.#store.load(this.#wallNow());
     if (warning !== null) this.#report("error", warning, null);
-    if (record === null || record.entries.size === 0) return null;
+    if (record === null) return null;
+    if (record.entries.size === 0 && record.inheritFound === undefined) return null;
     for (const [key, entry] of record.entries) this.#entries.set(key, entry);
-    return { ownerPid: record.ownerPid, entries: [...record.entries.values()] };
+    this.#inheritFound = record.inheritFound;
+    return { ...record, entries: [...record.entries.values()] };
   }
 
-  /** Forget entries there is nothing left to own for, and write the record as it now stands. */
-  drop(key: ProcessKey): void {
-    if (this.#entries.delete(processKeyString(key))) this.#save();
+  /**
+   * This waspd wrote 0 to inherit, having found `found` (on record until it
+   * is restored), or put the found value back (null: off the record).
+   */
+  inheritWritten(found: number | null): void {
+    this.#inheritFound = found ?? undefined;
+    this.save();
   }
 
-  before(target: ObservedProcess, on: boolean, reason: string): void {
+  /** An adopted entry: on, and this waspd's from now on. */
+  adopted(key: ProcessKey): void {
+    const k = processKeyString(key);
+    const known = this.#entries.get(k);
+    if (known !== undefined) this.#entries.set(k, { ...known, state: "on" });
+  }
+
+  before(target: ManagedProcess, on: boolean, reason: string): void {
     const key = processKeyString(target);
     const known = this.#entries.get(key);
     if (on) {
@@ -93,39 +137,45 @@ export class OwnershipLedger implements ReplicationObserver {
       if (known === undefined) return;
       this.#entries.set(key, { ...known, state: "disabling" });
     }
-    this.#save();
+    this.save();
   }
 
-  after(target: ObservedProcess, on: boolean, result: ActionResult): void {
+  after(target: ManagedProcess, on: boolean, result: ActionResult): void {
     const key = processKeyString(target);
     const known = this.#entries.get(key);
     if (known === undefined) return;
-    // A call past its deadline may still complete: keep the intent, the next waspd checks.
-    if (!result.ok && result.stuck) return;
+    // A call past its deadline, or given up on before it began, may still
+    // complete (`late`): keep the intent; its late answer, or the next waspd, settles it.
+    if (!result.ok && (result.stuck || result.late !== undefined)) return;
     if (on && result.ok) this.#entries.set(key, { ...known, state: "on" });
     else if (on) this.#entries.delete(key); // failed (EALREADY: someone else's replication)
     else if (result.ok) this.#entries.delete(key);
     else this.#entries.set(key, { ...known, state: "on" }); // still on
-    this.#save();
+    this.save();
   }
 
+  /** The process exited (or nothing is left to own for it): off the record. */
   forget(key: ProcessKey): void {
-    this.drop(key);
+    if (this.#entries.delete(processKeyString(key))) this.save();
   }
 
-  /** Write the record now (after a takeover, so it names this waspd). */
+  /** Write the record as it stands (after a takeover, so it names this waspd). */
   save(): void {
-    this.#save();
-  }
-
-  #save(): void {
+    if (!this.#writes) return;
     try {
-      if (this.#entries.size === 0) this.#store.clear();
-      else this.#store.save({ ownerPid: this.#selfPid, entries: this.#entries });
+      const inheritFound = this.#inheritFound;
+      if (this.#entries.size === 0 && inheritFound === undefined) this.#store.clear();
+      else {
+        this.#store.save({
+          ownerPid: this.#selfPid,
+          entries: this.#entries,
+          ...(inheritFound === undefined ? {} : { inheritFound }),
+        });
+      }
       this.#lastError = null;
     } catch (error) {
       const message = `ownership record ${this.#store.where}: cannot write it (${
-        (error as Error).message
+        errorMessage(error)
       }); if waspd dies without its undo, the next one will not know what it turned on`;
       if (message !== this.#lastError) this.#report("error", message, null);
       this.#lastError = message;
@@ -143,13 +193,23 @@ export interface TakeoverDeps {
   manageable(process: NonNullable<OwnedFacts["process"]>): boolean;
   pinned(key: ProcessKey): "on" | "off" | null;
   enforcing: boolean;
+  /**
+   * This daemon enforces for as long as it runs (not --once): it claims the
+   * record, and refuses to start when another live waspd holds it. Default true.
+   */
+  claims?: boolean;
   /** Own it from now on (the undo at exit turns it off). */
-  adopt(target: ObservedProcess): void;
+  adopt(target: ManagedProcess): void;
   /** Turn it off now (through the Actuator: confirmed, bounded, recorded). */
-  disable(target: ObservedProcess, reason: string): void;
+  disable(target: ManagedProcess, reason: string): void;
   report: Report;
   /** How a process is named in events (the Actuator's `label`). */
-  label(target: ObservedProcess): string;
+  label(target: ManagedProcess): string;
+  /**
+   * Put back the inherit value a dead waspd found before it wrote 0 (it died
+   * without restoring it); true when written.
+   */
+  restoreInherit?(found: number): Promise<boolean>;
 }
 
 /**
@@ -157,8 +217,43 @@ export interface TakeoverDeps {
  * against the process table and /proc/mitosis/active, and adopt it, turn it
  * off, or drop it; one event per entry says which. Returns the verdicts.
  */
+/** A live waspd enforces with this state directory: this one refuses to start (exit 2). */
+export class RecordClaimed extends Error {
+  override readonly name = "RecordClaimed";
+}
+
+/**
+ * Who may take the record over: an enforcing daemon (not --once) claims it,
+ * and throws, with the one line to show, when a live waspd holds it. Advisory
+ * mode and --once only look: the ledger never writes; false when a live
+ * waspd owns the record (nothing of it is to be touched). Once per ledger.
+ */
+export function claimOwnership(
+  deps: Pick<TakeoverDeps, "ledger" | "enforcing" | "claims" | "report">,
+): boolean {
+  const ledger = deps.ledger;
+  if (ledger.claimed !== null) return ledger.claimed;
+  if ((deps.claims ?? true) && deps.enforcing) {
+    const refused = ledger.claim();
+    if (refused === null) return true;
+    ledger.detach();
+    throw new RecordClaimed(refused);
+  }
+  // The record (and what it names) is left to the waspd that enforces, or to
+  // the next one that will.
+  ledger.detach();
+  const probe = ledger.claim();
+  ledger.release();
+  if (probe === null) return true;
+  deps.report("info", `ownership: ${probe.replace(/: stop it.*$/, "")}; left to it`, null);
+  return false;
+}
+
 export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdict[]> {
-  const previous = deps.ledger.takeOver();
+  const ledger = deps.ledger;
+  const claims = deps.claims ?? true;
+  if (!claimOwnership(deps)) return [];
+  const previous = ledger.takeOver();
   if (previous === null) return [];
   const processes = new Map(
     await Promise.all(
@@ -173,7 +268,8 @@ export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdic
       manageable: process !== null && deps.manageable(process),
       pinned: deps.pinned(entry),
     };
-  }, deps.enforcing);
+  }, deps.enforcing && claims);
+  // It held no lock any more (or none was needed): it is gone, without its undo.
   const from = `turned on by waspd pid ${previous.ownerPid}, which exited without its undo`;
   for (const { entry, action, why } of verdicts) {
     const name = processes.get(processKeyString(entry))?.name ?? entry.name;
@@ -181,6 +277,7 @@ export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdic
     const label = deps.label(target);
     switch (action) {
       case "adopt":
+        ledger.adopted(entry);
         deps.adopt(target);
         deps.report("info", `ownership: adopted ${label} (${from}): ${why}`, entry.pid);
         break;
@@ -189,7 +286,7 @@ export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdic
         deps.disable(target, `${from}; ${why}`);
         break;
       case "drop":
-        deps.ledger.drop(entry);
+        ledger.forget(entry);
         deps.report("info", `ownership: forgot ${label} (${from}): ${why}`, entry.pid);
         break;
       case "keep":
@@ -197,6 +294,17 @@ export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdic
         break;
     }
   }
-  deps.ledger.save();
+  if (previous.inheritFound !== undefined && deps.enforcing && claims) {
+    const found = previous.inheritFound;
+    const ok = (await deps.restoreInherit?.(found)) ?? false;
+    deps.report(
+      ok ? "inherit" : "error",
+      `ownership: /proc/mitosis/inherit ${ok ? "restored" : "could not be restored"} to ${found} ` +
+        `(written 0 by waspd pid ${previous.ownerPid}, which exited without its undo)`,
+      null,
+    );
+    if (ok) ledger.inheritWritten(null);
+  }
+  ledger.save();
   return verdicts;
 }

@@ -29,16 +29,14 @@ export class StuckCalls {
   readonly #observer: ReplicationObserver | null;
   readonly #calls = new Map<string, StuckCall>();
 
-  constructor(
-    host: Host,
-    events: EventLog,
-    owned: Map<string, ManagedProcess>,
-    observer: ReplicationObserver | null,
-  ) {
-    this.#host = host;
-    this.#events = events;
-    this.#owned = owned;
-    this.#observer = observer;
+  constructor(deps: {
+    host: Host;
+    events: EventLog;
+    owned: Map<string, ManagedProcess>;
+    observer: ReplicationObserver | null;
+  }) {
+    ({ host: this.#host, events: this.#events, owned: this.#owned, observer: this.#observer } =
+      deps);
   }
 
   /** Processes whose prctl 100 overran its deadline, and when to try them again. */
@@ -47,18 +45,13 @@ export class StuckCalls {
   }
 
   /**
-   * Is the process held by a stuck call this tick? Not once it runs (`state`
-   * as sampled) and its pause is over: then the policy decides for it again.
+   * Is the process held by a stuck call? Not once it runs (`state` as
+   * sampled; left out, only the pause counts) and its pause is over: then the
+   * policy decides for it again, and a call may be started.
    */
-  holds(key: ProcessKey, state: string): boolean {
+  holds(key: ProcessKey, state = "R"): boolean {
     const stuck = this.#calls.get(processKeyString(key));
     return stuck !== undefined && !retryVerdict(stuck.entry, this.#host.clock.now(), state).due;
-  }
-
-  /** Is the process within its pause? No call is started for it then. */
-  pausing(key: string): boolean {
-    const stuck = this.#calls.get(key);
-    return stuck !== undefined && this.#host.clock.now() < stuck.entry.retryAtMs;
   }
 
   forget(key: ProcessKey): void {

@@ -71,6 +71,7 @@ export async function undoAll(deps: UndoDeps, budgetMs: number): Promise<string[
       continue;
     }
     const deadline = Math.max(1, Math.min(deps.deadlineMs, left()));
+    // The whole call, a helper's start-up included, gets no more than what is left.
     const result = await setReplicationObserved(
       host,
       observer,
@@ -78,6 +79,7 @@ export async function undoAll(deps: UndoDeps, budgetMs: number): Promise<string[
       false,
       "undo on exit",
       deadline,
+      Math.max(1, left()),
     );
     if (result.ok) lines.push(`replication turned off for ${label(target)}`);
     else lines.push(`could not turn replication off for ${label(target)}: ${result.message}`);

@@ -103,6 +103,8 @@ const SYMBOLS = {
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   /** uid_t geteuid(void) */
   geteuid: { parameters: [], result: "u32" },
+  /** int flock(int fd, int operation) */
+  flock: { parameters: ["i32", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type LibcSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -133,6 +135,9 @@ export const O_NOCTTY = 0o400;
 export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
 export const O_NOFOLLOW = 0o400000;
+// flock(2) operations (include/uapi/asm-generic/fcntl.h).
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
 // st_mode file types (include/uapi/linux/stat.h).
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
@@ -334,6 +339,11 @@ class Libc {
 
   close(fd: number): void {
     this.#check(`close(fd ${fd})`, this.#symbols.close(fd));
+  }
+
+  /** flock(2): `LOCK_EX | LOCK_NB` throws EWOULDBLOCK (EAGAIN) when another holds it. */
+  flock(fd: number, operation: number): void {
+    this.#check(`flock(fd ${fd})`, this.#symbols.flock(fd, operation));
   }
 
   /** open(2) with `flags` (O_WRONLY...); `path` is NUL-terminated here. */

@@ -7,29 +7,21 @@
 import type { ActionResult, MitosisDetection, MitosisState, ProcessKey } from "../core/types.ts";
 import { STEERING_SLOTS } from "../core/types.ts";
 import type { MitosisControl, MitosisWritableFile } from "../host.ts";
-import { errnoName, errnoText } from "../ffi/errno.ts";
 import { parseMitosisState } from "../sys/mitosis/parse.ts";
+import { callResult as result } from "../sys/mitosis/call_result.ts";
 import {
+  failed,
   PR_GET_PGTABLE_REPL_STEERING,
   PR_SET_PGTABLE_REPL,
   PR_SET_PGTABLE_REPL_STEERING,
+  refuseTarget,
+  stuckResult,
 } from "../core/prctl.ts";
 import type { SimMitosisKernel } from "./mitosis_kernel.ts";
 
 type Sleep = (ms: number) => Promise<void>;
 
 const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function result(call: string, outcome: { rc: number; errno: number }): ActionResult {
-  if (outcome.rc >= 0) return { ok: true, value: outcome.rc };
-  const code = errnoName(outcome.errno);
-  return {
-    ok: false,
-    stuck: false,
-    errno: code,
-    message: `${call} failed: ${code} (${errnoText(outcome.errno)})`,
-  };
-}
 
 export class SimMitosisControl implements MitosisControl {
   readonly kernel: SimMitosisKernel;
@@ -66,25 +58,15 @@ export class SimMitosisControl implements MitosisControl {
     deadlineMs: number,
   ): Promise<ActionResult> {
     const call = `prctl(100, 0x${mask.toString(16)}, pid ${target.pid})`;
-    if (target.pid <= 1) {
-      return {
-        ok: false,
-        stuck: false,
-        errno: "EINVAL",
-        message: `${call}: refusing pid ${target.pid}`,
-      };
-    }
+    const refused = refuseTarget(call, target.pid);
+    if (refused !== null) return refused;
     const outcome = this.kernel.prctl(PR_SET_PGTABLE_REPL, mask, target.pid);
     if (!("blocked" in outcome) && this.#prctlMs > 0) {
       await this.#sleep(Math.min(this.#prctlMs, deadlineMs));
       if (this.#prctlMs >= deadlineMs) {
-        return {
-          ok: false,
-          stuck: true,
-          message: `${call} did not return within ${deadlineMs} ms (slow kernel)`,
-          // It took effect already; its answer comes when the rest of its time is up.
-          late: this.#sleep(this.#prctlMs - deadlineMs).then(() => result(call, outcome)),
-        };
+        // It took effect already; its answer comes when the rest of its time is up.
+        const late = this.#sleep(this.#prctlMs - deadlineMs).then(() => result(call, outcome));
+        return stuckResult(call, deadlineMs, late, "slow kernel");
       }
     }
     if (!("blocked" in outcome)) return result(call, outcome);
@@ -93,13 +75,9 @@ export class SimMitosisControl implements MitosisControl {
       this.#sleep(deadlineMs).then(() => null),
     ]);
     if (finished === null) {
-      return {
-        ok: false,
-        stuck: true,
-        message: `${call} did not return within ${deadlineMs} ms (target not running?)`,
-        // Answers when the target runs again (or exits), as an abandoned helper's call would.
-        late: this.kernel.whenUnblocked(outcome.ticket).then((o) => result(call, o)),
-      };
+      // Answers when the target runs again (or exits), as an abandoned call would.
+      const late = this.kernel.whenUnblocked(outcome.ticket).then((o) => result(call, o));
+      return stuckResult(call, deadlineMs, late);
     }
     return result(call, finished);
   }
@@ -107,12 +85,7 @@ export class SimMitosisControl implements MitosisControl {
   setSteering(target: ProcessKey, steering: readonly number[]): Promise<ActionResult> {
     const call = `prctl(104, [${steering.join(" ")}], pid ${target.pid})`;
     if (steering.length !== STEERING_SLOTS) {
-      return Promise.resolve({
-        ok: false,
-        stuck: false,
-        errno: "EINVAL",
-        message: `${call}: needs ${STEERING_SLOTS} entries`,
-      });
+      return Promise.resolve(failed("EINVAL", `${call}: needs ${STEERING_SLOTS} entries`));
     }
     const outcome = this.kernel.prctlSteering(
       PR_SET_PGTABLE_REPL_STEERING,

@@ -5,6 +5,7 @@
  */
 import { decodeOwned, encodeOwned, type OwnedStore } from "../core/ownership_record.ts";
 import { loadStateFile, removeStateFile, writeStateFile } from "./state_file.ts";
+import { LOCK_FILE_NAME, lockStateFile } from "./state_lock.ts";
 
 export const OWNED_FILE_NAME = "owned.json";
 
@@ -17,5 +18,7 @@ export function fileOwnedStore(path: string): OwnedStore {
     },
     save: (record) => writeStateFile(path, encodeOwned(record)),
     clear: () => removeStateFile(path),
+    // One enforcing waspd per state directory: the lock lives next to the record.
+    claim: () => lockStateFile(`${path.replace(/[^/]*$/, "")}${LOCK_FILE_NAME}`, Deno.pid),
   };
 }

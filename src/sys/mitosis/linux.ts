@@ -11,8 +11,14 @@
  */
 import type { ActionResult, MitosisDetection, MitosisState, ProcessKey } from "../../core/types.ts";
 import { STEERING_SLOTS } from "../../core/types.ts";
-import { PR_GET_PGTABLE_REPL_STEERING, PR_SET_PGTABLE_REPL_STEERING } from "../../core/prctl.ts";
+import {
+  failed,
+  PR_GET_PGTABLE_REPL_STEERING,
+  PR_SET_PGTABLE_REPL_STEERING,
+  refuseTarget,
+} from "../../core/prctl.ts";
 import type { MitosisControl, MitosisWritableFile } from "../../host.ts";
+import { errorMessage } from "../../core/error_message.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { libc, O_CLOEXEC, O_TRUNC, O_WRONLY } from "../../ffi/libc.ts";
 import { OwnedFd } from "../../ffi/owned.ts";
@@ -27,11 +33,8 @@ export interface LinuxMitosisOptions {
 }
 
 function failure(call: string, error: unknown): ActionResult {
-  if (error instanceof SyscallError) {
-    return { ok: false, stuck: false, errno: error.code, message: error.message };
-  }
-  const text = error instanceof Error ? error.message : String(error);
-  return { ok: false, stuck: false, errno: "EIO", message: `${call}: ${text}` };
+  if (error instanceof SyscallError) return failed(error.code, error.message);
+  return failed("EIO", `${call}: ${errorMessage(error)}`);
 }
 
 export class LinuxMitosis implements MitosisControl {
@@ -79,21 +82,13 @@ export class LinuxMitosis implements MitosisControl {
     target: ProcessKey,
     mask: number,
     deadlineMs: number,
+    withinMs?: number,
   ): Promise<ActionResult> {
     const call = `prctl(100, 0x${mask.toString(16)}, pid ${target.pid})`;
-    if (!Number.isSafeInteger(mask) || mask < 0) {
-      return { ok: false, stuck: false, errno: "EINVAL", message: `${call}: bad mask` };
-    }
-    // pid 0 is the caller and 1 is init: never what the daemon means.
-    if (!Number.isSafeInteger(target.pid) || target.pid <= 1) {
-      return {
-        ok: false,
-        stuck: false,
-        errno: "EINVAL",
-        message: `${call}: refusing pid ${target.pid}`,
-      };
-    }
-    return await this.#helper.setReplication(call, mask, target.pid, deadlineMs);
+    if (!Number.isSafeInteger(mask) || mask < 0) return failed("EINVAL", `${call}: bad mask`);
+    const refused = refuseTarget(call, target.pid);
+    if (refused !== null) return refused;
+    return await this.#helper.setReplication(call, mask, target.pid, deadlineMs, withinMs);
   }
 
   /** Start the prctl helper now, so that the first call finds it ready. */
@@ -107,21 +102,12 @@ export class LinuxMitosis implements MitosisControl {
   setSteering(target: ProcessKey, steering: readonly number[]): Promise<ActionResult> {
     const call = `prctl(104, [${steering.join(" ")}], pid ${target.pid})`;
     if (steering.length !== STEERING_SLOTS || steering.some((n) => !Number.isInteger(n))) {
-      return Promise.resolve({
-        ok: false,
-        stuck: false,
-        errno: "EINVAL",
-        message: `${call}: steering needs ${STEERING_SLOTS} integers`,
-      });
+      return Promise.resolve(
+        failed("EINVAL", `${call}: steering needs ${STEERING_SLOTS} integers`),
+      );
     }
-    if (target.pid <= 1) {
-      return Promise.resolve({
-        ok: false,
-        stuck: false,
-        errno: "EINVAL",
-        message: `${call}: refusing pid ${target.pid}`,
-      });
-    }
+    const refused = refuseTarget(call, target.pid);
+    if (refused !== null) return Promise.resolve(refused);
     try {
       const buffer = new Int32Array(steering);
       return Promise.resolve({
@@ -134,14 +120,8 @@ export class LinuxMitosis implements MitosisControl {
   }
 
   getSteering(target: ProcessKey): Promise<number[] | ActionResult> {
-    if (target.pid <= 1) {
-      return Promise.resolve({
-        ok: false,
-        stuck: false,
-        errno: "EINVAL",
-        message: `prctl(105): refusing pid ${target.pid}`,
-      });
-    }
+    const refused = refuseTarget("prctl(105)", target.pid);
+    if (refused !== null) return Promise.resolve(refused);
     try {
       const buffer = new Int32Array(STEERING_SLOTS);
       libc().prctlBuffer(PR_GET_PGTABLE_REPL_STEERING, buffer, target.pid);
@@ -166,12 +146,7 @@ export class LinuxMitosis implements MitosisControl {
   #writeInteger(file: MitosisWritableFile, value: number): ActionResult {
     const path = `${this.procRoot}/mitosis/${file}`;
     if (!Number.isSafeInteger(value)) {
-      return {
-        ok: false,
-        stuck: false,
-        errno: "EINVAL",
-        message: `write ${path}: ${value} is not an integer`,
-      };
+      return failed("EINVAL", `write ${path}: ${value} is not an integer`);
     }
     try {
       // O_TRUNC as `echo N >` does: procfs ignores it, a fixture tree needs it.

@@ -6,18 +6,24 @@
  * Three clocks, never mixed:
  * - start-up: the helper must say "ready" (and then "begin" for each call)
  *   within `startupTimeoutMs` (30 s by default: a Deno start on a loaded
- *   machine takes seconds). Missing it is a start-up failure (ETIMEDOUT),
- *   never "stuck", and nothing was called;
+ *   machine takes seconds), or within what the caller has left when it says
+ *   (`withinMs`: the undo on exit never waits 30 s). Missing it is a start-up
+ *   failure (ETIMEDOUT), never "stuck", and nothing was called;
  * - the call: the caller's deadline runs from "begin" to "done", so it times
  *   the kernel call only;
- * - afterwards: a helper whose call overran is abandoned. It gets no more
- *   calls (a fresh helper takes the next one), is never waited for, and is
- *   still listened to: when its call returns at last, the stuck result's
- *   `late` promise resolves with what the kernel answered, so the caller can
- *   reconcile. At exit every helper is killed and none is waited for past a
- *   short grace.
+ * - afterwards: a call that overran is abandoned, not its helper: the helper
+ *   runs each call on its own Worker, so the blocked one takes nothing from
+ *   the next. The call is still listened to: when it returns at last, the
+ *   stuck result's `late` promise resolves with what the kernel answered, so
+ *   the caller can reconcile. Bounded: a helper holding MAX_OVERDUE_CALLS
+ *   blocked calls is retired (no more calls; it exits when they return) and a
+ *   fresh one takes the next call; with MAX_RETIRED_HELPERS retired and still
+ *   blocked, calls are refused (EAGAIN) until one returns. At exit every
+ *   helper is killed and none is waited for past a short grace.
  */
 import type { ActionResult } from "../../core/types.ts";
+import { errorMessage } from "../../core/error_message.ts";
+import { failed as failure, stuckResult } from "../../core/prctl.ts";
 import {
   encodeRequest,
   helperInvocation,
@@ -29,6 +35,10 @@ import {
 
 /** How long a helper may take to say "ready", or to begin a call it was sent. */
 export const HELPER_STARTUP_TIMEOUT_MS = 30_000;
+/** Calls blocked in the kernel one helper may hold (a Worker each) before it is retired. */
+export const MAX_OVERDUE_CALLS = 8;
+/** Retired helpers (with calls still blocked) at once; past it, calls are refused. */
+export const MAX_RETIRED_HELPERS = 2;
 
 /** One helper process as the client sees it (a real child, or a test's fake). */
 export interface HelperLink {
@@ -49,22 +59,19 @@ export type HelperLauncher = () => HelperLink;
 export interface PrctlClientOptions {
   launch?: HelperLauncher;
   startupTimeoutMs?: number;
-  /** Tests only: each call thread blocks this long before its call (a stuck call). */
+  /**
+   * Tests only: each call thread blocks this long before its call (a stuck
+   * call, on a kernel where nothing blocks). Kept in shipped code on purpose:
+   * no flag or variable sets it, only code constructing a client; and the
+   * helper reads requests only from the pipe of the waspd that started it.
+   */
   testSleepMs?: number;
 }
 
 type Answer = Extract<HelperMessage, { type: "done" | "failed" }>;
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => resolve = r);
-  return { promise, resolve };
-}
+type Deferred<T> = PromiseWithResolvers<T>;
+const deferred = <T>(): Deferred<T> => Promise.withResolvers<T>();
 
 /** Resolve with `value` after `ms`, or with the promise's value if it comes first. */
 async function within<T, U>(promise: Promise<T>, ms: number, value: U): Promise<T | U> {
@@ -83,6 +90,8 @@ class Helper {
   readonly ready = deferred<boolean>();
   readonly #calls = new Map<number, { begin: Deferred<boolean>; done: Deferred<Answer | null> }>();
   alive = true;
+  /** Calls past their deadline (or not begun in time) that have not returned yet. */
+  overdue = 0;
 
   constructor(link: HelperLink) {
     this.link = link;
@@ -154,7 +163,7 @@ export class PrctlClient {
     }
   }
 
-  /** Helpers abandoned with a call still under way. */
+  /** Helpers retired with calls still blocked in the kernel. */
   get abandoned(): number {
     return this.#abandoned.size;
   }
@@ -168,16 +177,32 @@ export class PrctlClient {
     mask: number,
     pid: number,
     deadlineMs: number,
+    withinMs?: number,
   ): Promise<ActionResult> {
     if (this.#closed) return failure("EIO", `${call}: waspd is shutting down`);
+    if (!this.#current?.alive && this.#abandoned.size >= MAX_RETIRED_HELPERS) {
+      return failure(
+        "EAGAIN",
+        `${call}: ${MAX_RETIRED_HELPERS * MAX_OVERDUE_CALLS} prctl calls are still blocked in ` +
+          "the kernel; nothing was called (tried again once they return)",
+      );
+    }
     let helper: Helper;
     try {
       helper = this.#helper();
     } catch (error) {
-      return failure("ECHILD", `${call}: the prctl helper could not be started: ${text(error)}`);
+      return failure(
+        "ECHILD",
+        `${call}: the prctl helper could not be started: ${errorMessage(error)}`,
+      );
     }
-    const secs = `${this.#startupTimeoutMs / 1000} s`;
-    const ready = await within(helper.ready.promise, this.#startupTimeoutMs, "timeout" as const);
+    // Getting ready waits at most the start-up timeout, or what the caller has
+    // left (the undo's budget), whichever ends first.
+    const endMs = withinMs === undefined ? Infinity : Date.now() + withinMs;
+    const startupWait = () => Math.max(0, Math.min(this.#startupTimeoutMs, endMs - Date.now()));
+    const startupWaitMs = startupWait();
+    const secs = `${startupWaitMs / 1000} s`;
+    const ready = await within(helper.ready.promise, startupWaitMs, "timeout" as const);
     if (ready === "timeout") {
       // Left starting: the next call may find it ready.
       return failure(
@@ -196,14 +221,17 @@ export class PrctlClient {
       return this.#lost(helper, call, "could not be sent the call");
     }
     const late = pending.done.then((answer) => answer === null ? null : resultOf(call, answer));
-    const begun = await within(pending.begin, this.#startupTimeoutMs, "timeout" as const);
+    const beginWaitMs = startupWait();
+    const begun = await within(pending.begin, beginWaitMs, "timeout" as const);
     if (begun === "timeout") {
       // It may yet make the call: abandoned, and listened to like a stuck one.
-      this.#abandon(helper);
+      this.#overdue(helper, pending.done);
       return {
         ...failure(
           "ETIMEDOUT",
-          `${call}: the prctl helper did not begin the call within ${secs} (machine overloaded?)`,
+          `${call}: the prctl helper did not begin the call within ${
+            beginWaitMs / 1000
+          } s (machine overloaded?)`,
         ),
         late,
       };
@@ -211,13 +239,8 @@ export class PrctlClient {
     if (!begun) return this.#lost(helper, call, "exited before the call");
     const answer = await within(pending.done, deadlineMs, "deadline" as const);
     if (answer === "deadline") {
-      this.#abandon(helper);
-      return {
-        ok: false,
-        stuck: true,
-        message: `${call} did not return within ${deadlineMs} ms (target not running?)`,
-        late,
-      };
+      this.#overdue(helper, pending.done);
+      return stuckResult(call, deadlineMs, late);
     }
     if (answer === null) return this.#lost(helper, call, "exited during the call");
     return resultOf(call, answer);
@@ -248,6 +271,13 @@ export class PrctlClient {
     return this.#current;
   }
 
+  /** A call of `helper` is given up on: counted until it returns; a full helper is retired. */
+  #overdue(helper: Helper, done: Promise<unknown>): void {
+    helper.overdue++;
+    void done.then(() => helper.overdue--);
+    if (helper.overdue >= MAX_OVERDUE_CALLS) this.#abandon(helper);
+  }
+
   #abandon(helper: Helper): void {
     if (this.#current === helper) this.#current = null;
     if (!helper.alive) return;
@@ -264,14 +294,6 @@ export class PrctlClient {
     const detail = helper.link.stderrTail();
     return failure("ECHILD", `${call}: the prctl helper ${what}${detail ? `: ${detail}` : ""}`);
   }
-}
-
-function failure(errno: string, message: string): Extract<ActionResult, { stuck: false }> {
-  return { ok: false, stuck: false, errno, message };
-}
-
-function text(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Start the real helper: this binary with the hidden flag, or `deno run` on the module. */

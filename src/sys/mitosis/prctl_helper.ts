@@ -45,8 +45,17 @@ function startThread(): CallThread {
   return { worker, loaded };
 }
 
+/**
+ * The signals a terminal or a service manager sends to waspd's whole process
+ * group (Ctrl-C, `timeout`, a closed terminal). They are waspd's to act on:
+ * a helper killed by them would leave the undo on exit to start a fresh one.
+ * The helper exits when waspd closes its input, or by SIGKILL.
+ */
+export const HELPER_IGNORED_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
 /** Run the helper until its input ends; returns the exit code. */
 export async function runPrctlHelper(): Promise<number> {
+  for (const signal of HELPER_IGNORED_SIGNALS) Deno.addSignalListener(signal, () => {});
   const encoder = new TextEncoder();
   const send = (message: HelperMessage) => {
     try {

@@ -11,8 +11,9 @@
  * - `{"type":"failed","id":1,"message":"..."}` when the call could not be made.
  */
 import type { ActionResult } from "../../core/types.ts";
-import { errnoText } from "../../ffi/errno.ts";
+import { failed, refuseTarget } from "../../core/prctl.ts";
 import { isInt as isWhole, jsonObject } from "../../core/json_guards.ts";
+import { callResult } from "./call_result.ts";
 
 /** Hidden first argument that makes waspd (main.ts, or a compiled binary) run the helper. */
 export const PRCTL_HELPER_FLAG = "__prctl-helper";
@@ -42,8 +43,7 @@ export function parseRequest(line: string): PrctlRequest | string {
   const { id, mask, pid, testSleepMs } = value;
   if (!isWhole(id) || id < 0) return "bad id";
   if (!isWhole(mask) || mask < 0) return `bad mask ${String(mask)}`;
-  // pid 0 is the caller (the helper) and 1 is init: never what waspd means.
-  if (!isWhole(pid) || pid <= 1) return `bad pid ${String(pid)}`;
+  if (!isWhole(pid) || refuseTarget("", pid) !== null) return `bad pid ${String(pid)}`;
   if (!isWhole(testSleepMs) || testSleepMs < 0) return "bad testSleepMs";
   return { id, mask, pid, testSleepMs };
 }
@@ -80,33 +80,9 @@ export function resultOf(
   answer: Extract<HelperMessage, { type: "done" | "failed" }>,
 ): ActionResult {
   if (answer.type === "failed") {
-    return {
-      ok: false,
-      stuck: false,
-      errno: "ECHILD",
-      message: `${call}: the prctl helper could not make the call: ${answer.message}`,
-    };
+    return failed("ECHILD", `${call}: the prctl helper could not make the call: ${answer.message}`);
   }
-  if (answer.rc >= 0) return { ok: true, value: answer.rc };
-  return {
-    ok: false,
-    stuck: false,
-    errno: answer.code,
-    message: `${call} failed: ${answer.code} (${errnoText(answer.errno)})${hint(answer.code)}`,
-  };
-}
-
-function hint(code: string): string {
-  switch (code) {
-    case "EALREADY":
-      return ": already replicated with a different node set (disable first)";
-    case "ESRCH":
-      return ": no such process";
-    case "EINVAL":
-      return ": the kernel rejected the request (no Mitosis here, or a bad node mask)";
-    default:
-      return "";
-  }
+  return callResult(call, answer);
 }
 
 /** The lines of a byte stream (a pipe), without their newlines. */

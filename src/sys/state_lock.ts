@@ -1,0 +1,60 @@
+/**
+ * The enforcing daemon's claim on a state directory: an exclusive flock(2)
+ * on `waspd.lock` next to owned.json, held for as long as it runs. Two
+ * enforcing waspd on one machine would take over each other's processes and
+ * overwrite each other's ownership record; the lock makes the second one
+ * refuse to start. The kernel drops the lock when its holder dies, however it
+ * dies (SIGKILL included), so a stale lock file never blocks the next waspd.
+ * The file holds the holder's pid, for the refusal message only.
+ */
+import { SyscallError } from "../ffi/errno.ts";
+import { libc, LOCK_EX, LOCK_NB, O_CLOEXEC, O_CREAT, O_NOFOLLOW, O_WRONLY } from "../ffi/libc.ts";
+import { OwnedFd } from "../ffi/owned.ts";
+
+export const LOCK_FILE_NAME = "waspd.lock";
+
+/** A held lock: `release()` gives it up (at shutdown; exit does it anyway). */
+export interface StateLock {
+  release(): void;
+}
+
+/**
+ * Take the lock on `path`, or say who holds it (a string) when another
+ * process does. A lock that cannot be taken at all (read-only /run, no
+ * permission) holds nothing: the record's own writes report that, and the
+ * lock must not turn a protection into an outage.
+ */
+export function lockStateFile(path: string, selfPid: number): StateLock | string {
+  const lib = libc();
+  const flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+  let file: OwnedFd;
+  try {
+    Deno.mkdirSync(path.replace(/\/[^/]*$/, "") || ".", { recursive: true });
+    file = new OwnedFd(lib.open(path, flags, 0o644), lib);
+  } catch {
+    return { release: () => {} };
+  }
+  try {
+    lib.flock(file.fd, LOCK_EX | LOCK_NB);
+  } catch (error) {
+    file.close();
+    if (error instanceof SyscallError && error.code === "EAGAIN") return holderOf(path);
+    throw error;
+  }
+  try {
+    Deno.writeTextFileSync(path, `${selfPid}\n`);
+  } catch {
+    // The pid is for messages only: the lock is what counts.
+  }
+  return { release: () => file.close() };
+}
+
+function holderOf(path: string): string {
+  let pid = "";
+  try {
+    pid = Deno.readTextFileSync(path).trim().slice(0, 12);
+  } catch { /* unreadable: no pid to name */ }
+  const who = /^\d+$/.test(pid) ? `another waspd (pid ${pid})` : "another waspd";
+  return `${who} is enforcing with this state directory (${path} is locked): ` +
+    "stop it first, or give this one another --state-dir";
+}
