@@ -54,9 +54,10 @@ export interface OwnedStore {
   /**
    * Claim the record for this process (an enforcing daemon, for as long as it
    * runs): a lock, or a one-line reason naming the live waspd that holds it.
-   * Absent: nothing to share (the record in memory).
+   * Absent: nothing to share (the record in memory). `create` false only
+   * probes: nothing is created where no lock file exists yet.
    */
-  claim?(): { release(): void } | string;
+  claim?(create?: boolean): { release(): void } | string;
 }
 
 /** The record in memory: the simulated machine without a state directory, and tests. */

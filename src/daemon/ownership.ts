@@ -62,9 +62,10 @@ export class OwnershipLedger implements ReplicationObserver {
   /**
    * The enforcing daemon claims the record (one per state directory): null
    * when it holds it now, else why not (another waspd, alive, holds it).
+   * `create` false only probes (see OwnedStore.claim).
    */
-  claim(): string | null {
-    const lock = this.#store.claim?.() ?? null;
+  claim(create = true): string | null {
+    const lock = this.#store.claim?.(create) ?? null;
     if (typeof lock === "string") {
       this.claimed = false;
       return lock;
@@ -242,7 +243,7 @@ export function claimOwnership(
   // The record (and what it names) is left to the waspd that enforces, or to
   // the next one that will.
   ledger.detach();
-  const probe = ledger.claim();
+  const probe = ledger.claim(false);
   ledger.release();
   if (probe === null) return true;
   deps.report("info", `ownership: ${probe.replace(/: stop it.*$/, "")}; left to it`, null);

@@ -19,6 +19,7 @@ export function fileOwnedStore(path: string): OwnedStore {
     save: (record) => writeStateFile(path, encodeOwned(record)),
     clear: () => removeStateFile(path),
     // One enforcing waspd per state directory: the lock lives next to the record.
-    claim: () => lockStateFile(`${path.replace(/[^/]*$/, "")}${LOCK_FILE_NAME}`, Deno.pid),
+    claim: (create) =>
+      lockStateFile(`${path.replace(/[^/]*$/, "")}${LOCK_FILE_NAME}`, Deno.pid, create),
   };
 }

@@ -24,12 +24,19 @@ export interface StateLock {
  * permission) holds nothing: the record's own writes report that, and the
  * lock must not turn a protection into an outage.
  */
-export function lockStateFile(path: string, selfPid: number): StateLock | string {
+export function lockStateFile(
+  path: string,
+  selfPid: number,
+  create = true,
+): StateLock | string {
   const lib = libc();
-  const flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+  // A probe (`create` false: advisory mode, --once) only asks whether a
+  // daemon holds the lock; it must leave no file or directory behind, and
+  // a lock file that is not there is held by nobody.
+  const flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0);
   let file: OwnedFd;
   try {
-    Deno.mkdirSync(path.replace(/\/[^/]*$/, "") || ".", { recursive: true });
+    if (create) Deno.mkdirSync(path.replace(/\/[^/]*$/, "") || ".", { recursive: true });
     file = new OwnedFd(lib.open(path, flags, 0o644), lib);
   } catch {
     return { release: () => {} };
@@ -41,6 +48,7 @@ export function lockStateFile(path: string, selfPid: number): StateLock | string
     if (error instanceof SyscallError && error.code === "EAGAIN") return holderOf(path);
     throw error;
   }
+  if (!create) return { release: () => file.close() };
   try {
     Deno.writeTextFileSync(path, `${selfPid}\n`);
   } catch {

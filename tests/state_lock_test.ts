@@ -1,0 +1,50 @@
+/**
+ * The state directory's lock (src/sys/state_lock.ts), on real files: an
+ * enforcing daemon's claim creates and holds it; a probe (advisory mode,
+ * --once) leaves nothing behind where there is no lock, and still sees a
+ * holder where there is one.
+ */
+import assert from "node:assert/strict";
+import { LOCK_FILE_NAME, lockStateFile } from "../src/sys/state_lock.ts";
+import { libc } from "../src/ffi/libc.ts";
+import { inTempDir } from "./support/scratch.ts";
+
+// libc stays open for the whole file (the sanitizer counts a library opened inside a test).
+libc();
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("a probe where no waspd ever ran creates neither the directory nor the lock file", async () => {
+  await inTempDir("waspd-lock-", (dir) => {
+    const stateDir = `${dir}/waspd`;
+    const probe = lockStateFile(`${stateDir}/${LOCK_FILE_NAME}`, 4242, false);
+    assert.equal(typeof probe, "object");
+    if (typeof probe === "object") probe.release();
+    assert.equal(exists(stateDir), false);
+  });
+});
+
+Deno.test("a claim creates and holds the lock; a probe beside it names the holder", async () => {
+  await inTempDir("waspd-lock-", (dir) => {
+    const path = `${dir}/${LOCK_FILE_NAME}`;
+    const held = lockStateFile(path, 4242);
+    assert.equal(typeof held, "object");
+    assert.equal(Deno.readTextFileSync(path), "4242\n");
+    // flock locks belong to the open file: a second open, even in this process, conflicts.
+    const probe = lockStateFile(path, 5151, false);
+    assert.equal(typeof probe, "string");
+    assert.match(probe as string, /another waspd \(pid 4242\)/);
+    if (typeof held === "object") held.release();
+    const after = lockStateFile(path, 5151, false);
+    assert.equal(typeof after, "object");
+    if (typeof after === "object") after.release();
+    assert.equal(Deno.readTextFileSync(path), "4242\n"); // a probe writes nothing
+  });
+});
