@@ -117,7 +117,15 @@ async function main(): Promise<number> {
   const from = source.kind === "download" ? `downloading ${source.url}` : source.path;
   console.error(`compile: denort ${version} ${target} from ${from}`);
 
-  const args = ["compile", "-A", ...INCLUDES.flatMap((f) => ["--include", f]), "-o", OUTPUT, ENTRY];
+  const args = [
+    "compile",
+    "-A",
+    ...runTaskV8Flags(),
+    ...INCLUDES.flatMap((f) => ["--include", f]),
+    "-o",
+    OUTPUT,
+    ENTRY,
+  ];
   const child = new Deno.Command(deno, {
     args,
     stdout: "inherit",
@@ -144,6 +152,15 @@ async function main(): Promise<number> {
   const mb = (Deno.statSync(OUTPUT).size / 2 ** 20).toFixed(1);
   console.error(`compile: ${OUTPUT} (${mb} MiB) built and runs`);
   return 0;
+}
+
+/**
+ * The V8 flags of deno.json's `run` task: the binary users copy to hosts
+ * must run with the heap settings the daemon's cost was measured with.
+ */
+export function runTaskV8Flags(): string[] {
+  const json = JSON.parse(Deno.readTextFileSync("deno.json")) as { tasks?: Record<string, string> };
+  return (json.tasks?.["run"] ?? "").split(/\s+/).filter((w) => w.startsWith("--v8-flags="));
 }
 
 if (import.meta.main) Deno.exit(await main());
