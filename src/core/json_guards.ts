@@ -29,3 +29,26 @@ export function jsonObject(text: string): Record<string, unknown> | null {
   const value = parseJson(text);
   return isRecord(value) ? value : null;
 }
+
+/**
+ * A state file's list of entries, all or nothing: at most `max` of them, each
+ * turned into a value by `entry` (null: malformed), keyed by `keyOf`. The
+ * reason names the count or the entry's index, never its content.
+ */
+export function decodeEntries<T>(
+  list: readonly unknown[],
+  max: number,
+  entry: (raw: unknown) => T | null,
+  keyOf: (value: T) => string,
+): { ok: true; value: Map<string, T> } | { ok: false; reason: string } {
+  if (list.length > max) {
+    return { ok: false, reason: `${list.length} entries, more than the ${max} allowed` };
+  }
+  const values = new Map<string, T>();
+  for (const [i, raw] of list.entries()) {
+    const value = entry(raw);
+    if (value === null) return { ok: false, reason: `entry ${i} is malformed` };
+    values.set(keyOf(value), value);
+  }
+  return { ok: true, value: values };
+}

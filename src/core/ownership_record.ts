@@ -13,7 +13,7 @@
  */
 import type { ProcessInfo, ProcessKey } from "./types.ts";
 import { processKeyString } from "./types.ts";
-import { isInt, isRecord, parseJson } from "./json_guards.ts";
+import { decodeEntries, isInt, isRecord, parseJson } from "./json_guards.ts";
 
 /** More processes than waspd replicates at once: a longer record is not waspd's. */
 export const MAX_OWNED = 4096;
@@ -126,36 +126,27 @@ export function decodeOwned(
   if (inheritFound !== undefined && !isInt(inheritFound)) {
     return { ok: false, reason: "inherit_found is not an integer" };
   }
-  const list: unknown[] = json.entries;
-  if (list.length > MAX_OWNED) {
-    return { ok: false, reason: `${list.length} entries, more than the ${MAX_OWNED} allowed` };
-  }
-  const entries = new Map<string, OwnedEntry>();
-  for (const [i, raw] of list.entries()) {
-    if (!isRecord(raw)) return { ok: false, reason: `entry ${i} is malformed` };
-    const { pid, start_time: startTime, name, state, since, reason } = raw;
-    const sinceMs = typeof since === "string" ? Date.parse(since) : Number.NaN;
-    if (
-      !isInt(pid) || pid < 1 || !isInt(startTime) || startTime < 0 ||
-      typeof name !== "string" || !STATES.has(state) || typeof reason !== "string" ||
-      !Number.isFinite(sinceMs)
-    ) {
-      return { ok: false, reason: `entry ${i} is malformed` };
-    }
-    const entry: OwnedEntry = {
-      pid,
-      startTime,
-      name,
-      state: state as OwnedState,
-      sinceMs,
-      reason,
-    };
-    entries.set(processKeyString(entry), entry);
-  }
+  const decoded = decodeEntries(json.entries, MAX_OWNED, ownedEntryOf, processKeyString);
+  if (!decoded.ok) return decoded;
+  const entries = decoded.value;
   return {
     ok: true,
     value: { ownerPid, entries, ...(inheritFound === undefined ? {} : { inheritFound }) },
   };
+}
+
+function ownedEntryOf(raw: unknown): OwnedEntry | null {
+  if (!isRecord(raw)) return null;
+  const { pid, start_time: startTime, name, state, since, reason } = raw;
+  const sinceMs = typeof since === "string" ? Date.parse(since) : Number.NaN;
+  if (
+    !isInt(pid) || pid < 1 || !isInt(startTime) || startTime < 0 ||
+    typeof name !== "string" || !STATES.has(state) || typeof reason !== "string" ||
+    !Number.isFinite(sinceMs)
+  ) {
+    return null;
+  }
+  return { pid, startTime, name, state: state as OwnedState, sinceMs, reason };
 }
 
 /** What the new waspd knows, at its start, about one recorded process. */

@@ -12,7 +12,7 @@
  */
 import type { ProcessKey } from "./types.ts";
 import { processKeyString } from "./types.ts";
-import { isInt, isRecord, parseJson } from "./json_guards.ts";
+import { decodeEntries, isInt, isRecord, parseJson } from "./json_guards.ts";
 
 export type PinState = "on" | "off";
 
@@ -50,17 +50,7 @@ export function decodePins(text: string, maxPins = MAX_PINS): PinsDecoded {
   if (json.version !== undefined && json.version !== 1) {
     return { ok: false, reason: "not a version 1 pins file" };
   }
-  const list: unknown[] = json.pins;
-  if (list.length > maxPins) {
-    return { ok: false, reason: `${list.length} entries, more than the ${maxPins} allowed` };
-  }
-  const pins = new Map<string, Pin>();
-  for (const [i, entry] of list.entries()) {
-    const pin = entryOf(entry);
-    if (pin === null) return { ok: false, reason: `entry ${i} is malformed` };
-    pins.set(processKeyString(pin), pin);
-  }
-  return { ok: true, value: pins };
+  return decodeEntries(json.pins, maxPins, entryOf, processKeyString);
 }
 
 function entryOf(entry: unknown): Pin | null {
