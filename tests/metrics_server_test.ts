@@ -19,9 +19,18 @@ async function statusLine(conn: Deno.Conn): Promise<string> {
   return new TextDecoder().decode(buf.subarray(0, n)).split("\r\n")[0] ?? "";
 }
 
-Deno.test("serves the published text on GET and HEAD /metrics, 503 before the first tick", async () => {
+/** A server on a free loopback port for `use`, closed afterwards whatever happens. */
+async function withServer(use: (server: MetricsServer) => Promise<void>): Promise<void> {
   const server = new MetricsServer({ hostname: LOOPBACK, port: 0 }, BUILD);
   try {
+    await use(server);
+  } finally {
+    await server.close();
+  }
+}
+
+Deno.test("serves the published text on GET and HEAD /metrics, 503 before the first tick", () =>
+  withServer(async (server) => {
     const early = await get(server.address.port, "/metrics");
     assert.equal(early.status, 503);
     await early.body?.cancel();
@@ -37,14 +46,10 @@ Deno.test("serves the published text on GET and HEAD /metrics, 503 before the fi
     const head = await get(server.address.port, "/metrics", "HEAD");
     assert.equal(head.status, 200);
     await head.body?.cancel();
-  } finally {
-    await server.close();
-  }
-});
+  }));
 
-Deno.test("other paths get 404, other methods 405", async () => {
-  const server = new MetricsServer({ hostname: LOOPBACK, port: 0 }, BUILD);
-  try {
+Deno.test("other paths get 404, other methods 405", () =>
+  withServer(async (server) => {
     server.publish("x 1\n");
     for (const path of ["/", "/metrics/", "/metricsx", "/debug"]) {
       const r = await get(server.address.port, path);
@@ -58,14 +63,10 @@ Deno.test("other paths get 404, other methods 405", async () => {
     assert.equal(post.status, 405);
     assert.equal(post.headers.get("allow"), "GET, HEAD");
     await post.body?.cancel();
-  } finally {
-    await server.close();
-  }
-});
+  }));
 
-Deno.test("a huge request head is refused and the server keeps serving", async () => {
-  const server = new MetricsServer({ hostname: LOOPBACK, port: 0 }, BUILD);
-  try {
+Deno.test("a huge request head is refused and the server keeps serving", () =>
+  withServer(async (server) => {
     server.publish("x 1\n");
     const conn = await Deno.connect({ hostname: LOOPBACK, port: server.address.port });
     const head = `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(2_000_000)}\r\n\r\n`;
@@ -74,10 +75,7 @@ Deno.test("a huge request head is refused and the server keeps serving", async (
     conn.close();
     const r = await get(server.address.port, "/metrics");
     assert.equal(await r.text(), "x 1\n");
-  } finally {
-    await server.close();
-  }
-});
+  }));
 
 Deno.test("1000 half-sent requests (slowloris) do not stop scrapes, nor a prompt close", async () => {
   const server = new MetricsServer({ hostname: LOOPBACK, port: 0 }, BUILD);

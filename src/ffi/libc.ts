@@ -123,18 +123,18 @@ export const MPOL_F_NODE = 1 << 0;
 export const MPOL_F_ADDR = 1 << 1;
 export const MPOL_MF_STRICT = 1 << 0;
 // open(2) flags (include/uapi/asm-generic/fcntl.h).
+export const O_RDONLY = 0;
 export const O_WRONLY = 0o1;
 export const O_RDWR = 0o2;
 /** The access-mode bits of the flags (O_RDONLY, O_WRONLY or O_RDWR). */
 export const O_ACCMODE = 0o3;
-export const O_TRUNC = 0o1000;
-export const O_CLOEXEC = 0o2000000;
-export const O_RDONLY = 0;
 export const O_CREAT = 0o100;
 export const O_NOCTTY = 0o400;
+export const O_TRUNC = 0o1000;
 export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
 export const O_NOFOLLOW = 0o400000;
+export const O_CLOEXEC = 0o2000000;
 // flock(2) operations (include/uapi/asm-generic/fcntl.h).
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
