@@ -39,3 +39,33 @@ Deno.test("a claim creates and holds the lock; a probe beside it names the holde
     assert.equal(Deno.readTextFileSync(path), "4242\n"); // a probe writes nothing
   });
 });
+
+Deno.test("a probe that cannot open the lock file says so, never that nobody holds it", async () => {
+  await inTempDir("waspd-lock-", (dir) => {
+    // O_NOFOLLOW refuses a link even for root: a lock the probe cannot look at.
+    const path = `${dir}/${LOCK_FILE_NAME}`;
+    Deno.symlinkSync(`${dir}/elsewhere`, path);
+    const probe = lockStateFile(path, 5151, false);
+    assert.equal(typeof probe, "string");
+    assert.match(probe as string, /cannot be checked \(ELOOP\)/);
+  });
+});
+
+Deno.test("a claim waits out another process's brief hold instead of refusing", async () => {
+  await inTempDir("waspd-lock-", async (dir) => {
+    const path = `${dir}/${LOCK_FILE_NAME}`;
+    Deno.writeTextFileSync(path, "");
+    // util-linux flock(1) holds the lock for 20 ms, as a probe would for an instant.
+    const holder = new Deno.Command("flock", { args: ["-x", path, "sleep", "0.02"] }).spawn();
+    for (;;) { // until flock(1) holds it
+      const probe = lockStateFile(path, 5151, false);
+      if (typeof probe === "string") break;
+      probe.release();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const claim = lockStateFile(path, 4242); // retries 3 x 50 ms before it refuses
+    assert.equal(typeof claim, "object", String(claim));
+    if (typeof claim === "object") claim.release();
+    assert.equal((await holder.status).success, true);
+  });
+});

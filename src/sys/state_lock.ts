@@ -8,10 +8,26 @@
  * The file holds the holder's pid, for the refusal message only.
  */
 import { SyscallError } from "../ffi/errno.ts";
-import { libc, LOCK_EX, LOCK_NB, O_CLOEXEC, O_CREAT, O_NOFOLLOW, O_WRONLY } from "../ffi/libc.ts";
+import {
+  libc,
+  LOCK_EX,
+  LOCK_NB,
+  O_CLOEXEC,
+  O_CREAT,
+  O_NOFOLLOW,
+  O_RDONLY,
+  O_WRONLY,
+} from "../ffi/libc.ts";
 import { OwnedFd } from "../ffi/owned.ts";
 
 export const LOCK_FILE_NAME = "waspd.lock";
+const CLAIM_RETRIES = 3;
+const CLAIM_RETRY_MS = 50;
+
+/** Block this thread (start-up only, a few tens of ms). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
 
 /** A held lock: `release()` gives it up (at shutdown; exit does it anyway). */
 export interface StateLock {
@@ -33,20 +49,37 @@ export function lockStateFile(
   // A probe (`create` false: advisory mode, --once) only asks whether a
   // daemon holds the lock; it must leave no file or directory behind, and
   // a lock file that is not there is held by nobody.
-  const flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0);
+  // A probe opens read-only (flock does not care): a user who may not write
+  // the file can still tell whether it is held.
+  const flags = (create ? O_WRONLY | O_CREAT : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC;
   let file: OwnedFd;
   try {
     if (create) Deno.mkdirSync(path.replace(/\/[^/]*$/, "") || ".", { recursive: true });
     file = new OwnedFd(lib.open(path, flags, 0o644), lib);
-  } catch {
-    return { release: () => {} };
-  }
-  try {
-    lib.flock(file.fd, LOCK_EX | LOCK_NB);
   } catch (error) {
-    file.close();
-    if (error instanceof SyscallError && error.code === "EAGAIN") return holderOf(path);
-    throw error;
+    if (create || (error instanceof SyscallError && error.code === "ENOENT")) {
+      return { release: () => {} };
+    }
+    // A probe that cannot look must not conclude that nobody holds it.
+    const why = error instanceof SyscallError ? error.code : "unreadable";
+    return `${path} cannot be checked (${why}): another waspd may be enforcing`;
+  }
+  // A probe holds the lock for an instant: an enforcing waspd starting at that
+  // very moment tries again a few times before it refuses.
+  for (let attempt = 0;; attempt++) {
+    try {
+      lib.flock(file.fd, LOCK_EX | LOCK_NB);
+      break;
+    } catch (error) {
+      const held = error instanceof SyscallError && error.code === "EAGAIN";
+      if (held && create && attempt < CLAIM_RETRIES) {
+        sleepSync(CLAIM_RETRY_MS);
+        continue;
+      }
+      file.close();
+      if (held) return holderOf(path);
+      throw error;
+    }
   }
   if (!create) return { release: () => file.close() };
   try {
