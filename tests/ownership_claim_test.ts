@@ -6,7 +6,7 @@
  * on record; adopted entries are marked "on".
  */
 import assert from "node:assert/strict";
-import { encodeOwned, type OwnedRecord } from "../src/core/ownership_record.ts";
+import { encodeOwned, memoryOwnedStore, type OwnedRecord } from "../src/core/ownership_record.ts";
 import { OwnershipLedger, type TakeoverDeps, takeOverOwnership } from "../src/daemon/ownership.ts";
 import { defaultConfig } from "../src/config.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
@@ -152,4 +152,16 @@ Deno.test("Daemon.open: a second enforcing daemon on one state directory refuses
     );
     await once.shutdown();
   });
+});
+
+Deno.test("once its lock is released, the ledger writes nothing: a late answer cannot overwrite a successor's record", () => {
+  const store = memoryOwnedStore();
+  const ledger = new OwnershipLedger(store, 7000, () => T0, () => {});
+  const target = { pid: 4100, startTime: 9, name: "stream" };
+  ledger.before(target, true, "hot");
+  assert.equal(store.record?.entries.size, 1);
+  ledger.release();
+  ledger.after(target, true, { ok: true, value: 0 });
+  ledger.forget(target);
+  assert.equal([...store.record!.entries.values()][0]?.state, "enabling");
 });

@@ -83,8 +83,13 @@ export class OwnershipLedger implements ReplicationObserver {
     this.#writes = false;
   }
 
-  /** At shutdown: give up the claim (exit would too). */
+  /**
+   * At shutdown: give up the claim (exit would too). Without the lock the
+   * record is no longer this waspd's to write (a successor may hold it), so
+   * a late answer arriving after this writes nothing.
+   */
   release(): void {
+    this.#writes = false;
     this.#lock?.release();
     this.#lock = null;
   }
