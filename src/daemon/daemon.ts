@@ -124,9 +124,10 @@ export class Daemon implements DaemonControl {
       for (const line of startupLines(at, host.counters.status())) {
         daemon.events.emit("info", line.text, null, line.warning ? { severity: "warning" } : {});
       }
-      // The prctl helper starts now, so the first call finds it ready.
-      if (daemon.enforcing) host.mitosis.warmUp?.();
       await daemon.#takeOver();
+      // The prctl helper starts once the claim is held (a refused second
+      // waspd never starts one), so the first call finds it ready.
+      if (daemon.enforcing) host.mitosis.warmUp?.();
       if (daemon.enforcing) {
         const keep = config.keepInherit ? "--keep-inherit" : config.once ? "--once" : null;
         await daemon.#ops.inheritOff(keep);
