@@ -16,6 +16,8 @@
  * is the binary run with a hidden flag: main.ts imports it.)
  */
 
+import denoJson from "../deno.json" with { type: "json" };
+
 const OUTPUT = "dist/waspd";
 const ENTRY = "main.ts";
 const INCLUDES = ["probe/worker.ts", "src/sys/mitosis/prctl_thread.ts"];
@@ -159,8 +161,7 @@ async function main(): Promise<number> {
  * must run with the heap settings the daemon's cost was measured with.
  */
 export function runTaskV8Flags(): string[] {
-  const json = JSON.parse(Deno.readTextFileSync("deno.json")) as { tasks?: Record<string, string> };
-  return (json.tasks?.["run"] ?? "").split(/\s+/).filter((w) => w.startsWith("--v8-flags="));
+  return denoJson.tasks.run.split(/\s+/).filter((w) => w.startsWith("--v8-flags="));
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -9,7 +9,7 @@ import { errorMessage } from "../core/error_message.ts";
 import { selectManageable } from "../core/discovery.ts";
 import { EventLog, type EventSink } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
-import type { MitosisState, ProcessKey } from "../core/types.ts";
+import type { ProcessKey } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
 import { type Config, isExcludedName } from "../config.ts";
 import type { DaemonControl } from "./control.ts";
@@ -101,11 +101,6 @@ export class Daemon implements DaemonControl {
     });
   }
 
-  /** The Mitosis state of the last read (at start, then every tick). */
-  get #mitosis(): MitosisState | null {
-    return this.#live.mitosis;
-  }
-
   /**
    * Read the machine once, say in which mode the daemon runs, apply `-c`:
    * a started daemon, which owns `host` from here on (its shutdown closes
@@ -155,7 +150,7 @@ export class Daemon implements DaemonControl {
     });
     const { pins, warnings } = await host.pins.prune();
     for (const w of warnings) this.events.emit("error", w);
-    const active = this.#mitosis?.active.filter((a) => a.live).map((a) => a.pid);
+    const active = this.#live.mitosis?.active.filter((a) => a.live).map((a) => a.pid);
     const live = active === undefined ? null : new Set(active);
     await takeOverOwnership({
       ledger: this.#ledger,
