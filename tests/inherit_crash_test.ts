@@ -44,20 +44,21 @@ Deno.test("inherit found on, waspd killed with it off: the next waspd restores i
   // A function, not the field: asserting it null must not narrow later reads.
   const saved = () => store.record;
 
+  // In the order Daemon.open keeps: read the machine, take over, then inherit off.
   const first = waspd(control, store, 111);
-  await first.takeOver();
   first.ops.remember(await control.read());
+  await first.takeOver();
   await first.ops.inheritOff(null);
   assert.equal(kernel.inherit, -1);
   assert.equal(saved()?.inheritFound, 1, "the found value is on record while it is off");
   // SIGKILL: no restore. The next waspd reads -1 and could not know.
   const second = waspd(control, store, 222);
+  second.ops.remember(await control.read()); // reads -1: the found value comes from the record
   await second.takeOver();
   assert.equal(kernel.inherit, 1, "restored at takeover");
   assert.match(second.reports.join("\n"), /inherit restored to 1 \(written 0 by waspd pid 111/);
   assert.equal(saved(), null, "nothing left on record");
   // And it runs as usual from there: off while enforcing, 1 back at its exit.
-  second.ops.remember(await control.read());
   await second.ops.inheritOff(null);
   assert.equal(kernel.inherit, -1);
   assert.equal(saved()?.inheritFound, 1);
