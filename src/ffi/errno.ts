@@ -20,6 +20,7 @@ const ERRNO_NAMES: Readonly<Record<number, readonly [name: string, text: string]
   16: ["EBUSY", "Device or resource busy"],
   17: ["EEXIST", "File exists"],
   19: ["ENODEV", "No such device"],
+  20: ["ENOTDIR", "Not a directory"],
   22: ["EINVAL", "Invalid argument"],
   23: ["ENFILE", "Too many open files in system"],
   24: ["EMFILE", "Too many open files"],

@@ -26,6 +26,7 @@ export const SYS = {
   get_mempolicy: 239,
   move_pages: 279,
   perf_event_open: 298,
+  getdents64: 217,
 } as const;
 
 const SYMBOLS = {
@@ -71,6 +72,12 @@ const SYMBOLS = {
   syscall_affinity: {
     name: "syscall",
     parameters: ["i64", "i64", "u64", "buffer"],
+    result: "i64",
+  },
+  /** long syscall(SYS_getdents64, unsigned int fd, struct linux_dirent64 *dirp, unsigned int count) */
+  syscall_getdents64: {
+    name: "syscall",
+    parameters: ["i64", "i64", "buffer", "u64"],
     result: "i64",
   },
   /** long syscall(SYS_gettid) */
@@ -133,6 +140,7 @@ export const O_NOCTTY = 0o400;
 export const O_TRUNC = 0o1000;
 export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
+export const O_DIRECTORY = 0o200000;
 export const O_NOFOLLOW = 0o400000;
 export const O_CLOEXEC = 0o2000000;
 // flock(2) operations (include/uapi/asm-generic/fcntl.h).
@@ -168,6 +176,17 @@ class Libc {
   #check(call: string, rc: number | bigint): number {
     if (rc === -1 || rc === -1n) throw new SyscallError(call, this.#errno[0] ?? 0);
     return Number(rc);
+  }
+
+  /**
+   * {@link #check} for the fd calls a /proc scan makes thousands of times per
+   * tick: the message `name(fd N)` is built only when the call failed (errno
+   * read first), not as a string per call for the collector.
+   */
+  #checkFd(rc: number | bigint, name: string, fd: number): number {
+    if (rc !== -1 && rc !== -1n) return Number(rc);
+    const errno = this.#errno[0] ?? 0;
+    throw new SyscallError(`${name}(fd ${fd})`, errno);
   }
 
   prctl(option: number, arg2: number | bigint, arg3: number | bigint): number {
@@ -334,11 +353,33 @@ class Libc {
 
   /** read(2) into `buf`; returns the byte count. */
   read(fd: number, buf: Uint8Array<ArrayBuffer>): number {
-    return this.#check(`read(fd ${fd})`, this.#symbols.read(fd, buf, BigInt(buf.byteLength)));
+    return this.#checkFd(this.#symbols.read(fd, buf, this.#count(buf.byteLength)), "read", fd);
+  }
+
+  #lastCount = 0;
+  #lastCountBig = 0n;
+  /** `n` as the bigint a size_t slot takes, without a new bigint per call when `n` repeats. */
+  #count(n: number): bigint {
+    if (n !== this.#lastCount) {
+      this.#lastCount = n;
+      this.#lastCountBig = BigInt(n);
+    }
+    return this.#lastCountBig;
   }
 
   close(fd: number): void {
-    this.#check(`close(fd ${fd})`, this.#symbols.close(fd));
+    this.#checkFd(this.#symbols.close(fd), "close", fd);
+  }
+
+  /** getdents64(2): directory records into `buf`; returns the byte count (0 at the end). */
+  getdents64(fd: number, buf: Uint8Array<ArrayBuffer>): number {
+    const rc = this.#symbols.syscall_getdents64(
+      BigInt(SYS.getdents64),
+      BigInt(fd),
+      buf,
+      this.#count(buf.byteLength),
+    );
+    return this.#checkFd(rc, "getdents64", fd);
   }
 
   /** flock(2): `LOCK_EX | LOCK_NB` throws EWOULDBLOCK (EAGAIN) when another holds it. */
@@ -348,8 +389,16 @@ class Libc {
 
   /** open(2) with `flags` (O_WRONLY...); `path` is NUL-terminated here. */
   open(path: string, flags: number, mode = 0): number {
-    const cPath = new TextEncoder().encode(`${path}\0`);
-    return this.#check(`open(${path})`, this.#symbols.open(cPath, flags, BigInt(mode)));
+    return this.openC(cString(path), flags, mode);
+  }
+
+  /** open(2) of a path already NUL-terminated (see `cString`; bytes after the NUL are ignored). */
+  openC(cPath: Uint8Array<ArrayBuffer>, flags: number, mode = 0): number {
+    const rc = this.#symbols.open(cPath, flags, mode === 0 ? 0n : BigInt(mode));
+    if (rc !== -1) return rc;
+    const errno = this.#errno[0] ?? 0;
+    const path = C_PATH_DECODER.decode(cPath.subarray(0, cPath.indexOf(0)));
+    throw new SyscallError(`open(${path})`, errno);
   }
 
   /**
@@ -382,6 +431,14 @@ class Libc {
   geteuid(): number {
     return this.#symbols.geteuid();
   }
+}
+
+const C_PATH_ENCODER = new TextEncoder();
+const C_PATH_DECODER = new TextDecoder();
+
+/** `path` as the NUL-terminated bytes C expects. */
+export function cString(path: string): Uint8Array<ArrayBuffer> {
+  return C_PATH_ENCODER.encode(`${path}\0`);
 }
 
 let instance: Libc | undefined;
