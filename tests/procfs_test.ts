@@ -4,11 +4,11 @@ import {
   confirmProcess,
   listProcesses,
   listThreadIds,
-  parseStat,
   readProcess,
   readProcessDetailed,
   scanProcesses,
 } from "../src/sys/procfs.ts";
+import { parseStat } from "../src/sys/proc_stat.ts";
 import { sleepAsNobody } from "./support/command.ts";
 import { assertFields } from "./support/fields.ts";
 

@@ -26,19 +26,21 @@ export class OwnerCache {
 
   /**
    * The owner of `pid` (started at `startTime`): remembered, or read with
-   * `stat` (which may say "gone"). Only what one scan saw is kept for the next.
+   * `stat(pid)` (which may say "gone"). Only what one scan saw is kept for the next.
    */
   owner(
     pid: number,
     startTime: number,
-    stat: () => number | null | "gone",
+    stat: (pid: number) => number | null | "gone",
   ): number | null | "gone" {
     const known = this.#entries.get(pid);
     if (known !== undefined && known.startTime === startTime && known.left > 0) {
-      this.#next.set(pid, { ...known, left: known.left - 1 });
+      // The entry itself moves on (one scan holds it at a time): no copy per pid per tick.
+      known.left--;
+      this.#next.set(pid, known);
       return known.uid;
     }
-    const uid = stat();
+    const uid = stat(pid);
     if (uid !== "gone") {
       // First sight: the pid picks the phase, so 2000 processes seen together
       // do not all come due in the same scan later.
