@@ -72,8 +72,29 @@ export interface ProcessInfo extends ProcessKey {
   kernelThread: boolean;
 }
 
+/**
+ * The keys made lately, by pid: a tick asks for the key of each of 2000
+ * processes several times over, and a new string each time was the largest
+ * source of garbage left in a tick (V8's sampling heap profile). The memo is
+ * invisible from outside (same pid and start time, same text) and bounded:
+ * it starts over once it holds more entries than any pid table needs.
+ */
+const recentKeys = new Map<number, { startTime: number; key: string }>();
+const RECENT_KEYS_MAX = 32_768;
+
 export function processKeyString(key: ProcessKey): string {
-  return `${key.pid}@${key.startTime}`;
+  const known = recentKeys.get(key.pid);
+  if (known !== undefined && known.startTime === key.startTime) return known.key;
+  const text = `${key.pid}@${key.startTime}`;
+  if (known !== undefined) {
+    // The pid was reused: the entry now names the new process.
+    known.startTime = key.startTime;
+    known.key = text;
+  } else {
+    if (recentKeys.size >= RECENT_KEYS_MAX) recentKeys.clear();
+    recentKeys.set(key.pid, { startTime: key.startTime, key: text });
+  }
+  return text;
 }
 
 // ---------------------------------------------------------------- counters
