@@ -163,6 +163,11 @@ const WHOLE: Check = [Number.isInteger, "must be a whole number"];
 const NOT_NEGATIVE: Check = [(v) => v >= 0, "must not be negative"];
 const POSITIVE: Check = [(v) => Number.isFinite(v) && v > 0, "must be greater than 0"];
 const atMost = (max: number): Check => [(v) => v <= max, `is larger than ${max}`];
+/** `unit` follows the bound in the message ("must be at least 1 MiB"). */
+const atLeast = (
+  min: number,
+  unit = "",
+): Check => [(v) => v >= min, `must be at least ${min}${unit}`];
 /** (0, max]: a share, `what` names it. */
 const share = (max: number, what: string): Check => [
   (v) => v > 0 && v <= max,
@@ -211,12 +216,7 @@ export function parseTimeScale(flag: string, text: string): number {
 
 /** A memory size in whole MiB, at least 1 (a budget of nothing measures nothing). */
 export function parseMiB(flag: string, text: string): number {
-  return parseChecked(flag, text, [
-    WHOLE,
-    NOT_NEGATIVE,
-    atMost(1 << 20),
-    [(v) => v >= 1, "must be at least 1 MiB"],
-  ]);
+  return parseChecked(flag, text, [WHOLE, NOT_NEGATIVE, atLeast(1, " MiB"), atMost(1 << 20)]);
 }
 
 /** A whole number >= 0 (hysteresis, cache pages). */
@@ -226,12 +226,7 @@ export function parseCount(flag: string, text: string, max = Number.MAX_SAFE_INT
 
 /** probe --rounds: 1..1000 (0 rounds would measure nothing). */
 export function parseRounds(flag: string, text: string): number {
-  return parseChecked(flag, text, [
-    WHOLE,
-    NOT_NEGATIVE,
-    atMost(1000),
-    [(v) => v >= 1, "must be at least 1"],
-  ]);
+  return parseChecked(flag, text, [WHOLE, NOT_NEGATIVE, atLeast(1), atMost(1000)]);
 }
 
 /** A finite number > 0 (rates, scales). */
