@@ -59,7 +59,7 @@ function slowHelper(readyMs: number, beginMs: number): HelperLauncher {
         if (typeof request === "string") throw new Error(request);
         later(beginMs, () => {
           push(encodeMessage({ type: "begin", id: request.id }));
-          push(encodeMessage({ type: "done", id: request.id, rc: 0, errno: 0, code: "OK" }));
+          push(encodeMessage({ type: "done", id: request.id, rc: 0, errno: 0 }));
         });
         return Promise.resolve();
       },

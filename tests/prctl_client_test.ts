@@ -68,7 +68,6 @@ function fakeHelpers(options: FakeOptions) {
           id,
           rc,
           errno: rc < 0 ? 22 : 0,
-          code: rc < 0 ? "EINVAL" : "OK",
         }).trim(),
       );
       if (inputEnded && held.size === 0 && timers.size === 0) end();

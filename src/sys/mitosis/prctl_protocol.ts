@@ -7,7 +7,7 @@
  * helper -> waspd:
  * - `{"type":"ready","pid":N}` once, when a call thread is loaded and waiting;
  * - `{"type":"begin","id":1}` right before the kernel call (the deadline starts here);
- * - `{"type":"done","id":1,"rc":0,"errno":0,"code":"OK"}` when it returned;
+ * - `{"type":"done","id":1,"rc":0,"errno":0}` when it returned;
  * - `{"type":"failed","id":1,"message":"..."}` when the call could not be made.
  */
 import type { ActionResult } from "../../core/types.ts";
@@ -29,7 +29,7 @@ export interface PrctlRequest {
 export type HelperMessage =
   | { type: "ready"; pid: number }
   | { type: "begin"; id: number }
-  | { type: "done"; id: number; rc: number; errno: number; code: string }
+  | { type: "done"; id: number; rc: number; errno: number }
   | { type: "failed"; id: number; message: string };
 
 export function encodeRequest(request: PrctlRequest): string {
@@ -62,8 +62,8 @@ export function parseMessage(line: string): HelperMessage | null {
     case "begin":
       return isWhole(m.id) ? { type: "begin", id: m.id } : null;
     case "done":
-      return isWhole(m.id) && isWhole(m.rc) && isWhole(m.errno) && typeof m.code === "string"
-        ? { type: "done", id: m.id, rc: m.rc, errno: m.errno, code: m.code }
+      return isWhole(m.id) && isWhole(m.rc) && isWhole(m.errno)
+        ? { type: "done", id: m.id, rc: m.rc, errno: m.errno }
         : null;
     case "failed":
       return isWhole(m.id) && typeof m.message === "string"

@@ -16,7 +16,7 @@ export type ThreadRequest = { id: number; mask: number; pid: number; testSleepMs
 export type ThreadMessage =
   | { type: "loaded" }
   | { type: "begin"; id: number }
-  | { type: "done"; id: number; rc: number; errno: number; code: string }
+  | { type: "done"; id: number; rc: number; errno: number }
   | { type: "failed"; id: number; message: string };
 
 /** Block this thread (no event-loop turn), as the kernel call would. */
@@ -37,10 +37,10 @@ self.onmessage = (event: MessageEvent<ThreadRequest>) => {
   if (testSleepMs > 0) blockFor(testSleepMs);
   try {
     const rc = libc().prctl(PR_SET_PGTABLE_REPL, mask, pid);
-    post({ type: "done", id, rc, errno: 0, code: "OK" });
+    post({ type: "done", id, rc, errno: 0 });
   } catch (error) {
     if (error instanceof SyscallError) {
-      post({ type: "done", id, rc: -1, errno: error.errno, code: error.code });
+      post({ type: "done", id, rc: -1, errno: error.errno });
     } else {
       post({ type: "failed", id, message: error instanceof Error ? error.message : String(error) });
     }
