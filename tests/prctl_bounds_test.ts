@@ -16,9 +16,9 @@ import { PrctlClient } from "../src/sys/mitosis/prctl_client.ts";
 import {
   encodeMessage,
   helperInvocation,
-  lines,
   parseRequest,
 } from "../src/sys/mitosis/prctl_protocol.ts";
+import { lines } from "../src/sys/stream_lines.ts";
 
 /** A fake helper: "ready" after `readyMs`, "begin" `beginMs` after a request, "done" at once. */
 function slowHelper(readyMs: number, beginMs: number): HelperLauncher {

@@ -6,6 +6,7 @@
  * or a stop(), so a hang fails the test instead of hanging the suite.
  */
 import { poll } from "./poll.ts";
+import { lines } from "../../src/sys/stream_lines.ts";
 
 export const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 export const RUN_TIMEOUT_MS = 60_000;
@@ -36,17 +37,8 @@ export function startWaspd(args: string[], options: StartOptions = {}): Deno.Chi
 
 /** The JSON value on each line of `stream` (waspd --json: one snapshot a line), as they come. */
 export async function* jsonLines<T>(stream: ReadableStream<Uint8Array>): AsyncGenerator<T> {
-  const decoder = new TextDecoder();
-  let pending = "";
-  for await (const chunk of stream) {
-    pending += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      yield JSON.parse(line) as T;
-    }
-  }
+  // A line cut off by a kill is not a snapshot.
+  for await (const line of lines(stream, "drop")) yield JSON.parse(line) as T;
 }
 
 export interface Output {
@@ -122,19 +114,14 @@ export interface WaspdProcess {
 export function spawnWaspd(args: string[], env: Record<string, string> = {}): WaspdProcess {
   // No timeout of its own: stop() ends it, with SIGKILL as the last resort.
   const child = startWaspd(args, { env: { NO_COLOR: "1", ...env }, signal: null });
-  const lines: string[] = [];
+  const stdoutLines: string[] = [];
   let err = "";
-  const pump = async (stream: ReadableStream<Uint8Array>, onText: (t: string) => void) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) onText(decoder.decode(chunk, { stream: true }));
-  };
-  let partial = "";
-  const out = pump(child.stdout, (t) => {
-    const parts = (partial + t).split("\n");
-    partial = parts.pop() ?? "";
-    lines.push(...parts);
-  });
-  const errDone = pump(child.stderr, (t) => (err += t));
+  const out = (async () => {
+    for await (const line of lines(child.stdout)) stdoutLines.push(line);
+  })();
+  const errDone = (async () => {
+    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) err += text;
+  })();
 
   /** poll, with waspd's stderr in the timeout message (why it did not get there). */
   const watch = <T>(what: string, timeoutMs: number, get: () => T | null) =>
@@ -143,7 +130,7 @@ export function spawnWaspd(args: string[], env: Record<string, string> = {}): Wa
     });
 
   return {
-    lines,
+    lines: stdoutLines,
     stderr: () => err,
     metricsUrl: (timeoutMs = 30_000) =>
       watch(
@@ -152,7 +139,7 @@ export function spawnWaspd(args: string[], env: Record<string, string> = {}): Wa
         () => /metrics on (http:\/\/\S+\/metrics)/.exec(err)?.[1] ?? null,
       ),
     waitLine: (test, timeoutMs) =>
-      watch("a matching stdout line", timeoutMs, () => lines.find(test) ?? null),
+      watch("a matching stdout line", timeoutMs, () => stdoutLines.find(test) ?? null),
     stop: async (timeoutMs = 20_000) => {
       try {
         child.kill("SIGTERM");
@@ -169,7 +156,6 @@ export function spawnWaspd(args: string[], env: Record<string, string> = {}): Wa
       const status = await child.status;
       clearTimeout(timer);
       await Promise.all([out, errDone]);
-      if (partial !== "") lines.push(partial);
       return status.code;
     },
   };

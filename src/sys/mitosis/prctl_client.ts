@@ -22,13 +22,13 @@
  *   helper is killed and none is waited for past a short grace.
  */
 import type { ActionResult } from "../../core/types.ts";
+import { lines } from "../stream_lines.ts";
 import { errorMessage } from "../../core/error_message.ts";
 import { failed as failure, stuckResult } from "../../core/prctl.ts";
 import {
   encodeRequest,
   helperInvocation,
   type HelperMessage,
-  lines,
   parseMessage,
   resultOf,
 } from "./prctl_protocol.ts";

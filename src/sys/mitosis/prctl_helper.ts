@@ -18,11 +18,11 @@
 import {
   encodeMessage,
   type HelperMessage,
-  lines,
   parseRequest,
   type PrctlRequest,
 } from "./prctl_protocol.ts";
 import type { ThreadMessage } from "./prctl_thread.ts";
+import { lines } from "../stream_lines.ts";
 
 interface CallThread {
   worker: Worker;

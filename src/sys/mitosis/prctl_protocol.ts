@@ -85,20 +85,6 @@ export function resultOf(
   return callResult(call, answer);
 }
 
-/** The lines of a byte stream (a pipe), without their newlines. */
-export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buffered = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buffered += chunk;
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      yield buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-    }
-  }
-  if (buffered.trim() !== "") yield buffered;
-}
-
 /** How to start the helper: this binary re-invoked, or `deno run` on the module. Pure. */
 export function helperInvocation(
   standalone: boolean,
