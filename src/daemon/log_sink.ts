@@ -52,10 +52,6 @@ export class ResilientLog {
     this.#o.target.open();
   }
 
-  get stopped(): boolean {
-    return this.#stoppedAtMs !== null;
-  }
-
   /**
    * Write one line; never throws. A stopped log rests `retryMs`, then is
    * reopened and tried with the line at hand: only a line that gets through
