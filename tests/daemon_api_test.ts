@@ -164,3 +164,29 @@ Deno.test("pin: kept in the host's pins; a process pinned off is never replicate
     assert.ok(events.includes(`pid ${stream.pid} (stream) pinned off`), events.join("\n"));
     assert.ok(!host.kernel.replicated().some((p) => p.pid === stream.pid));
   }));
+
+Deno.test("open: the enforcing daemon prunes a gone process's pin at start, keeps a live one's", async () => {
+  const host = simHost();
+  const live = (await host.processes()).find((p) => p.pid !== SIM_PIDS.waspd)!;
+  await host.pins.set({ pid: 999_999, startTime: 1 }, "on", 0);
+  await host.pins.set(live, "off", 0);
+  const daemon = await Daemon.open(host, config, { selfPid: SIM_PIDS.waspd });
+  try {
+    assert.equal(daemon.enforcing, true);
+    const keys = [...(await host.pins.read()).pins.keys()];
+    assert.deepEqual(keys, [`${live.pid}@${live.startTime}`]);
+  } finally {
+    await daemon.shutdown();
+  }
+});
+
+Deno.test("open --once: even an enforcing daemon leaves the pins as they are", async () => {
+  const host = simHost();
+  await host.pins.set({ pid: 999_999, startTime: 1 }, "on", 0);
+  const daemon = await Daemon.open(host, { ...config, once: true }, { selfPid: SIM_PIDS.waspd });
+  try {
+    assert.deepEqual([...(await host.pins.read()).pins.keys()], ["999999@1"]);
+  } finally {
+    await daemon.shutdown();
+  }
+});

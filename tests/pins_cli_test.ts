@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { canMknod, inTempDir } from "./support/scratch.ts";
 import { runUntil, runWaspd } from "./support/waspd.ts";
+import { FilePins } from "../src/sys/pins.ts";
 
 const FIXTURE_PROC = new URL("./fixtures/proc-procs", import.meta.url).pathname;
 const waspd = runWaspd;
@@ -176,4 +177,25 @@ Deno.test("the daemon with pins.json -> /etc/shadow: one event, no byte of the t
     assert.doesNotMatch(all, /root:/);
     const pinEvents = run.snapshots.flatMap((s) => s.events).filter((e) => /pins/.test(e.message));
     assert.equal(pinEvents.length, 1);
+  }));
+
+Deno.test("advisory and --once daemons leave a dead process's pin in pins.json (only the enforcing one prunes)", () =>
+  inStateDir(async (dir) => {
+    const path = `${dir}/pins.json`;
+    // A pin of a process that is gone: the waspd holding the record would drop it at start.
+    await new FilePins(path).set({ pid: 999_999_999, startTime: 1 }, "on", Date.now());
+    const before = await Deno.readFile(path);
+
+    const once = await waspd(["--once", "--json", "-u", "200", "--state-dir", dir]);
+    assert.equal(once.code, 0, once.stderr);
+    assert.equal(JSON.parse(once.stdout).capabilities.mode, "advisory", "this host cannot enforce");
+    assert.deepEqual(await Deno.readFile(path), before, "--once: pins.json untouched");
+
+    const running = await runUntil<unknown>(
+      ["--json", "-u", "200", "--state-dir", dir],
+      (_, all) => all.length >= 2,
+      "SIGTERM",
+    );
+    assert.equal(running.code, 0, running.stderr);
+    assert.deepEqual(await Deno.readFile(path), before, "advisory daemon: pins.json untouched");
   }));

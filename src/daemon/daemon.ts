@@ -136,19 +136,24 @@ export class Daemon implements DaemonControl {
   }
 
   /**
-   * At start: prune the pins of processes that are gone, then take over what
-   * a previous waspd left on without its undo (adopt it, or turn it off).
+   * At start: claim the ownership record, prune the pins of processes that
+   * are gone (only the waspd holding the record writes the state directory),
+   * then take over what a previous waspd left on without its undo (adopt it,
+   * or turn it off).
    */
   async #takeOver(): Promise<void> {
     const host = this.#host;
+    const claims = !this.#config.once;
     // First: a second enforcing waspd refuses before it touches anything (the pins file too).
-    claimOwnership({
+    const free = claimOwnership({
       ledger: this.#ledger,
       enforcing: this.enforcing,
-      claims: !this.#config.once,
+      claims,
       report: (kind, message, pid) => this.events.emit(kind, message, pid),
     });
-    const { pins, warnings } = await host.pins.prune();
+    // Advisory and --once daemons only read the operator's pins file.
+    const holdsRecord = free && this.enforcing && claims;
+    const { pins, warnings } = holdsRecord ? await host.pins.prune() : await host.pins.read();
     for (const w of warnings) this.events.emit("error", w);
     const active = this.#live.mitosis?.active.filter((a) => a.live).map((a) => a.pid);
     const live = active === undefined ? null : new Set(active);
@@ -161,13 +166,13 @@ export class Daemon implements DaemonControl {
           .managed.length === 1,
       pinned: (key) => pins.get(processKeyString(key))?.state ?? null,
       enforcing: this.enforcing,
-      claims: !this.#config.once,
+      claims,
       restoreInherit: (found) => this.#ops.restoreLeft(found),
       adopt: (target) => this.#actuator.adopt(target),
       disable: (target, reason) => this.#actuator.disable(target, reason),
       report: (kind, message, pid) => this.events.emit(kind, message, pid),
       label,
-    });
+    }, free);
   }
 
   get enforcing(): boolean {

@@ -66,17 +66,10 @@ export class OwnershipLedger implements ReplicationObserver {
    */
   claim(create = true): string | null {
     const lock = this.#store.claim?.(create) ?? null;
-    if (typeof lock === "string") {
-      this.claimed = false;
-      return lock;
-    }
+    if (typeof lock === "string") return lock;
     this.#lock = lock;
-    this.claimed = true;
     return null;
   }
-
-  /** Whether the record was free to claim (null: not asked yet). */
-  claimed: boolean | null = null;
 
   /** Never write the record (advisory mode, --once, or the record is another waspd's). */
   detach(): void {
@@ -232,13 +225,13 @@ export class RecordClaimed extends Error {
  * Who may take the record over: an enforcing daemon (not --once) claims it,
  * and throws, with the one line to show, when a live waspd holds it. Advisory
  * mode and --once only look: the ledger never writes; false when a live
- * waspd owns the record (nothing of it is to be touched). Once per ledger.
+ * waspd owns the record (nothing of it is to be touched). Once per ledger:
+ * its answer is what takeOverOwnership is given.
  */
 export function claimOwnership(
   deps: Pick<TakeoverDeps, "ledger" | "enforcing" | "claims" | "report">,
 ): boolean {
   const ledger = deps.ledger;
-  if (ledger.claimed !== null) return ledger.claimed;
   if ((deps.claims ?? true) && deps.enforcing) {
     const refused = ledger.claim();
     if (refused === null) return true;
@@ -255,10 +248,17 @@ export function claimOwnership(
   return false;
 }
 
-export async function takeOverOwnership(deps: TakeoverDeps): Promise<OwnedVerdict[]> {
+/**
+ * Take over what the record names; `free` is claimOwnership's answer (made
+ * here when the caller has not asked it yet).
+ */
+export async function takeOverOwnership(
+  deps: TakeoverDeps,
+  free: boolean = claimOwnership(deps),
+): Promise<OwnedVerdict[]> {
   const ledger = deps.ledger;
   const claims = deps.claims ?? true;
-  if (!claimOwnership(deps)) return [];
+  if (!free) return [];
   const previous = ledger.takeOver();
   if (previous === null) return [];
   const processes = new Map(
