@@ -25,7 +25,7 @@ function waspd(
   const ops = new MitosisOperations(
     control,
     new EventLog(() => 0),
-    () => true,
+    true,
     (found) => ledger.inheritWritten(found),
   );
   const takeOver = () =>

@@ -17,7 +17,7 @@ function machine(inherit: 1 | -1) {
   kernel.addProcess({ pid: 200, name: "parent" });
   const control = new SimMitosisControl(kernel, () => Promise.resolve());
   const events = new EventLog(() => 0);
-  const ops = new MitosisOperations(control, events, () => true);
+  const ops = new MitosisOperations(control, events, true);
   return { kernel, control, events, ops };
 }
 

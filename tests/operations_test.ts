@@ -13,7 +13,7 @@ function setup(enforcing: boolean) {
   const kernel = new SimMitosisKernel({ nodes: [0, 1], callerPid: 100, now: () => 0 });
   const control = new SimMitosisControl(kernel, () => Promise.resolve());
   const events = new EventLog(() => 0);
-  const ops = new MitosisOperations(control, events, () => enforcing);
+  const ops = new MitosisOperations(control, events, enforcing);
   return { kernel, control, events, ops };
 }
 

@@ -67,11 +67,10 @@ export class Daemon implements DaemonControl {
       (kind, message, pid) => this.events.emit(kind, message, pid),
     );
     this.#actuator = new Actuator(host, this.events, PRCTL_DEADLINE_MS, this.#ledger);
-    const enforcing = () => this.enforcing;
     this.#ops = new MitosisOperations(
       host.mitosis,
       this.events,
-      enforcing,
+      this.#enforcing,
       (found) => this.#ledger.inheritWritten(found),
     );
     this.#ops.remember(at.mitosis);
@@ -83,7 +82,7 @@ export class Daemon implements DaemonControl {
       actuator: this.#actuator,
       latency,
       live: this.#live,
-      enforcing,
+      enforcing: this.#enforcing,
     };
     this.#ptl = ptlFeed(parts);
     this.#ticker = new Ticker({

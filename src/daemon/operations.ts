@@ -16,7 +16,7 @@ const MODE_AUTO = 1;
 export class MitosisOperations {
   readonly #mitosis: MitosisControl;
   readonly #events: EventLog;
-  readonly #enforcing: () => boolean;
+  readonly #enforcing: boolean;
   #foundMode: number | null = null;
   #foundInherit: number | null = null;
   #wroteMode = false;
@@ -28,7 +28,7 @@ export class MitosisOperations {
   constructor(
     mitosis: MitosisControl,
     events: EventLog,
-    enforcing: () => boolean,
+    enforcing: boolean,
     onInherit: (found: number | null) => void = () => {},
   ) {
     this.#mitosis = mitosis;
@@ -132,7 +132,7 @@ export class MitosisOperations {
     value: number,
     done: string,
   ): Promise<boolean> {
-    if (!this.#enforcing()) {
+    if (!this.#enforcing) {
       this.#events.emit(file, `advisory: would write ${value} to /proc/mitosis/${file}`);
       return false;
     }

@@ -25,7 +25,7 @@ export interface OperatorParts {
   live: LiveMachine;
   /** The process last seen with this key, for its name. */
   process: (key: ProcessKey) => ProcessInfo | undefined;
-  enforcing: () => boolean;
+  enforcing: boolean;
 }
 
 export class Operator implements Omit<DaemonControl, "stop"> {
@@ -63,7 +63,7 @@ export class Operator implements Omit<DaemonControl, "stop"> {
         `${label(target)} ${state === null ? "unpinned" : `pinned ${state}`}`,
         key.pid,
       );
-      if (!this.#p.enforcing() || state === null) return;
+      if (!this.#p.enforcing || state === null) return;
       if (state === "on") actuator.enable(target, "pinned on by hand", this.#p.latency.array);
       else actuator.disable(target, "pinned off by hand");
     }).catch((error) => events.emit("error", `pin failed: ${String(error)}`, key.pid));

@@ -18,7 +18,7 @@ export interface PtlFeedParts {
   actuator: Actuator;
   latency: LatencyState;
   live: LiveMachine;
-  enforcing: () => boolean;
+  enforcing: boolean;
 }
 
 /** The scheduler of the background PTL measurements, each result fed to `latency`. */
@@ -26,7 +26,7 @@ export function ptlFeed(p: PtlFeedParts): PtlScheduler {
   const onMeasurement = (r: PtlMeasured): void => {
     const news = p.latency.measured(r.measurement, r);
     if (news.log !== null) p.events.emit("probe", news.log);
-    if (news.changed && p.enforcing()) {
+    if (news.changed && p.enforcing) {
       p.actuator.pushSteering(news.array, "latency matrix changed");
     }
   };

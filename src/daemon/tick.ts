@@ -48,7 +48,7 @@ export interface TickerParts {
   privileges: Privileges;
   detection: MitosisDetection;
   live: LiveMachine;
-  enforcing: () => boolean;
+  enforcing: boolean;
 }
 
 export class Ticker {
@@ -99,7 +99,7 @@ export class Ticker {
     const dtMs = this.#lastSampleMs === null ? 0 : now - this.#lastSampleMs;
     const signals = signalsOf(managed, readings, this.#readings, this.#processes, replicas, dtMs);
 
-    const advisory = !this.#p.enforcing();
+    const advisory = !this.#p.enforcing;
     const pinOf = (k: ProcessKey) => pins.get(processKeyString(k))?.state ?? null;
     const samples = signals.map((s) => {
       const key = processKeyString(s.process);
@@ -182,7 +182,7 @@ export class Ticker {
     }
     this.#statuses.set(key, d.status);
     if (d.action === "none") return;
-    if (!this.#p.enforcing()) {
+    if (!this.#p.enforcing) {
       events.emit("decision", `${label(target)}: ${d.reason}`, process.pid);
       return;
     }
