@@ -6,6 +6,7 @@
 const BENCHES = [
   ["probe_bench.ts", []],
   ["tick_bench.ts", ["--procs", "2000"]],
+  ["tick_alloc_bench.ts", ["--procs", "2000"]],
   ["ptl_light_bench.ts", []],
   // Last: it starts waspd as `deno task run --json` does and measures it from outside.
   ["daemon_cost_bench.ts", ["--procs", "2000", "--seconds", "60"]],
