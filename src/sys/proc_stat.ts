@@ -48,7 +48,7 @@ const MINUS = 0x2d;
 const DIGIT_0 = 0x30;
 
 /** ASCII whitespace, as the kernel separates stat fields (and as /\s+/ would). */
-function isSpace(code: number): boolean {
+export function isSpace(code: number): boolean {
   return code === 32 || (code >= 9 && code <= 13);
 }
 

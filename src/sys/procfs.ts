@@ -24,7 +24,7 @@ import { errorMessage } from "../core/error_message.ts";
 import { cString } from "../ffi/libc.ts";
 import { numericEntriesOrGone } from "./dir_entries.ts";
 import { PidPaths } from "./pid_paths.ts";
-import { parseStatBytes, toProcessInfo } from "./proc_stat.ts";
+import { isSpace, parseStatBytes, toProcessInfo } from "./proc_stat.ts";
 
 const STAT = cString("/stat");
 const TASK = cString("/task");
@@ -82,11 +82,6 @@ class ProcReader {
     return numericEntriesOrGone(cString(this.#root));
   }
 
-  /** The thread ids of `pid`; null when the process is gone. */
-  threadIds(pid: number): number[] | null {
-    return numericEntriesOrGone(this.#paths.path(pid, TASK));
-  }
-
   /**
    * Read one pid and say what happened (the scan needs the detail). With
    * `owners`, the owner of a process seen before is remembered, not stat'ed.
@@ -128,12 +123,9 @@ class ProcReader {
   }
 }
 
-/** Only whitespace (as String.prototype.trim sees ASCII) in bytes[0, length). */
+/** Only ASCII whitespace in bytes[0, length). */
 function isBlank(bytes: Uint8Array, length: number): boolean {
-  for (let i = 0; i < length; i++) {
-    const c = bytes[i]!;
-    if (c !== 32 && (c < 9 || c > 13)) return false;
-  }
+  for (let i = 0; i < length; i++) if (!isSpace(bytes[i]!)) return false;
   return true;
 }
 
