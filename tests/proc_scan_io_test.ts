@@ -118,3 +118,10 @@ Deno.test("parseStat: numbers are whole fields, signs only where proc(5) has the
   assert.equal(big?.rssPages, -2, "a signed field");
   assert.equal(parseStat(`5 (名前) ${TAIL}`)?.name, "名前", "UTF-8 names decode");
 });
+
+Deno.test("openC refuses a path without its NUL instead of letting C read past the buffer", () => {
+  assert.throws(
+    () => libc().openC(new TextEncoder().encode("/proc/self/stat"), 0),
+    /not NUL-terminated/,
+  );
+});

@@ -394,6 +394,8 @@ class Libc {
 
   /** open(2) of a path already NUL-terminated (see `cString`; bytes after the NUL are ignored). */
   openC(cPath: Uint8Array<ArrayBuffer>, flags: number, mode = 0): number {
+    // C reads the path up to its NUL: without one it would read past the buffer.
+    if (!cPath.includes(0)) throw new TypeError("open: the path is not NUL-terminated");
     const rc = this.#symbols.open(cPath, flags, mode === 0 ? 0n : BigInt(mode));
     if (rc !== -1) return rc;
     const errno = this.#errno[0] ?? 0;
