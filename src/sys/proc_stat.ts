@@ -72,6 +72,13 @@ function integerAt(bytes: Uint8Array, start: number, end: number): number | null
 }
 
 const decoder = new TextDecoder();
+/** The numeric fields of the stat being parsed, by field number: kept, not made per process. */
+const numbers = new Float64Array(LAST_FIELD + 1);
+/** Field `field` of the stat just parsed; null when it was not an integer. */
+function parsedNumber(field: number): number | null {
+  const value = numbers[field]!;
+  return Number.isNaN(value) ? null : value;
+}
 
 /**
  * Parse the stat text in `bytes[0, length)`. The comm sits between the first
@@ -92,48 +99,26 @@ export function parseStatBytes(bytes: Uint8Array, length = bytes.length): Parsed
   const pid = bytes[pidStart] === MINUS ? null : integerAt(bytes, pidStart, pidEnd);
   if (pid === null) return null;
 
+  // Every numeric field up to the last one used, by field number (NaN: not an integer).
   let state: string | null = null;
-  let ppid: number | null = null;
-  let flags: number | null = null;
-  let minorFaults: number | null = null;
-  let majorFaults: number | null = null;
-  let threads: number | null = null;
-  let startTime: number | null = null;
-  let rssPages: number | null = null;
   let i = close + 1;
-  for (let field = 3; field <= LAST_FIELD; field++) {
+  for (let field = FIELD.state; field <= LAST_FIELD; field++) {
     while (i < length && isSpace(bytes[i]!)) i++;
     if (i >= length) return null;
     const start = i;
     while (i < length && !isSpace(bytes[i]!)) i++;
-    switch (field) {
-      case FIELD.state:
-        if (i - start !== 1 || !isLetter(bytes[start]!)) return null;
-        state = String.fromCharCode(bytes[start]!);
-        break;
-      case FIELD.ppid:
-        ppid = integerAt(bytes, start, i);
-        break;
-      case FIELD.flags:
-        flags = integerAt(bytes, start, i);
-        break;
-      case FIELD.minflt:
-        minorFaults = integerAt(bytes, start, i);
-        break;
-      case FIELD.majflt:
-        majorFaults = integerAt(bytes, start, i);
-        break;
-      case FIELD.numThreads:
-        threads = integerAt(bytes, start, i);
-        break;
-      case FIELD.startTime:
-        startTime = integerAt(bytes, start, i);
-        break;
-      case FIELD.rss:
-        rssPages = integerAt(bytes, start, i);
-        break;
-    }
+    if (field === FIELD.state) {
+      if (i - start !== 1 || !isLetter(bytes[start]!)) return null;
+      state = String.fromCharCode(bytes[start]!);
+    } else numbers[field] = integerAt(bytes, start, i) ?? NaN;
   }
+  const ppid = parsedNumber(FIELD.ppid);
+  const flags = parsedNumber(FIELD.flags);
+  const minorFaults = parsedNumber(FIELD.minflt);
+  const majorFaults = parsedNumber(FIELD.majflt);
+  const threads = parsedNumber(FIELD.numThreads);
+  const startTime = parsedNumber(FIELD.startTime);
+  const rssPages = parsedNumber(FIELD.rss);
   if (
     state === null || ppid === null || flags === null || minorFaults === null ||
     majorFaults === null || threads === null || startTime === null || rssPages === null
