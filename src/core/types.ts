@@ -76,9 +76,9 @@ export interface ProcessInfo extends ProcessKey {
  * The keys made lately, by pid: a tick asks for the key of each of 2000
  * processes several times over, and a new string each time was 0.6 MB of a
  * tick's garbage, second only to the JSON line (V8's sampling heap profile).
- * The memo is
- * invisible from outside (same pid and start time, same text) and bounded:
- * it starts over once it holds more entries than any pid table needs.
+ * The memo is invisible from outside (same pid and start time, same text)
+ * and bounded: it starts over once it holds more entries than any pid table
+ * needs.
  */
 const recentKeys = new Map<number, { startTime: number; key: string }>();
 const RECENT_KEYS_MAX = 32_768;
