@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { diffFrames, restore, Screen, type TerminalIo } from "../src/ui/screen.ts";
-import { type Frame, overlay, rowOf, span, WIDE_TAIL } from "../src/ui/render_frame.ts";
+import { type Frame, overlay, rowOf, rowText, span, WIDE_TAIL } from "../src/ui/render_frame.ts";
 import { runTui } from "../src/ui/tui.ts";
 import { colorEnabled, terminalSupport } from "../src/ui/tui.ts";
 import type { DaemonControl, SnapshotListener } from "../src/daemon/control.ts";
@@ -301,4 +301,17 @@ Deno.test("runTui: pause freezes the table, events still arrive; the daemon can 
   stop.abort();
   assert.equal(await done, "stopped by the daemon");
   assert.ok(out.at(-1)!.endsWith("\x1b[?1049l"));
+});
+
+Deno.test("rowOf shares one cell per (character, style) and stays right past its table's bound", () => {
+  const a = rowOf([span("aa", "1")], 4);
+  assert.equal(a[0], a[1], "the same character and style: the same cell");
+  assert.notEqual(a[0], rowOf([span("a", "2")], 1)[0], "another style: another cell");
+  // More distinct characters than the table keeps: it starts over, every row still right.
+  const text = Array.from({ length: 6000 }, (_, i) => String.fromCodePoint(0x4e00 + i)).join("");
+  for (let at = 0; at < text.length; at += 50) {
+    const piece = text.slice(at, at + 50);
+    assert.equal(rowText(rowOf([span(piece)], 100)).replaceAll(WIDE_TAIL, ""), piece);
+  }
+  assert.equal(rowText(rowOf([span("aa", "1")], 2)), "aa");
 });

@@ -31,6 +31,32 @@ export interface Size {
 }
 
 const BLANK: Cell = { ch: " ", style: "" };
+
+/**
+ * Cells are never changed once made, so one object per (style, character)
+ * serves every frame: a 120x40 screen is 4800 cells a second otherwise, all
+ * garbage by the next frame. Bounded: names can bring any character, so the
+ * table starts over past MAX_KEPT_CELLS.
+ */
+const cellsByStyle = new Map<SgrParams, Map<string, Cell>>();
+const MAX_KEPT_CELLS = 4096;
+let keptCells = 0;
+
+function cellOf(ch: string, style: SgrParams): Cell {
+  let byChar = cellsByStyle.get(style);
+  if (byChar === undefined) cellsByStyle.set(style, byChar = new Map());
+  let cell = byChar.get(ch);
+  if (cell === undefined) {
+    if (keptCells >= MAX_KEPT_CELLS) {
+      cellsByStyle.clear();
+      keptCells = 0;
+      cellsByStyle.set(style, byChar = new Map());
+    }
+    byChar.set(ch, cell = { ch, style });
+    keptCells++;
+  }
+  return cell;
+}
 /** The `ch` of the second column of a wide character. */
 export const WIDE_TAIL = "";
 
@@ -67,8 +93,8 @@ export function rowOf(spans: readonly Span[], cols: number): Row {
     for (const ch of escapeUnsafe(s.text)) {
       const wide = charWidth(ch) === 2;
       if (row.length + (wide ? 2 : 1) > cols) break fill;
-      row.push({ ch, style: s.style });
-      if (wide) row.push({ ch: WIDE_TAIL, style: s.style });
+      row.push(cellOf(ch, s.style));
+      if (wide) row.push(cellOf(WIDE_TAIL, s.style));
     }
   }
   while (row.length < cols) row.push(BLANK);

@@ -96,6 +96,16 @@ export function sanitizeText(raw: string): string {
  * passes unchanged and waspd's own strings (`cpu\mem`) keep their look.
  */
 export function escapeUnsafe(text: string): string {
+  // Nearly every text is safe as it is: give it back rather than rebuild it
+  // a character at a time (every row of every frame passes through here).
+  let safe = true;
+  for (const ch of text) {
+    if (charWidth(ch) <= 0) {
+      safe = false;
+      break;
+    }
+  }
+  if (safe) return text;
   let out = "";
   for (const ch of text) {
     out += charWidth(ch) > 0 ? ch : visibleEscape(ch.codePointAt(0) ?? 0);
