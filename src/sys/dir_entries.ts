@@ -6,7 +6,7 @@
  */
 import { SyscallError } from "../ffi/errno.ts";
 import { libc, O_CLOEXEC, O_DIRECTORY } from "../ffi/libc.ts";
-import { isGoneErrno } from "./small_read.ts";
+import { isGone } from "./small_read.ts";
 
 /** struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16 at 16, d_type u8, d_name at 19. */
 const RECLEN_AT = 16;
@@ -29,7 +29,7 @@ export function numericEntriesOrGone(cPath: Uint8Array<ArrayBuffer>): number[] |
     try {
       fd = lib.openC(cPath, O_DIRECTORY | O_CLOEXEC);
     } catch (error) {
-      if (isGoneErrno(error) || (error instanceof SyscallError && error.code === "EACCES")) {
+      if (isGone(error) || (error instanceof SyscallError && error.code === "EACCES")) {
         return null;
       }
       throw error;
@@ -46,7 +46,7 @@ export function numericEntriesOrGone(cPath: Uint8Array<ArrayBuffer>): number[] |
         buffer = new Uint8Array(buffer.length * 2);
         continue;
       }
-      if (isGoneErrno(error)) return null;
+      if (isGone(error)) return null;
       throw error;
     } finally {
       lib.close(fd);

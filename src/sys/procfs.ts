@@ -19,7 +19,7 @@
  */
 import type { ProcessInfo, ProcessKey } from "../core/types.ts";
 import type { OwnerCache } from "./owner_cache.ts";
-import { SmallFileReader } from "./small_read.ts";
+import { isGone, SmallFileReader } from "./small_read.ts";
 import { errorMessage } from "../core/error_message.ts";
 import { cString } from "../ffi/libc.ts";
 import { numericEntriesOrGone } from "./dir_entries.ts";
@@ -42,13 +42,6 @@ export type ProcessRead =
   | { kind: "process"; process: ProcessInfo }
   | { kind: "vanished" }
   | { kind: "malformed"; reason: string };
-
-/** ENOENT or ESRCH: the process exited (and maybe was reaped) while we looked. */
-function isGone(error: unknown): boolean {
-  if (error instanceof Deno.errors.NotFound) return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === "ESRCH" || code === "ENOENT";
-}
 
 /**
  * The owner of /proc/PID: the kernel sets it to the task's effective uid

@@ -6,12 +6,16 @@
  * reads again for end of file. The scan parses the bytes where they lie
  * (procfs.ts), so a tick makes no string per file for the collector.
  */
-import { SyscallError } from "../ffi/errno.ts";
 import { cString, libc, O_CLOEXEC } from "../ffi/libc.ts";
 
-/** ENOENT or ESRCH: the file's process went (a normal event in /proc). */
-export function isGoneErrno(error: unknown): boolean {
-  return error instanceof SyscallError && (error.code === "ENOENT" || error.code === "ESRCH");
+/**
+ * ENOENT or ESRCH, from libc (SyscallError) or from a Deno call: the file's
+ * process went, maybe reaped, while we looked (a normal event in /proc).
+ */
+export function isGone(error: unknown): boolean {
+  if (error instanceof Deno.errors.NotFound) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ESRCH" || code === "ENOENT";
 }
 
 /** One kept buffer that small files are read into, one at a time. */
@@ -34,7 +38,7 @@ export class SmallFileReader {
     try {
       fd = lib.openC(cPath, O_CLOEXEC);
     } catch (error) {
-      if (isGoneErrno(error)) return null;
+      if (isGone(error)) return null;
       throw error;
     }
     try {
@@ -50,7 +54,7 @@ export class SmallFileReader {
       }
     } catch (error) {
       // Reading the stat of a process that exited meanwhile fails with ESRCH.
-      if (isGoneErrno(error)) return null;
+      if (isGone(error)) return null;
       throw error;
     } finally {
       lib.close(fd);
