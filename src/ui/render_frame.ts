@@ -34,8 +34,8 @@ const BLANK: Cell = { ch: " ", style: "" };
 
 /**
  * Cells are never changed once made, so one object per (style, character)
- * serves every frame: a 120x40 screen is 4800 cells a second otherwise, all
- * garbage by the next frame. Bounded: names can bring any character, so the
+ * serves every frame: a 120x40 screen is 4800 cells a frame otherwise, all
+ * garbage by the next one. Bounded: names can bring any character, so the
  * table starts over past MAX_KEPT_CELLS.
  */
 const cellsByStyle = new Map<SgrParams, Map<string, Cell>>();
@@ -57,6 +57,7 @@ function cellOf(ch: string, style: SgrParams): Cell {
   }
   return cell;
 }
+
 /** The `ch` of the second column of a wide character. */
 export const WIDE_TAIL = "";
 
