@@ -21,6 +21,11 @@
 #                        (default: a temp dir; single-command mode prints N.out on stdout)
 #   --log FILE           serial console log (default $OUT/last-run.log)
 #   --include FILE       copy FILE into the guest as /run/<basename> (repeatable)
+#   --kernel FILE        boot FILE instead of the Debian kernel build.sh unpacked
+#                        (the suite boots the shared Mitosis+WASP image this way)
+#   --append ARGS        more kernel command-line arguments
+#   --qemu-arg ARG       one more QEMU argument (repeatable; the harness's own test
+#                        uses -S, a guest whose CPUs never start)
 #
 # Single command: its stdout and stderr come out on ours, byte for byte.
 # Exit status: single command -> its exit code; --batch -> 0 when every command
@@ -34,7 +39,7 @@ OUT="${OUT:-/tmp/waspd-vm}"
 # as slow (measured: `waspd --help` 8.2 s vs 4.4 s); a plain x86-64-v2 model is enough.
 TCG_CPU="qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt"
 ACCEL=auto NODES=4 CPN=1 MEM=256 MEMONLY=0 DIST="" TIMEOUT=300 CMD_TIMEOUT=120
-BATCH="" RESULTS="" LOG="$OUT/last-run.log" INCLUDES=()
+BATCH="" RESULTS="" LOG="$OUT/last-run.log" INCLUDES=() KERNEL="" APPEND="" QEMU_EXTRA=()
 usage() { echo "run.sh: $*" >&2; exit 2; }
 num() { [[ "$2" =~ ^[0-9]+$ ]] || usage "$1 needs a whole number, got '$2'"; }
 while [ $# -gt 0 ]; do
@@ -52,6 +57,9 @@ while [ $# -gt 0 ]; do
     --results) RESULTS="${2-}"; shift 2 ;;
     --log) LOG="${2-}"; shift 2 ;;
     --include) [ -f "${2-}" ] || usage "--include: no file '${2-}'"; INCLUDES+=("$2"); shift 2 ;;
+    --kernel) [ -f "${2-}" ] || usage "--kernel: no file '${2-}'"; KERNEL="$2"; shift 2 ;;
+    --append) APPEND="${2-}"; shift 2 ;;
+    --qemu-arg) QEMU_EXTRA+=("${2-}"); shift 2 ;;
     --) shift; break ;;
     *) usage "unknown option '$1' (commands go after --)" ;;
   esac
@@ -158,24 +166,30 @@ for f in ${INCLUDES[@]+"${INCLUDES[@]}"}; do cp "$f" "$OV/run/"; done
 (cd "$OV" && find . | cpio -o -H newc --owner 0:0 --quiet | gzip -1) >"$TMPD/ov.cpio.gz"
 cat "$OUT/base.cpio" "$TMPD/ov.cpio.gz" >"$TMPD/initrd" # concatenated cpio archives
 
-KERNEL="$OUT/vmlinuz"
-[ -f "$OUT/vmlinux" ] && KERNEL="$OUT/vmlinux"
+if [ -z "$KERNEL" ]; then
+  KERNEL="$OUT/vmlinuz"
+  [ -f "$OUT/vmlinux" ] && KERNEL="$OUT/vmlinux"
+fi
 echo "+ vm: accel=$ACCEL nodes=$NODES(+$MEMONLY memory-only) cpus/node=$CPN mem/node=${MEM}M" \
   "overlay=$(du -k "$TMPD/ov.cpio.gz" | cut -f1)KiB commands=$(grep -c . "$OV/run/cmds")" >&2
 T0=$EPOCHREALTIME
 mkdir -p "$(dirname "$LOG")"
-# ttyS0 = console (stdio, tee'd to the log); ttyS1 = results tar, straight to a file.
+# ttyS0 = console, written by QEMU itself straight into $LOG (no pipe, so no
+# buffer between the guest and the file: a guest that printed is seen at once);
+# ttyS1 = results tar, straight to a file. The console's \r are dropped after.
 # One boot, in the background so that a silent one can be stopped: sets QRC
 # and SILENT (1 when the console stayed empty for SILENT_S seconds).
 boot() {
   SILENT=0
+  : >"$LOG"
   timeout "$TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" -M pc -nodefaults -no-user-config \
     -display none -monitor none -no-reboot \
-    -serial stdio -serial "file:$TMPD/results.tar" \
-    "${NUMA_ARGS[@]}" \
+    -chardev "file,id=console,path=$LOG" -serial chardev:console \
+    -serial "file:$TMPD/results.tar" \
+    "${NUMA_ARGS[@]}" ${QEMU_EXTRA[@]+"${QEMU_EXTRA[@]}"} \
     -kernel "$KERNEL" -initrd "$TMPD/initrd" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off" \
-    </dev/null > >(tr -d '\r' >"$LOG") 2>&1 &
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off${APPEND:+ $APPEND}" \
+    </dev/null >"$TMPD/qemu.err" 2>&1 &
   local pid=$! waited=0
   while kill -0 "$pid" 2>/dev/null; do
     sleep 1
@@ -188,11 +202,16 @@ boot() {
   done
   wait "$pid"
   QRC=$?
+  sed -i 's/\r$//' "$LOG"
+  [ -s "$TMPD/qemu.err" ] && sed 's/^/qemu: /' "$TMPD/qemu.err" >&2
+  return 0
 }
 # A guest prints its topology within seconds of starting, even under TCG; a
 # console still empty after SILENT_S means the emulator never got going (seen
 # once in CI: 300 s of nothing, then the same boot passed in 33 s). That, and
-# only that, is tried once more; a guest that said anything is never retried.
+# only that, is tried once more; a guest that said anything is never retried,
+# however long it then stays quiet (QEMU writes the console file itself, so
+# nothing buffers what the guest said; suite.sh tests both cases).
 SILENT_S=${SILENT_S:-150}
 set +e
 boot
