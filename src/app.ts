@@ -48,11 +48,6 @@ function manualContext(host: Host): manual.ManualContext {
     privileges: host.privileges(),
     pins: host.pins,
     deadlineMs: PRCTL_DEADLINE_MS,
-    // Kept in the shipped binary on purpose: the VM suite (tests/vm/suite.sh)
-    // drives the real prctl path on a stock kernel with it. It is safe: unset,
-    // it does nothing; set, the calls still need root (checked before), and a
-    // kernel without Mitosis answers prctl(100/104/105) with EINVAL, changing nothing.
-    skipMitosisCheck: Deno.env.get("WASPD_TEST_PRCTL_WITHOUT_MITOSIS") === "1",
     wallNow: () => host.clock.wallNow(),
     out: io.out,
     err: io.err,
