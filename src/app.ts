@@ -24,12 +24,18 @@ export function openHost(config: Config): Promise<Host> {
       seed: config.seed,
       timeScale: config.timeScale,
       prctlMs: config.simPrctlMs,
+      signals: config.signals,
       ...stateDir,
     });
     if (host.stateWarning !== null) io.err(`waspd: ${host.stateWarning}\n`);
     return Promise.resolve(host);
   }
-  return LinuxHost.open({ procRoot: config.procRoot, sysRoot: config.sysRoot, ...stateDir });
+  return LinuxHost.open({
+    procRoot: config.procRoot,
+    sysRoot: config.sysRoot,
+    signals: config.signals,
+    ...stateDir,
+  });
 }
 
 async function withHost<T>(config: Config, use: (host: Host) => Promise<T>): Promise<T> {

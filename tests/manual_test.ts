@@ -378,8 +378,7 @@ Deno.test("unpin removes the pin from the host's shared pins", async () => {
 });
 
 Deno.test({
-  name:
-    "real: enable/disable reach this stock kernel through the helper and report its EINVAL",
+  name: "real: enable/disable reach this stock kernel through the helper and report its EINVAL",
   ignore: !STOCK_KERNEL,
   async fn() {
     const mitosis = new LinuxMitosis("/proc");
