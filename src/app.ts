@@ -24,12 +24,18 @@ export function openHost(config: Config): Promise<Host> {
       seed: config.seed,
       timeScale: config.timeScale,
       prctlMs: config.simPrctlMs,
+      signals: config.signals,
       ...stateDir,
     });
     if (host.stateWarning !== null) io.err(`waspd: ${host.stateWarning}\n`);
     return Promise.resolve(host);
   }
-  return LinuxHost.open({ procRoot: config.procRoot, sysRoot: config.sysRoot, ...stateDir });
+  return LinuxHost.open({
+    procRoot: config.procRoot,
+    sysRoot: config.sysRoot,
+    signals: config.signals,
+    ...stateDir,
+  });
 }
 
 async function withHost<T>(config: Config, use: (host: Host) => Promise<T>): Promise<T> {
@@ -48,11 +54,6 @@ function manualContext(host: Host): manual.ManualContext {
     privileges: host.privileges(),
     pins: host.pins,
     deadlineMs: PRCTL_DEADLINE_MS,
-    // Kept in the shipped binary on purpose: the VM suite (tests/vm/suite.sh)
-    // drives the real prctl path on a stock kernel with it. It is safe: unset,
-    // it does nothing; set, the calls still need root (checked before), and a
-    // kernel without Mitosis answers prctl(100/104/105) with EINVAL, changing nothing.
-    skipMitosisCheck: Deno.env.get("WASPD_TEST_PRCTL_WITHOUT_MITOSIS") === "1",
     wallNow: () => host.clock.wallNow(),
     out: io.out,
     err: io.err,

@@ -14,8 +14,10 @@ import {
   parsePid,
   parsePositive,
   parseRounds,
+  parseSignals,
   parseTimeScale,
 } from "./config.ts";
+import type { SignalKind } from "./core/types.ts";
 import { DEFAULT_METRICS_PORT, type ListenAddress, parseListenAddress } from "./metrics/listen.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { sanitizeLine } from "./ui/sanitize.ts";
@@ -88,6 +90,7 @@ interface GlobalOptions {
   cachePages: number;
   thrMar: number;
   thrDtlb: number;
+  signals: SignalKind;
   exclude: string[];
   json?: boolean;
   once?: boolean;
@@ -117,6 +120,7 @@ function toConfig(o: GlobalOptions): Config {
     cachePages: o.cachePages,
     thrMar: o.thrMar,
     thrDtlb: o.thrDtlb,
+    signals: o.signals,
     exclude: [...base.exclude, ...o.exclude],
     json: o.json === true,
     once: o.once === true,
@@ -162,6 +166,14 @@ export function buildProgram(
     program.option(flags, description, arg((t) => parse(flag, t)), value);
   }
   program
+    .option(
+      "--signals <kind>",
+      "what drives the two signals: hardware (PMU: loads/s, page walks per load) or software " +
+        "(no PMU, e.g. a VM; NOT memory signals: task-clock gives the rate in CPU ns/s, page " +
+        "faults per CPU ns the ratio, and --thr-mar/--thr-dtlb are read in those units)",
+      arg((t) => parseSignals("--signals", t)),
+      d.signals,
+    )
     .option(
       "--exclude <name>",
       "never manage processes with this name (repeatable; * globs)",

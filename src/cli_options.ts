@@ -53,10 +53,15 @@ export function numberOptions(d: Config): [string, string, NumberParser, number]
       (flag, text) => parseCount(flag, text, 1 << 24),
       d.cachePages,
     ],
-    ["--thr-mar <loads/s>", "memory access rate threshold", parsePositive, d.thrMar],
+    [
+      "--thr-mar <loads/s>",
+      "memory access rate threshold (CPU ns/s with --signals software)",
+      parsePositive,
+      d.thrMar,
+    ],
     [
       "--thr-dtlb <ratio>",
-      "dTLB miss ratio threshold (page walks per load)",
+      "dTLB miss ratio threshold, page walks per load (page faults per CPU ns with --signals software)",
       parseRatio,
       d.thrDtlb,
     ],

@@ -6,6 +6,7 @@
 
 import { matchesGlob } from "node:path";
 import { MAX_UPDATE_MS, MIN_UPDATE_MS } from "./core/update_interval.ts";
+import { SIGNAL_KINDS, type SignalKind } from "./core/types.ts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -73,10 +74,18 @@ export interface Config {
   hysteresisMs: number;
   /** -c: pre-populate the page-table cache with N pages per node at start (0 = no). */
   cachePages: number;
-  /** Memory access rate threshold, loads/s. */
+  /**
+   * Memory access rate threshold, loads/s (with `signals` "software": CPU ns
+   * per second of task-clock).
+   */
   thrMar: number;
-  /** dTLB miss ratio threshold (page walks per load). */
+  /**
+   * dTLB miss ratio threshold, page walks per load (with `signals`
+   * "software": page faults per CPU ns).
+   */
   thrDtlb: number;
+  /** --signals: what drives MAR and the dTLB ratio (hardware PMU, or the software stand-in). */
+  signals: SignalKind;
   /** Process names (globs with `*`) never managed: defaults plus --exclude. */
   exclude: string[];
   json: boolean;
@@ -117,6 +126,7 @@ export function defaultConfig(): Config {
     cachePages: 0,
     thrMar: 10e6,
     thrDtlb: 0.01,
+    signals: "hardware",
     exclude: [...DEFAULT_EXCLUDED_NAMES],
     json: false,
     once: false,
@@ -237,6 +247,15 @@ export function parsePositive(flag: string, text: string): number {
 /** A ratio in (0, 1]. */
 export function parseRatio(flag: string, text: string): number {
   return parseChecked(flag, text, [share(1, "a ratio")]);
+}
+
+/** --signals: one of SIGNAL_KINDS, exactly (a typo must not pick a mode). */
+export function parseSignals(flag: string, text: string): SignalKind {
+  const kind = SIGNAL_KINDS.find((k) => k === text);
+  if (kind === undefined) {
+    throw new ConfigError(`${flag}: '${text}' is not one of ${SIGNAL_KINDS.join(", ")}`);
+  }
+  return kind;
 }
 
 /** A directory path: "" would put the files at the root ("/pins.json"). */

@@ -165,12 +165,13 @@ Deno.test({
 
 Deno.test("software events: per-thread counters follow a multi-threaded child", async () => {
   const child = new Child();
-  const source = new LinuxCounterSource({ cpu: THIS_CPU, softwareTestEvents: true });
+  const source = new LinuxCounterSource({ cpu: THIS_CPU, signals: "software" });
   try {
     await child.expect("ready");
     const status = source.status();
     assert.equal(status.available, true, status.reason ?? "");
-    assert.match(status.source ?? "", /^software-test/);
+    assert.match(status.source ?? "", /^software /);
+    assert.equal(status.signals, "software");
     assert.ok(status.fdBudget > 0);
 
     const me = target(child.process.pid, 5000);
@@ -225,13 +226,13 @@ Deno.test("software events: per-thread counters follow a multi-threaded child", 
 
 Deno.test("fd budget: largest RSS first; a process that does not fit gets no counters", async () => {
   // Raise the soft limit as the source would, then ask for a budget of exactly 2 fds.
-  new LinuxCounterSource({ cpu: THIS_CPU, softwareTestEvents: true }).close();
+  new LinuxCounterSource({ cpu: THIS_CPU, signals: "software" }).close();
   const soft = Number(libc().getrlimit(RLIMIT_NOFILE).soft);
   const small = new Deno.Command("sleep", { args: ["30"] }).spawn();
   const large = new Deno.Command("sleep", { args: ["30"] }).spawn();
   const source = new LinuxCounterSource({
     cpu: THIS_CPU,
-    softwareTestEvents: true,
+    signals: "software",
     fdShare: 2.5 / soft,
   });
   try {
@@ -268,7 +269,7 @@ Deno.test("fd budget: largest RSS first; a process that does not fit gets no cou
 });
 
 Deno.test("a target that never existed is absent, not an error", () => {
-  const source = new LinuxCounterSource({ cpu: THIS_CPU, softwareTestEvents: true });
+  const source = new LinuxCounterSource({ cpu: THIS_CPU, signals: "software" });
   try {
     const ghost = { ...target(Deno.pid, 10), pid: 0x3fffff0 };
     assert.equal(source.sample([ghost]).size, 0);

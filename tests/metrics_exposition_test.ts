@@ -105,6 +105,38 @@ Deno.test("a snapshot's families: mode, counts, PTL cells in seconds, steering, 
   );
 });
 
+Deno.test("the kind of signals: an info series, and a label on each per-process signal series", () => {
+  const hardware = sampleSnapshot();
+  const base = hardware.capabilities;
+  const software = sampleSnapshot({
+    capabilities: {
+      ...base,
+      perf: {
+        ...base.perf,
+        hardware: false,
+        available: true,
+        signals: "software",
+        signals_note: "not memory signals: …",
+      },
+    },
+  });
+  const hw = samples(snapshotExposition(hardware, new DaemonCounters(), BUILD));
+  assert.equal(hw.get('waspd_signals_info{kind="hardware"}'), 1);
+  assert.equal(hw.get('waspd_signals_info{kind="software"}'), undefined);
+  const text = snapshotExposition(software, new DaemonCounters(), BUILD);
+  const sw = samples(text);
+  assert.equal(sw.get('waspd_signals_info{kind="software"}'), 1);
+  assert.equal(sw.get('waspd_signals_info{kind="hardware"}'), undefined);
+  assert.equal(sw.get("waspd_counters_available"), 0, "software events are not hardware counters");
+  const series = [...sw.keys()].filter((k) =>
+    k.startsWith("waspd_process_memory_accesses_per_second{") ||
+    k.startsWith("waspd_process_dtlb_walk_ratio{")
+  );
+  assert.ok(series.length > 0);
+  for (const k of series) assert.match(k, /,signals="software"}$/);
+  assert.match(text, /# HELP waspd_signals_info .*not memory signals/);
+});
+
 Deno.test("per-process series only for processes in play, capped, highest MAR first", () => {
   const many = Array.from({ length: 400 }, (_, i) => sampleProcess(i));
   const chosen = processesInPlay(many);
@@ -131,7 +163,7 @@ Deno.test("an untrusted comm cannot break the exposition", () => {
   for (const line of lines) {
     assert.match(
       line,
-      /^waspd_process_\w+\{pid="\d+",comm="evil\\\\\\"}\\\\n# TYPE x counter",status="watch"\} /,
+      /^waspd_process_\w+\{pid="\d+",comm="evil\\\\\\"}\\\\n# TYPE x counter",status="watch",signals="hardware"\} /,
     );
   }
 });

@@ -7,6 +7,7 @@ import { LinuxMitosis } from "../src/sys/mitosis/linux.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { STOCK_KERNEL } from "./stock_kernel.ts";
 import { before } from "./support/poll.ts";
+import { sleepyHelper } from "./support/sleepy_prctl_helper.ts";
 import {
   helperInvocation,
   parseMessage,
@@ -68,7 +69,7 @@ Deno.test({
 
 Deno.test("real: a call that overruns the deadline returns stuck promptly", async () => {
   const helperCallMs = 60_000;
-  const mitosis = new LinuxMitosis("/proc", { helper: { testSleepMs: helperCallMs } });
+  const mitosis = new LinuxMitosis("/proc", { helper: { launch: sleepyHelper(helperCallMs) } });
   // Ordering, not speed: the answer comes while the helper's call still blocks.
   const answer = await before(
     mitosis.setReplication({ pid: Deno.pid, startTime: 0 }, 1, 1500),
@@ -141,20 +142,15 @@ Deno.test("helper invocation: deno run in development, the binary itself when co
 });
 
 Deno.test("helper requests and answers are checked", () => {
-  assert.deepEqual(parseRequest('{"id":3,"mask":15,"pid":42,"testSleepMs":0}'), {
-    id: 3,
-    mask: 15,
-    pid: 42,
-    testSleepMs: 0,
-  });
+  assert.deepEqual(parseRequest('{"id":3,"mask":15,"pid":42}'), { id: 3, mask: 15, pid: 42 });
   for (
     const bad of [
       "",
       "[]",
-      '{"id":1,"mask":-1,"pid":42,"testSleepMs":0}',
-      '{"id":1,"mask":1,"pid":1,"testSleepMs":0}',
-      '{"id":1,"mask":1,"pid":0,"testSleepMs":0}',
-      '{"id":1,"mask":1,"pid":42}',
+      '{"id":1,"mask":-1,"pid":42}',
+      '{"id":1,"mask":1,"pid":1}',
+      '{"id":1,"mask":1,"pid":0}',
+      '{"id":1,"mask":1}',
     ]
   ) {
     assert.equal(typeof parseRequest(bad), "string", bad);
@@ -176,16 +172,19 @@ Deno.test("helper requests and answers are checked", () => {
 });
 
 Deno.test("real: a helper stuck in its call does not keep waspd from exiting", async () => {
-  // A program that makes one call that overruns (the helper's thread blocks
-  // 30 s) and returns without stopping its helper: it must exit at once.
+  // A program that makes one call that overruns (its helper waits 30 s
+  // before the call) and returns without stopping its helper: it must exit at once.
   const HELPER_CALL_MS = 30_000;
   const script = await Deno.makeTempFile({ prefix: "waspd-stuck-exit-", suffix: ".ts" });
   try {
     const linux = new URL("../src/sys/mitosis/linux.ts", import.meta.url).href;
+    const sleepy = new URL("./support/sleepy_prctl_helper.ts", import.meta.url).href;
     await Deno.writeTextFile(
       script,
       `import { LinuxMitosis } from "${linux}";
-const mitosis = new LinuxMitosis("/proc", { helper: { testSleepMs: ${HELPER_CALL_MS} } });
+import { sleepyHelper } from "${sleepy}";
+const launch = sleepyHelper(${HELPER_CALL_MS});
+const mitosis = new LinuxMitosis("/proc", { helper: { launch } });
 const result = await mitosis.setReplication({ pid: Deno.pid, startTime: 0 }, 1, 300);
 console.log(JSON.stringify({ stuck: !result.ok && result.stuck }));
 `,

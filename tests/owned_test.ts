@@ -8,7 +8,7 @@ import { libc, O_CLOEXEC, O_WRONLY } from "../src/ffi/libc.ts";
 import { Mapping, OwnedFd } from "../src/ffi/owned.ts";
 import { FdLedger } from "../src/sys/perf/fd_budget.ts";
 import { PerfCounter } from "../src/sys/perf/perf_counter.ts";
-import { SOFTWARE_TEST_EVENTS } from "../src/sys/perf/events.ts";
+import { SOFTWARE_EVENTS } from "../src/sys/perf/events.ts";
 
 // libc stays open for the life of the process by design: open it outside any test.
 libc();
@@ -78,9 +78,9 @@ Deno.test("PerfCounter: the ledger counts live counters; close twice leaves once
   const ledger = new FdLedger(4);
   let outer: PerfCounter;
   {
-    using loads = PerfCounter.open(SOFTWARE_TEST_EVENTS.loads, 0, ledger);
+    using loads = PerfCounter.open(SOFTWARE_EVENTS.loads, 0, ledger);
     outer = loads;
-    const walks = PerfCounter.open(SOFTWARE_TEST_EVENTS.walks, 0, ledger);
+    const walks = PerfCounter.open(SOFTWARE_EVENTS.walks, 0, ledger);
     assert.equal(ledger.used, 2);
     assert.ok(loads.read() !== null);
     walks.close();

@@ -4,7 +4,7 @@ import {
   candidateEventSets,
   GENERIC_EVENTS,
   selectEvents,
-  SOFTWARE_TEST_EVENTS,
+  SOFTWARE_EVENTS,
 } from "../src/sys/perf/events.ts";
 import { PERF_TYPE_HW_CACHE, PERF_TYPE_RAW, PERF_TYPE_SOFTWARE } from "../src/sys/perf/attr.ts";
 
@@ -34,7 +34,7 @@ Deno.test("Intel server models get their own raw events", () => {
     assert.equal(set.loads.name, "MEM_INST_RETIRED.ALL_LOADS");
     assert.equal(set.walks.config, walks, `model ${model} walks`);
     assert.equal(set.walks.name, "DTLB_LOAD_MISSES.WALK_COMPLETED");
-    assert.equal(set.diagnosticOnly, false);
+    assert.equal(set.signals, "hardware");
   }
 });
 
@@ -79,14 +79,17 @@ Deno.test("a known CPU tries its raw events, then the generic ones", () => {
   assert.deepEqual(sets.map((s) => s.source), ["intel-spr-raw", "generic-cache"]);
 });
 
-Deno.test("the software pair is labelled diagnostic and never selected", () => {
-  assert.equal(SOFTWARE_TEST_EVENTS.diagnosticOnly, true);
-  assert.match(SOFTWARE_TEST_EVENTS.source, /^software-test/);
-  assert.equal(SOFTWARE_TEST_EVENTS.loads.type, PERF_TYPE_SOFTWARE);
+Deno.test("the software pair is labelled software and never selected, not even as a fallback", () => {
+  assert.equal(SOFTWARE_EVENTS.signals, "software");
+  assert.match(SOFTWARE_EVENTS.source, /^software \(task-clock as loads, page-faults as walks\)$/);
+  assert.equal(SOFTWARE_EVENTS.loads.type, PERF_TYPE_SOFTWARE);
+  assert.equal(SOFTWARE_EVENTS.walks.type, PERF_TYPE_SOFTWARE);
   for (const family of [6, 23, 25, 26]) {
     for (let model = 0; model < 256; model++) {
       for (const vendor of ["GenuineIntel", "AuthenticAMD"]) {
-        assert.equal(selectEvents(cpu(vendor, family, model)).diagnosticOnly, false);
+        const c = cpu(vendor, family, model);
+        assert.equal(selectEvents(c).signals, "hardware");
+        assert.ok(candidateEventSets(c).every((set) => set.signals === "hardware"));
       }
     }
   }

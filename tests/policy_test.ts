@@ -144,6 +144,54 @@ Deno.test("reasons name the numbers and the held time", () => {
   assert.equal(formatSignal(0.0345), "0.0345");
 });
 
+Deno.test("software signals: every reason says so and names the stand-ins; decisions unchanged", () => {
+  const SW: PolicyThresholds = {
+    thrMar: 5e8,
+    thrDtlb: 1e-6,
+    hysteresisMs: 1000,
+    signals: "software",
+  };
+  const busy = { mar: 9.5e8, dtlb: 2e-6 };
+  const state = decide(undefined, sample(busy, { replicated: false }), 0, SW).state;
+  const enable = decide(state, sample(busy, { replicated: false }), 1000, SW);
+  assert.equal(enable.action, "enable");
+  assert.equal(
+    enable.reason,
+    "software stand-in: CPU ns/s 9.5e8 > 5e8 and faults/CPU ns 2e-6 > 1e-6 for 1.0 s",
+  );
+  // Every path of decide, not only the threshold ones, carries the prefix.
+  const cases: [PolicySample, PolicyState | undefined][] = [
+    [sample(busy, { pinned: "on" }), undefined],
+    [sample(busy, { pinned: "off" }), undefined],
+    [sample(busy, { stuck: true }), undefined],
+    [sample(busy, { replicated: true, foreign: true }), undefined],
+    [sample(UNKNOWN), undefined],
+    [sample({ mar: 1e6, dtlb: 2e-6 }), undefined],
+    [sample(busy, { advisory: true }), state],
+    [sample(busy, { stopped: true, replicated: false }), state],
+  ];
+  for (const [s, prior] of cases) {
+    const d = decide(prior, s, 1000, SW);
+    assert.match(d.reason, /^software stand-in: /, d.reason);
+    assert.doesNotMatch(d.reason, /MAR|dTLB/, d.reason);
+    const hw = decide(prior, s, 1000, asHardware(SW));
+    assert.equal(d.reason, `software stand-in: ${relabel(hw.reason)}`);
+    assert.deepEqual({ ...d, reason: "" }, { ...hw, reason: "" }, "same decision either way");
+  }
+  // Hardware signals (the default) carry no label.
+  assert.doesNotMatch(decide(undefined, sample(HI), 0, THR).reason, /software/);
+});
+
+/** The same thresholds read as hardware signals. */
+function asHardware(thr: PolicyThresholds): PolicyThresholds {
+  return { ...thr, signals: "hardware" };
+}
+
+/** A hardware reason with the software names. */
+function relabel(reason: string): string {
+  return reason.replaceAll("MAR", "CPU ns/s").replaceAll("dTLB", "faults/CPU ns");
+}
+
 Deno.test("pinned and stuck processes are left alone", () => {
   const watching = decide(undefined, sample(HI), 0, THR).state;
   const pinnedOff = decide(watching, sample(HI, { pinned: "off" }), 5000, THR);

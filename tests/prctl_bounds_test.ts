@@ -110,7 +110,7 @@ Deno.test("the real helper ignores SIGINT, SIGTERM and SIGHUP, and exits when it
   // Still there and serving: a request gets its answer (EINVAL on a stock kernel, or 0).
   const writer = child.stdin.getWriter();
   await writer.write(
-    new TextEncoder().encode(`{"id":1,"mask":0,"pid":${child.pid},"testSleepMs":0}\n`),
+    new TextEncoder().encode(`{"id":1,"mask":0,"pid":${child.pid}}\n`),
   );
   const seen: string[] = [];
   for await (const line of out) {

@@ -6,6 +6,7 @@ import { rowText, WIDE_TAIL } from "../src/ui/render_frame.ts";
 import { charWidth } from "../src/ui/sanitize.ts";
 import { absorbSnapshot, initialUiState, type UiState } from "../src/ui/state.ts";
 import type { Snapshot } from "../src/core/snapshot.ts";
+import { capabilitiesJson } from "../src/core/capabilities.ts";
 import { sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
 
 function render(s: Snapshot, cols: number, rows: number, ui?: Partial<UiState>, color = false) {
@@ -266,6 +267,9 @@ Deno.test("the counters line names the event source and the fd budget in use", (
       ...base.capabilities,
       perf: {
         hardware: true,
+        available: true,
+        signals: "hardware",
+        signals_note: null,
         source: "intel-icx-raw",
         reason: null,
         paranoid: -1,
@@ -274,8 +278,52 @@ Deno.test("the counters line names the event source and the fd budget in use", (
       },
     },
   });
-  const line = lineWith(frameText(render(s, 80, 24)), "Counters:");
+  const lines = frameText(render(s, 80, 24));
+  const line = lineWith(lines, "Counters:");
   assert.equal(line.trimEnd(), "Counters: intel-icx-raw  fds 24/4096  paranoid -1");
+  assert.ok(!lines.some((l) => l.includes("SOFTWARE")), "no software tag on hardware signals");
+});
+
+/** The sample snapshot as waspd --signals software shows it (capabilitiesJson's own output). */
+function softwareSnapshot(available: boolean): Snapshot {
+  const base = sampleSnapshot();
+  const perf = capabilitiesJson(
+    { root: true, uid: 0 },
+    {
+      available,
+      signals: "software",
+      source: available ? "software (task-clock as loads, page-faults as walks)" : null,
+      reason: available ? null : "perf_event_open: EACCES",
+      paranoid: 2,
+      fdBudget: 512,
+      fdUsed: 8,
+    },
+    { present: true, variant: "wasp-6.4", files: [], reason: null },
+  ).perf;
+  return sampleSnapshot({ capabilities: { ...base.capabilities, perf } });
+}
+
+Deno.test("software signals: a tag on the first row and a counters line that says not memory", () => {
+  for (const cols of [60, 80, 120]) {
+    const lines = frameText(render(softwareSnapshot(true), cols, 24));
+    assert.match(lines[0]!, /^waspd \[SIMULATED\] \[SOFTWARE SIGNALS\] \[ADVISORY\]/);
+    assert.match(
+      lineWith(lines, "Counters:"),
+      /^Counters: software stand-in - not memory signals/,
+    );
+  }
+  const wide = frameText(render(softwareSnapshot(true), 200, 24));
+  assert.match(lineWith(wide, "Counters:"), /MAR is task-clock in CPU ns per second/);
+  const colored = render(softwareSnapshot(true), 80, 24, undefined, true);
+  // Styled like [ADVISORY]: an escape sequence right before the tag.
+  assert.ok(rowAnsi(colored.rows[0]!).includes("m[SOFTWARE SIGNALS]"));
+  // Software events that cannot be opened are "unavailable", still tagged as asked for.
+  const none = frameText(render(softwareSnapshot(false), 80, 24));
+  assert.match(none[0]!, /\[SOFTWARE SIGNALS\]/);
+  assert.match(
+    lineWith(none, "Counters:"),
+    /software events unavailable - perf_event_open: EACCES/,
+  );
 });
 
 Deno.test("CJK names at their width: the columns after NAME do not move", () => {

@@ -26,12 +26,6 @@ export interface ManualContext {
   pins: PinStore;
   /** How long prctl(100) may take before it is reported stuck. */
   deadlineMs: number;
-  /**
-   * Tests only (WASPD_TEST_PRCTL_WITHOUT_MITOSIS=1): make the kernel calls
-   * where Mitosis was not detected, so that a stock kernel answers them
-   * itself (EINVAL) through the same helper a Mitosis kernel would use.
-   */
-  skipMitosisCheck?: boolean;
   wallNow(): number;
   out(text: string): void;
   err(text: string): void;
@@ -61,7 +55,7 @@ async function preflight(
     );
   }
   const detection = await ctx.mitosis.detect();
-  if (!detection.present && !ctx.skipMitosisCheck) {
+  if (!detection.present) {
     return fail(`Mitosis is not available: ${detection.reason ?? "unknown reason"}`);
   }
   const info = await ctx.lookup(pid);

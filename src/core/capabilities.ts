@@ -6,6 +6,7 @@
 import type { CapabilitiesJson } from "./snapshot.ts";
 import { mitosisCapabilityJson } from "./snapshot.ts";
 import type { CounterStatus, MitosisDetection, Privileges } from "./types.ts";
+import { signalsNote } from "./signals.ts";
 
 export function advisoryReasons(privileges: Privileges, mitosis: MitosisDetection): string[] {
   const reasons: string[] = [];
@@ -28,7 +29,10 @@ export function capabilitiesJson(
     root: privileges.root,
     uid: privileges.uid,
     perf: {
-      hardware: counters.available,
+      hardware: counters.available && counters.signals === "hardware",
+      available: counters.available,
+      signals: counters.signals,
+      signals_note: signalsNote(counters.signals),
       source: counters.source,
       reason: counters.reason,
       paranoid: counters.paranoid,

@@ -17,17 +17,23 @@
  * - A stopped process's enable waits, still pending, and happens once it
  *   runs; a process replicated by someone else is never disabled (waspd
  *   undoes only what it did).
+ * - With software signals (`--signals software`) every reason starts with
+ *   "software stand-in: " and names the stand-ins (CPU ns/s, faults/CPU ns):
+ *   the decision then rests on no memory signal, and says so.
  * - State is keyed by pid + start time, so a reused pid starts fresh; a
  *   process that is gone has its state dropped (the daemon turns nothing off
  *   for it: the kernel freed its replicas with its mm).
  */
-import type { ProcessKey, ReplicationStatus } from "./types.ts";
+import type { ProcessKey, ReplicationStatus, SignalKind } from "./types.ts";
 import { processKeyString } from "./types.ts";
+import { labelReason, signalNames } from "./signals.ts";
 
 export interface PolicyThresholds {
   thrMar: number;
   thrDtlb: number;
   hysteresisMs: number;
+  /** What the two signals are (default "hardware"); "software" labels every reason. */
+  signals?: SignalKind;
 }
 
 export interface PolicySample {
@@ -104,8 +110,9 @@ function describe(
   dtlb: number | null,
   thr: PolicyThresholds,
 ): string {
-  const marText = mar === null ? "MAR unknown" : `MAR ${formatSignal(mar)}`;
-  const dtlbText = dtlb === null ? "dTLB unknown" : `dTLB ${formatSignal(dtlb)}`;
+  const names = signalNames(thr.signals ?? "hardware");
+  const marText = `${names.rate} ${mar === null ? "unknown" : formatSignal(mar)}`;
+  const dtlbText = `${names.ratio} ${dtlb === null ? "unknown" : formatSignal(dtlb)}`;
   if (signal === "unknown") return `${marText}, ${dtlbText}`;
   if (signal === "above") {
     return `${marText} > ${formatSignal(thr.thrMar)} and ${dtlbText} > ${
@@ -123,8 +130,19 @@ function describe(
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** One process, one tick. Pure. */
+/** One process, one tick, its reason labelled with the kind of signals. Pure. */
 export function decide(
+  previous: PolicyState | undefined,
+  sample: PolicySample,
+  nowMs: number,
+  thr: PolicyThresholds,
+): PolicyDecision {
+  const decision = decideUnlabelled(previous, sample, nowMs, thr);
+  const reason = labelReason(thr.signals ?? "hardware", decision.reason);
+  return reason === decision.reason ? decision : { ...decision, reason };
+}
+
+function decideUnlabelled(
   previous: PolicyState | undefined,
   sample: PolicySample,
   nowMs: number,

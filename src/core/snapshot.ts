@@ -12,6 +12,7 @@ import type {
   PtlMeasurement,
   PtlMethod,
   ReplicationStatus,
+  SignalKind,
   Steering,
   Topology,
 } from "./types.ts";
@@ -46,7 +47,14 @@ export interface CapabilitiesJson {
   root: boolean;
   uid: number;
   perf: {
+    /** Hardware (PMU) counters drive the signals: false in software mode. */
     hardware: boolean;
+    /** Counters of the chosen kind (`signals`) can be read. */
+    available: boolean;
+    /** `--signals`: "software" means task-clock and page faults, not memory signals. */
+    signals: SignalKind;
+    /** What the numbers are in software mode; null for hardware signals. */
+    signals_note: string | null;
     source: string | null;
     reason: string | null;
     paranoid: number | null;

@@ -113,9 +113,22 @@ export interface CounterReading {
   threads: number;
 }
 
+/**
+ * What drives the two per-process signals. "hardware": PMU events (loads and
+ * page walks). "software": the stand-in the user asks for with
+ * `--signals software` where there is no PMU (a VM): task-clock as the rate
+ * (CPU ns per second) and page faults as the walks (faults per CPU ns). Not
+ * memory signals; never chosen by waspd itself.
+ */
+export type SignalKind = "hardware" | "software";
+
+export const SIGNAL_KINDS: readonly SignalKind[] = ["hardware", "software"];
+
 export interface CounterStatus {
-  /** Hardware counters usable at all. */
+  /** Counters of the kind `signals` names are usable at all. */
   available: boolean;
+  /** Which kind of events the counters are (or would be) opened on. */
+  signals: SignalKind;
   /** Which event table is in use, e.g. "intel-icx-raw", "amd-zen3-raw", "generic-cache". */
   source: string | null;
   /** Why counters are missing, e.g. "perf_event_open: ENOENT (no PMU; hypervisor present)". */

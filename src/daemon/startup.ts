@@ -48,9 +48,12 @@ export function startupLines(
   ];
   if (!counters.available) {
     lines.push({
-      text: `hardware counters unavailable: ${counters.reason ?? "unknown"}`,
+      text: `${counters.signals} counters unavailable: ${counters.reason ?? "unknown"}`,
       warning: true,
     });
+  } else if (caps.perf.signals_note !== null) {
+    // Asked for, but the policy then rests on no memory signal: a warning every time.
+    lines.push({ text: `software signals: ${caps.perf.signals_note}`, warning: true });
   }
   return lines;
 }

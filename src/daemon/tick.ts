@@ -110,7 +110,10 @@ export class Ticker {
         advisory,
       });
     });
-    const round = decideAll(this.#policy, samples, now, config);
+    const counterStatus = host.counters.status();
+    // The counters say what they count: a reason names software signals as such.
+    const thresholds = { ...config, signals: counterStatus.signals };
+    const round = decideAll(this.#policy, samples, now, thresholds);
     for (const s of signals) {
       const d = round.decisions.get(processKeyString(s.process));
       if (d !== undefined) this.#act(s.process, d);
@@ -122,7 +125,6 @@ export class Ticker {
     this.#processes = new Map(managed.map((p) => [processKeyString(p), p]));
     this.#lastSampleMs = now;
 
-    const counterStatus = host.counters.status();
     const wallNow = host.clock.wallNow();
     const snapshot = composeSnapshot({
       host,

@@ -77,11 +77,14 @@ export function snapshotFamilies(
   const mode = s.capabilities.mode;
   const ptl = s.ptl;
   const inPlay = processesInPlay(s.processes);
+  const signals = s.capabilities.perf.signals;
   const procLabels = (p: ProcessJson) => ({
     pid: p.pid,
     comm: commLabel(p.name),
     status: p.status,
   });
+  // The signal series say which kind they are: CPU ns/s must not pass for loads/s.
+  const signalLabels = (p: ProcessJson) => ({ ...procLabels(p), signals });
   const cellSamples = (f: (r: number, c: number) => number | null): Sample[] =>
     ptl === null ? [] : ptl.rows.flatMap((row, r) =>
       ptl.cols.flatMap((col, c) => {
@@ -115,6 +118,13 @@ export function snapshotFamilies(
       type: "gauge",
       help: "1 when hardware performance counters can be read, else 0.",
       samples: [{ value: bool(s.capabilities.perf.hardware) }],
+    },
+    {
+      name: "waspd_signals_info",
+      type: "gauge",
+      help: "Always 1; kind says what drives the process signals: hardware (PMU) or software " +
+        "(task-clock and page faults, --signals software: not memory signals).",
+      samples: [{ labels: { kind: signals }, value: 1 }],
     },
     {
       name: "waspd_mitosis_available",
@@ -208,17 +218,19 @@ export function snapshotFamilies(
     {
       name: "waspd_process_memory_accesses_per_second",
       type: "gauge",
-      help: "Memory access rate (loads/s) of a process in play (watch, candidate, active, pinned).",
+      help: "Memory access rate (loads/s) of a process in play (watch, candidate, active, " +
+        'pinned); with signals="software", CPU ns per second of task-clock instead.',
       samples: inPlay.flatMap((p) =>
-        p.mar === null ? [] : [{ labels: procLabels(p), value: p.mar }]
+        p.mar === null ? [] : [{ labels: signalLabels(p), value: p.mar }]
       ),
     },
     {
       name: "waspd_process_dtlb_walk_ratio",
       type: "gauge",
-      help: "Page walks per load (dTLB miss ratio) of a process in play.",
+      help: "Page walks per load (dTLB miss ratio) of a process in play; with " +
+        'signals="software", page faults per CPU ns instead.',
       samples: inPlay.flatMap((p) =>
-        p.dtlb_ratio === null ? [] : [{ labels: procLabels(p), value: p.dtlb_ratio }]
+        p.dtlb_ratio === null ? [] : [{ labels: signalLabels(p), value: p.dtlb_ratio }]
       ),
     },
     {

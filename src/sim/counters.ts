@@ -6,7 +6,7 @@
  * integrals of the workload model, so a MAR derived from two readings equals
  * the model's; multiplexing shows only in runningNs < enabledNs.
  */
-import type { CounterReading, CounterStatus, ProcessInfo } from "../core/types.ts";
+import type { CounterReading, CounterStatus, ProcessInfo, SignalKind } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
 import type { Clock, CounterSource } from "../host.ts";
 import { countsBetween, findLive, type Workload } from "./workload_model.ts";
@@ -25,19 +25,26 @@ export class SimCounterSource implements CounterSource {
   readonly #clock: Clock;
   readonly #scenario: readonly Workload[];
   readonly #fdBudget: number;
+  readonly #signals: SignalKind;
   #open = new Map<string, OpenCounters>();
   #closed = false;
 
-  constructor(clock: Clock, scenario: readonly Workload[], fdBudget = SIM_FD_BUDGET) {
+  constructor(
+    clock: Clock,
+    scenario: readonly Workload[],
+    options: { fdBudget?: number; signals?: SignalKind } = {},
+  ) {
     this.#clock = clock;
     this.#scenario = scenario;
-    this.#fdBudget = fdBudget;
+    this.#fdBudget = options.fdBudget ?? SIM_FD_BUDGET;
+    this.#signals = options.signals ?? "hardware";
   }
 
   status(): CounterStatus {
     return {
       available: !this.#closed,
-      source: "simulated",
+      signals: this.#signals,
+      source: this.#signals === "software" ? "simulated (software signals)" : "simulated",
       reason: this.#closed ? "closed" : null,
       // No perf_event_paranoid file exists on a simulated machine: unknown, not 0.
       paranoid: null,

@@ -8,7 +8,7 @@
  * minute of simulated daemon loop; `host.kernel` shows the Mitosis kernel
  * model's state for assertions.
  */
-import type { ActionResult, ProcessInfo, ProcessKey, Topology } from "../core/types.ts";
+import type { ActionResult, ProcessInfo, ProcessKey, SignalKind, Topology } from "../core/types.ts";
 import type { Host, MitosisControl, Privileges } from "../host.ts";
 import { SimClock } from "./clock.ts";
 import { SimCounterSource } from "./counters.ts";
@@ -47,6 +47,11 @@ export interface SimHostOptions {
   stateDir?: string;
   /** Simulated ms each prctl(100) takes (default 0). */
   prctlMs?: number;
+  /**
+   * `--signals`: "software" labels the simulated counters as the software
+   * stand-in, as the real host would (the values stay the workload model's).
+   */
+  signals?: SignalKind;
 }
 
 /** Memory the OS and page cache hold on every node, before any workload. */
@@ -101,7 +106,9 @@ export class SimHost implements Host {
       startMs: loaded?.saved?.nowMs ?? 0,
     });
     this.scenario = options.scenario ?? defaultScenario({ seed: this.seed });
-    this.counters = new SimCounterSource(this.clock, this.scenario);
+    this.counters = new SimCounterSource(this.clock, this.scenario, {
+      signals: options.signals ?? "hardware",
+    });
     this.prober = new SimProber(this.clock, this.nodes, rng.fork("prober"));
     this.#kernel = new SimMitosisKernel({
       nodes: Array.from({ length: this.nodes }, (_, i) => i),

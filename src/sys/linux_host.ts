@@ -2,7 +2,7 @@
  * LinuxHost: the real machine behind the Host seam, assembled from the small
  * modules that each touch one part of the OS. Nothing here decides anything.
  */
-import type { ProcessInfo, ProcessKey, Topology } from "../core/types.ts";
+import type { ProcessInfo, ProcessKey, SignalKind, Topology } from "../core/types.ts";
 import { type Clock, type Host, type Privileges, realClock } from "../host.ts";
 import { LinuxProber } from "../../probe/prober.ts";
 import { LightProber } from "../../probe/light_prober.ts";
@@ -21,6 +21,8 @@ export interface LinuxHostOptions {
   sysRoot: string;
   /** Where waspd's state files live (default /run/waspd): pins.json, owned.json. */
   stateDir?: string;
+  /** `--signals`: PMU events (default), or the software stand-in the user asked for. */
+  signals?: SignalKind;
 }
 
 /** Where the real host keeps waspd's state (pins.json, owned.json) unless told otherwise. */
@@ -41,7 +43,11 @@ export class LinuxHost implements Host {
   private constructor(options: LinuxHostOptions, topology: Topology) {
     this.#options = options;
     // The counter event table depends on the CPU model, hence the topology first.
-    this.counters = new LinuxCounterSource({ cpu: topology.cpu, procRoot: options.procRoot });
+    this.counters = new LinuxCounterSource({
+      cpu: topology.cpu,
+      procRoot: options.procRoot,
+      signals: options.signals ?? "hardware",
+    });
     this.mitosis = new LinuxMitosis(options.procRoot);
     // The daemon refreshes through `refresher`, which keeps its rings; the
     // full chase runs only on demand (`r`, `waspd probe`): its workers need not stay.

@@ -1,12 +1,14 @@
 /**
  * The header: identity and state of the machine and of Mitosis. Row 0 says
- * what kind of session this is (SIMULATED, ADVISORY, PAUSED) before
- * anything else, so a narrow terminal cuts the clock, never the warnings.
+ * what kind of session this is (SIMULATED, SOFTWARE SIGNALS, ADVISORY,
+ * PAUSED) before anything else, so a narrow terminal cuts the clock, never
+ * the warnings.
  */
 import type { Snapshot } from "../core/snapshot.ts";
 import { type Row, rowOf, type Span, span, textWidth } from "./render_frame.ts";
 import type { Theme } from "./render_theme.ts";
 import { formatClock, formatDuration, UNKNOWN } from "./render_format.ts";
+import { SOFTWARE_SIGNALS_TAG } from "../core/signals.ts";
 
 function spansWidth(spans: readonly Span[]): number {
   return spans.reduce((n, s) => n + textWidth(s.text), 0);
@@ -21,6 +23,9 @@ function leftRight(left: Span[], right: Span[], cols: number): Row {
 function statusLine(s: Snapshot, paused: boolean, t: Theme, cols: number): Row {
   const tags: Span[] = [span("waspd", t.title)];
   if (s.simulated) tags.push(span(" "), span("[SIMULATED]", t.simulated));
+  if (s.capabilities.perf.signals === "software") {
+    tags.push(span(" "), span(SOFTWARE_SIGNALS_TAG, t.advisory));
+  }
   if (s.capabilities.mode === "advisory") tags.push(span(" "), span("[ADVISORY]", t.advisory));
   if (paused) tags.push(span(" "), span("[PAUSED]", t.paused));
   const d = s.daemon;
@@ -77,11 +82,18 @@ function mitosisLine(s: Snapshot, t: Theme, cols: number): Row {
 /** Which counters feed MAR and dTLB, and how much of their fd budget they use; or why none. */
 function countersLine(s: Snapshot, t: Theme, cols: number): Row {
   const perf = s.capabilities.perf;
-  if (!perf.hardware) {
+  if (!perf.available) {
     return rowOf([
       span("Counters: ", t.label),
-      span("unavailable", t.warn),
+      span(perf.signals === "software" ? "software events unavailable" : "unavailable", t.warn),
       span(` - ${perf.reason ?? "no reason given"}`),
+    ], cols);
+  }
+  if (perf.signals_note !== null) {
+    return rowOf([
+      span("Counters: ", t.label),
+      span("software stand-in", t.warn),
+      span(` - ${perf.signals_note}`),
     ], cols);
   }
   return rowOf([

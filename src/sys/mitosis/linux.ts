@@ -28,7 +28,7 @@ import { PrctlClient, type PrctlClientOptions } from "./prctl_client.ts";
 
 export interface LinuxMitosisOptions {
   probe?: () => Promise<PrctlProbe>;
-  /** The prctl helper's launcher, start-up timeout and test hook. */
+  /** The prctl helper's launcher and start-up timeout. */
   helper?: PrctlClientOptions;
 }
 

@@ -59,13 +59,6 @@ export type HelperLauncher = () => HelperLink;
 export interface PrctlClientOptions {
   launch?: HelperLauncher;
   startupTimeoutMs?: number;
-  /**
-   * Tests only: each call thread blocks this long before its call (a stuck
-   * call, on a kernel where nothing blocks). Kept in shipped code on purpose:
-   * no flag or variable sets it, only code constructing a client; and the
-   * helper reads requests only from the pipe of the waspd that started it.
-   */
-  testSleepMs?: number;
 }
 
 type Answer = Extract<HelperMessage, { type: "done" | "failed" }>;
@@ -141,7 +134,6 @@ class Helper {
 export class PrctlClient {
   readonly #launch: HelperLauncher;
   readonly #startupTimeoutMs: number;
-  readonly #testSleepMs: number;
   #current: Helper | null = null;
   /** Helpers left with a call that overran: listened to, never given a call, never awaited. */
   readonly #abandoned = new Set<Helper>();
@@ -151,7 +143,6 @@ export class PrctlClient {
   constructor(options: PrctlClientOptions = {}) {
     this.#launch = options.launch ?? launchHelperProcess;
     this.#startupTimeoutMs = options.startupTimeoutMs ?? HELPER_STARTUP_TIMEOUT_MS;
-    this.#testSleepMs = options.testSleepMs ?? 0;
   }
 
   /** Start the helper now (daemon start) so the first call does not pay for it. */
@@ -216,7 +207,7 @@ export class PrctlClient {
     const id = this.#nextId++;
     const pending = helper.open(id);
     try {
-      await helper.link.send(encodeRequest({ id, mask, pid, testSleepMs: this.#testSleepMs }));
+      await helper.link.send(encodeRequest({ id, mask, pid }));
     } catch {
       return this.#lost(helper, call, "could not be sent the call");
     }
@@ -303,6 +294,14 @@ export function launchHelperProcess(): HelperLink {
     Deno.execPath(),
     new URL("./prctl_helper.ts", import.meta.url).href,
   );
+  return spawnHelper(command, args);
+}
+
+/**
+ * A helper process as a HelperLink: `command args` speaks the helper protocol
+ * on its stdin and stdout (the real helper, or a stand-in of a test).
+ */
+export function spawnHelper(command: string, args: string[]): HelperLink {
   const child = new Deno.Command(command, {
     args,
     stdin: "piped",

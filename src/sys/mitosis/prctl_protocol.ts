@@ -3,7 +3,7 @@
  * prctl_helper.ts): one JSON object per line, both ways. Pure: encoding,
  * validation, and the reading of an answer as an ActionResult.
  *
- * waspd -> helper: `{"id":1,"mask":1,"pid":4242,"testSleepMs":0}`
+ * waspd -> helper: `{"id":1,"mask":1,"pid":4242}`
  * helper -> waspd:
  * - `{"type":"ready","pid":N}` once, when a call thread is loaded and waiting;
  * - `{"type":"begin","id":1}` right before the kernel call (the deadline starts here);
@@ -22,8 +22,6 @@ export interface PrctlRequest {
   id: number;
   mask: number;
   pid: number;
-  /** Tests only: the call thread blocks this long before its call (plays a stuck call). */
-  testSleepMs: number;
 }
 
 export type HelperMessage =
@@ -40,12 +38,11 @@ export function encodeRequest(request: PrctlRequest): string {
 export function parseRequest(line: string): PrctlRequest | string {
   const value = jsonObject(line);
   if (value === null) return `not a JSON object: ${line.slice(0, 80)}`;
-  const { id, mask, pid, testSleepMs } = value;
+  const { id, mask, pid } = value;
   if (!isWhole(id) || id < 0) return "bad id";
   if (!isWhole(mask) || mask < 0) return `bad mask ${String(mask)}`;
   if (!isWhole(pid) || refuseTarget("", pid) !== null) return `bad pid ${String(pid)}`;
-  if (!isWhole(testSleepMs) || testSleepMs < 0) return "bad testSleepMs";
-  return { id, mask, pid, testSleepMs };
+  return { id, mask, pid };
 }
 
 export function encodeMessage(message: HelperMessage): string {

@@ -12,17 +12,12 @@ import { libc } from "../../ffi/libc.ts";
 import { PR_SET_PGTABLE_REPL } from "../../core/prctl.ts";
 
 /** What the helper sends this thread, and what it answers. */
-export type ThreadRequest = { id: number; mask: number; pid: number; testSleepMs: number };
+export type ThreadRequest = { id: number; mask: number; pid: number };
 export type ThreadMessage =
   | { type: "loaded" }
   | { type: "begin"; id: number }
   | { type: "done"; id: number; rc: number; errno: number }
   | { type: "failed"; id: number; message: string };
-
-/** Block this thread (no event-loop turn), as the kernel call would. */
-function blockFor(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 function post(message: ThreadMessage): void {
   self.postMessage(message);
@@ -32,9 +27,8 @@ libc(); // dlopen now, so that "begin" is followed by the call itself
 post({ type: "loaded" });
 
 self.onmessage = (event: MessageEvent<ThreadRequest>) => {
-  const { id, mask, pid, testSleepMs } = event.data;
+  const { id, mask, pid } = event.data;
   post({ type: "begin", id });
-  if (testSleepMs > 0) blockFor(testSleepMs);
   try {
     const rc = libc().prctl(PR_SET_PGTABLE_REPL, mask, pid);
     post({ type: "done", id, rc, errno: 0 });

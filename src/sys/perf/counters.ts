@@ -15,14 +15,20 @@
  * counters at all: a partial sum would look like a real, smaller number.
  * Each fd is a PerfCounter owner; the FdLedger counts the open ones.
  */
-import type { CounterReading, CounterStatus, CpuIdentity, ProcessInfo } from "../../core/types.ts";
+import type {
+  CounterReading,
+  CounterStatus,
+  CpuIdentity,
+  ProcessInfo,
+  SignalKind,
+} from "../../core/types.ts";
 import { processKeyString } from "../../core/types.ts";
 import type { CounterSource } from "../../host.ts";
 import { libc, RLIMIT_NOFILE } from "../../ffi/libc.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { scaledCount } from "./attr.ts";
 import type { RawCount } from "./attr.ts";
-import { candidateEventSets, SOFTWARE_TEST_EVENTS } from "./events.ts";
+import { candidateEventSets, SOFTWARE_EVENTS } from "./events.ts";
 import type { EventSet } from "./events.ts";
 import { readPerfEnvironment, summarizeFailures } from "./diagnose.ts";
 import type { SetFailure } from "./diagnose.ts";
@@ -40,12 +46,11 @@ export interface CounterSourceOptions {
   /** Where /proc is; fixture trees in tests. */
   procRoot?: string;
   /**
-   * TEST/DIAGNOSTIC ONLY: count software events (task-clock, page faults)
-   * instead of hardware ones, to exercise the real open/read/close path on a
-   * machine without a PMU. Shown as such in `status().source`; the daemon
-   * never sets it.
+   * "software" (`--signals software`): count task-clock and page faults
+   * instead of PMU events, on a machine without a PMU. Only the user's
+   * choice: a missing PMU never switches to it. Default "hardware".
    */
-  softwareTestEvents?: boolean;
+  signals?: SignalKind;
   /** Share of the soft fd limit counters may use (default 0.5). */
   fdShare?: number;
 }
@@ -67,6 +72,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
 
   constructor(options: CounterSourceOptions) {
     this.#procRoot = options.procRoot ?? "/proc";
+    const signals = options.signals ?? "hardware";
     let root = false;
     let fdLimit: number | null = null;
     try {
@@ -74,15 +80,13 @@ export class LinuxCounterSource implements CounterSource, Disposable {
       fdLimit = raiseFdLimit(RLIMIT_NOFILE);
     } catch (err) {
       // No libc (not Linux / x86-64): counters are simply unavailable.
-      this.#status = unavailable(`no libc: ${(err as Error).message}`, null);
+      this.#status = unavailable(signals, `no libc: ${(err as Error).message}`, null);
       return;
     }
     const env = readPerfEnvironment(this.#procRoot, root, fdLimit);
     const budget = fdBudget(fdLimit, options.fdShare ?? 0.5);
     this.#fds = new FdLedger(budget);
-    const candidates = options.softwareTestEvents
-      ? [SOFTWARE_TEST_EVENTS]
-      : candidateEventSets(options.cpu);
+    const candidates = signals === "software" ? [SOFTWARE_EVENTS] : candidateEventSets(options.cpu);
     const failures: SetFailure[] = [];
     for (const set of candidates) {
       let result: Validation;
@@ -101,6 +105,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
     this.#status = this.#events
       ? {
         available: true,
+        signals,
         source: this.#events.source,
         // The raw set failed but generic works: say why the better one is not used.
         reason: failures.length > 0 ? summarizeFailures(failures, env) : null,
@@ -108,7 +113,10 @@ export class LinuxCounterSource implements CounterSource, Disposable {
         fdBudget: budget,
         fdUsed: 0,
       }
-      : { ...unavailable(summarizeFailures(failures, env), env.paranoid), fdBudget: budget };
+      : {
+        ...unavailable(signals, summarizeFailures(failures, env), env.paranoid),
+        fdBudget: budget,
+      };
   }
 
   status(): CounterStatus {
@@ -238,6 +246,10 @@ function safeRead(counter: PerfCounter): RawCount | null {
   }
 }
 
-function unavailable(reason: string, paranoid: number | null): CounterStatus {
-  return { available: false, source: null, reason, paranoid, fdBudget: 0, fdUsed: 0 };
+function unavailable(
+  signals: SignalKind,
+  reason: string,
+  paranoid: number | null,
+): CounterStatus {
+  return { available: false, signals, source: null, reason, paranoid, fdBudget: 0, fdUsed: 0 };
 }

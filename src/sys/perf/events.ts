@@ -16,7 +16,7 @@
  * "Loads" are retired loads on Intel, dispatched load ops on AMD (Zen has no
  * retired-loads event) and L1D read accesses for the generic source.
  */
-import type { CpuIdentity } from "../../core/types.ts";
+import type { CpuIdentity, SignalKind } from "../../core/types.ts";
 import {
   amdRawConfig,
   hwCacheConfig,
@@ -45,8 +45,8 @@ export interface EventSet {
   source: string;
   loads: EventSpec;
   walks: EventSpec;
-  /** True for the test/diagnostic software pair: never a hardware signal. */
-  diagnosticOnly: boolean;
+  /** "software" for the task-clock / page-faults stand-in: never a memory signal. */
+  signals: SignalKind;
 }
 
 /** A CPU-specific event: PERF_TYPE_RAW, its code and umask in `config`. */
@@ -129,24 +129,25 @@ export const GENERIC_EVENTS: EventSet = {
       PERF_COUNT_HW_CACHE_RESULT_MISS,
     ),
   },
-  diagnosticOnly: false,
+  signals: "hardware",
 };
 
 /**
- * Test/diagnostic pair of software events, usable without a PMU, to drive
- * the real per-thread open/read/close path. Not a memory signal: task-clock
- * (ns on CPU) stands in for loads, page faults for walks. Never chosen by
- * `selectEvents`; only an explicit option turns it on.
+ * The software stand-in (`--signals software`): events every kernel has, for
+ * machines without a PMU (VMs, where Mitosis kernels are tried). Not a memory
+ * signal: task-clock (ns on CPU) stands in for loads, so the "rate" is CPU ns
+ * per second, and page faults for walks, so the "ratio" is faults per CPU ns.
+ * Never chosen by `selectEvents` nor as a fallback; only the user's flag.
  */
-export const SOFTWARE_TEST_EVENTS: EventSet = {
-  source: "software-test (task-clock as loads, page-faults as walks)",
+export const SOFTWARE_EVENTS: EventSet = {
+  source: "software (task-clock as loads, page-faults as walks)",
   loads: { name: "task-clock", type: PERF_TYPE_SOFTWARE, config: BigInt(PERF_COUNT_SW_TASK_CLOCK) },
   walks: {
     name: "page-faults",
     type: PERF_TYPE_SOFTWARE,
     config: BigInt(PERF_COUNT_SW_PAGE_FAULTS),
   },
-  diagnosticOnly: true,
+  signals: "software",
 };
 
 /** The best event set for this CPU: its own raw events when known, else generic. */
@@ -160,7 +161,7 @@ export function selectEvents(cpu: CpuIdentity): EventSet {
         source: entry.source,
         loads: INTEL_ALL_LOADS,
         walks: entry.walks,
-        diagnosticOnly: false,
+        signals: "hardware",
       };
     }
   }
@@ -171,7 +172,7 @@ export function selectEvents(cpu: CpuIdentity): EventSet {
         source: `amd-zen${generation}-raw`,
         loads: AMD_LOAD_DISPATCH,
         walks: AMD_L2_DTLB_MISS,
-        diagnosticOnly: false,
+        signals: "hardware",
       };
     }
   }

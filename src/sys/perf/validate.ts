@@ -72,7 +72,7 @@ export function validateEventSet(set: EventSet, env: PerfEnvironment): Validatio
     }
   }
   if (loads === null || walks === null) throw new Error("unreachable: counts checked above");
-  if (!set.diagnosticOnly && walks.value > loads.value) {
+  if (set.signals === "hardware" && walks.value > loads.value) {
     const detail = `counted more walks (${walks.value}) than loads (${loads.value})`;
     return { ok: false, code: null, reason: explainImplausible(set.walks.name, detail, env) };
   }
