@@ -70,6 +70,8 @@ Deno.test({
       // ...and after they go.
       const body = await scrapeOk(url.href);
       assert.match(body, /^waspd_http_connections_max 32$/m);
+      // The figures, printed (not compared): how the cap and the timeouts shared the load.
+      console.log(body.split("\n").filter((l) => /^waspd_http_/.test(l)).join("\n"));
       assert.doesNotMatch(waspd.lines.join("\n"), /unexpected error/);
     } finally {
       closeAll(conns);

@@ -293,10 +293,15 @@ Deno.test("a listener that dies under accept is bound again", async () => {
     setTimeout(() => real.close(), 50);
     return real;
   };
-  await withServer({ listen, bindRetry: FAST }, async (server) => {
+  const reports: string[] = [];
+  const report = (kind: string, message: string) => reports.push(`${kind}: ${message}`);
+  await withServer({ listen, bindRetry: FAST, report }, async (server) => {
     await poll("the second bind", GUARD_MS, () => binds === 2 || null);
     assert.equal(server.address?.port, port);
     assert.equal(await scrapeStatus(port), 200);
+    assert.equal(reports.length, 2, reports.join("\n"));
+    assert.match(reports[0]!, /^error: \/metrics: the listener closed .*; binding again$/);
+    assert.equal(reports[1], `info: metrics on http://127.0.0.1:${port}/metrics`);
   }, { hostname: LOOPBACK, port });
 });
 

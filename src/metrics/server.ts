@@ -250,8 +250,10 @@ export class MetricsServer {
         if (this.#closed) return;
         if (error instanceof Deno.errors.BadResource) {
           // The listener itself is gone: bind it again like a taken port.
+          const message = `/metrics: the listener closed (${errorMessage(error)}); binding again`;
+          this.#report("error", message);
           this.#closeListener();
-          this.#lastBindError = null;
+          this.#lastBindError = message;
           this.#bind();
           return;
         }
