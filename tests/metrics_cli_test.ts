@@ -1,13 +1,12 @@
 /**
  * `--metrics` from the command line: it serves alongside the live screen
- * (in tmux; ignored without it) and --json, and a port already taken is one
- * line on stderr and exit 2 before waspd opens the host.
+ * (in tmux; ignored without it) and --json, and a port already taken is an
+ * error event, the daemon running on and binding once the port is free.
  */
 import assert from "node:assert/strict";
-import { EXIT_USAGE } from "../src/cli.ts";
 import { poll } from "./support/poll.ts";
 import { hasTmux, inSession, screenOf, tmux, writtenText } from "./support/tmux.ts";
-import { MAIN, runWaspd, scrape, spawnWaspd } from "./support/waspd.ts";
+import { MAIN, scrape, spawnWaspd } from "./support/waspd.ts";
 
 const ticksIn = (body: string) => Number(/^waspd_ticks_total (\d+)$/m.exec(body)?.[1] ?? NaN);
 
@@ -31,20 +30,35 @@ Deno.test("--metrics with --json: scrapes follow the ticks, stdout stays JSON", 
   assert.ok(waspd.lines.filter((l) => l !== "").every((l) => l.startsWith("{")));
 });
 
-Deno.test("--metrics on a taken port: one line naming it, exit 2, the host never opened", async () => {
+Deno.test("--metrics on a taken port: the daemon runs on, says so, and binds once it is free", async () => {
   const holder = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (holder.addr as Deno.NetAddr).port;
+  let held = true;
+  const waspd = spawnWaspd(["--sim", "--headless", "--metrics", String(port)]);
   try {
-    const out = await runWaspd(["--sim", "--headless", "--metrics", String(port)]);
-    assert.equal(out.code, EXIT_USAGE);
-    const err = out.stderr.trim().split("\n");
-    assert.equal(err.length, 1);
-    assert.match(err[0]!, new RegExp(`^waspd: --metrics 127\\.0\\.0\\.1:${port}: `));
-    // No event line: the daemon did not start.
-    assert.equal(out.stdout, "");
-  } finally {
+    const error = await waspd.waitLine(
+      (l) => / error: --metrics 127\.0\.0\.1:\d+: /.test(l),
+      30_000,
+    );
+    assert.match(error, new RegExp(`--metrics 127\\.0\\.0\\.1:${port}: .*running without metrics`));
+    // The daemon goes on deciding without its metrics.
+    await waspd.waitLine((l) => / decision pid=/.test(l), 30_000);
     holder.close();
+    held = false;
+    await waspd.waitLine(
+      (l) => l.endsWith(` info: metrics on http://127.0.0.1:${port}/metrics`),
+      60_000,
+    );
+    const body = await poll("a scrape", 30_000, async () => {
+      const r = await scrape(`http://127.0.0.1:${port}/metrics`);
+      return r?.status === 200 ? r.body : null;
+    });
+    assert.ok(ticksIn(body) >= 1);
+  } finally {
+    if (held) holder.close();
+    assert.equal(await waspd.stop(), 0);
   }
+  assert.doesNotMatch(waspd.stderr(), /unexpected error/);
 });
 
 Deno.test({

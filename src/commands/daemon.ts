@@ -90,11 +90,14 @@ export async function runDaemonCommand(
   let daemon: Daemon | null = null;
   // A report made while the daemon is still opening waits for its event log.
   const early: ["error" | "info", string][] = [];
-  const log = config.logFile === null ? null : openLog(config.logFile, io, (kind, message) => {
-    const eventKind = kind === "stopped" ? "error" : "info";
-    if (daemon === null) early.push([eventKind, message]);
-    else daemon.events.emit(eventKind, message);
-  });
+  const report = (kind: "error" | "info", message: string) => {
+    if (daemon === null) early.push([kind, message]);
+    else daemon.events.emit(kind, message);
+  };
+  const log = config.logFile === null
+    ? null
+    : openLog(config.logFile, io, (kind, message) =>
+      report(kind === "stopped" ? "error" : "info", message));
   if (config.logFile !== null && log === null) return EXIT_USAGE;
   // --headless: a stdout that went away stops the daemon like --json's (undo, exit 0).
   let stdoutGone = false;
@@ -102,13 +105,16 @@ export async function runDaemonCommand(
     stdoutGone = true;
     fail(error);
   };
-  const outputs = openOutputs(config, io, log === null ? null : (line) => log.write(line), {
-    JOURNAL_STREAM: Deno.env.get("JOURNAL_STREAM"),
-  }, headlessFailed);
-  if (outputs === null) {
-    log?.close();
-    return EXIT_USAGE;
-  }
+  const outputs = openOutputs(
+    config,
+    io,
+    log === null ? null : (line) => log.write(line),
+    {
+      JOURNAL_STREAM: Deno.env.get("JOURNAL_STREAM"),
+    },
+    headlessFailed,
+    report,
+  );
 
   let host: Host;
   try {

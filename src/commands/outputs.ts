@@ -1,7 +1,8 @@
 /**
  * The daemon's unattended outputs, set up before the daemon starts:
- * `--metrics` (bound first, so a taken port fails before waspd touches the
- * kernel), `--headless` event lines and the `--log` JSON lines, combined
+ * `--metrics` (bound first when it can be: a taken port is an error event and
+ * a bind retried in the background, never a stop), `--headless` event lines
+ * and the `--log` JSON lines, combined
  * into the one EventLog sink and the one per-snapshot callback the daemon
  * command passes on.
  */
@@ -9,7 +10,7 @@ import type { Config } from "../config.ts";
 import type { EventSink } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { formatListenAddress } from "../metrics/listen.ts";
-import { MetricsServer } from "../metrics/server.ts";
+import { MetricsServer, type Report } from "../metrics/server.ts";
 import { headlessSink, journalMode } from "../ui/headless.ts";
 import { VERSION } from "../cli.ts";
 import type { Output } from "../sys/stdio.ts";
@@ -22,8 +23,9 @@ export interface DaemonOutputs {
 }
 
 /**
- * Null (after one line on stderr) when --metrics cannot bind. `headlessFailed`
- * hears the first failed --headless write (no line is written after it).
+ * `headlessFailed` hears the first failed --headless write (no line is
+ * written after it); `report` hears what the --metrics server has to say
+ * (a port it cannot bind, accepts failing), for the event log.
  */
 export function openOutputs(
   config: Config,
@@ -31,17 +33,16 @@ export function openOutputs(
   logSink: EventSink | null,
   env: { JOURNAL_STREAM?: string | undefined },
   headlessFailed: (error: unknown) => void,
-): DaemonOutputs | null {
+  report: Report,
+): DaemonOutputs {
   let metrics: MetricsServer | null = null;
   if (config.metrics !== null) {
-    try {
-      metrics = new MetricsServer(config.metrics, { version: VERSION, deno: Deno.version.deno });
-    } catch (error) {
-      const where = formatListenAddress(config.metrics);
-      io.err(`waspd: --metrics ${where}: ${(error as Error).message}\n`);
-      return null;
+    const build = { version: VERSION, deno: Deno.version.deno };
+    metrics = new MetricsServer(config.metrics, build, { report });
+    // Bound later, it says so in an event: stderr may be the live screen's by then.
+    if (metrics.address !== null) {
+      io.err(`waspd: metrics on http://${formatListenAddress(metrics.address)}/metrics\n`);
     }
-    io.err(`waspd: metrics on http://${formatListenAddress(metrics.address)}/metrics\n`);
   }
   const headless = config.headless ? headlessSink(io.out, journalMode(env), headlessFailed) : null;
   const sinks = [logSink, headless].filter((s): s is EventSink => s !== null);

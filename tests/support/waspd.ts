@@ -95,6 +95,7 @@ export async function runUntil<S>(
 }
 
 export interface WaspdProcess {
+  readonly pid: number;
   readonly lines: string[];
   stderr(): string;
   /** Resolves with the metrics URL once waspd has said it (rejects after timeoutMs). */
@@ -130,6 +131,7 @@ export function spawnWaspd(args: string[], env: Record<string, string> = {}): Wa
     });
 
   return {
+    pid: child.pid,
     lines: stdoutLines,
     stderr: () => err,
     metricsUrl: (timeoutMs = 30_000) =>
