@@ -251,7 +251,14 @@ Deno.test("no NUMA directory at all: one node 0 from cpu/online and /proc/meminf
 
 Deno.test("this machine's real /sys and /proc", async () => {
   const topo = await readTopology();
-  assert.deepEqual(topo.warnings, []);
+  // Some hypervisors publish no cache directory: then the one warning says so
+  // and the size is unknown, never a made-up figure.
+  const cacheDir = "/sys/devices/system/cpu/cpu0/cache";
+  const hasCacheInfo = await Deno.stat(cacheDir).then(() => true, () => false);
+  assert.deepEqual(
+    topo.warnings,
+    hasCacheInfo ? [] : [`${cacheDir}: missing; last-level cache size unknown`],
+  );
   assert.ok(topo.nodes.length >= 1);
   const node0 = topo.nodes[0];
   assert.ok(node0 !== undefined);
@@ -261,7 +268,8 @@ Deno.test("this machine's real /sys and /proc", async () => {
   assert.ok(node0.memFreeKb !== null && node0.memFreeKb <= (node0.memTotalKb ?? 0));
   assert.equal(node0.distances.length, topo.nodes.length);
   assert.equal(node0.distances[0], 10);
-  assert.ok(topo.llcBytes !== null && topo.llcBytes > 0);
+  if (hasCacheInfo) assert.ok(topo.llcBytes !== null && topo.llcBytes > 0);
+  else assert.equal(topo.llcBytes, null);
   assert.ok(topo.cpu.vendor !== null && topo.cpu.family !== null && topo.cpu.model !== null);
   // Every CPU in /sys/devices/system/cpu/online is on exactly one node.
   const online = parseRangeList(await Deno.readTextFile("/sys/devices/system/cpu/online"));
