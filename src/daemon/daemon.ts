@@ -72,6 +72,7 @@ export class Daemon implements DaemonControl {
       this.events,
       this.#enforcing,
       (found) => this.#ledger.inheritWritten(found),
+      (found) => this.#ledger.modeWritten(found),
     );
     this.#ops.remember(at.mitosis);
     const latency = new LatencyState();
@@ -167,6 +168,7 @@ export class Daemon implements DaemonControl {
       enforcing: this.enforcing,
       claims,
       restoreInherit: (found) => this.#ops.restoreLeft(found),
+      restoreMode: (found) => this.#ops.restoreModeLeft(found),
       adopt: (target) => this.#actuator.adopt(target),
       disable: (target, reason) => this.#actuator.disable(target, reason),
       report: (kind, message, pid) => this.events.emit(kind, message, pid),
