@@ -46,6 +46,7 @@ function manualContext(host: Host): manual.ManualContext {
     mitosis: host.mitosis,
     lookup: (pid) => host.process(pid),
     privileges: host.privileges(),
+    topology: () => host.topology(),
     pins: host.pins,
     deadlineMs: PRCTL_DEADLINE_MS,
     // Kept in the shipped binary on purpose: the VM suite (tests/vm/suite.sh)

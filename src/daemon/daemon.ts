@@ -8,6 +8,7 @@
 import { errorMessage } from "../core/error_message.ts";
 import { selectManageable } from "../core/discovery.ts";
 import { EventLog, type EventSink } from "../core/events.ts";
+import { replicationMask } from "../core/replication_mask.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import type { ProcessKey } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
@@ -66,7 +67,13 @@ export class Daemon implements DaemonControl {
       () => host.clock.wallNow(),
       (kind, message, pid) => this.events.emit(kind, message, pid),
     );
-    this.#actuator = new Actuator(host, this.events, PRCTL_DEADLINE_MS, this.#ledger);
+    this.#actuator = new Actuator(
+      host,
+      this.events,
+      PRCTL_DEADLINE_MS,
+      this.#ledger,
+      () => replicationMask(this.#live.topology),
+    );
     this.#ops = new MitosisOperations(
       host.mitosis,
       this.events,
