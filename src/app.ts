@@ -52,6 +52,7 @@ function manualContext(host: Host): manual.ManualContext {
     mitosis: host.mitosis,
     lookup: (pid) => host.process(pid),
     privileges: host.privileges(),
+    topology: () => host.topology(),
     pins: host.pins,
     deadlineMs: PRCTL_DEADLINE_MS,
     wallNow: () => host.clock.wallNow(),

@@ -16,6 +16,7 @@ import { type ActionResult, type ProcessKey, processKeyString } from "../src/cor
 import { RETRY_BASE_MS } from "../src/core/stuck.ts";
 import { EventLog } from "../src/core/events.ts";
 import { Actuator } from "../src/daemon/actuator.ts";
+import { simReplication } from "./support/replication.ts";
 import { Daemon, PRCTL_DEADLINE_MS } from "../src/daemon/daemon.ts";
 import { OwnershipLedger } from "../src/daemon/ownership.ts";
 import type { Host, MitosisControl } from "../src/host.ts";
@@ -201,7 +202,13 @@ Deno.test("the ownership record keeps a stuck enable's intent and learns its lat
     const hanging = withHangingCalls(sim, SIM_PIDS.stream);
     const events = new EventLog(() => sim.clock.wallNow());
     const ledger = new OwnershipLedger(sim.ownership, SIM_PIDS.waspd, () => 0, () => {});
-    const actuator = new Actuator(hanging.host, events, PRCTL_DEADLINE_MS, ledger);
+    const actuator = new Actuator(
+      hanging.host,
+      events,
+      PRCTL_DEADLINE_MS,
+      ledger,
+      simReplication(),
+    );
     const info = await sim.process(SIM_PIDS.stream);
     assert.ok(info);
     const target = { pid: info.pid, startTime: info.startTime, name: info.name };

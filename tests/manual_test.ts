@@ -13,7 +13,8 @@ import {
   runUnpin,
 } from "../src/commands/manual.ts";
 import type { MitosisControl, PinStore } from "../src/host.ts";
-import type { ProcessInfo } from "../src/core/types.ts";
+import type { ProcessInfo, Topology } from "../src/core/types.ts";
+import { simTopology } from "../src/sim/topology.ts";
 import { LinuxMitosis } from "../src/sys/mitosis/linux.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { STOCK_KERNEL } from "./stock_kernel.ts";
@@ -39,7 +40,7 @@ interface World {
 }
 
 async function world(
-  options: { root?: boolean; mitosis?: MitosisControl; pins?: PinStore } = {},
+  options: { root?: boolean; mitosis?: MitosisControl; pins?: PinStore; topology?: Topology } = {},
 ): Promise<World> {
   const kernel = new SimMitosisKernel({ nodes: [0, 1, 2, 3], callerPid: 100, now: () => 0 });
   kernel.addProcess({ pid: 101, name: "mitosis_probe" });
@@ -61,6 +62,7 @@ async function world(
     mitosis: options.mitosis ?? new SimMitosisControl(kernel, () => Promise.resolve()),
     lookup,
     privileges: { root: options.root ?? true, uid: options.root === false ? 1000 : 0 },
+    topology: () => Promise.resolve(options.topology ?? simTopology(4)),
     pins: options.pins ?? new FilePins(`${dir}/run/pins.json`),
     deadlineMs: 50,
     wallNow: () => Date.UTC(2026, 0, 1),
@@ -258,6 +260,7 @@ Deno.test("status: text and JSON with nodes and steering; exit 1 without Mitosis
       name: "mitosis_probe",
       live: true,
       nodes: [0, 1, 2, 3],
+      mask: 15,
       duration_ms: 0,
       steering: [1, 0, 3, 2, -1, -1, -1, -1],
       steering_error: null,
@@ -393,7 +396,7 @@ Deno.test({
         assert.match(
           w.err[i] ?? "",
           new RegExp(
-            `^waspd ${command}: prctl\\(100, 0x[01], pid \\d+\\) failed: EINVAL .*no Mitosis here`,
+            `^waspd ${command}: prctl\\(100, 0x[0f], pid \\d+\\) failed: EINVAL .*no Mitosis here`,
           ),
         );
         assert.doesNotMatch(w.err[i] ?? "", /stuck|did not return|did not start/);
@@ -404,4 +407,28 @@ Deno.test({
       await cleanup(w);
     }
   },
+});
+
+Deno.test("enable replicates on the nodes with CPUs; with one such node it refuses, no kernel call", async () => {
+  await inWorld(async (w) => {
+    assert.equal(await runEnable(w.ctx, 101), 0);
+    assert.equal(w.kernel.processes.get(101)?.mask, 0b0111, "node 3 is memory-only");
+    assert.equal(
+      w.out.at(-1),
+      "replication on for 101 (mitosis_probe) on nodes 0,1,2; pinned on\n",
+    );
+  }, { topology: simTopology(4, [], [3]) });
+  await inWorld(async (w) => {
+    assert.equal(await runEnable(w.ctx, 101), 1);
+    assert.equal(w.kernel.processes.get(101)?.mask, 0, "nothing asked of the kernel");
+    assert.deepEqual(w.err, [
+      "waspd enable: replication needs 2 or more nodes with CPUs (only node 0 has CPUs; " +
+      "memory-only: nodes 1, 2, 3): a replica where no CPU runs is never walked; nothing done\n",
+    ]);
+    assert.deepEqual(w.out, []);
+    // Turning off needs no mask: it still works there.
+    w.kernel.prctl(100, 0b0011, 101);
+    assert.equal(await runDisable(w.ctx, 101), 0);
+    assert.equal(w.kernel.processes.get(101)?.mask, 0);
+  }, { topology: simTopology(4, [], [1, 2, 3]) });
 });

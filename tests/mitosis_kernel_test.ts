@@ -162,7 +162,13 @@ Deno.test("masks: a single node or an offline node is EINVAL; same mask again is
   const kernel = kernelAt({ t: 0 });
   kernel.addProcess({ pid: 300, name: "w" });
   assert.deepEqual(kernel.prctl(100, 0b0100, 300), { rc: -1, errno: 22 });
-  assert.deepEqual(kernel.prctl(100, 0b1_0000_0011, 300), { rc: -1, errno: 22 });
+  // Node 4 is within the 8 bits the kernel reads, and offline.
+  assert.deepEqual(kernel.prctl(100, 0b1_0011, 300), { rc: -1, errno: 22 });
+  // Bits from NUMA_NODE_COUNT (8) up are not read: node 8 alone names nothing.
+  assert.deepEqual(kernel.prctl(100, 0b1_0000_0000, 300), { rc: -1, errno: 22 });
+  assert.deepEqual(kernel.prctl(100, 0b1_0000_0011, 300), { rc: 0, errno: 0 });
+  assert.equal(kernel.processes.get(300)?.mask, 0b0011, "bit 8 ignored, as the kernel does");
+  kernel.prctl(100, 0, 300);
   assert.deepEqual(kernel.prctl(100, 0b0011, 300), { rc: 0, errno: 0 });
   assert.deepEqual(kernel.prctl(100, 0b0011, 300), { rc: 0, errno: 0 });
   const steering = new Int32Array([2, -1, -1, -1, -1, -1, -1, -1]);
@@ -172,6 +178,13 @@ Deno.test("masks: a single node or an offline node is EINVAL; same mask again is
   kernel.prctl(100, 0, 300);
   assert.equal(kernel.prctlSteering(PR_GET_PGTABLE_REPL_STEERING, read, 300).errno, 22);
   assert.equal(kernel.prctlSteering(PR_GET_PGTABLE_REPL_STEERING, read, 999).errno, 3);
+});
+
+Deno.test("masks: one online node cannot replicate, not even with 1 (all online nodes)", () => {
+  const kernel = new SimMitosisKernel({ nodes: [0], callerPid: 100, now: () => 0 });
+  kernel.addProcess({ pid: 300, name: "w" });
+  assert.deepEqual(kernel.prctl(100, 1, 300), { rc: -1, errno: 22 });
+  assert.deepEqual(kernel.prctl(100, 0, 300), { rc: 0, errno: 0 });
 });
 
 Deno.test("a stopped target never answers: stuck after the deadline, completes on SIGCONT", async () => {

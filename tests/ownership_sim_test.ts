@@ -9,6 +9,7 @@ import { inTempDir } from "./support/scratch.ts";
 import { EventLog } from "../src/core/events.ts";
 import type { ActionResult, ProcessKey } from "../src/core/types.ts";
 import { Actuator } from "../src/daemon/actuator.ts";
+import { simReplication } from "./support/replication.ts";
 import { label } from "../src/daemon/managed.ts";
 import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
 import { libc } from "../src/ffi/libc.ts";
@@ -32,7 +33,7 @@ function waspdOn(dir: string, selfPid: number, wrap: (sim: SimHost) => Host = (s
     () => sim.clock.wallNow(),
     (kind, message, pid) => events.emit(kind, message, pid),
   );
-  const actuator = new Actuator(used, events, DEADLINE_MS, ledger);
+  const actuator = new Actuator(used, events, DEADLINE_MS, ledger, simReplication());
   const takeOver = () =>
     takeOverOwnership({
       ledger,

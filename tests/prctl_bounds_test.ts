@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { EventLog } from "../src/core/events.ts";
 import type { ProcessKey } from "../src/core/types.ts";
 import { Actuator } from "../src/daemon/actuator.ts";
+import { simReplication } from "./support/replication.ts";
 import type { Host } from "../src/host.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
@@ -137,7 +138,7 @@ Deno.test("the undo hands each call what is left of its budget as withinMs", asy
     },
   });
   const host = Object.create(sim, { mitosis: { value: mitosis } }) as Host;
-  const actuator = new Actuator(host, new EventLog(() => 0), 2000, null);
+  const actuator = new Actuator(host, new EventLog(() => 0), 2000, null, simReplication());
   await sim.advance(3000);
   const stream = await sim.process(SIM_PIDS.stream);
   assert.ok(stream);

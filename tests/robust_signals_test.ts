@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { DUPLICATE_SIGNAL_MS, judgeSignal } from "../src/daemon/signals.ts";
 import { Actuator } from "../src/daemon/actuator.ts";
+import { simReplication } from "./support/replication.ts";
 import { EventLog } from "../src/core/events.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
@@ -85,7 +86,7 @@ Deno.test("row 9: a deliberate second SIGTERM 1.2 s later exits at once, code 14
 Deno.test("row 9: the undo stays within its budget however slow prctl is", async () => {
   // prctl takes 1.5 s of simulated time; a manual clock moves only when told.
   const host = new SimHost({ nodes: 2, manualClock: true, prctlMs: 1500 });
-  const actuator = new Actuator(host, new EventLog(() => 0), 2000);
+  const actuator = new Actuator(host, new EventLog(() => 0), 2000, null, simReplication());
   for (const pid of [SIM_PIDS.stream, SIM_PIDS.compute, SIM_PIDS.idle]) {
     const info = await host.process(pid);
     if (info) actuator.enabled.set(processKeyString(info), info);

@@ -63,22 +63,28 @@ Deno.test("failed cells are ignored; a row with no usable cell stays local", () 
   ]);
 });
 
-Deno.test("a CPU-only row takes the fastest memory node outright", () => {
-  // Node 2 has CPUs but no memory: it is a row and not a column.
-  const m = measurement([0, 2], [0, 1], [[90, 150], [130, 120]]);
-  assert.deepEqual(computeSteering(m).choices[1], { node: 2, replica: 1, remote: true });
-  assert.deepEqual(steeringArray(computeSteering(m)), [-1, -1, 1, -1, -1, -1, -1, -1]);
+Deno.test("a CPU-only row takes the fastest replica outright", () => {
+  // Node 2 has CPUs but no memory: a row and not a column. Node 3 has both.
+  const m = measurement([0, 2, 3], [0, 3], [[90, 150], [130, 120], [140, 95]]);
+  assert.deepEqual(computeSteering(m).choices[1], { node: 2, replica: 3, remote: true });
+  assert.deepEqual(steeringArray(computeSteering(m)), [-1, -1, 3, -1, -1, -1, -1, -1]);
 });
 
-Deno.test("a memory-only column can be chosen by a row whose local is slower beyond noise", () => {
-  // Node 3 is memory only (CXL-like, or a far socket's spare memory): a column, never a row.
+Deno.test("a memory-only column is never chosen, however fast: the mask gives it no replica", () => {
+  // Node 3 is memory only (CXL-like, or QEMU's -numa node without CPUs): a column, never a row.
   const m = measurement([0, 1], [0, 1, 3], [[200, 250, 120], [210, 100, 130]]);
   const s = computeSteering(m);
   assert.deepEqual(s.choices, [
-    { node: 0, replica: 3, remote: true },
+    { node: 0, replica: 0, remote: false },
     { node: 1, replica: 1, remote: false },
   ]);
-  assert.equal(s.choices.some((c) => c.node === 3), false);
+  assert.deepEqual(steeringArray(s), new Array(STEERING_SLOTS).fill(-1));
+  // The next fastest node with CPUs still wins when it beats local beyond noise.
+  const far = measurement([0, 1], [0, 1, 3], [[200, 120, 60], [210, 100, 130]]);
+  assert.deepEqual(computeSteering(far).choices[0], { node: 0, replica: 1, remote: true });
+  // A CPU-only row whose only faster column is memory-only takes the fastest replica.
+  const cpuOnly = measurement([0, 2], [0, 1], [[90, 150], [130, 120]]);
+  assert.deepEqual(computeSteering(cpuOnly).choices[1], { node: 2, replica: 0, remote: true });
 });
 
 Deno.test("steeringArray: 8 entries, -1 = local, nodes beyond the slots dropped", () => {

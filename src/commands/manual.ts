@@ -10,7 +10,14 @@
  * in between is not touched. A process changed by hand is pinned, so a
  * running daemon's policy leaves it alone.
  */
-import type { ActionResult, ActiveProcess, ProcessInfo, ProcessKey } from "../core/types.ts";
+import type {
+  ActionResult,
+  ActiveProcess,
+  ProcessInfo,
+  ProcessKey,
+  Topology,
+} from "../core/types.ts";
+import { maskOfNodes, replicationMask } from "../core/replication_mask.ts";
 import { type MitosisJson, mitosisJson } from "../core/snapshot.ts";
 import type { MitosisControl, PinStore, Privileges } from "../host.ts";
 import { pinOf, type PinState } from "../core/pins.ts";
@@ -22,6 +29,8 @@ export interface ManualContext {
   /** Read /proc/PID/stat now: identity and state, or null when there is no such process. */
   lookup(pid: number): Promise<ProcessInfo | null>;
   privileges: Privileges;
+  /** The NUMA topology now: `enable` replicates on its nodes with CPUs. */
+  topology(): Promise<Topology>;
   /** The host's pins: commands pin only where the pins are shared (the real pins file). */
   pins: PinStore;
   /** How long prctl(100) may take before it is reported stuck. */
@@ -109,13 +118,19 @@ async function setReplication(
 ): Promise<number> {
   const info = await preflight(ctx, command, pid);
   if (typeof info === "number") return info;
+  let arg2 = 0;
+  if (command === "enable") {
+    // The nodes with CPUs (core/replication_mask.ts); refused before any kernel call.
+    const mask = replicationMask(await ctx.topology());
+    if (!mask.ok) {
+      ctx.err(`waspd enable: ${mask.reason}; nothing done\n`);
+      return 1;
+    }
+    arg2 = mask.mask;
+  }
   const key = { pid: info.pid, startTime: info.startTime };
   if (!(await reconfirm(ctx, command, key))) return 1;
-  const result = await ctx.mitosis.setReplication(
-    key,
-    command === "enable" ? 1 : 0,
-    ctx.deadlineMs,
-  );
+  const result = await ctx.mitosis.setReplication(key, arg2, ctx.deadlineMs);
   const who = `${pid} (${sanitizeText(info.name)})`;
   if (!result.ok && result.stuck) {
     ctx.err(`waspd ${command}: ${result.message}; the call may still complete later\n`);
@@ -217,6 +232,8 @@ export interface StatusProcessJson {
   name: string;
   live: boolean;
   nodes: number[];
+  /** `nodes` as a prctl(100) mask (bit i = node i); null for a node past bit 52. */
+  mask: number | null;
   duration_ms: number | null;
   steering: number[] | null;
   steering_error: string | null;
@@ -245,6 +262,7 @@ function processJson(a: ActiveProcess, steering: number[] | ActionResult): Statu
     name: a.name,
     live: a.live,
     nodes: a.nodes,
+    mask: maskOfNodes(a.nodes),
     duration_ms: a.durationMs,
     steering: Array.isArray(steering) ? steering : null,
     steering_error: Array.isArray(steering) ? null : describeFailure(steering),

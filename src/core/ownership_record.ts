@@ -39,6 +39,11 @@ export interface OwnedRecord {
    * value it found there, which the next waspd restores if it died first.
    */
   inheritFound?: number;
+  /**
+   * Present while that waspd has changed /proc/mitosis/mode (the `m` key):
+   * the value it found there, which the next waspd restores if it died first.
+   */
+  modeFound?: number;
 }
 
 /** Where the record is kept: a file on a real host, memory or a file on the simulated one. */
@@ -82,6 +87,8 @@ interface OwnedFileJson {
   owner_pid: number;
   /** The inherit value found before waspd wrote 0 (absent: waspd did not write it). */
   inherit_found?: number;
+  /** The mode value found before waspd changed it (absent: waspd did not change it). */
+  mode_found?: number;
   entries: {
     pid: number;
     start_time: number;
@@ -97,6 +104,7 @@ export function encodeOwned(record: OwnedRecord): string {
     version: 1,
     owner_pid: record.ownerPid,
     ...(record.inheritFound === undefined ? {} : { inherit_found: record.inheritFound }),
+    ...(record.modeFound === undefined ? {} : { mode_found: record.modeFound }),
     entries: [...record.entries.values()].sort((a, b) => a.pid - b.pid).map((e) => ({
       pid: e.pid,
       start_time: e.startTime,
@@ -126,13 +134,27 @@ export function decodeOwned(
   if (inheritFound !== undefined && !isInt(inheritFound)) {
     return { ok: false, reason: "inherit_found is not an integer" };
   }
+  const modeFound = json.mode_found;
+  if (modeFound !== undefined && !isModeValue(modeFound)) {
+    return { ok: false, reason: "mode_found is not -1, 0 or 1" };
+  }
   const decoded = decodeEntries(json.entries, MAX_OWNED, ownedEntryOf, processKeyString);
   if (!decoded.ok) return decoded;
   const entries = decoded.value;
   return {
     ok: true,
-    value: { ownerPid, entries, ...(inheritFound === undefined ? {} : { inheritFound }) },
+    value: {
+      ownerPid,
+      entries,
+      ...(inheritFound === undefined ? {} : { inheritFound }),
+      ...(modeFound === undefined ? {} : { modeFound }),
+    },
   };
+}
+
+/** The values /proc/mitosis/mode takes (anything else the kernel refuses with EINVAL). */
+function isModeValue(value: unknown): value is number {
+  return value === -1 || value === 0 || value === 1;
 }
 
 function ownedEntryOf(raw: unknown): OwnedEntry | null {

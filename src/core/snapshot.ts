@@ -92,6 +92,8 @@ export interface ProcessJson {
   /** Replication as the kernel reports it (/proc/mitosis/active); null = unknown. */
   replicated: boolean | null;
   replica_nodes: number[] | null;
+  /** replica_nodes as a prctl(100) mask (bit i = node i); null when replica_nodes is (or a node is past bit 52). */
+  replica_mask: number | null;
   status: ReplicationStatus;
   reason: string;
   /** Time left before the hysteresis flips the decision, or null. */
@@ -197,6 +199,10 @@ export interface DaemonJson {
   ptl_error: string | null;
   /** How the background PTL refresh measures under its budget (null before the first). */
   ptl_method: PtlMethodJson | null;
+  /** The mask replication is turned on with (the nodes with CPUs); null when refused. */
+  replication_mask: number | null;
+  /** Why replication is refused on this machine (fewer than 2 nodes with CPUs), else null. */
+  replication_refused: string | null;
 }
 
 export interface PtlMethodJson {

@@ -2,9 +2,13 @@
  * Steering from a PTL latency matrix (pure): for each node with CPUs, which
  * node's page-table replica its CPUs should walk. Local by default; a remote
  * replica wins only when it is faster by more than the measured noise, so two
- * measurements that differ by noise never flip steering back and forth.
+ * measurements that differ by noise never flip steering back and forth. Only
+ * a node the replication mask names holds a replica (core/replication_mask.ts:
+ * the nodes with CPUs, i.e. the matrix's rows), so a memory-only column,
+ * however fast, is never chosen: the kernel would refuse it (EINVAL).
  */
 import { type PtlMeasurement, type Steering, STEERING_SLOTS } from "./types.ts";
+import { replicaNodes } from "./replication_mask.ts";
 
 interface Candidate {
   node: number;
@@ -13,10 +17,15 @@ interface Candidate {
   spread: number | null;
 }
 
-/** The usable cells of one row: a latency, no error. */
-function candidatesOfRow(m: PtlMeasurement, rowIndex: number): Candidate[] {
+/** The usable cells of one row: a replica's node, a latency, no error. */
+function candidatesOfRow(
+  m: PtlMeasurement,
+  rowIndex: number,
+  replicas: ReadonlySet<number>,
+): Candidate[] {
   const out: Candidate[] = [];
   m.cols.forEach((node, c) => {
+    if (!replicas.has(node)) return;
     const latencyNs = m.latencyNs[rowIndex]?.[c] ?? null;
     const error = m.errors[rowIndex]?.[c] ?? null;
     if (latencyNs === null || error !== null || !Number.isFinite(latencyNs) || latencyNs <= 0) {
@@ -52,8 +61,9 @@ function noiseNs(a: Candidate, b: Candidate): number {
 }
 
 export function computeSteering(m: PtlMeasurement): Steering {
+  const replicas = new Set(replicaNodes(m.rows));
   const choices = m.rows.map((node, r) => {
-    const candidates = candidatesOfRow(m, r);
+    const candidates = candidatesOfRow(m, r, replicas);
     const local = candidates.find((c) => c.node === node) ?? null;
     const best = fastest(candidates);
     if (best === null) return { node, replica: node, remote: false };

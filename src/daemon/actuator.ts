@@ -7,6 +7,9 @@
  *   stuck_calls.ts: tried again once it runs, the late answer reconciled);
  * - one call per process at a time; calls are started, not awaited, by the
  *   tick, so ticks, keys and redraws go on while the kernel is slow.
+ * - replication goes on with the machine's mask (core/replication_mask.ts:
+ *   the nodes with CPUs), read at each call, and is refused, without a
+ *   kernel call, where fewer than 2 nodes have CPUs.
  * It remembers what it turned on, so the daemon can undo exactly that (undo.ts).
  */
 import type { EventLog } from "../core/events.ts";
@@ -14,7 +17,8 @@ import type { ActionKind } from "../core/snapshot.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
 import type { Host } from "../host.ts";
 import { isStopped } from "../core/process_state.ts";
-import { label, type ManagedProcess, setReplicationObserved } from "./managed.ts";
+import type { ReplicationMask } from "../core/replication_mask.ts";
+import { label, type ManagedProcess, REPLICATE_OFF, setReplicationObserved } from "./managed.ts";
 import type { ReplicationObserver } from "./ownership.ts";
 import { type StuckCall, StuckCalls } from "./stuck_calls.ts";
 import { UNDO_BUDGET_MS, undoAll } from "./undo.ts";
@@ -29,17 +33,23 @@ export class Actuator {
   readonly #inflight = new Map<string, Promise<void>>();
   /** Told before and after each prctl(100): the crash-safe ownership record. */
   readonly #observer: ReplicationObserver | null;
+  /** The mask replication goes on with, for the machine as it is now. */
+  readonly #replication: () => ReplicationMask;
+  /** The refusal last reported: said once, not at every retry the policy makes. */
+  #refusalSaid: string | null = null;
 
   constructor(
     host: Host,
     events: EventLog,
     deadlineMs: number,
-    observer: ReplicationObserver | null = null,
+    observer: ReplicationObserver | null,
+    replication: () => ReplicationMask,
   ) {
     this.#host = host;
     this.#events = events;
     this.#deadlineMs = deadlineMs;
     this.#observer = observer;
+    this.#replication = replication;
     this.#stuck = new StuckCalls({ host, events, owned: this.enabled, observer });
   }
 
@@ -136,19 +146,37 @@ export class Actuator {
   }
 
   async #enable(target: ManagedProcess, reason: string, steering: readonly number[] | null) {
+    const mask = this.#replication();
+    if (!mask.ok) {
+      if (mask.reason !== this.#refusalSaid) {
+        this.#events.emit("info", `enable ${label(target)} skipped: ${mask.reason}`, target.pid, {
+          action: { kind: "enable", result: "skipped" },
+          severity: "warning",
+        });
+      }
+      this.#refusalSaid = mask.reason;
+      return;
+    }
+    this.#refusalSaid = null;
     if (!(await this.#confirm(target, "enable"))) return;
-    const result = await this.#replicate(target, true, reason);
+    const result = await this.#replicate(target, mask.mask, reason);
     if (!this.#record(target, "enable", result, true)) return;
     this.enabled.set(processKeyString(target), target);
-    this.#events.emit("enable", `replication on for ${label(target)}: ${reason}`, target.pid, {
-      action: { kind: "enable", result: "ok" },
-    });
+    const hex = `0x${mask.mask.toString(16)}`;
+    this.#events.emit(
+      "enable",
+      `replication on for ${label(target)}, mask ${hex}: ${reason}`,
+      target.pid,
+      {
+        action: { kind: "enable", result: "ok" },
+      },
+    );
     if (steering !== null) await this.#steer(target, steering, "newly replicated");
   }
 
   async #disable(target: ManagedProcess, reason: string) {
     if (!(await this.#confirm(target, "disable"))) return;
-    const result = await this.#replicate(target, false, reason);
+    const result = await this.#replicate(target, REPLICATE_OFF, reason);
     if (!this.#record(target, "disable", result, true)) return;
     this.enabled.delete(processKeyString(target));
     this.#events.emit("disable", `replication off for ${label(target)}: ${reason}`, target.pid, {
@@ -168,12 +196,12 @@ export class Actuator {
     );
   }
 
-  #replicate(target: ManagedProcess, on: boolean, reason: string): Promise<ActionResult> {
+  #replicate(target: ManagedProcess, mask: number, reason: string): Promise<ActionResult> {
     return setReplicationObserved(
       this.#host,
       this.#observer,
       target,
-      on,
+      mask,
       reason,
       this.#deadlineMs,
     );

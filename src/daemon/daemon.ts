@@ -8,6 +8,7 @@
 import { errorMessage } from "../core/error_message.ts";
 import { selectManageable } from "../core/discovery.ts";
 import { EventLog, type EventSink } from "../core/events.ts";
+import { replicationMask } from "../core/replication_mask.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import type { ProcessKey } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
@@ -66,12 +67,19 @@ export class Daemon implements DaemonControl {
       () => host.clock.wallNow(),
       (kind, message, pid) => this.events.emit(kind, message, pid),
     );
-    this.#actuator = new Actuator(host, this.events, PRCTL_DEADLINE_MS, this.#ledger);
+    this.#actuator = new Actuator(
+      host,
+      this.events,
+      PRCTL_DEADLINE_MS,
+      this.#ledger,
+      () => replicationMask(this.#live.topology),
+    );
     this.#ops = new MitosisOperations(
       host.mitosis,
       this.events,
       this.#enforcing,
       (found) => this.#ledger.inheritWritten(found),
+      (found) => this.#ledger.modeWritten(found),
     );
     this.#ops.remember(at.mitosis);
     const latency = new LatencyState();
@@ -167,6 +175,7 @@ export class Daemon implements DaemonControl {
       enforcing: this.enforcing,
       claims,
       restoreInherit: (found) => this.#ops.restoreLeft(found),
+      restoreMode: (found) => this.#ops.restoreModeLeft(found),
       adopt: (target) => this.#actuator.adopt(target),
       disable: (target, reason) => this.#actuator.disable(target, reason),
       report: (kind, message, pid) => this.events.emit(kind, message, pid),

@@ -8,26 +8,28 @@ import type { ActionResult, ProcessKey } from "../core/types.ts";
 import type { Host } from "../host.ts";
 import type { ReplicationObserver } from "./ownership.ts";
 
-/** prctl(100) arg2: replicate on all online nodes. */
-export const REPLICATE_ALL_NODES = 1;
+/** prctl(100) arg2 that turns replication off (on: core/replication_mask.ts's mask). */
 export const REPLICATE_OFF = 0;
 
 export interface ManagedProcess extends ProcessKey {
   name: string;
 }
 
-/** A prctl(100) turning replication `on` or off, with the observer told around it. */
+/**
+ * A prctl(100) with `mask` as arg2: the replication mask turns it on,
+ * REPLICATE_OFF off; the observer is told around it.
+ */
 export async function setReplicationObserved(
   host: Host,
   observer: ReplicationObserver | null,
   target: ManagedProcess,
-  on: boolean,
+  mask: number,
   reason: string,
   deadlineMs: number,
   withinMs?: number,
 ): Promise<ActionResult> {
+  const on = mask !== REPLICATE_OFF;
   observer?.before(target, on, reason);
-  const mask = on ? REPLICATE_ALL_NODES : REPLICATE_OFF;
   const result = withinMs === undefined
     ? await host.mitosis.setReplication(target, mask, deadlineMs)
     : await host.mitosis.setReplication(target, mask, deadlineMs, withinMs);

@@ -1,8 +1,10 @@
 /**
  * The operator's /proc/mitosis commands (the seed daemon's keys): cache top-up
  * and drain, mode toggle. Remembers the `mode` and `inherit` values found at
- * start so that exactly what waspd changed is restored on exit. In advisory
- * mode each command only says what it would have written.
+ * start so that exactly what waspd changed is restored on exit; each found
+ * value is also put on the ownership record before the first write that
+ * changes it, so a waspd killed before its exit leaves it for the next one.
+ * In advisory mode each command only says what it would have written.
  */
 import type { EventLog } from "../core/events.ts";
 import type { ActionResult, MitosisState } from "../core/types.ts";
@@ -24,17 +26,21 @@ export class MitosisOperations {
   #restoreInherit: number | null = null;
   /** Told when inherit is written (the found value) and restored (null): the crash-safe record. */
   readonly #onInherit: (found: number | null) => void;
+  /** The same for mode: told the found value before waspd first changes it, null once restored. */
+  readonly #onMode: (found: number | null) => void;
 
   constructor(
     mitosis: MitosisControl,
     events: EventLog,
     enforcing: boolean,
     onInherit: (found: number | null) => void = () => {},
+    onMode: (found: number | null) => void = () => {},
   ) {
     this.#mitosis = mitosis;
     this.#events = events;
     this.#enforcing = enforcing;
     this.#onInherit = onInherit;
+    this.#onMode = onMode;
   }
 
   /** Record the values to restore on exit. */
@@ -80,12 +86,16 @@ export class MitosisOperations {
   /** `m`: toggle between per-process (-1) and auto-enable (1). */
   async toggleMode(state: MitosisState | null): Promise<void> {
     const next = state?.mode === MODE_AUTO ? MODE_DEFAULT : MODE_AUTO;
+    // On record before the first write: a crash right after it leaves what to restore.
+    const first = this.#enforcing && !this.#wroteMode && this.#foundMode !== null;
+    if (first) this.#onMode(this.#foundMode);
     const ok = await this.#write(
       "mode",
       next,
       `mode set to ${next}`,
     );
     if (ok) this.#wroteMode = true;
+    else if (first && !this.#wroteMode) this.#onMode(null);
   }
 
   /** At start, when enforcing: turn inherit off unless an option says `keep` (core/inherit.ts). */
@@ -112,12 +122,23 @@ export class MitosisOperations {
     return result.ok;
   }
 
+  /**
+   * At takeover: a waspd that died without its undo changed the mode after
+   * finding `found`. Put that back now, and take it as the value found here.
+   */
+  async restoreModeLeft(found: number): Promise<boolean> {
+    const result = await this.#mitosis.write("mode", found);
+    if (result.ok) this.#foundMode = found;
+    return result.ok;
+  }
+
   /** Put back the mode / inherit values found at start, if waspd changed them. */
   async restore(): Promise<string[]> {
     const lines: string[] = [];
     if (this.#wroteMode && this.#foundMode !== null) {
       const r = await this.#mitosis.write("mode", this.#foundMode);
       lines.push(restored("mode", this.#foundMode, r));
+      if (r.ok) this.#onMode(null);
     }
     if (this.#restoreInherit !== null) {
       const r = await this.#mitosis.write("inherit", this.#restoreInherit);

@@ -45,6 +45,8 @@ export class OwnershipLedger implements ReplicationObserver {
   #writes = true;
   /** The inherit value found, while this waspd has written 0 there. */
   #inheritFound: number | undefined = undefined;
+  /** The mode value found, while this waspd has changed it. */
+  #modeFound: number | undefined = undefined;
   #lock: { release(): void } | null = null;
 
   constructor(store: OwnedStore, selfPid: number, wallNow: () => number, report: Report) {
@@ -92,13 +94,19 @@ export class OwnershipLedger implements ReplicationObserver {
    * left entries it could not handle). Its entries become this ledger's until
    * `settle` says what happens to each.
    */
-  takeOver(): { ownerPid: number; entries: OwnedEntry[]; inheritFound?: number } | null {
+  takeOver():
+    | { ownerPid: number; entries: OwnedEntry[]; inheritFound?: number; modeFound?: number }
+    | null {
     const { record, warning } = this.#store.load(this.#wallNow());
     if (warning !== null) this.#report("error", warning, null);
     if (record === null) return null;
-    if (record.entries.size === 0 && record.inheritFound === undefined) return null;
+    if (
+      record.entries.size === 0 && record.inheritFound === undefined &&
+      record.modeFound === undefined
+    ) return null;
     for (const [key, entry] of record.entries) this.#entries.set(key, entry);
     this.#inheritFound = record.inheritFound;
+    this.#modeFound = record.modeFound;
     return { ...record, entries: [...record.entries.values()] };
   }
 
@@ -108,6 +116,15 @@ export class OwnershipLedger implements ReplicationObserver {
    */
   inheritWritten(found: number | null): void {
     this.#inheritFound = found ?? undefined;
+    this.save();
+  }
+
+  /**
+   * This waspd is about to change the mode, having found `found` (on record
+   * until it is restored), or put the found value back (null: off the record).
+   */
+  modeWritten(found: number | null): void {
+    this.#modeFound = found ?? undefined;
     this.save();
   }
 
@@ -163,12 +180,15 @@ export class OwnershipLedger implements ReplicationObserver {
     if (!this.#writes) return;
     try {
       const inheritFound = this.#inheritFound;
-      if (this.#entries.size === 0 && inheritFound === undefined) this.#store.clear();
-      else {
+      const modeFound = this.#modeFound;
+      if (this.#entries.size === 0 && inheritFound === undefined && modeFound === undefined) {
+        this.#store.clear();
+      } else {
         this.#store.save({
           ownerPid: this.#selfPid,
           entries: this.#entries,
           ...(inheritFound === undefined ? {} : { inheritFound }),
+          ...(modeFound === undefined ? {} : { modeFound }),
         });
       }
       this.#lastError = null;
@@ -209,6 +229,11 @@ export interface TakeoverDeps {
    * without restoring it); true when written.
    */
   restoreInherit?(found: number): Promise<boolean>;
+  /**
+   * Put back the mode value a dead waspd found before it changed the mode
+   * (it died without restoring it); true when written.
+   */
+  restoreMode?(found: number): Promise<boolean>;
 }
 
 /**
@@ -310,6 +335,17 @@ export async function takeOverOwnership(
       null,
     );
     if (ok) ledger.inheritWritten(null);
+  }
+  if (previous.modeFound !== undefined && deps.enforcing && claims) {
+    const found = previous.modeFound;
+    const ok = (await deps.restoreMode?.(found)) ?? false;
+    deps.report(
+      ok ? "mode" : "error",
+      `ownership: /proc/mitosis/mode ${ok ? "restored" : "could not be restored"} to ${found} ` +
+        `(changed by waspd pid ${previous.ownerPid}, which exited without its undo)`,
+      null,
+    );
+    if (ok) ledger.modeWritten(null);
   }
   ledger.save();
   return verdicts;

@@ -26,6 +26,7 @@ import type {
   Topology,
 } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
+import { maskOfNodes } from "../core/replication_mask.ts";
 import type { ProcessSignals } from "./policy_inputs.ts";
 
 export interface SnapshotParts {
@@ -110,6 +111,7 @@ function processJsonOf(
     counter_source: hasCounters ? counterSource : null,
     replicated: s.replicated,
     replica_nodes: s.replicaNodes,
+    replica_mask: s.replicaNodes === null ? null : maskOfNodes(s.replicaNodes),
     status: decision?.status ?? "n/a",
     reason: decision?.reason ?? "not decided yet",
     countdown_ms: decision?.countdownMs ?? null,

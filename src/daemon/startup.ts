@@ -3,6 +3,7 @@
  * the lines it opens its event log with: in which mode it runs and why.
  */
 import { capabilitiesJson } from "../core/capabilities.ts";
+import { describeMask, replicationMask } from "../core/replication_mask.ts";
 import type {
   CounterStatus,
   MitosisDetection,
@@ -29,9 +30,10 @@ export async function readMachine(host: Host): Promise<MachineAtStart> {
 }
 
 /**
- * The `info` events a starting daemon emits: its mode, and missing counters.
- * Advisory mode and missing counters are warnings: waspd runs, but cannot do
- * its job there (the journal shows them at priority 4). Pure.
+ * The `info` events a starting daemon emits: its mode, the replication mask
+ * (on a Mitosis kernel), and missing counters. Advisory mode, a refused mask
+ * and missing counters are warnings: waspd runs, but cannot do its job there
+ * (the journal shows them at priority 4). Pure.
  */
 export function startupLines(
   at: MachineAtStart,
@@ -46,6 +48,14 @@ export function startupLines(
         warning: true,
       },
   ];
+  if (at.detection.present) {
+    const mask = replicationMask(at.topology);
+    lines.push(
+      mask.ok
+        ? { text: `replication ${describeMask(mask)}`, warning: false }
+        : { text: `replication refused: ${mask.reason}`, warning: true },
+    );
+  }
   if (!counters.available) {
     lines.push({
       text: `${counters.signals} counters unavailable: ${counters.reason ?? "unknown"}`,

@@ -18,6 +18,7 @@ import type {
   Topology,
 } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
+import { replicationMask } from "../core/replication_mask.ts";
 import { type Config, isExcludedName } from "../config.ts";
 import type { Host, Privileges } from "../host.ts";
 import type { Actuator } from "./actuator.ts";
@@ -125,6 +126,7 @@ export class Ticker {
     this.#processes = new Map(managed.map((p) => [processKeyString(p), p]));
     this.#lastSampleMs = now;
 
+    const mask = replicationMask(live.topology);
     const wallNow = host.clock.wallNow();
     const snapshot = composeSnapshot({
       host,
@@ -145,6 +147,8 @@ export class Ticker {
         ptl_measuring: this.#p.ptl.measuring,
         ptl_error: latency.error,
         ptl_method: ptlMethodJson(latency.method, latency.budget, config),
+        replication_mask: mask.ok ? mask.mask : null,
+        replication_refused: mask.ok ? null : mask.reason,
       },
       mitosis,
       measurement: latency.measurement,

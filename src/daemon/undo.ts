@@ -7,7 +7,7 @@
 import { isStopped } from "../core/process_state.ts";
 import { processKeyString } from "../core/types.ts";
 import type { Host } from "../host.ts";
-import { label, type ManagedProcess, setReplicationObserved } from "./managed.ts";
+import { label, type ManagedProcess, REPLICATE_OFF, setReplicationObserved } from "./managed.ts";
 import type { ReplicationObserver } from "./ownership.ts";
 import type { StuckCalls } from "./stuck_calls.ts";
 
@@ -76,7 +76,7 @@ export async function undoAll(deps: UndoDeps, budgetMs: number): Promise<string[
       host,
       observer,
       target,
-      false,
+      REPLICATE_OFF,
       "undo on exit",
       deadline,
       Math.max(1, left()),

@@ -52,6 +52,8 @@ export interface SimHostOptions {
    * stand-in, as the real host would (the values stay the workload model's).
    */
   signals?: SignalKind;
+  /** Nodes without CPUs (memory only); the kernel model still has them online. */
+  memoryOnlyNodes?: number[];
 }
 
 /** Memory the OS and page cache hold on every node, before any workload. */
@@ -86,10 +88,13 @@ export class SimHost implements Host {
   readonly #warnings: string[] = [];
   #lastSaveFailure: string | null = null;
   readonly ownership: OwnedStore;
+  /** Nodes without CPUs (a plain field: tests wrap a SimHost with Object.create). */
+  readonly memoryOnlyNodes: readonly number[];
 
   constructor(options: SimHostOptions = {}) {
     this.nodes = options.nodes ?? 4;
     assertNodeCount(this.nodes);
+    this.memoryOnlyNodes = [...(options.memoryOnlyNodes ?? [])];
     this.seed = options.seed ?? 1;
     const rng = new SeededRng(this.seed);
     const dir = options.stateDir ?? null;
@@ -230,7 +235,7 @@ export class SimHost implements Host {
       const wobble = Math.round(hashUnit(this.seed, `memfree-${node}`, second) * FREE_WOBBLE_KB);
       return Math.max(0, SIM_NODE_MEM_KB - BASE_USED_KB - used - wobble);
     });
-    return Promise.resolve(simTopology(this.nodes, memFreeKb));
+    return Promise.resolve(simTopology(this.nodes, memFreeKb, this.memoryOnlyNodes));
   }
 
   processes(): Promise<ProcessInfo[]> {

@@ -224,16 +224,26 @@ export class SimMitosisKernel {
     return ok();
   }
 
-  /** 0 = off, 1 = all online nodes, else a mask of >= 2 online nodes; null = EINVAL. */
+  /**
+   * 0 = off, 1 = all online nodes, else a mask of >= 2 online nodes; null =
+   * EINVAL. As the 6.4 handler reads it (kernel/sys.c, PR_SET_PGTABLE_REPL):
+   * enabling needs more than one online node; only bits below NUMA_NODE_COUNT
+   * are read (a higher bit is ignored, not refused); a named node that is
+   * offline, or fewer than 2 named, is EINVAL.
+   */
   #resolveMask(mask: number): number | null {
     if (!Number.isSafeInteger(mask) || mask < 0) return null;
-    const online = this.nodes.reduce((m, n) => m | (1 << n), 0);
     if (mask === 0) return 0;
+    if (this.nodes.length <= 1) return null;
+    const online = this.nodes.reduce((m, n) => m | (1 << n), 0);
     if (mask === 1) return online;
-    // ASSUMED (kernel source reading): offline nodes and single-node masks are rejected.
-    if ((mask & ~online) !== 0) return null;
-    if (popcount(mask) < 2) return null;
-    return mask;
+    let named = 0;
+    for (let node = 0; node < STEERING_SLOTS; node++) {
+      if (Math.floor(mask / 2 ** node) % 2 === 0) continue;
+      if (!this.nodes.includes(node)) return null;
+      named |= 1 << node;
+    }
+    return popcount(named) < 2 ? null : named;
   }
 
   #applyReplication(p: SimProcess, mask: number): { rc: number; errno: number } {

@@ -54,12 +54,20 @@ export function slitMatrix(nodes: number): number[][] {
 /**
  * The Topology at one instant. `memFreeKb[i]` is node i's free memory (the
  * host computes it from the workloads); missing entries are unknown (null).
+ * The nodes in `memoryOnly` have no CPUs (a CXL expander, QEMU's `-numa node`
+ * without CPUs): memory the probe can read, where no CPU runs.
  */
-export function simTopology(nodes: number, memFreeKb: readonly number[] = []): Topology {
+export function simTopology(
+  nodes: number,
+  memFreeKb: readonly number[] = [],
+  memoryOnly: readonly number[] = [],
+): Topology {
   const distances = slitMatrix(nodes);
   const nodeList: NumaNode[] = distances.map((row, id) => ({
     id,
-    cpus: Array.from({ length: SIM_CPUS_PER_NODE }, (_, k) => id * SIM_CPUS_PER_NODE + k),
+    cpus: memoryOnly.includes(id)
+      ? []
+      : Array.from({ length: SIM_CPUS_PER_NODE }, (_, k) => id * SIM_CPUS_PER_NODE + k),
     memTotalKb: SIM_NODE_MEM_KB,
     memFreeKb: memFreeKb[id] ?? null,
     distances: row,
