@@ -13,8 +13,12 @@ import {
   OutputClosed,
   ProcessOutput,
   QUEUE_BYTES,
+  stdio,
   type StdioSystem,
 } from "../src/sys/stdio.ts";
+import { DaemonCounters } from "../src/metrics/daemon_counters.ts";
+import { snapshotExposition } from "../src/metrics/snapshot_metrics.ts";
+import { sampleSnapshot } from "./fixtures/snapshot_sample.ts";
 import { Errno, SyscallError } from "../src/ffi/errno.ts";
 import { libc, O_NONBLOCK, O_RDONLY, O_WRONLY } from "../src/ffi/libc.ts";
 import { OwnedFd } from "../src/ffi/owned.ts";
@@ -408,4 +412,15 @@ Deno.test("a stalled reader: out() returns, drops are counted and reported, fini
   assert.ok(f.time.ms - start <= EXIT_FLUSH.maxMs, `${f.time.ms - start}`);
   assert.equal(f.files.a & O_NONBLOCK, 0);
   assert.ok(io.dropped().stdout >= 100, "counts outlive the queue");
+});
+
+Deno.test("the metric: waspd_output_dropped_lines_total per stream, from the process's counts", () => {
+  const counts = { stdout: 7, stderr: 0 };
+  const counters = new DaemonCounters(() => counts);
+  const text = snapshotExposition(sampleSnapshot(), counters, { version: "0.1.0", deno: "2.9.6" });
+  assert.match(text, /^# TYPE waspd_output_dropped_lines_total counter$/m);
+  assert.match(text, /^waspd_output_dropped_lines_total\{stream="stdout"\} 7$/m);
+  assert.match(text, /^waspd_output_dropped_lines_total\{stream="stderr"\} 0$/m);
+  // By default the counts are this process's own stdio's.
+  assert.deepEqual(new DaemonCounters().view().outputDropped, stdio.dropped());
 });
