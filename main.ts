@@ -32,4 +32,6 @@ if (import.meta.main) {
       Deno.exitCode = 1;
     }
   }
+  // Last: whatever is still queued for a reader gets a short, bounded time.
+  await io.finish();
 }

@@ -7,6 +7,7 @@
  */
 import { errorMessage } from "../core/error_message.ts";
 import type { Config } from "../config.ts";
+import type { EventExtra } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { Daemon } from "../daemon/daemon.ts";
 import type { Host } from "../host.ts";
@@ -18,7 +19,7 @@ import { EXIT_USAGE } from "../cli.ts";
 import { judgeSignal } from "../daemon/signals.ts";
 import { LOG_RETRY_MS, ResilientLog } from "../daemon/log_sink.ts";
 import { LogFile } from "../sys/log_file.ts";
-import { type Output, OutputClosed } from "../sys/stdio.ts";
+import { dropMessage, type Output, OutputClosed } from "../sys/stdio.ts";
 import { sanitizeLine } from "../ui/sanitize.ts";
 import { RecordClaimed } from "../daemon/ownership.ts";
 import { type DaemonOutputs, openOutputs } from "./outputs.ts";
@@ -89,15 +90,21 @@ export async function runDaemonCommand(
   }
   let daemon: Daemon | null = null;
   // A report made while the daemon is still opening waits for its event log.
-  const early: ["error" | "info", string][] = [];
-  const report = (kind: "error" | "info", message: string) => {
-    if (daemon === null) early.push([kind, message]);
-    else daemon.events.emit(kind, message);
+  const early: ["error" | "info", string, EventExtra][] = [];
+  const report = (kind: "error" | "info", message: string, extra: EventExtra = {}) => {
+    if (daemon === null) early.push([kind, message, extra]);
+    else daemon.events.emit(kind, message, null, extra);
   };
-  const log = config.logFile === null
-    ? null
-    : openLog(config.logFile, io, (kind, message) =>
-      report(kind === "stopped" ? "error" : "info", message));
+  // --json and --headless stream for as long as the daemon runs: a reader
+  // that stops reading must cost lines (counted), never ticks, scrapes or
+  // signals (sys/stdio.ts). The live screen and --once write as they did.
+  const streaming = !config.once && (config.json || config.headless);
+  const stopDropReports = streaming && io.unblock
+    ? io.unblock((r) => report("info", dropMessage(r), { severity: "warning" }))
+    : () => {};
+  const log = config.logFile === null ? null : openLog(config.logFile, io, (kind, message) => {
+    report(kind === "stopped" ? "error" : "info", message);
+  });
   if (config.logFile !== null && log === null) return EXIT_USAGE;
   // --headless: a stdout that went away stops the daemon like --json's (undo, exit 0).
   let stdoutGone = false;
@@ -173,7 +180,9 @@ export async function runDaemonCommand(
   try {
     daemon = await Daemon.open(host, config, { eventSink: outputs.sink });
     daemon.stopSignal.addEventListener("abort", stopping);
-    for (const [kind, message] of early.splice(0)) daemon.events.emit(kind, message);
+    for (const [kind, message, extra] of early.splice(0)) {
+      daemon.events.emit(kind, message, null, extra);
+    }
     if (config.once) {
       const snapshot = await daemon.once(stop.signal);
       io.out(config.json ? JSON.stringify(snapshot) + "\n" : onceText(snapshot));
@@ -189,6 +198,8 @@ export async function runDaemonCommand(
     if (!config.headless || stdoutGone) {
       for (const line of lines) io.err(sanitizeLine(`waspd: ${line}`));
     }
+    // Drops still under way are told now, while --log is open to record them.
+    stopDropReports();
     for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
     globalThis.removeEventListener("unhandledrejection", onRejection);
     globalThis.removeEventListener("error", onError);

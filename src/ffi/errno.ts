@@ -46,6 +46,7 @@ export const Errno = {
   ENODEV: 19,
   EINVAL: 22,
   EMFILE: 24,
+  EPIPE: 32,
   ENOSYS: 38,
   ELOOP: 40,
   EOPNOTSUPP: 95,

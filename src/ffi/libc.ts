@@ -112,6 +112,8 @@ const SYMBOLS = {
   geteuid: { parameters: [], result: "u32" },
   /** int flock(int fd, int operation) */
   flock: { parameters: ["i32", "i32"], result: "i32" },
+  /** int fcntl(int fd, int cmd, long arg (variadic: 64-bit slot)): F_GETFL / F_SETFL */
+  fcntl: { parameters: ["i32", "i32", "u64"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type LibcSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -143,6 +145,9 @@ export const O_NONBLOCK = 0o4000;
 export const O_DIRECTORY = 0o200000;
 export const O_NOFOLLOW = 0o400000;
 export const O_CLOEXEC = 0o2000000;
+// fcntl(2) commands (include/uapi/asm-generic/fcntl.h).
+export const F_GETFL = 3;
+export const F_SETFL = 4;
 // flock(2) operations (include/uapi/asm-generic/fcntl.h).
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
@@ -385,6 +390,16 @@ class Libc {
   /** flock(2): `LOCK_EX | LOCK_NB` throws EWOULDBLOCK (EAGAIN) when another holds it. */
   flock(fd: number, operation: number): void {
     this.#check(`flock(fd ${fd})`, this.#symbols.flock(fd, operation));
+  }
+
+  /** The file status flags of `fd` (fcntl F_GETFL): O_NONBLOCK, O_APPEND, the access mode. */
+  getFlags(fd: number): number {
+    return this.#checkFd(this.#symbols.fcntl(fd, F_GETFL, 0n), "fcntl(F_GETFL)", fd);
+  }
+
+  /** Set the file status flags of `fd` (fcntl F_SETFL; the kernel takes O_NONBLOCK and O_APPEND). */
+  setFlags(fd: number, flags: number): void {
+    this.#checkFd(this.#symbols.fcntl(fd, F_SETFL, BigInt(flags)), "fcntl(F_SETFL)", fd);
   }
 
   /** open(2) with `flags` (O_WRONLY...); `path` is NUL-terminated here. */

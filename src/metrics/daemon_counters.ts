@@ -13,6 +13,7 @@ import {
   type EventJson,
   type Snapshot,
 } from "../core/snapshot.ts";
+import { stdio, type StreamName } from "../sys/stdio.ts";
 
 /** Tick-duration histogram bounds, seconds: 1 ms to 10 s (a tick above `-u` is late). */
 export const TICK_BUCKETS_S: readonly number[] = [
@@ -43,6 +44,8 @@ export interface CountersView {
   events: ReadonlyMap<EventJson["kind"], number>;
   tick: Readonly<HistogramState>;
   snapshots: number;
+  /** Lines dropped because a stream's reader did not read (sys/stdio.ts). */
+  outputDropped: Readonly<Record<StreamName, number>>;
 }
 
 export class DaemonCounters {
@@ -50,8 +53,11 @@ export class DaemonCounters {
   readonly #events = new Map<EventJson["kind"], number>();
   readonly #tick: HistogramState = { buckets: TICK_BUCKETS_S.map(() => 0), sum: 0, count: 0 };
   #snapshots = 0;
+  readonly #outputDropped: () => Readonly<Record<StreamName, number>>;
 
-  constructor() {
+  /** `outputDropped`: the process's own stdout and stderr unless a test gives its own. */
+  constructor(outputDropped = () => stdio.dropped()) {
+    this.#outputDropped = outputDropped;
     // Every kind/result pair exists from the start at 0, so rate() and
     // increase() see the first action as an increase rather than a new series.
     for (const kind of ACTION_KINDS) {
@@ -77,6 +83,7 @@ export class DaemonCounters {
       events: this.#events,
       tick: this.#tick,
       snapshots: this.#snapshots,
+      outputDropped: this.#outputDropped(),
     };
   }
 

@@ -249,6 +249,16 @@ export function snapshotFamilies(
       samples: [...counters.events].map(([kind, value]) => ({ labels: { kind }, value })),
     },
     {
+      name: "waspd_output_dropped_lines_total",
+      type: "counter",
+      help:
+        "Lines of --json or --headless output dropped because the stream's reader did not read.",
+      samples: (["stdout", "stderr"] as const).map((stream) => ({
+        labels: { stream },
+        value: counters.outputDropped[stream],
+      })),
+    },
+    {
       name: "waspd_tick_duration_seconds",
       type: "histogram",
       help: "Time one tick (sample, decide, act, compose the snapshot) took.",
