@@ -77,6 +77,12 @@ export interface Config {
   thrMar: number;
   /** dTLB miss ratio threshold (page walks per load). */
   thrDtlb: number;
+  /** --damp-max: the longest wait damping puts before a re-enable, ms; 0 = no damping. */
+  dampMaxMs: number;
+  /** --min-pte: page tables smaller than this (KiB) are never replicated. */
+  minPteKb: number;
+  /** --replica-cap: memory all replicas may take together, MiB; null = no cap. */
+  replicaCapMb: number | null;
   /** Process names (globs with `*`) never managed: defaults plus --exclude. */
   exclude: string[];
   json: boolean;
@@ -117,6 +123,9 @@ export function defaultConfig(): Config {
     cachePages: 0,
     thrMar: 10e6,
     thrDtlb: 0.01,
+    dampMaxMs: 600_000,
+    minPteKb: 512,
+    replicaCapMb: null,
     exclude: [...DEFAULT_EXCLUDED_NAMES],
     json: false,
     once: false,

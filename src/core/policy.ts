@@ -114,8 +114,8 @@ export interface DampingView {
   flips: number;
   /** The wait its next enable needs (the hysteresis when not damped). */
   holdMs: number;
-  /** No enable before this time (a no-gain verdict), or null. */
-  notBeforeMs: number | null;
+  /** Time left before an enable may happen at all (a no-gain verdict), or null. */
+  notBeforeInMs: number | null;
   /** The next enable waits longer than the hysteresis. */
   damped: boolean;
   noGain: boolean;
@@ -226,7 +226,7 @@ function dampingView(
   return {
     flips: record.flips.length,
     holdMs: hold.holdMs,
-    notBeforeMs: hold.notBeforeMs,
+    notBeforeInMs: hold.notBeforeMs === null ? null : Math.max(0, hold.notBeforeMs - nowMs),
     damped: hold.damped,
     noGain: record.noGainAtMs !== null,
   };

@@ -111,6 +111,11 @@ export interface CounterReading {
   runningNs: number;
   /** Threads with counters open at this reading. */
   threads: number;
+  /**
+   * Cycles a page walk caused by a load was in progress (Intel
+   * DTLB_LOAD_MISSES.WALK_ACTIVE); null or absent = unknown (no such event).
+   */
+  walkCycles?: number | null;
 }
 
 export interface CounterStatus {

@@ -101,7 +101,13 @@ export class SimHost implements Host {
       startMs: loaded?.saved?.nowMs ?? 0,
     });
     this.scenario = options.scenario ?? defaultScenario({ seed: this.seed });
-    this.counters = new SimCounterSource(this.clock, this.scenario);
+    this.counters = new SimCounterSource(
+      this.clock,
+      this.scenario,
+      undefined,
+      // The kernel model as the tick left it: the daemon reads /proc/mitosis every tick.
+      (pid) => (this.#kernel.processes.get(pid)?.mask ?? 0) !== 0,
+    );
     this.prober = new SimProber(this.clock, this.nodes, rng.fork("prober"));
     this.#kernel = new SimMitosisKernel({
       nodes: Array.from({ length: this.nodes }, (_, i) => i),
@@ -241,6 +247,10 @@ export class SimHost implements Host {
     const nowMs = this.clock.now();
     const workload = findLive(this.scenario, key, nowMs);
     return Promise.resolve(workload === null ? null : processInfoAt(workload, nowMs));
+  }
+
+  pageTablesKb(key: ProcessKey): number | null {
+    return findLive(this.scenario, key, this.clock.now())?.pteKb ?? null;
   }
 
   close(): Promise<void> {
