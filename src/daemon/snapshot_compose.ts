@@ -121,12 +121,32 @@ function processJsonOf(
     countdown_ms: decision?.countdownMs ?? null,
     pinned,
     pte_kb: pteKb,
-    replica_kb: decision?.replicaKb ?? (s.replicated === false ? 0 : null),
+    replica_kb: replicaKbOf(s, decision, pteKb),
     walk_cycles_per_load: s.walkCyclesPerLoad,
     walk_cycles_before: decision?.walkBefore ?? null,
     walk_cycles_after: decision?.walkAfter ?? null,
     damping: dampingJsonOf(decision?.damping ?? null),
   };
+}
+
+/**
+ * The memory its replicas take: the kernel's view where there is one (an
+ * enable made this tick shows from the next), else the policy's belief
+ * (advisory mode's would-enable; no Mitosis to ask).
+ */
+function replicaKbOf(
+  s: ProcessSignals,
+  decision: PolicyDecision | undefined,
+  pteKb: number | null,
+): number | null {
+  if (s.replicated === true) {
+    const copies = Math.max(0, (s.replicaNodes?.length ?? 0) - 1);
+    return pteKb === null ? null : pteKb * copies;
+  }
+  if (decision?.status === "would-enable" || s.replicated === null) {
+    return decision?.replicaKb ?? null;
+  }
+  return 0;
 }
 
 function dampingJsonOf(d: DampingView | null): DampingJson | null {
