@@ -11,6 +11,7 @@ import {
   parseCount,
   parseDirectory,
   parseExcludeName,
+  parseMiB,
   parsePid,
   parsePositive,
   parseRounds,
@@ -88,6 +89,9 @@ interface GlobalOptions {
   cachePages: number;
   thrMar: number;
   thrDtlb: number;
+  dampMax: number;
+  minPte: number;
+  replicaCap?: number;
   exclude: string[];
   json?: boolean;
   once?: boolean;
@@ -117,6 +121,9 @@ function toConfig(o: GlobalOptions): Config {
     cachePages: o.cachePages,
     thrMar: o.thrMar,
     thrDtlb: o.thrDtlb,
+    dampMaxMs: o.dampMax,
+    minPteKb: o.minPte,
+    replicaCapMb: o.replicaCap ?? null,
     exclude: [...base.exclude, ...o.exclude],
     json: o.json === true,
     once: o.once === true,
@@ -162,6 +169,11 @@ export function buildProgram(
     program.option(flags, description, arg((t) => parse(flag, t)), value);
   }
   program
+    .option(
+      "--replica-cap <MiB>",
+      "cap on the memory all page-table replicas take; at it, enables wait (default: no cap)",
+      arg((t) => parseMiB("--replica-cap", t)),
+    )
     .option(
       "--exclude <name>",
       "never manage processes with this name (repeatable; * globs)",

@@ -175,7 +175,10 @@ Deno.test("replica memory: pte x (nodes - 1) per process; at the cap an enable w
   assert.equal(round.replicaKb, 12_288);
   const held = round.decisions.get("2@2")!;
   assert.equal(held.status, "watch");
-  assert.match(held.reason, /^replica memory cap: enable waits, replicas would take 24 MiB > cap 19.5 MiB/);
+  assert.match(
+    held.reason,
+    /^replica memory cap: enable waits, replicas would take 24 MiB > cap 19.5 MiB/,
+  );
   round = decideAll(round.states, samples(new Set([1])), 2000, thr);
   assert.equal(round.decisions.get("1@1")!.replicaKb, 12_288);
   assert.equal(round.decisions.get("2@2")!.replicaKb, 0);
@@ -200,7 +203,10 @@ Deno.test("no gain after the window: turned off, and kept off for the damping me
   }
   const off = run.step(t, HI, walk(1.58));
   assert.equal(off.action, "disable");
-  assert.equal(off.reason, "no gain from replication: walk cycles/load 1.6 before, 1.58 after 30.0 s");
+  assert.equal(
+    off.reason,
+    "no gain from replication: walk cycles/load 1.6 before, 1.58 after 30.0 s",
+  );
   // It stays off while signals stay above, for the whole memory (3 x 60 s).
   for (t += 1000; t < 1000 + GAIN_WINDOW_MS + 170_000; t += 1000) {
     assert.equal(run.step(t, HI, walk(1.6)).action, "none");

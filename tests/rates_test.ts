@@ -62,6 +62,7 @@ Deno.test("unknown inputs stay unknown; zero loads give no ratio but a real zero
     mar: null,
     dtlbRatio: null,
     multiplex: null,
+    walkCyclesPerLoad: null,
   });
   const unknownLoads = counterRates(reading(null, 5), reading(null, 9), 1000);
   assert.equal(unknownLoads.mar, null);
