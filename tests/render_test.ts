@@ -215,7 +215,7 @@ Deno.test("the header shows what the replicas take, against the cap when there i
   });
   assert.match(
     frameText(render(s, 120, 40))[0]!,
-    /upd 1\.0s {2}replicas 48\.0? MiB\/1 GiB {2}simbox/,
+    /upd 1\.0s {2}replicas 48 MiB\/1 GiB {2}simbox/,
   );
   const uncapped = sampleSnapshot({ daemon: { ...base.daemon!, replica_kb_total: 700 } });
   assert.match(frameText(render(uncapped, 120, 40))[0]!, /replicas 700 KiB {2}simbox/);
