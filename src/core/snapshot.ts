@@ -52,6 +52,10 @@ export interface CapabilitiesJson {
     paranoid: number | null;
     fd_budget: number;
     fd_used: number;
+    /** The page-walk duration event counted, or null: walk cycles per load are unknown. */
+    walk_cycles?: string | null;
+    /** Why not, when walk_cycles is null. */
+    walk_cycles_reason?: string | null;
   };
   mitosis: {
     present: boolean;

@@ -130,6 +130,10 @@ export interface CounterStatus {
   /** File descriptors the counters may use, and how many they use. */
   fdBudget: number;
   fdUsed: number;
+  /** The walk-duration event counted (walk cycles per load), or null/absent: unknown. */
+  walkCycles?: string | null;
+  /** Why walk cycles are not counted, when they are not. */
+  walkCyclesReason?: string | null;
 }
 
 // ---------------------------------------------------------------- mitosis

@@ -19,8 +19,8 @@ import { countsBetween, findLive, walkCyclesPerWalk, type Workload } from "./wor
 /** Whether the process with this pid is replicated now (the kernel model's view). */
 export type ReplicatedNow = (pid: number) => boolean;
 
-/** A loads and a walks event per thread. */
-const FDS_PER_THREAD = 2;
+/** A loads, a walks and a walk-cycles event per thread, as on an Intel model of the table. */
+const FDS_PER_THREAD = 3;
 export const SIM_FD_BUDGET = 256;
 
 interface OpenCounters {
@@ -62,6 +62,7 @@ export class SimCounterSource implements CounterSource {
       paranoid: null,
       fdBudget: this.#fdBudget,
       fdUsed: this.#fdsUsed(),
+      walkCycles: "simulated walk cycles",
     };
   }
 
@@ -120,7 +121,7 @@ export function readingOf(
 ): CounterReading {
   const { workload, openedAtMs } = open;
   const { loads, walks } = countsBetween(workload, openedAtMs, nowMs);
-  // Two counters per thread, each enabled since it opened.
+  // FDS_PER_THREAD counters per thread, each enabled since it opened.
   const enabledNs = Math.round((nowMs - openedAtMs) * 1e6) * workload.threads * FDS_PER_THREAD;
   return {
     loads: Math.round(loads),
