@@ -69,7 +69,7 @@ Deno.test("10 simulated minutes of the default scenario", async (t) => {
   const without = await simulate({ dampMaxMs: 0, minPteKb: 0 });
   await t.step(
     "the flapper is enabled at most 3 times in 10 minutes (undamped: dozens)",
-    async () => {
+    () => {
       const [run, plain] = [withRules, without];
       const damped = of(run, SIM_PIDS.flapper, "enable").length;
       const undamped = of(plain, SIM_PIDS.flapper, "enable").length;
@@ -87,7 +87,7 @@ Deno.test("10 simulated minutes of the default scenario", async (t) => {
 
   await t.step(
     "the steady memory-bound processes are enabled no later than without the new rules",
-    async () => {
+    () => {
       const [run, plain] = [withRules, without];
       const now = steadyEnables(run);
       const before = steadyEnables(plain);
@@ -96,7 +96,7 @@ Deno.test("10 simulated minutes of the default scenario", async (t) => {
     },
   );
 
-  await t.step("the tiny process is never enabled, and its reason says why", async () => {
+  await t.step("the tiny process is never enabled, and its reason says why", () => {
     const [run, plain] = [withRules, without];
     assert.equal(of(run, SIM_PIDS.tiny, "enable").length, 0);
     assert.ok(of(plain, SIM_PIDS.tiny, "enable").length > 0, "without the minimum it would be");
@@ -105,7 +105,7 @@ Deno.test("10 simulated minutes of the default scenario", async (t) => {
     assert.match(last.reason, /page tables 144 KiB < 512 KiB: too small to be worth replicating/);
   });
 
-  await t.step("the process replication does not help is turned off and stays off", async () => {
+  await t.step("the process replication does not help is turned off and stays off", () => {
     const run = withRules;
     const enables = of(run, SIM_PIDS.nogain, "enable");
     const disables = of(run, SIM_PIDS.nogain, "disable");
@@ -124,7 +124,7 @@ Deno.test("10 simulated minutes of the default scenario", async (t) => {
 
   await t.step(
     "every process has its page-table size; replica memory is pte x (nodes - 1)",
-    async () => {
+    () => {
       const run = withRules;
       for (const s of run.snapshots) {
         for (const p of s.processes) assert.ok(p.pte_kb !== null && p.pte_kb > 0, `${p.name}`);
