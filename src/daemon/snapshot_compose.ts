@@ -156,7 +156,7 @@ function dampingJsonOf(d: DampingView | null): DampingJson | null {
     hold_ms: d.holdMs,
     damped: d.damped,
     no_gain: d.noGain,
-    not_before_ms: d.notBeforeInMs,
+    not_before_ms: d.notBeforeInMs === null ? null : Math.round(d.notBeforeInMs),
   };
 }
 

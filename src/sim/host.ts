@@ -249,8 +249,14 @@ export class SimHost implements Host {
     return Promise.resolve(workload === null ? null : processInfoAt(workload, nowMs));
   }
 
+  /**
+   * By identity, not liveness: on a fast --time-scale a short-lived process
+   * listed at the start of a tick may have ended by the time its size is
+   * asked for, and its row still deserves the size it had.
+   */
   pageTablesKb(key: ProcessKey): number | null {
-    return findLive(this.scenario, key, this.clock.now())?.pteKb ?? null;
+    const w = this.scenario.find((x) => x.pid === key.pid && x.startTime === key.startTime);
+    return w?.pteKb ?? null;
   }
 
   close(): Promise<void> {
