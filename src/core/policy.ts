@@ -296,18 +296,8 @@ export function decide(
       walkAfter: state.on ? meanOrNull(state.gain) : null,
     };
   };
-  const hold = (
-    status: ReplicationStatus,
-    reason: string,
-    pendingSinceMs: number | null = null,
-    holdMs = thr.hysteresisMs,
-  ): PolicyDecision =>
-    decision({
-      status,
-      reason,
-      pendingSinceMs,
-      countdownMs: pendingSinceMs === null ? null : Math.max(0, holdMs - (nowMs - pendingSinceMs)),
-    });
+  /** Left alone: nothing pending, no countdown. */
+  const hold = (status: ReplicationStatus, reason: string) => decision({ status, reason });
 
   if (sample.pinned === "on") return hold("pinned-on", "pinned on by hand");
   if (sample.pinned === "off") return hold("pinned-off", "pinned off by hand");
