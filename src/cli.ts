@@ -11,6 +11,7 @@ import {
   parseCount,
   parseDirectory,
   parseExcludeName,
+  parseMiB,
   parsePid,
   parsePositive,
   parseRounds,
@@ -91,6 +92,9 @@ interface GlobalOptions {
   thrMar: number;
   thrDtlb: number;
   signals: SignalKind;
+  dampMax: number;
+  minPte: number;
+  replicaCap?: number;
   exclude: string[];
   json?: boolean;
   once?: boolean;
@@ -121,6 +125,9 @@ function toConfig(o: GlobalOptions): Config {
     thrMar: o.thrMar,
     thrDtlb: o.thrDtlb,
     signals: o.signals,
+    dampMaxMs: o.dampMax,
+    minPteKb: o.minPte,
+    replicaCapMb: o.replicaCap ?? null,
     exclude: [...base.exclude, ...o.exclude],
     json: o.json === true,
     once: o.once === true,
@@ -173,6 +180,11 @@ export function buildProgram(
         "faults per CPU ns the ratio, and --thr-mar/--thr-dtlb are read in those units)",
       arg((t) => parseSignals("--signals", t)),
       d.signals,
+    )
+    .option(
+      "--replica-cap <MiB>",
+      "cap on the memory all page-table replicas take; at it, enables wait (default: no cap)",
+      arg((t) => parseMiB("--replica-cap", t)),
     )
     .option(
       "--exclude <name>",

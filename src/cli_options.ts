@@ -65,5 +65,17 @@ export function numberOptions(d: Config): [string, string, NumberParser, number]
       parseRatio,
       d.thrDtlb,
     ],
+    [
+      "--damp-max <ms>",
+      "longest wait before re-enabling a process that flipped back soon (0 = no damping)",
+      (flag, text) => parseCount(flag, text, 86_400_000),
+      d.dampMaxMs,
+    ],
+    [
+      "--min-pte <KiB>",
+      "never replicate page tables smaller than this",
+      (flag, text) => parseCount(flag, text, 1 << 30),
+      d.minPteKb,
+    ],
   ];
 }

@@ -86,6 +86,12 @@ export interface Config {
   thrDtlb: number;
   /** --signals: what drives MAR and the dTLB ratio (hardware PMU, or the software stand-in). */
   signals: SignalKind;
+  /** --damp-max: the longest wait damping puts before a re-enable, ms; 0 = no damping. */
+  dampMaxMs: number;
+  /** --min-pte: page tables smaller than this (KiB) are never replicated. */
+  minPteKb: number;
+  /** --replica-cap: memory all replicas may take together, MiB; null = no cap. */
+  replicaCapMb: number | null;
   /** Process names (globs with `*`) never managed: defaults plus --exclude. */
   exclude: string[];
   json: boolean;
@@ -127,6 +133,9 @@ export function defaultConfig(): Config {
     thrMar: 10e6,
     thrDtlb: 0.01,
     signals: "hardware",
+    dampMaxMs: 600_000,
+    minPteKb: 512,
+    replicaCapMb: null,
     exclude: [...DEFAULT_EXCLUDED_NAMES],
     json: false,
     once: false,

@@ -168,6 +168,12 @@ export interface Host {
   /** Re-read one process's identity right before acting on it; null if gone. */
   confirm(key: ProcessKey): Promise<ProcessInfo | null>;
   /**
+   * Its page tables' size (VmPTE), KiB; null when unknown or gone. One small
+   * read: the daemon asks only for the processes in play, never for all.
+   * A host without it knows no page-table sizes.
+   */
+  pageTablesKb?(key: ProcessKey): number | null;
+  /**
    * What went wrong on the host's side since the last call (the simulated
    * machine failing to save its state), each told once: the daemon logs it.
    */

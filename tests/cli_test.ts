@@ -45,6 +45,14 @@ Deno.test("every option reaches the config", async () => {
   });
 });
 
+Deno.test("replication's cost settings: damping, minimum page tables, replica cap", async () => {
+  const d = (await runRecorded([])).calls[0]?.config;
+  assertFields(d, { dampMaxMs: 600_000, minPteKb: 512, replicaCapMb: null });
+  const r = await runRecorded(words("--damp-max 0 --min-pte 2048 --replica-cap 256"));
+  assert.equal(r.code, 0, r.err);
+  assertFields(r.calls[0]?.config, { dampMaxMs: 0, minPteKb: 2048, replicaCapMb: 256 });
+});
+
 Deno.test("long option names work as the short ones", async () => {
   const r = await runRecorded(
     words("--ptl-interval 7 --update-interval 800 --hysteresis 0 --cache-pages 0"),
@@ -93,6 +101,10 @@ const badValues: [string[], RegExp][] = [
   [["--ptl-memory", "0"], /--ptl-memory: '0' must be at least 1 MiB/],
   [["--ptl-memory", "1.5"], /whole number/],
   [["--ptl-memory", "-2"], /must not be negative/],
+  [["--damp-max", "-1"], /--damp-max: '-1' must not be negative/],
+  [["--damp-max", "1.5"], /whole number/],
+  [["--min-pte", "big"], /not a number/],
+  [["--replica-cap", "0"], /--replica-cap: '0' must be at least 1 MiB/],
   [["--bogus"], /unknown option '--bogus'/],
   [["-z"], /unknown option '-z'/],
   [["stray"], /unknown command|too many arguments/],
@@ -131,6 +143,9 @@ Deno.test("--help lists every option and command, exit 0", async () => {
       "-c, --cache-pages",
       "--thr-mar",
       "--thr-dtlb",
+      "--damp-max",
+      "--min-pte",
+      "--replica-cap",
       "--exclude",
       "--json",
       "--once",

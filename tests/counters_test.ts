@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { LinuxCounterSource } from "../src/sys/perf/counters.ts";
+import { SOFTWARE_EVENTS } from "../src/sys/perf/events.ts";
 import { FD_RESERVE, fdBudget } from "../src/sys/perf/fd_budget.ts";
 import {
   explainOpenFailure,
@@ -161,6 +162,43 @@ Deno.test({
       source.close();
     }
   },
+});
+
+Deno.test("a third counter per thread for walk cycles: 3 fds a thread, summed like the others", async () => {
+  const child = new Child();
+  const source = new LinuxCounterSource({
+    cpu: THIS_CPU,
+    signals: "software",
+    testWalkCycles: SOFTWARE_EVENTS.loads,
+  });
+  try {
+    await child.expect("ready");
+    assert.equal(source.status().walkCycles, "task-clock");
+    const me = target(child.process.pid, 5000);
+    const key = processKeyString(me);
+    const threads = taskCount(me.pid);
+    const first = source.sample([me]).get(key);
+    assert.equal(source.status().fdUsed, 3 * threads);
+    await pause(200);
+    const second = source.sample([me]).get(key);
+    assert.ok(first?.walkCycles != null && second?.walkCycles != null);
+    assert.ok(second.walkCycles > first.walkCycles, `${first.walkCycles} -> ${second.walkCycles}`);
+  } finally {
+    source.close();
+    await child.end();
+  }
+  // Without the event (the software pair has none): 2 fds a thread and walk cycles unknown.
+  const plain = new LinuxCounterSource({ cpu: THIS_CPU, signals: "software" });
+  try {
+    assert.equal(plain.status().walkCycles, null);
+    assert.match(plain.status().walkCyclesReason ?? "", /has no page-walk duration event/);
+    const reading = plain.sample([target(Deno.pid, 1000)]).get(
+      processKeyString(target(Deno.pid, 1000)),
+    );
+    assert.equal(reading?.walkCycles, null);
+  } finally {
+    plain.close();
+  }
 });
 
 Deno.test("software events: per-thread counters follow a multi-threaded child", async () => {

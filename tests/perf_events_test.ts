@@ -38,6 +38,19 @@ Deno.test("Intel server models get their own raw events", () => {
   }
 });
 
+Deno.test("walk duration: WALK_ACTIVE (cmask 1) on the Intel models of the table, none elsewhere", () => {
+  // event | umask << 8 | cmask << 24, codes from skylakex/icelakex/sapphirerapids virtual-memory.json.
+  const expected: [number, bigint][] = [[85, 0x01001008n], [106, 0x01001008n], [143, 0x01001012n]];
+  for (const [model, config] of expected) {
+    const walkCycles = selectEvents(cpu("GenuineIntel", 6, model)).walkCycles;
+    assert.equal(walkCycles?.name, "DTLB_LOAD_MISSES.WALK_ACTIVE");
+    assert.equal(walkCycles?.config, config, `model ${model}`);
+  }
+  assert.equal(selectEvents(cpu("AuthenticAMD", 25, 1)).walkCycles, null, "Zen 3 has none");
+  assert.equal(selectEvents(cpu("AuthenticAMD", 25, 0x61)).walkCycles, null, "Zen 4 has none");
+  assert.equal(GENERIC_EVENTS.walkCycles, null);
+});
+
 Deno.test("AMD family 0x19 splits into Zen 3 and Zen 4 as the kernel's mapfile does", () => {
   const zen3 = [0x01, 0x08, 0x21, 0x44, 0x50]; // Milan, Vermeer, Rembrandt, Cezanne
   const zen4 = [0x10, 0x11, 0x61, 0x74, 0xa0]; // Genoa, Raphael, Phoenix, Bergamo

@@ -9,7 +9,7 @@ import {
 } from "../src/core/rates.ts";
 import type { CounterReading, ProcessInfo } from "../src/core/types.ts";
 import { processInfo } from "./support/process_info.ts";
-import { readProcess, retireThread } from "../src/sys/perf/process_counters.ts";
+import { readProcess, retireThread, retireWalkCycles } from "../src/sys/perf/process_counters.ts";
 import type { ProcessCounters } from "../src/sys/perf/process_counters.ts";
 import { type RawCount, scaledCount } from "../src/sys/perf/attr.ts";
 
@@ -62,6 +62,7 @@ Deno.test("unknown inputs stay unknown; zero loads give no ratio but a real zero
     mar: null,
     dtlbRatio: null,
     multiplex: null,
+    walkCyclesPerLoad: null,
   });
   const unknownLoads = counterRates(reading(null, 5), reading(null, 9), 1000);
   assert.equal(unknownLoads.mar, null);
@@ -100,6 +101,7 @@ Deno.test("a thread that dies between ticks: its final count is kept, the total 
     enabledNs: 400,
     runningNs: 300,
     threads: 2,
+    walkCycles: null, // not counted: unknown, never 0
   });
   // Thread 11 ends: its last (scaled) counts move into the retired totals.
   retireThread(proc, read(5), read(6), scaledCount);
@@ -113,6 +115,47 @@ Deno.test("a thread that dies between ticks: its final count is kept, the total 
   const rates = counterRates(first, second, 1000);
   assert.equal(rates.mar, 1000);
   assert.equal(rates.dtlbRatio, 0.02);
+});
+
+Deno.test("walk cycles: summed over every thread, kept for the dead; one missing makes them unknown", () => {
+  const counts = new Map<number, RawCount>([
+    [3, { value: 1000, enabledNs: 100, runningNs: 100 }],
+    [4, { value: 10, enabledNs: 100, runningNs: 100 }],
+    [7, { value: 400, enabledNs: 100, runningNs: 100 }],
+    [5, { value: 3000, enabledNs: 100, runningNs: 100 }],
+    [6, { value: 30, enabledNs: 100, runningNs: 100 }],
+    [8, { value: 900, enabledNs: 100, runningNs: 50 }], // multiplexed: scaled x2
+  ]);
+  const read = fakeCounters(counts);
+  const proc: ProcessCounters<number> = {
+    pid: 10,
+    threads: new Map([
+      [10, { loads: 3, walks: 4, walkCycles: 7 }],
+      [11, { loads: 5, walks: 6, walkCycles: 8 }],
+    ]),
+    retired: { loads: 0, walks: 0, enabledNs: 0, runningNs: 0, walkCycles: 0 },
+  };
+  const first = readProcess(proc, read, scaledCount);
+  assert.equal(first.walkCycles, 400 + 1800);
+  retireThread(proc, read(5), read(6), scaledCount);
+  retireWalkCycles(proc, read(8), scaledCount);
+  proc.threads.delete(11);
+  counts.set(7, { value: 500, enabledNs: 200, runningNs: 200 });
+  counts.set(3, { value: 2000, enabledNs: 200, runningNs: 200 });
+  const second = readProcess(proc, read, scaledCount);
+  assert.equal(second.walkCycles, 500 + 1800, "the dead thread's cycles are kept");
+  assert.equal(counterRates(first, second, 1000).walkCyclesPerLoad, 100 / 1000);
+  // A thread that does not count them: the process's figure is unknown, not a smaller number.
+  proc.threads.set(12, { loads: 3, walks: 4, walkCycles: null });
+  assert.equal(readProcess(proc, read, scaledCount).walkCycles, null);
+  proc.threads.delete(12);
+  // A dead thread's lost final count: unknown for good (the total would step back).
+  retireWalkCycles(proc, null, scaledCount);
+  assert.equal(readProcess(proc, read, scaledCount).walkCycles, null);
+  assert.equal(
+    counterRates(second, readProcess(proc, read, scaledCount), 1000).walkCyclesPerLoad,
+    null,
+  );
 });
 
 Deno.test("a thread whose final count was lost makes the tick unknown, not negative", () => {

@@ -97,7 +97,7 @@ Deno.test("120x40: wider table with a REASON column, more rows and events", () =
   const frame = render(sampleSnapshot(), 120, 40);
   const lines = frameText(frame);
   assert.equal(lines.length, 40);
-  assert.match(lines[0]!, /upd 1\.0s {2}simbox +22:33:05$/);
+  assert.match(lines[0]!, /upd 1\.0s {2}replicas 0 KiB {2}simbox +22:33:05$/);
   assert.match(lines[1]!.trimEnd(), /cache 100\/100\/100\/100 pg \(1600 KB\) {2}replication ON$/);
   assert.match(lines[12]!, / STATUS +T- REASON +$/);
   assert.match(lines[13]!, /^> +1203 worker-29 .* candidate +0\.4s sample reason 29 +$/);
@@ -209,6 +209,19 @@ Deno.test("help overlay, pause marker, notice line", () => {
   assert.equal(noticed[21]!.trimEnd(), "requested: PTL re-measure");
 });
 
+Deno.test("the header shows what the replicas take, against the cap when there is one", () => {
+  const base = sampleSnapshot();
+  const s = sampleSnapshot({
+    daemon: { ...base.daemon!, replica_kb_total: 49_200, replica_cap_kb: 1024 * 1024 },
+  });
+  assert.match(
+    frameText(render(s, 120, 40))[0]!,
+    /upd 1\.0s {2}replicas 48 MiB\/1 GiB {2}simbox/,
+  );
+  const uncapped = sampleSnapshot({ daemon: { ...base.daemon!, replica_kb_total: 700 } });
+  assert.match(frameText(render(uncapped, 120, 40))[0]!, /replicas 700 KiB {2}simbox/);
+});
+
 Deno.test("enforcing mode without Mitosis: no ADVISORY, the reason is shown", () => {
   const base = sampleSnapshot();
   const s = sampleSnapshot({
@@ -226,7 +239,10 @@ Deno.test("enforcing mode without Mitosis: no ADVISORY, the reason is shown", ()
     events: [],
   });
   const lines = frameText(render(s, 80, 24));
-  assert.match(lines[0]!, /^waspd {2}4 nodes {2}2450 MHz {2}hyst - {2}upd - {2}simbox +22:33:05$/);
+  assert.match(
+    lines[0]!,
+    /^waspd {2}4 nodes {2}2450 MHz {2}hyst - {2}upd - {2}replicas - {2}simbox +22:33:05$/,
+  );
   assert.equal(lines[1]!.trimEnd(), "Mitosis: not available - prctl 100: EINVAL");
   assert.match(lines[2]!.trimEnd(), /^Counters: unavailable - /);
   assert.equal(lines[3]!.trimEnd(), "PTL latency (ns)  not measured yet");

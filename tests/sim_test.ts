@@ -209,6 +209,41 @@ Deno.test("processes: a burst pid is reused with a new start time; confirm tells
 
 // ---------------------------------------------------------------- counters
 
+Deno.test("counters: walk cycles per load fall with replication where it helps, not where it does not", async () => {
+  const host = new SimHost({ manualClock: true, seed: 5 });
+  await host.advance(GUPS_START_MS + 1000);
+  const targets = (await host.processes()).filter((p) =>
+    p.pid === SIM_PIDS.gups || p.pid === SIM_PIDS.nogain
+  );
+  const perLoad = (a: Map<string, CounterReadingLike>, b: Map<string, CounterReadingLike>) =>
+    new Map(targets.map((p) => {
+      const key = processKeyString(p);
+      const x = a.get(key)!, y = b.get(key)!;
+      return [
+        p.pid,
+        ((y.walkCycles ?? NaN) - (x.walkCycles ?? NaN)) / ((y.loads ?? NaN) - (x.loads ?? NaN)),
+      ];
+    }));
+  const r0 = host.counters.sample(targets);
+  await host.advance(2000);
+  const r1 = host.counters.sample(targets);
+  const before = perLoad(r0, r1);
+  const gups = workloadOf(host, SIM_PIDS.gups, host.clock.now());
+  assert.ok(Math.abs(before.get(SIM_PIDS.gups)! - gups.cycle[0]!.dtlbRatio * 40) < 1e-3);
+  for (const p of targets) assert.equal((await host.mitosis.setReplication(p, 1, 1000)).ok, true);
+  // The interval the enable fell in counts at the state it began in.
+  await host.advance(2000);
+  const r2 = host.counters.sample(targets);
+  assert.ok(Math.abs(perLoad(r1, r2).get(SIM_PIDS.gups)! - before.get(SIM_PIDS.gups)!) < 1e-3);
+  await host.advance(2000);
+  const after = perLoad(r2, host.counters.sample(targets));
+  assert.ok(Math.abs(after.get(SIM_PIDS.gups)! / before.get(SIM_PIDS.gups)! - 0.6) < 1e-3);
+  assert.ok(Math.abs(after.get(SIM_PIDS.nogain)! / before.get(SIM_PIDS.nogain)! - 1) < 1e-3);
+  await host.close();
+});
+
+type CounterReadingLike = { loads: number | null; walkCycles?: number | null };
+
 Deno.test("counters: derived MAR and dTLB ratio match the workload model", async () => {
   const host = new SimHost({ manualClock: true, seed: 5 });
   await host.advance(GUPS_START_MS + 1000);
@@ -451,7 +486,7 @@ Deno.test("processes: the background is excluded by the default names or the ker
   );
   assert.deepEqual(
     managed.map((p) => p.name).sort(),
-    ["compute", "flapper", "frozen", "gups", "idle", "stream"],
+    ["compute", "flapper", "frozen", "gups", "idle", "nogain", "stream", "tiny"],
   );
   assert.ok(
     procs.some((p) => p.name === "waspd"),
@@ -460,7 +495,7 @@ Deno.test("processes: the background is excluded by the default names or the ker
   await host.close();
 });
 
-Deno.test("scenario fit for the daemon: a naive threshold loop picks stream, gups and the flapper", async () => {
+Deno.test("scenario fit for the daemon: a naive threshold loop picks stream, gups, the flapper, tiny and nogain", async () => {
   // A deliberately naive loop (no hysteresis) standing in for the daemon: the
   // scenario must give it exactly the intended candidates.
   const host = new SimHost({ nodes: 4, manualClock: true, seed: 2 });
@@ -489,9 +524,12 @@ Deno.test("scenario fit for the daemon: a naive threshold loop picks stream, gup
     await host.advance(1000);
   }
   // Without hysteresis the flapper's above-threshold windows are enough: that is
-  // the trap it sets for the real policy. compute (low dTLB), idle and frozen never.
-  assert.deepEqual([...everEnabled].sort(), ["flapper", "gups", "stream"]);
+  // the trap it sets for the real policy; tiny and nogain pass the thresholds
+  // too (their traps are their page tables and their gain). compute (low
+  // dTLB), idle and frozen never.
+  const picked = ["flapper", "gups", "nogain", "stream", "tiny"];
+  assert.deepEqual([...everEnabled].sort(), picked);
   const state = await host.mitosis.read();
-  assert.deepEqual(state.active.map((a) => a.name).sort(), ["flapper", "gups", "stream"]);
+  assert.deepEqual(state.active.map((a) => a.name).sort(), picked);
   await host.close();
 });

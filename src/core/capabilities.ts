@@ -38,6 +38,8 @@ export function capabilitiesJson(
       paranoid: counters.paranoid,
       fd_budget: counters.fdBudget,
       fd_used: counters.fdUsed,
+      walk_cycles: counters.walkCycles ?? null,
+      walk_cycles_reason: counters.walkCycles ? null : counters.walkCyclesReason ?? null,
     },
     mitosis: mitosisCapabilityJson(mitosis),
     mode: reasons.length === 0 ? "enforcing" : "advisory",

@@ -17,6 +17,8 @@ export interface CounterRates {
   dtlbRatio: number | null;
   /** Share of the interval the counters were actually on the PMU, 0..1. */
   multiplex: number | null;
+  /** Page-walk cycles per load; null = unknown (no walk-duration event). */
+  walkCyclesPerLoad: number | null;
 }
 
 export interface FaultRates {
@@ -24,7 +26,12 @@ export interface FaultRates {
   majorPerS: number | null;
 }
 
-const UNKNOWN_RATES: CounterRates = { mar: null, dtlbRatio: null, multiplex: null };
+const UNKNOWN_RATES: CounterRates = {
+  mar: null,
+  dtlbRatio: null,
+  multiplex: null,
+  walkCyclesPerLoad: null,
+};
 
 /** cur - prev, or null when either is unknown or the counter went backwards. */
 export function counterDelta(prev: number | null, cur: number | null): number | null {
@@ -64,6 +71,7 @@ export function counterRates(
     mar: perSecond(loads, dtMs),
     dtlbRatio: ratio(walks, loads),
     multiplex: multiplexShare(running, enabled),
+    walkCyclesPerLoad: ratio(counterDelta(prev.walkCycles ?? null, cur.walkCycles ?? null), loads),
   };
 }
 

@@ -60,6 +60,10 @@ export interface CapabilitiesJson {
     paranoid: number | null;
     fd_budget: number;
     fd_used: number;
+    /** The page-walk duration event counted, or null: walk cycles per load are unknown. */
+    walk_cycles?: string | null;
+    /** Why not, when walk_cycles is null. */
+    walk_cycles_reason?: string | null;
   };
   mitosis: {
     present: boolean;
@@ -99,6 +103,30 @@ export interface ProcessJson {
   /** Time left before the hysteresis flips the decision, or null. */
   countdown_ms: number | null;
   pinned: "on" | "off" | null;
+  /** Page-table size (VmPTE), KiB; null = unknown (not read yet, or not shown). */
+  pte_kb: number | null;
+  /** Memory its replicas take: pte_kb x (replica nodes - 1), KiB; 0 when off; null = unknown. */
+  replica_kb: number | null;
+  /** Page-walk cycles per load now; null = unknown (no walk-duration event). */
+  walk_cycles_per_load: number | null;
+  /** Walk cycles per load before its last enable, and since it; null = unknown. */
+  walk_cycles_before: number | null;
+  walk_cycles_after: number | null;
+  /** Damping of its next enable; null when no flip is remembered. */
+  damping: DampingJson | null;
+}
+
+export interface DampingJson {
+  /** Quick flips remembered (a disable by the policy soon after its enable). */
+  flips: number;
+  /** How long the signals must hold before its next enable (the hysteresis when not damped). */
+  hold_ms: number;
+  /** The next enable waits longer than the hysteresis. */
+  damped: boolean;
+  /** Replication was judged to bring it no gain: no enable before `not_before`. */
+  no_gain: boolean;
+  /** Time left before an enable may happen at all (no-gain verdict), or null. */
+  not_before_ms: number | null;
 }
 
 export interface DecisionJson {
@@ -193,6 +221,14 @@ export interface DaemonJson {
   hysteresis_ms: number;
   thr_mar: number;
   thr_dtlb: number;
+  /** The longest damped wait before a re-enable; 0 = no damping. */
+  damp_max_ms: number;
+  /** Page tables smaller than this are never replicated, KiB. */
+  min_pte_kb: number;
+  /** Cap on the memory all replicas take, KiB; null = no cap. */
+  replica_cap_kb: number | null;
+  /** Memory all replicas take now (the sum of the known replica_kb), KiB. */
+  replica_kb_total: number;
   tracked: number;
   replicated: number;
   ptl_measuring: boolean;

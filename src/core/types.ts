@@ -111,6 +111,11 @@ export interface CounterReading {
   runningNs: number;
   /** Threads with counters open at this reading. */
   threads: number;
+  /**
+   * Cycles a page walk caused by a load was in progress (Intel
+   * DTLB_LOAD_MISSES.WALK_ACTIVE); null or absent = unknown (no such event).
+   */
+  walkCycles?: number | null;
 }
 
 /**
@@ -138,6 +143,10 @@ export interface CounterStatus {
   /** File descriptors the counters may use, and how many they use. */
   fdBudget: number;
   fdUsed: number;
+  /** The walk-duration event counted (walk cycles per load), or null/absent: unknown. */
+  walkCycles?: string | null;
+  /** Why walk cycles are not counted, when they are not. */
+  walkCyclesReason?: string | null;
 }
 
 // ---------------------------------------------------------------- mitosis

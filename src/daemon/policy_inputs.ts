@@ -17,6 +17,8 @@ export interface ProcessSignals {
   multiplex: number | null;
   minorPerS: number | null;
   majorPerS: number | null;
+  /** Page-walk cycles per load; null = unknown (no walk-duration event). */
+  walkCyclesPerLoad: number | null;
   /** Kernel's view from /proc/mitosis/active: nodes, or null when not replicated / unknown. */
   replicaNodes: number[] | null;
   replicated: boolean | null;
@@ -46,6 +48,7 @@ export function signalsOf(
       multiplex: rates.multiplex,
       minorPerS: faults.minorPerS,
       majorPerS: faults.majorPerS,
+      walkCyclesPerLoad: rates.walkCyclesPerLoad,
       replicaNodes: nodes,
       replicated: replicas === null ? null : nodes !== null,
     };
@@ -59,6 +62,10 @@ export interface ProcessStanding {
   /** waspd turned its replication on (so waspd may turn it off). */
   ownedByWaspd: boolean;
   advisory: boolean;
+  /** Page-table size, KiB (null = unknown). */
+  pteKb: number | null;
+  /** Nodes of the machine: what an enable replicates to. */
+  nodes: number;
 }
 
 export function policySampleOf(s: ProcessSignals, standing: ProcessStanding): PolicySample {
@@ -72,5 +79,9 @@ export function policySampleOf(s: ProcessSignals, standing: ProcessStanding): Po
     stopped: isStopped(s.process.state),
     foreign: s.replicated === true && !standing.ownedByWaspd,
     advisory: standing.advisory,
+    pteKb: standing.pteKb,
+    walkCyclesPerLoad: s.walkCyclesPerLoad,
+    // The kernel's list while replicated; an enable asks for every node.
+    replicaNodes: s.replicaNodes?.length ?? standing.nodes,
   };
 }

@@ -4,10 +4,11 @@
  * probe's state, in the schema every view renders. The policy's inputs are
  * built by policy_inputs.ts.
  */
-import type { PolicyDecision } from "../core/policy.ts";
+import type { DampingView, PolicyDecision } from "../core/policy.ts";
 import {
   type CapabilitiesJson,
   type DaemonJson,
+  type DampingJson,
   type DecisionJson,
   type EventJson,
   hostJson,
@@ -38,8 +39,10 @@ export interface SnapshotParts {
   pinOf: (key: ProcessKey) => "on" | "off" | null;
   counterSource: string | null;
   hasCounters: (key: string) => boolean;
-  /** The daemon's settings and state; mode and counts are derived here. */
-  daemon: Omit<DaemonJson, "mode" | "tracked" | "replicated">;
+  /** Page-table size by process key, KiB (null = unknown). */
+  pteKbOf?: (key: string) => number | null;
+  /** The daemon's settings and state; mode, counts and totals are derived here. */
+  daemon: Omit<DaemonJson, "mode" | "tracked" | "replicated" | "replica_kb_total">;
   mitosis: MitosisState | null;
   measurement: PtlMeasurement | null;
   steering: { steering: Steering; array: readonly number[] } | null;
@@ -57,6 +60,7 @@ export function composeSnapshot(p: SnapshotParts): Snapshot {
       p.pinOf(s.process),
       p.counterSource,
       p.hasCounters(key),
+      p.pteKbOf?.(key) ?? null,
     );
   });
   const decisions = p.signals.flatMap((s) => {
@@ -78,6 +82,7 @@ export function composeSnapshot(p: SnapshotParts): Snapshot {
       // Replicated as the kernel says, or as advisory mode would have made it.
       replicated: processes.filter((r) => r.replicated === true || r.status === "would-enable")
         .length,
+      replica_kb_total: processes.reduce((sum, r) => sum + (r.replica_kb ?? 0), 0),
     },
     mitosis: p.mitosis === null ? null : mitosisJson(p.mitosis),
     ptl: p.measurement === null ? null : ptlJson(p.measurement, p.wallNow),
@@ -94,6 +99,7 @@ function processJsonOf(
   pinned: "on" | "off" | null,
   counterSource: string | null,
   hasCounters: boolean,
+  pteKb: number | null,
 ): ProcessJson {
   const p = s.process;
   return {
@@ -116,6 +122,43 @@ function processJsonOf(
     reason: decision?.reason ?? "not decided yet",
     countdown_ms: decision?.countdownMs ?? null,
     pinned,
+    pte_kb: pteKb,
+    replica_kb: replicaKbOf(s, decision, pteKb),
+    walk_cycles_per_load: s.walkCyclesPerLoad,
+    walk_cycles_before: decision?.walkBefore ?? null,
+    walk_cycles_after: decision?.walkAfter ?? null,
+    damping: dampingJsonOf(decision?.damping ?? null),
+  };
+}
+
+/**
+ * The memory its replicas take: the kernel's view where there is one (an
+ * enable made this tick shows from the next), else the policy's belief
+ * (advisory mode's would-enable; no Mitosis to ask).
+ */
+function replicaKbOf(
+  s: ProcessSignals,
+  decision: PolicyDecision | undefined,
+  pteKb: number | null,
+): number | null {
+  if (s.replicated === true) {
+    const copies = Math.max(0, (s.replicaNodes?.length ?? 0) - 1);
+    return pteKb === null ? null : pteKb * copies;
+  }
+  if (decision?.status === "would-enable" || s.replicated === null) {
+    return decision?.replicaKb ?? null;
+  }
+  return 0;
+}
+
+function dampingJsonOf(d: DampingView | null): DampingJson | null {
+  if (d === null) return null;
+  return {
+    flips: d.flips,
+    hold_ms: d.holdMs,
+    damped: d.damped,
+    no_gain: d.noGain,
+    not_before_ms: d.notBeforeInMs === null ? null : Math.round(d.notBeforeInMs),
   };
 }
 

@@ -7,7 +7,13 @@
 import { capabilitiesJson } from "../core/capabilities.ts";
 import { selectManageable } from "../core/discovery.ts";
 import type { EventLog } from "../core/events.ts";
-import { decideAll, type PolicyDecision, type PolicyState } from "../core/policy.ts";
+import {
+  classify,
+  decideAll,
+  type PolicyDecision,
+  type PolicyState,
+  type PolicyThresholds,
+} from "../core/policy.ts";
 import { ptlMethodJson, type Snapshot } from "../core/snapshot.ts";
 import type {
   CounterReading,
@@ -27,6 +33,7 @@ import type { LatencyState } from "./latency_state.ts";
 import { policySampleOf, signalsOf } from "./policy_inputs.ts";
 import type { PtlScheduler } from "./ptl.ts";
 import { composeSnapshot } from "./snapshot_compose.ts";
+import { PageTables } from "./page_tables.ts";
 
 /** What several parts of the daemon read and one of them updates. */
 export interface LiveMachine {
@@ -61,9 +68,27 @@ export class Ticker {
   #processes = new Map<string, ProcessInfo>();
   #lastSampleMs: number | null = null;
   readonly #excludedNames = new Map<string, boolean>();
+  readonly #pageTables: PageTables;
 
   constructor(parts: TickerParts) {
     this.#p = parts;
+    const host = parts.host;
+    this.#pageTables = new PageTables(
+      host.pageTablesKb === undefined ? null : (key) => host.pageTablesKb?.(key) ?? null,
+    );
+  }
+
+  /** The policy's settings, from the configuration. */
+  #thresholds(): PolicyThresholds {
+    const c = this.#p.config;
+    return {
+      thrMar: c.thrMar,
+      thrDtlb: c.thrDtlb,
+      hysteresisMs: c.hysteresisMs,
+      dampMaxMs: c.dampMaxMs,
+      minPteKb: c.minPteKb,
+      replicaCapKb: c.replicaCapMb === null ? null : c.replicaCapMb * 1024,
+    };
   }
 
   /** The managed process of the last round with this key, if any. */
@@ -102,6 +127,21 @@ export class Ticker {
 
     const advisory = !this.#p.enforcing;
     const pinOf = (k: ProcessKey) => pins.get(processKeyString(k))?.state ?? null;
+    const counterStatus = host.counters.status();
+    // The counters say what they count: a reason names software signals as such.
+    const thresholds = { ...this.#thresholds(), signals: counterStatus.signals };
+    // In play: candidates, replicated (or believed so), pinned. Their page
+    // tables are read every tick; the others' only now and then.
+    const inPlay = new Set(
+      signals.filter((s) => {
+        const key = processKeyString(s.process);
+        return s.replicated === true || this.#policy.get(key)?.on === true ||
+          pins.has(key) || classify(s.mar, s.dtlbRatio, thresholds) === "above";
+      }).map((s) => processKeyString(s.process)),
+    );
+    const pteKb = this.#pageTables.update(managed, (key) => inPlay.has(key));
+    // Replicas go only to nodes with CPUs (core/replication_mask.ts).
+    const nodes = live.topology.nodes.filter((n) => n.cpus.length > 0).length;
     const samples = signals.map((s) => {
       const key = processKeyString(s.process);
       return policySampleOf(s, {
@@ -109,11 +149,10 @@ export class Ticker {
         stuck: actuator.holds(s.process, s.process.state),
         ownedByWaspd: actuator.enabled.has(key),
         advisory,
+        pteKb: pteKb.get(key) ?? null,
+        nodes,
       });
     });
-    const counterStatus = host.counters.status();
-    // The counters say what they count: a reason names software signals as such.
-    const thresholds = { ...config, signals: counterStatus.signals };
     const round = decideAll(this.#policy, samples, now, thresholds);
     for (const s of signals) {
       const d = round.decisions.get(processKeyString(s.process));
@@ -137,6 +176,7 @@ export class Ticker {
       pinOf,
       counterSource: counterStatus.source,
       hasCounters: (key) => readings.has(key),
+      pteKbOf: (key) => pteKb.get(key) ?? null,
       daemon: {
         tick: this.#tick,
         update_ms: live.updateMs,
@@ -144,6 +184,9 @@ export class Ticker {
         hysteresis_ms: config.hysteresisMs,
         thr_mar: config.thrMar,
         thr_dtlb: config.thrDtlb,
+        damp_max_ms: config.dampMaxMs,
+        min_pte_kb: config.minPteKb,
+        replica_cap_kb: thresholds.replicaCapKb ?? null,
         ptl_measuring: this.#p.ptl.measuring,
         ptl_error: latency.error,
         ptl_method: ptlMethodJson(latency.method, latency.budget, config),

@@ -233,6 +233,7 @@ export function snapshotFamilies(
         p.dtlb_ratio === null ? [] : [{ labels: signalLabels(p), value: p.dtlb_ratio }]
       ),
     },
+    ...costFamilies(s, inPlay, procLabels),
     {
       name: "waspd_actions_total",
       type: "counter",
@@ -272,6 +273,92 @@ export function snapshotFamilies(
         { suffix: "_sum", value: tick.sum },
         { suffix: "_count", value: tick.count },
       ],
+    },
+  ];
+}
+
+/**
+ * What replication costs and does: replica memory (total, cap, per process),
+ * page-table sizes, walk cycles per load, and the damping of re-enables. A
+ * damped process may be idle (out of play): those with damping get their
+ * own bounded series.
+ */
+function costFamilies(
+  s: Snapshot,
+  inPlay: readonly ProcessJson[],
+  procLabels: (p: ProcessJson) => Record<string, string | number>,
+): Family[] {
+  const d = s.daemon;
+  const kib = (kb: number) => kb * 1024;
+  const perProcess = (list: readonly ProcessJson[], value: (p: ProcessJson) => number | null) =>
+    list.flatMap((p) => {
+      const v = value(p);
+      return v === null ? [] : [{ labels: procLabels(p), value: v }];
+    });
+  const damped = s.processes.filter((p) => p.damping !== null)
+    .sort((a, b) => a.pid - b.pid)
+    .slice(0, MAX_PROCESS_SERIES);
+  return [
+    {
+      name: "waspd_replica_memory_bytes",
+      type: "gauge",
+      help: "Memory all page-table replicas take: page tables x (replica nodes - 1), summed.",
+      samples: one(d === null ? null : kib(d.replica_kb_total)),
+    },
+    {
+      name: "waspd_replica_memory_cap_bytes",
+      type: "gauge",
+      help: "Cap on the replicas' memory (--replica-cap); absent when there is none.",
+      samples: one(d?.replica_cap_kb === null || d === null ? null : kib(d.replica_cap_kb)),
+    },
+    {
+      name: "waspd_min_page_tables_bytes",
+      type: "gauge",
+      help: "Page tables smaller than this are never replicated (--min-pte).",
+      samples: one(d === null ? null : kib(d.min_pte_kb)),
+    },
+    {
+      name: "waspd_damp_max_seconds",
+      type: "gauge",
+      help: "The longest wait damping puts before a re-enable (--damp-max); 0 = no damping.",
+      samples: one(d === null ? null : d.damp_max_ms / 1000),
+    },
+    {
+      name: "waspd_process_page_tables_bytes",
+      type: "gauge",
+      help: "Page-table size (VmPTE) of a process in play.",
+      samples: perProcess(inPlay, (p) => p.pte_kb === null ? null : kib(p.pte_kb)),
+    },
+    {
+      name: "waspd_process_replica_memory_bytes",
+      type: "gauge",
+      help: "Memory the page-table replicas of a process in play take.",
+      samples: perProcess(inPlay, (p) => p.replica_kb === null ? null : kib(p.replica_kb)),
+    },
+    {
+      name: "waspd_process_walk_cycles_per_load",
+      type: "gauge",
+      help: "Page-walk cycles per load of a process in play, where the CPU can count them.",
+      samples: perProcess(inPlay, (p) => p.walk_cycles_per_load),
+    },
+    {
+      name: "waspd_process_damping_flips",
+      type: "gauge",
+      help: "Quick flips remembered for a process (a disable soon after its enable).",
+      samples: perProcess(damped, (p) => p.damping?.flips ?? null),
+    },
+    {
+      name: "waspd_process_reenable_hold_seconds",
+      type: "gauge",
+      help:
+        "How long the signals must hold before a process's next enable (the hysteresis when not damped).",
+      samples: perProcess(damped, (p) => p.damping === null ? null : p.damping.hold_ms / 1000),
+    },
+    {
+      name: "waspd_process_no_gain",
+      type: "gauge",
+      help: "1 when replication was judged to bring a process no gain (re-enable held).",
+      samples: perProcess(damped, (p) => p.damping === null ? null : bool(p.damping.no_gain)),
     },
   ];
 }

@@ -113,6 +113,8 @@ export class SimHost implements Host {
     this.scenario = options.scenario ?? defaultScenario({ seed: this.seed });
     this.counters = new SimCounterSource(this.clock, this.scenario, {
       signals: options.signals ?? "hardware",
+      // The kernel model as the tick left it: the daemon reads /proc/mitosis every tick.
+      replicated: (pid) => (this.#kernel.processes.get(pid)?.mask ?? 0) !== 0,
     });
     this.prober = new SimProber(this.clock, this.nodes, rng.fork("prober"));
     this.#kernel = new SimMitosisKernel({
@@ -253,6 +255,16 @@ export class SimHost implements Host {
     const nowMs = this.clock.now();
     const workload = findLive(this.scenario, key, nowMs);
     return Promise.resolve(workload === null ? null : processInfoAt(workload, nowMs));
+  }
+
+  /**
+   * By identity, not liveness: on a fast --time-scale a short-lived process
+   * listed at the start of a tick may have ended by the time its size is
+   * asked for, and its row still deserves the size it had.
+   */
+  pageTablesKb(key: ProcessKey): number | null {
+    const w = this.scenario.find((x) => x.pid === key.pid && x.startTime === key.startTime);
+    return w?.pteKb ?? null;
   }
 
   close(): Promise<void> {

@@ -37,6 +37,12 @@ export interface Workload extends ProcessKey {
   multiplexShare: number;
   minorFaultsPerS: number;
   majorFaultsPerS: number;
+  /** Page-table size (VmPTE), KiB. */
+  pteKb: number;
+  /** Cycles one page walk takes while its page tables are not replicated. */
+  walkCyclesPerWalk: number;
+  /** Share of those cycles replication removes (local page tables), 0..1. */
+  replicationGain: number;
 }
 
 /** USER_HZ: /proc/PID/stat start times are in these ticks. */
@@ -85,6 +91,11 @@ function integralSinceStart(w: Workload, tMs: number, rate: (p: Phase) => number
     if (rest <= 0) break;
   }
   return total / 1000; // rates are per second, spans in ms
+}
+
+/** Cycles one page walk of the workload takes, replicated or not. */
+export function walkCyclesPerWalk(w: Workload, replicated: boolean): number {
+  return w.walkCyclesPerWalk * (replicated ? 1 - w.replicationGain : 1);
 }
 
 /** Loads and page walks the workload performed between two instants. */

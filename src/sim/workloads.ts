@@ -31,6 +31,8 @@ export const SIM_PIDS = {
   gups: 2004,
   flapper: 2005,
   frozen: 2006,
+  tiny: 2007,
+  nogain: 2008,
   /** Bursts alternate between these two pids, so a pid is reused with a new start time. */
   burstA: 3001,
   burstB: 3002,
@@ -53,13 +55,32 @@ type Draft =
     | "multiplexShare"
     | "minorFaultsPerS"
     | "majorFaultsPerS"
+    | "pteKb"
+    | "walkCyclesPerWalk"
+    | "replicationGain"
   >
   & Partial<
     Pick<
       Workload,
-      "cmdline" | "kernelThread" | "multiplexShare" | "minorFaultsPerS" | "majorFaultsPerS"
+      | "cmdline"
+      | "kernelThread"
+      | "multiplexShare"
+      | "minorFaultsPerS"
+      | "majorFaultsPerS"
+      | "pteKb"
+      | "walkCyclesPerWalk"
+      | "replicationGain"
     >
   >;
+
+/**
+ * Page tables of a process whose memory is mapped with 4 KiB pages: 8 bytes
+ * of PTE per page (RSS / 512), plus the upper levels and the kernel's
+ * minimum of a few pages.
+ */
+export function pteKbOf(rssKb: number): number {
+  return Math.round(rssKb / 512 + 16);
+}
 
 function workload(d: Draft): Workload {
   return {
@@ -68,6 +89,11 @@ function workload(d: Draft): Workload {
     multiplexShare: 1,
     minorFaultsPerS: 50,
     majorFaultsPerS: 0,
+    pteKb: d.kernelThread ? 0 : pteKbOf(d.rssKb),
+    // The model's assumption, not a measurement: a walk takes 40 cycles while
+    // its page tables are remote, and local copies save 40% of them.
+    walkCyclesPerWalk: 40,
+    replicationGain: 0.4,
     ...d,
     startTime: startTicks(d.startMs),
   };
@@ -94,6 +120,13 @@ const constant = (
  *   period 1.6 s: a sampler sees it cross back and forth faster than the hysteresis.
  * - frozen: state T (stopped under a debugger), its counters heavy (4e7, 0.05):
  *   the daemon must skip it on state alone; prctl 100 on it never returns.
+ * - tiny: memory-bound (MAR 3e7, dTLB 0.02) but 64 MiB mapped, page tables
+ *   of 144 KiB: below the minimum page-table size, never worth replicating.
+ * - nogain: memory-bound and TLB-heavy (3e7, 0.04), 2 GiB, but its page
+ *   tables already sit where its walks read them: replication removes none
+ *   of its walk cycles, so the effect rule must turn it off and keep it off.
+ * - every process has a page-table size (RSS / 512 + upper levels), and a
+ *   walk duration that replication cuts by 40% unless said otherwise.
  * - burst: memory-heavy, 4-8 s long, every 20 s from 5 s, alternating pids
  *   3001/3002 so each pid is reused with a new start time.
  * - every EPOCH_MS (10 min) stream and gups start again as new processes.
@@ -245,6 +278,29 @@ export function defaultScenario(options: ScenarioOptions = {}): Workload[] {
       rssKb: 2 * 1024 * 1024,
       cycle: constant(j(4e7), j(0.05)),
       cmdline: "gdb-stopped ./frozen",
+    }),
+    workload({
+      ...user,
+      name: "tiny",
+      pid: SIM_PIDS.tiny,
+      startMs: 0,
+      endMs: null,
+      threads: 1,
+      rssKb: 64 * 1024,
+      cycle: constant(j(3e7), j(0.02)),
+      cmdline: "./tiny --table 64M",
+    }),
+    workload({
+      ...user,
+      name: "nogain",
+      pid: SIM_PIDS.nogain,
+      startMs: 0,
+      endMs: null,
+      threads: 4,
+      rssKb: 2 * 1024 * 1024,
+      cycle: constant(j(3e7), j(0.04)),
+      replicationGain: 0,
+      cmdline: "./nogain --local-tables",
     }),
   ];
 

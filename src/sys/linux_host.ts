@@ -13,7 +13,7 @@ import type { OwnedStore } from "../core/ownership_record.ts";
 import { fileOwnedStore, OWNED_FILE_NAME } from "./ownership_file.ts";
 import { readPrivileges } from "./privileges.ts";
 import { OwnerCache } from "./owner_cache.ts";
-import { confirmProcess, listProcesses, readProcess } from "./procfs.ts";
+import { confirmProcess, listProcesses, readPageTablesKb, readProcess } from "./procfs.ts";
 import { readTopology } from "./topology.ts";
 
 export interface LinuxHostOptions {
@@ -90,6 +90,10 @@ export class LinuxHost implements Host {
 
   confirm(key: ProcessKey): Promise<ProcessInfo | null> {
     return confirmProcess(this.#options.procRoot, key);
+  }
+
+  pageTablesKb(key: ProcessKey): number | null {
+    return readPageTablesKb(this.#options.procRoot, key);
   }
 
   async close(): Promise<void> {

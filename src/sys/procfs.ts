@@ -193,3 +193,35 @@ export function listThreadIds(procRoot: string, pid: number): Promise<number[]> 
 export function threadIds(procRoot: string, pid: number): number[] | null {
   return numericEntriesOrGone(pidPaths(procRoot).path(pid, TASK));
 }
+
+const STATUS = cString("/status");
+
+/**
+ * VmPTE of /proc/PID/status in KiB: the size of the process's page tables.
+ * null when the line is absent (a kernel thread has no mm) or malformed.
+ */
+export function parseVmPteKb(status: string): number | null {
+  const match = /^VmPTE:\s*(\d+)\s*kB\s*$/m.exec(status);
+  if (match === null) return null;
+  const kb = Number(match[1]);
+  return Number.isSafeInteger(kb) ? kb : null;
+}
+
+/**
+ * The page-table size of the process `key` names, KiB; null when it is gone,
+ * its pid now names another process, or the size is not shown. Two small
+ * reads (stat for the identity, then status): for the processes in play only.
+ */
+export function readPageTablesKb(procRoot: string, key: ProcessKey): number | null {
+  const read = readProcessDetailed(procRoot, key.pid);
+  if (read.kind !== "process" || read.process.startTime !== key.startTime) return null;
+  const reader = new SmallFileReader();
+  let length: number | null;
+  try {
+    length = reader.readOrGone(pidPaths(procRoot).path(key.pid, STATUS));
+  } catch {
+    return null; // unreadable (EACCES, EIO): unknown, never a crash
+  }
+  if (length === null) return null;
+  return parseVmPteKb(new TextDecoder().decode(reader.buffer.subarray(0, length)));
+}

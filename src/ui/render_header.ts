@@ -5,6 +5,7 @@
  * the warnings.
  */
 import type { Snapshot } from "../core/snapshot.ts";
+import { formatKb } from "../core/policy.ts";
 import { type Row, rowOf, type Span, span, textWidth } from "./render_frame.ts";
 import type { Theme } from "./render_theme.ts";
 import { formatClock, formatDuration, UNKNOWN } from "./render_format.ts";
@@ -38,6 +39,7 @@ function statusLine(s: Snapshot, paused: boolean, t: Theme, cols: number): Row {
     `${mhz} MHz`,
     `hyst ${formatDuration(d?.hysteresis_ms ?? null)}`,
     `upd ${formatDuration(d?.update_ms ?? null)}`,
+    replicaFact(d),
     s.host.hostname,
   ];
   const clock = [span(" " + formatClock(s.time), t.label)];
@@ -48,6 +50,13 @@ function statusLine(s: Snapshot, paused: boolean, t: Theme, cols: number): Row {
     left.push(next);
   }
   return leftRight(left, clock, cols);
+}
+
+/** What the replicas take, against the cap when there is one: "replicas 48 MiB/1 GiB". */
+function replicaFact(d: Snapshot["daemon"]): string {
+  if (d === null) return `replicas ${UNKNOWN}`;
+  const cap = d.replica_cap_kb === null ? "" : `/${formatKb(d.replica_cap_kb)}`;
+  return `replicas ${formatKb(d.replica_kb_total)}${cap}`;
 }
 
 function mitosisLine(s: Snapshot, t: Theme, cols: number): Row {

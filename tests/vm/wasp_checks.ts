@@ -18,8 +18,20 @@
 const WASPD = "/bin/waspd";
 const VMTOOL = "/run/vmtool";
 const MITOSIS = "/proc/mitosis";
-/** The stand-in signals (no PMU under TCG): task-clock ns/s and faults per ns. */
-const SOFTWARE = ["--signals", "software", "--thr-mar", "1e8", "--thr-dtlb", "1e-6"];
+/**
+ * The stand-in signals (no PMU under TCG): task-clock ns/s and faults per ns.
+ * The hogs map 8 MiB, so their page tables are far under the --min-pte default.
+ */
+const SOFTWARE = [
+  "--signals",
+  "software",
+  "--thr-mar",
+  "1e8",
+  "--thr-dtlb",
+  "1e-6",
+  "--min-pte",
+  "0",
+];
 /** Transient deno processes (waspd commands, this script) are not the workload. */
 const NOT_WORKLOAD = ["--exclude", "deno"];
 

@@ -100,9 +100,13 @@ export function hwCacheConfig(cache: number, op: number, result: number): bigint
   return BigInt(cache) | (BigInt(op) << 8n) | (BigInt(result) << 16n);
 }
 
-/** Intel core PMU raw config (IA32_PERFEVTSELx layout): event | umask << 8. */
-export function intelRawConfig(event: number, umask: number): bigint {
-  return BigInt(event & 0xff) | (BigInt(umask & 0xff) << 8n);
+/**
+ * Intel core PMU raw config (IA32_PERFEVTSELx layout): event | umask << 8 |
+ * cmask << 24, as the kernel's cpu format (event config:0-7, umask
+ * config:8-15, cmask config:24-31) describes it.
+ */
+export function intelRawConfig(event: number, umask: number, cmask = 0): bigint {
+  return BigInt(event & 0xff) | (BigInt(umask & 0xff) << 8n) | (BigInt(cmask & 0xff) << 24n);
 }
 
 /**

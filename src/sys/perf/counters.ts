@@ -14,6 +14,13 @@
  * targets are served first. A process whose threads do not all fit gets no
  * counters at all: a partial sum would look like a real, smaller number.
  * Each fd is a PerfCounter owner; the FdLedger counts the open ones.
+ *
+ * Where the CPU's table has a walk-duration event (events.ts) and it passes
+ * its own start-up check, each thread gets a third counter for it: 3 fds per
+ * thread instead of 2, so the same budget serves a third fewer threads. The
+ * policy needs it only for the processes in play, but the processes in play
+ * change every tick and a counter opened late has no "before" figure, so it
+ * is counted for every target rather than opened and closed around enables.
  */
 import type {
   CounterReading,
@@ -29,15 +36,15 @@ import { SyscallError } from "../../ffi/errno.ts";
 import { scaledCount } from "./attr.ts";
 import type { RawCount } from "./attr.ts";
 import { candidateEventSets, SOFTWARE_EVENTS } from "./events.ts";
-import type { EventSet } from "./events.ts";
+import type { EventSet, EventSpec } from "./events.ts";
 import { readPerfEnvironment, summarizeFailures } from "./diagnose.ts";
 import type { SetFailure } from "./diagnose.ts";
-import { validateEventSet } from "./validate.ts";
+import { validateEventSet, validateOptionalEvent } from "./validate.ts";
 import type { Validation } from "./validate.ts";
 import { threadIds } from "../procfs.ts";
 import { fdBudget, FdLedger, raiseFdLimit } from "./fd_budget.ts";
 import type { ProcessCounters, ThreadCounters } from "./process_counters.ts";
-import { readProcess, retireThread } from "./process_counters.ts";
+import { readProcess, retireThread, retireWalkCycles } from "./process_counters.ts";
 import { PerfCounter } from "./perf_counter.ts";
 
 export interface CounterSourceOptions {
@@ -53,6 +60,11 @@ export interface CounterSourceOptions {
   signals?: SignalKind;
   /** Share of the soft fd limit counters may use (default 0.5). */
   fdShare?: number;
+  /**
+   * TEST ONLY, with signals "software": a software event in the place of the
+   * walk-duration one, to exercise the third counter per thread without a PMU.
+   */
+  testWalkCycles?: EventSpec;
 }
 
 /** errnos meaning "that thread is gone": dropped quietly. */
@@ -63,6 +75,8 @@ const REFUSED = new Set(["EACCES", "EPERM"]);
 export class LinuxCounterSource implements CounterSource, Disposable {
   readonly #procRoot: string;
   #events: EventSet | null = null;
+  /** The walk-duration event, when the set has one and it counts here. */
+  #walkCycles: EventSpec | null = null;
   #status: CounterStatus;
   readonly #processes = new Map<string, ProcessCounters<PerfCounter>>();
   /** Targets perf refused (EACCES/EPERM): not retried while they live. */
@@ -102,6 +116,18 @@ export class LinuxCounterSource implements CounterSource, Disposable {
       }
       failures.push({ source: set.source, code: result.code, reason: result.reason });
     }
+    const walkEvent = signals === "software"
+      ? options.testWalkCycles ?? null
+      : this.#events?.walkCycles ?? null;
+    let walkProblem: string | null = null;
+    if (walkEvent !== null) {
+      try {
+        walkProblem = validateOptionalEvent(walkEvent, env);
+      } catch (err) {
+        walkProblem = `validation failed: ${(err as Error).message}`;
+      }
+      if (walkProblem === null) this.#walkCycles = walkEvent;
+    }
     this.#status = this.#events
       ? {
         available: true,
@@ -112,6 +138,10 @@ export class LinuxCounterSource implements CounterSource, Disposable {
         paranoid: env.paranoid,
         fdBudget: budget,
         fdUsed: 0,
+        walkCycles: this.#walkCycles?.name ?? null,
+        walkCyclesReason: walkEvent === null
+          ? `${this.#events.source} has no page-walk duration event`
+          : walkProblem,
       }
       : {
         ...unavailable(signals, summarizeFailures(failures, env), env.paranoid),
@@ -165,7 +195,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
    */
   #plan(targets: readonly ProcessInfo[]): Map<string, { target: ProcessInfo; tids: number[] }> {
     const wanted = new Map<string, { target: ProcessInfo; tids: number[] }>();
-    const perThread = 2;
+    const perThread = this.#walkCycles === null ? 2 : 3;
     let planned = 0;
     const ordered = [...targets].sort((a, b) => b.rssKb - a.rssKb);
     for (const target of ordered) {
@@ -182,7 +212,12 @@ export class LinuxCounterSource implements CounterSource, Disposable {
   }
 
   #newProcess(pid: number): ProcessCounters<PerfCounter> {
-    return { pid, threads: new Map(), retired: { loads: 0, walks: 0, enabledNs: 0, runningNs: 0 } };
+    const walkCycles = this.#walkCycles === null ? null : 0;
+    return {
+      pid,
+      threads: new Map(),
+      retired: { loads: 0, walks: 0, enabledNs: 0, runningNs: 0, walkCycles },
+    };
   }
 
   /**
@@ -198,17 +233,21 @@ export class LinuxCounterSource implements CounterSource, Disposable {
     for (const [tid, thread] of counters.threads) {
       if (live.has(tid)) continue;
       retireThread(counters, safeRead(thread.loads), safeRead(thread.walks), scaledCount);
+      if (thread.walkCycles) retireWalkCycles(counters, safeRead(thread.walkCycles), scaledCount);
       closeThread(thread);
       counters.threads.delete(tid);
     }
     for (const tid of tids) {
       if (counters.threads.has(tid)) continue;
       try {
-        // Both counters or neither: a lone one is closed as the block is left.
+        // All of a thread's counters or none: a lone one is closed as the block is left.
         using opening = new DisposableStack();
         const loads = opening.use(PerfCounter.open(events.loads, tid, this.#fds));
         const walks = opening.use(PerfCounter.open(events.walks, tid, this.#fds));
-        counters.threads.set(tid, { loads, walks });
+        const walkCycles = this.#walkCycles === null
+          ? null
+          : opening.use(PerfCounter.open(this.#walkCycles, tid, this.#fds));
+        counters.threads.set(tid, { loads, walks, walkCycles });
         opening.move(); // the thread's entry owns them now
       } catch (err) {
         if (!(err instanceof SyscallError)) throw err;
@@ -235,6 +274,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
 function closeThread(thread: ThreadCounters<PerfCounter>): void {
   thread.loads.close();
   thread.walks.close();
+  thread.walkCycles?.close();
 }
 
 /** A dead thread's last read; null when even that fails. */

@@ -15,6 +15,12 @@
  *   STLB misses rather than completed walks, an approximation we accept.
  * "Loads" are retired loads on Intel, dispatched load ops on AMD (Zen has no
  * retired-loads event) and L1D read accesses for the generic source.
+ *
+ * A third, optional event measures how long walks take (what replication
+ * can shorten): DTLB_LOAD_MISSES.WALK_ACTIVE, cycles with at least one page
+ * walk for a demand load in progress, on the Intel models of the table. The
+ * AMD Zen 3/4 tables (amdzen3/amdzen4 memory.json) and the generic events
+ * have no walk-duration event: there the figure is unknown.
  */
 import type { CpuIdentity, SignalKind } from "../../core/types.ts";
 import {
@@ -47,6 +53,10 @@ export interface EventSet {
   walks: EventSpec;
   /** "software" for the task-clock / page-faults stand-in: never a memory signal. */
   signals: SignalKind;
+  /** Cycles a load's page walk was in progress; null where the CPU's table has no such event. */
+  walkCycles: EventSpec | null;
+  /** True for the test/diagnostic software pair: never a hardware signal. */
+  diagnosticOnly: boolean;
 }
 
 /** A CPU-specific event: PERF_TYPE_RAW, its code and umask in `config`. */
@@ -70,17 +80,48 @@ const INTEL_WALKS_SKX_ICX = rawEvent("DTLB_LOAD_MISSES.WALK_COMPLETED", intelRaw
 // Golden Cove cores: tools/perf/pmu-events/arch/x86/sapphirerapids/virtual-memory.json.
 const INTEL_WALKS_SPR = rawEvent("DTLB_LOAD_MISSES.WALK_COMPLETED", intelRawConfig(0x12, 0x0e));
 
+// DTLB_LOAD_MISSES.WALK_ACTIVE: EventCode 0x08, UMask 0x10, CounterMask 1
+// ("Cycles when at least one PMH is busy with a page walk for a load") in
+// tools/perf/pmu-events/arch/x86/skylakex/virtual-memory.json and
+// icelakex/virtual-memory.json.
+const INTEL_WALK_ACTIVE_SKX_ICX = rawEvent(
+  "DTLB_LOAD_MISSES.WALK_ACTIVE",
+  intelRawConfig(0x08, 0x10, 1),
+);
+
+// DTLB_LOAD_MISSES.WALK_ACTIVE moved with its family to EventCode 0x12
+// (UMask 0x10, CounterMask 1): sapphirerapids/virtual-memory.json.
+const INTEL_WALK_ACTIVE_SPR = rawEvent(
+  "DTLB_LOAD_MISSES.WALK_ACTIVE",
+  intelRawConfig(0x12, 0x10, 1),
+);
+
 /**
  * Family 6 models, as tools/perf/pmu-events/arch/x86/mapfile.csv maps them:
  * GenuineIntel-6-55-[01234] skylakex (85; steppings 5-7 are Cascade Lake,
  * whose cascadelakex tables carry the same two codes), GenuineIntel-6-6[AC]
  * icelakex (106, 108), GenuineIntel-6-8F sapphirerapids (143).
  */
-const INTEL_MODELS: ReadonlyMap<number, { source: string; walks: EventSpec }> = new Map([
-  [85, { source: "intel-skx-raw", walks: INTEL_WALKS_SKX_ICX }],
-  [106, { source: "intel-icx-raw", walks: INTEL_WALKS_SKX_ICX }],
-  [108, { source: "intel-icx-raw", walks: INTEL_WALKS_SKX_ICX }],
-  [143, { source: "intel-spr-raw", walks: INTEL_WALKS_SPR }],
+const INTEL_MODELS: ReadonlyMap<
+  number,
+  { source: string; walks: EventSpec; walkCycles: EventSpec }
+> = new Map([
+  [85, {
+    source: "intel-skx-raw",
+    walks: INTEL_WALKS_SKX_ICX,
+    walkCycles: INTEL_WALK_ACTIVE_SKX_ICX,
+  }],
+  [106, {
+    source: "intel-icx-raw",
+    walks: INTEL_WALKS_SKX_ICX,
+    walkCycles: INTEL_WALK_ACTIVE_SKX_ICX,
+  }],
+  [108, {
+    source: "intel-icx-raw",
+    walks: INTEL_WALKS_SKX_ICX,
+    walkCycles: INTEL_WALK_ACTIVE_SKX_ICX,
+  }],
+  [143, { source: "intel-spr-raw", walks: INTEL_WALKS_SPR, walkCycles: INTEL_WALK_ACTIVE_SPR }],
 ]);
 
 // ------------------------------------------------------------ AMD raw
@@ -130,6 +171,8 @@ export const GENERIC_EVENTS: EventSet = {
     ),
   },
   signals: "hardware",
+  walkCycles: null,
+  diagnosticOnly: false,
 };
 
 /**
@@ -148,6 +191,8 @@ export const SOFTWARE_EVENTS: EventSet = {
     config: BigInt(PERF_COUNT_SW_PAGE_FAULTS),
   },
   signals: "software",
+  walkCycles: null,
+  diagnosticOnly: true,
 };
 
 /** The best event set for this CPU: its own raw events when known, else generic. */
@@ -162,6 +207,8 @@ export function selectEvents(cpu: CpuIdentity): EventSet {
         loads: INTEL_ALL_LOADS,
         walks: entry.walks,
         signals: "hardware",
+        walkCycles: entry.walkCycles,
+        diagnosticOnly: false,
       };
     }
   }
@@ -173,6 +220,8 @@ export function selectEvents(cpu: CpuIdentity): EventSet {
         loads: AMD_LOAD_DISPATCH,
         walks: AMD_L2_DTLB_MISS,
         signals: "hardware",
+        walkCycles: null,
+        diagnosticOnly: false,
       };
     }
   }

@@ -9,6 +9,8 @@ import type { RawCount } from "./attr.ts";
 export interface ThreadCounters<C> {
   loads: C;
   walks: C;
+  /** Walk cycles (the optional third event), or null when it is not counted. */
+  walkCycles?: C | null;
 }
 
 export interface ProcessCounters<C> {
@@ -16,7 +18,14 @@ export interface ProcessCounters<C> {
   /** Live threads by tid. */
   threads: Map<number, ThreadCounters<C>>;
   /** Final scaled counts of threads that ended, so the total never drops. */
-  retired: { loads: number; walks: number; enabledNs: number; runningNs: number };
+  retired: {
+    loads: number;
+    walks: number;
+    enabledNs: number;
+    runningNs: number;
+    /** null once a thread's final walk cycles went uncounted: the total is then unknown. */
+    walkCycles?: number | null;
+  };
 }
 
 export type CounterReader<C> = (counter: C) => RawCount | null;
@@ -36,6 +45,8 @@ export function readProcess<C>(
   let walks: number | null = counters.retired.walks;
   let enabledNs = counters.retired.enabledNs;
   let runningNs = counters.retired.runningNs;
+  // Walk cycles are known only when every thread counts them (a partial sum is not the sum).
+  let walkCycles: number | null = counters.retired.walkCycles ?? null;
   for (const thread of counters.threads.values()) {
     const l = tryRead(read, thread.loads);
     const w = tryRead(read, thread.walks);
@@ -45,8 +56,11 @@ export function readProcess<C>(
     walks = walks === null || ws === null ? null : walks + ws;
     enabledNs += (l?.enabledNs ?? 0) + (w?.enabledNs ?? 0);
     runningNs += (l?.runningNs ?? 0) + (w?.runningNs ?? 0);
+    const c = thread.walkCycles ? tryRead(read, thread.walkCycles) : null;
+    const cs = c ? scale(c) : null;
+    walkCycles = walkCycles === null || cs === null ? null : walkCycles + cs;
   }
-  return { loads, walks, enabledNs, runningNs, threads: counters.threads.size };
+  return { loads, walks, enabledNs, runningNs, threads: counters.threads.size, walkCycles };
 }
 
 function tryRead<C>(read: CounterReader<C>, counter: C): RawCount | null {
@@ -75,4 +89,15 @@ export function retireThread<C>(
   counters.retired.walks += walksScaled;
   counters.retired.enabledNs += loads.enabledNs + walks.enabledNs;
   counters.retired.runningNs += loads.runningNs + walks.runningNs;
+}
+
+/** Fold a dead thread's final walk cycles in; unknown makes the total unknown for good. */
+export function retireWalkCycles(
+  counters: ProcessCounters<unknown>,
+  count: RawCount | null,
+  scale: CounterScaler,
+): void {
+  const scaled = count ? scale(count) : null;
+  const total = counters.retired.walkCycles ?? null;
+  counters.retired.walkCycles = total === null || scaled === null ? null : total + scaled;
 }

@@ -13,7 +13,7 @@ import { libc, MADV_NOHUGEPAGE } from "../../ffi/libc.ts";
 import { SyscallError } from "../../ffi/errno.ts";
 import { Mapping } from "../../ffi/owned.ts";
 import type { RawCount } from "./attr.ts";
-import type { EventSet } from "./events.ts";
+import type { EventSet, EventSpec } from "./events.ts";
 import { explainImplausible, explainOpenFailure } from "./diagnose.ts";
 import type { PerfEnvironment } from "./diagnose.ts";
 import { PerfCounter } from "./perf_counter.ts";
@@ -77,4 +77,23 @@ export function validateEventSet(set: EventSet, env: PerfEnvironment): Validatio
     return { ok: false, code: null, reason: explainImplausible(set.walks.name, detail, env) };
   }
   return { ok: true, loads, walks };
+}
+
+/**
+ * Open, exercise, read and close one optional event (the walk duration) on
+ * the calling thread: null when it counts, else why not in words. The busy
+ * loop walks on every load, so a working walk-cycles event cannot count 0.
+ */
+export function validateOptionalEvent(event: EventSpec, env: PerfEnvironment): string | null {
+  let count: RawCount | null;
+  try {
+    using counter = PerfCounter.open(event, 0);
+    busyLoop();
+    count = counter.read();
+  } catch (err) {
+    if (!(err instanceof SyscallError)) throw err;
+    return explainOpenFailure(event.name, err.code, env);
+  }
+  const problem = implausibility(count);
+  return problem === null ? null : explainImplausible(event.name, problem, env);
 }
