@@ -344,7 +344,7 @@ wasp_boot() {
   local res="$WORK/wasp-$scenario"
   boot "wasp-$scenario" "$res" --kernel "$WASP_DIR/bzImage" --append "pti=off no5lvl" \
     --include "$HERE/wasp_checks.ts" --include "$WORK/vmtool" "$@" \
-    <<<"deno run -A /run/wasp_checks.ts $scenario"
+    <<<"/run/vmtool perfhold >/tmp/perfhold.out 2>&1 & sleep 2; deno run -A /run/wasp_checks.ts $scenario"
   local out="$res/1.out" planned seen
   if [ ! -f "$out" ]; then
     fail "wasp-6.4 $label: the checks ran" "no result (guest died?)"; return

@@ -11,6 +11,8 @@
  *                             (idle only), SIGUSR2 busy again.
  *   vmtool steering PID       prctl(105) for PID: the 8 steering entries, or
  *                             the errno name and exit 1.
+ *   vmtool perfhold           opens the software perf events waspd uses on
+ *                             itself and holds them until killed: see below.
  *   vmtool pty KEYS OUT CMD.. CMD on a new pseudo-terminal (120x40): bytes
  *                             written to the FIFO KEYS are typed into it, its
  *                             screen output goes to OUT. Exit status: CMD's
@@ -18,6 +20,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
@@ -80,6 +84,28 @@ static int steering(pid_t pid) {
   return 0;
 }
 
+/*
+ * The first software perf event of a kind flips kernel static keys, which
+ * rewrites hot code (the page-fault path, the scheduler) with int3 patching.
+ * QEMU 7.2's multi-threaded TCG can run a stale translation of that code on
+ * another vCPU, and the 6.4 guest then dies in do_user_addr_fault (seen here
+ * with a hog faulting on every vCPU; QEMU 8.1 fixed its TB locking). Holding
+ * one event of each kind from boot, while the guest is idle, makes every later
+ * open a reference count, with no code rewritten under load.
+ */
+static int perfhold(void) {
+  const unsigned long long kinds[] = {PERF_COUNT_SW_TASK_CLOCK, PERF_COUNT_SW_PAGE_FAULTS,
+                                      PERF_COUNT_SW_CONTEXT_SWITCHES, PERF_COUNT_SW_CPU_MIGRATIONS};
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+    struct perf_event_attr attr = {.type = PERF_TYPE_SOFTWARE, .size = sizeof attr, .config = kinds[i]};
+    if (syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0UL) < 0) perror("perfhold: perf_event_open");
+  }
+  printf("holding\n");
+  fflush(stdout);
+  for (;;) pause();
+  return 0;
+}
+
 static int pty(const char *keys, const char *out, char **argv) {
   struct winsize size = {.ws_row = 40, .ws_col = 120};
   int master;
@@ -120,7 +146,8 @@ static int pty(const char *keys, const char *out, char **argv) {
 int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "hog") == 0) return hog(atoi(argv[2]), atol(argv[3]));
   if (argc == 3 && strcmp(argv[1], "steering") == 0) return steering((pid_t)atoi(argv[2]));
+  if (argc == 2 && strcmp(argv[1], "perfhold") == 0) return perfhold();
   if (argc >= 5 && strcmp(argv[1], "pty") == 0) return pty(argv[2], argv[3], argv + 4);
-  fprintf(stderr, "usage: vmtool hog CPU MIB | steering PID | pty KEYS OUT CMD...\n");
+  fprintf(stderr, "usage: vmtool hog CPU MIB | steering PID | perfhold | pty KEYS OUT CMD...\n");
   return 2;
 }
