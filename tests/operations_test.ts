@@ -44,3 +44,33 @@ Deno.test("inheritOff in advisory mode writes nothing and restores nothing", asy
   ]);
   assert.deepEqual(await ops.restore(), []);
 });
+
+Deno.test("pages waspd added to the page-table cache are given back on exit, to the level found", async () => {
+  const { kernel, control, ops } = setup(true);
+  await control.write("cache", 7); // someone else's pages, there before waspd
+  ops.remember(await control.read());
+  await ops.populateCache(50);
+  assert.deepEqual((await control.read()).cache.map((r) => r.cached), [50, 50]);
+  assert.deepEqual(await ops.restore(), [
+    "/proc/mitosis/cache drained and topped back up to the 7 pages per node found",
+  ]);
+  assert.deepEqual((await control.read()).cache.map((r) => r.cached), [7, 7]);
+  assert.equal(kernel.inherit, 1);
+});
+
+Deno.test("a cache waspd only drained (d) is left drained; one it never touched is not written", async () => {
+  const { control, ops } = setup(true);
+  await control.write("cache", 5);
+  ops.remember(await control.read());
+  await ops.cacheDrain();
+  assert.deepEqual(await ops.restore(), []);
+  assert.deepEqual((await control.read()).cache.map((r) => r.cached), [0, 0]);
+});
+
+Deno.test("advisory: -c writes nothing, so nothing is given back", async () => {
+  const { control, ops } = setup(false);
+  ops.remember(await control.read());
+  await ops.populateCache(50);
+  assert.deepEqual(await ops.restore(), []);
+  assert.deepEqual((await control.read()).cache.map((r) => r.cached), [0, 0]);
+});

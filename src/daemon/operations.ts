@@ -20,6 +20,13 @@ export class MitosisOperations {
   readonly #events: EventLog;
   readonly #enforcing: boolean;
   #foundMode: number | null = null;
+  /**
+   * The smallest per-node cache level found at start: a 6.4 write tops every
+   * node *up to* N, so that is the level a drain-then-top-up can give back.
+   */
+  #foundCache: number | null = null;
+  /** waspd raised the cache (`-c`, `c`): drained back to #foundCache on exit. */
+  #raisedCache = false;
   #foundInherit: number | null = null;
   #wroteMode = false;
   /** What to write to inherit at exit (core/inherit.ts): non-null once waspd changed it. */
@@ -47,35 +54,40 @@ export class MitosisOperations {
   remember(state: MitosisState | null): void {
     this.#foundMode = state?.mode ?? null;
     this.#foundInherit = state?.inherit ?? null;
+    const levels = (state?.cache ?? []).map((row) => row.cached);
+    this.#foundCache = levels.length > 0 ? Math.min(...levels) : null;
   }
 
   /** `-c N`: top every node's cache up to N pages. */
   async populateCache(pages: number): Promise<void> {
-    await this.#write(
+    const ok = await this.#write(
       "cache",
       pages,
       `cache topped up to ${pages} pages per node`,
     );
+    if (ok) this.#raisedCache = true;
   }
 
   /** `c`: raise by `pages` per node. A 6.4 write tops *up to* N, so write current + pages. */
   async cacheAdd(pages: number, state: MitosisState | null): Promise<void> {
     if (state?.detection.variant === "wasp-7.0") {
       // 7.0 adds N pages per write.
-      await this.#write(
+      const ok = await this.#write(
         "cache",
         pages,
         `cache raised by ${pages} pages per node`,
       );
+      if (ok) this.#raisedCache = true;
       return;
     }
     const current = Math.max(0, ...(state?.cache ?? []).map((row) => row.cached));
     const target = current + pages;
-    await this.#write(
+    const ok = await this.#write(
       "cache",
       target,
       `cache raised to ${target} pages per node (+${pages})`,
     );
+    if (ok) this.#raisedCache = true;
   }
 
   /** `d`: drain every node's cache. */
@@ -135,6 +147,7 @@ export class MitosisOperations {
   /** Put back the mode / inherit values found at start, if waspd changed them. */
   async restore(): Promise<string[]> {
     const lines: string[] = [];
+    if (this.#raisedCache) lines.push(await this.#cacheBack());
     if (this.#wroteMode && this.#foundMode !== null) {
       const r = await this.#mitosis.write("mode", this.#foundMode);
       lines.push(restored("mode", this.#foundMode, r));
@@ -146,6 +159,23 @@ export class MitosisOperations {
       if (r.ok) this.#onInherit(null);
     }
     return lines;
+  }
+
+  /**
+   * The pages waspd added to the page-table cache are memory it took from
+   * every node: give them back. A drain empties every node, then a top-up
+   * returns each to the level found (its smallest node's, as one write
+   * tops all nodes alike). A drain made with `d` is the operator's and stays.
+   */
+  async #cacheBack(): Promise<string> {
+    const found = this.#foundCache ?? 0;
+    const drained = await this.#mitosis.write("cache", -1);
+    if (!drained.ok) return `could not drain the page-table cache back: ${drained.message}`;
+    if (found === 0) return `/proc/mitosis/cache drained back to the ${perNode(0)} found`;
+    const topped = await this.#mitosis.write("cache", found);
+    return topped.ok
+      ? `/proc/mitosis/cache drained and topped back up to the ${perNode(found)} found`
+      : `the page-table cache was drained but not topped back up to ${found}: ${topped.message}`;
   }
 
   async #write(
@@ -172,6 +202,9 @@ export class MitosisOperations {
     return result.ok;
   }
 }
+
+/** Shown for a cache level: "0 pages per node". */
+const perNode = (pages: number) => `${pages} page${pages === 1 ? "" : "s"} per node`;
 
 function restored(file: string, value: number, r: ActionResult): string {
   return r.ok

@@ -256,11 +256,16 @@ class Daemon {
 interface Found {
   mode: number;
   inherit: number;
+  cached: number[];
 }
 function foundState(): Found {
-  return { mode: kernelNumber("mode"), inherit: kernelNumber("inherit") };
+  return {
+    mode: kernelNumber("mode"),
+    inherit: kernelNumber("inherit"),
+    cached: kernelCache().map((r) => r.cached),
+  };
 }
-/** After waspd left: nothing replicated, mode and inherit as they were found. */
+/** After waspd left: nothing replicated; mode, inherit and the cache as they were found. */
 function leftAsFound(found: Found): string | null {
   const active = [...kernelActive().keys()];
   const now = foundState();
@@ -270,6 +275,7 @@ function leftAsFound(found: Found): string | null {
   if (now.inherit !== found.inherit) {
     problems.push(`inherit ${now.inherit}, found ${found.inherit}`);
   }
+  if (!same(now.cached, found.cached)) problems.push(`cache ${now.cached}, found ${found.cached}`);
   return problems.length > 0 ? problems.join("; ") : null;
 }
 
@@ -724,19 +730,12 @@ async function busy4(): Promise<void> {
       `m toggles /proc/mitosis/mode (${found.mode} -> 1)`,
       () => Promise.resolve(toggled === 1 ? null : `mode ${kernelNumber("mode")}`),
     );
-    type("d");
-    const drained = await waitFor(
-      20_000,
-      () => (kernelCache().every((r) => r.cached === 0) ? true : null),
-    );
-    await check(
-      "d drains the page-table cache on every node",
-      () => Promise.resolve(drained ? null : `cache ${JSON.stringify(kernelCache())}`),
-    );
     type("q");
     const end = await d.end(30_000);
     await check(
-      `q: exit 0, active, mode and inherit as found (${end.seconds.toFixed(1)} s)`,
+      `q: exit 0; active, mode, inherit and the cache (-c 50 given back) as found (${
+        end.seconds.toFixed(1)
+      } s)`,
       () => {
         if (!owned) return Promise.resolve(`never owned a replication: ${lastLine(d.stderr)}`);
         return Promise.resolve(
@@ -787,7 +786,24 @@ async function busy4(): Promise<void> {
       pty: { keys, screen: "/tmp/screen2.out" },
     });
     const owned = await untilOwned(d);
-    Deno.writeTextFileSync(keys, "m");
+    const type = (text: string) => Deno.writeTextFileSync(keys, text);
+    type("c");
+    const raised = await waitFor(20_000, () => {
+      const cache = kernelCache();
+      return cache.every((r) => r.cached >= 100) ? cache : null;
+    });
+    type("d");
+    const drained = await waitFor(
+      20_000,
+      () => (kernelCache().every((r) => r.cached === 0) ? true : null),
+    );
+    await check("c raises every node's cache by 100 pages, d drains it", () =>
+      Promise.resolve(
+        raised && drained
+          ? null
+          : `raised ${JSON.stringify(raised)}, then ${JSON.stringify(kernelCache())}`,
+      ));
+    type("m");
     const toggled = await waitFor(
       20_000,
       () => (kernelNumber("mode") !== found.mode ? true : null),
