@@ -165,3 +165,21 @@ Deno.test("once its lock is released, the ledger writes nothing: a late answer c
   ledger.forget(target);
   assert.equal([...store.record!.entries.values()][0]?.state, "enabling");
 });
+
+Deno.test("Daemon.open: a refused second daemon never says it enforces", async () => {
+  await inTempDir("waspd-claim-", async (dir) => {
+    const config = defaultConfig();
+    await using first = await Daemon.open(
+      new SimHost({ manualClock: true, stateDir: dir }),
+      config,
+    );
+    const said: string[] = [];
+    const second = new SimHost({ manualClock: true, stateDir: dir });
+    await assert.rejects(
+      Daemon.open(second, config, { eventSink: (_line, event) => void said.push(event.message) }),
+      /another waspd \(pid \d+\) is enforcing/,
+    );
+    assert.ok(first.enforcing);
+    assert.deepEqual(said.filter((m) => /enforcing/.test(m)), [], said.join("\n"));
+  });
+});

@@ -55,9 +55,19 @@ export interface OwnedStore {
    * Claim the record for this process (an enforcing daemon, for as long as it
    * runs): a lock, or a one-line reason naming the live waspd that holds it.
    * Absent: nothing to share (the record in memory). `create` false only
-   * probes: nothing is created where no lock file exists yet.
+   * probes: nothing is created where no lock file exists yet. Throws
+   * `LockUnusable` when the lock is no regular file (no waspd may start there).
    */
   claim?(create?: boolean): { release(): void } | string;
+}
+
+/**
+ * The state directory's lock is something waspd cannot lock (a FIFO, a link,
+ * a directory): a claim there would hang or hold nothing, so no waspd starts
+ * on that directory until an operator removes it.
+ */
+export class LockUnusable extends Error {
+  override readonly name = "LockUnusable";
 }
 
 /** The record in memory: the simulated machine without a state directory, and tests. */

@@ -13,6 +13,7 @@
 import { errorMessage } from "../core/error_message.ts";
 import type { EventKind } from "../core/events.ts";
 import {
+  LockUnusable,
   type OwnedEntry,
   type OwnedFacts,
   type OwnedStore,
@@ -65,7 +66,14 @@ export class OwnershipLedger implements ReplicationObserver {
    * `create` false only probes (see OwnedStore.claim).
    */
   claim(create = true): string | null {
-    const lock = this.#store.claim?.(create) ?? null;
+    let lock: { release(): void } | string | null;
+    try {
+      lock = this.#store.claim?.(create) ?? null;
+    } catch (error) {
+      // No waspd may start on a directory whose lock cannot work, looking or enforcing.
+      if (error instanceof LockUnusable) throw new RecordClaimed(error.message);
+      throw error;
+    }
     if (typeof lock === "string") return lock;
     this.#lock = lock;
     return null;
@@ -216,7 +224,10 @@ export interface TakeoverDeps {
  * against the process table and /proc/mitosis/active, and adopt it, turn it
  * off, or drop it; one event per entry says which. Returns the verdicts.
  */
-/** A live waspd enforces with this state directory: this one refuses to start (exit 2). */
+/**
+ * A live waspd enforces with this state directory, or its lock is unusable:
+ * this one refuses to start (exit 2).
+ */
 export class RecordClaimed extends Error {
   override readonly name = "RecordClaimed";
 }

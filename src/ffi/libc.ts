@@ -110,6 +110,8 @@ const SYMBOLS = {
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   /** uid_t geteuid(void) */
   geteuid: { parameters: [], result: "u32" },
+  /** int ftruncate(int fd, off_t length) */
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
   /** int flock(int fd, int operation) */
   flock: { parameters: ["i32", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -385,6 +387,11 @@ class Libc {
   /** flock(2): `LOCK_EX | LOCK_NB` throws EWOULDBLOCK (EAGAIN) when another holds it. */
   flock(fd: number, operation: number): void {
     this.#check(`flock(fd ${fd})`, this.#symbols.flock(fd, operation));
+  }
+
+  /** ftruncate(2): cut the open file to `length` bytes. */
+  ftruncate(fd: number, length: number): void {
+    this.#check(`ftruncate(fd ${fd})`, this.#symbols.ftruncate(fd, BigInt(length)));
   }
 
   /** open(2) with `flags` (O_WRONLY...); `path` is NUL-terminated here. */

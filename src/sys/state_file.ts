@@ -46,7 +46,7 @@ export type StateRead =
   | { kind: "error"; reason: string };
 
 /** What kind of non-regular thing `info` describes, for messages. */
-function typeName(info: Deno.FileInfo): string {
+export function typeName(info: Deno.FileInfo): string {
   if (info.isSymlink) return "a symbolic link";
   if (info.isDirectory) return "a directory";
   if (info.isFifo) return "a FIFO";
