@@ -41,6 +41,7 @@ export class OwnershipLedger implements ReplicationObserver {
   readonly #wallNow: () => number;
   readonly #report: Report;
   readonly #entries = new Map<string, OwnedEntry>();
+  /** The cause of the last failed write (null: the last write succeeded). */
   #lastError: string | null = null;
   /** False once detached: a waspd that does not own the record never writes it. */
   #writes = true;
@@ -181,11 +182,18 @@ export class OwnershipLedger implements ReplicationObserver {
       }
       this.#lastError = null;
     } catch (error) {
-      const message = `ownership record ${this.#store.where}: cannot write it (${
-        errorMessage(error)
-      }); if waspd dies without its undo, the next one will not know what it turned on`;
-      if (message !== this.#lastError) this.#report("error", message, null);
-      this.#lastError = message;
+      // Once per cause (errno, or kind) until a write succeeds: a read-only
+      // /run fails the same way on every call.
+      const code = (error as { code?: unknown }).code;
+      const cause = typeof code === "string" ? code : errorMessage(error);
+      if (cause === this.#lastError) return;
+      this.#lastError = cause;
+      this.#report(
+        "error",
+        `ownership record ${this.#store.where}: cannot write it (${errorMessage(error)}); ` +
+          "if waspd dies without its undo, the next one will not know what it turned on",
+        null,
+      );
     }
   }
 }
