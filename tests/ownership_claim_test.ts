@@ -87,7 +87,7 @@ Deno.test("advisory mode and --once next to a running waspd: nothing adopted, th
 Deno.test("advisory mode never rewrites a dead waspd's record", async () => {
   await inTempDir("waspd-claim-", async (dir) => {
     const text = writeRecord(dir, {
-      ownerPid: 99999999,
+      ownerPid: 4194303,
       entries: new Map([["7@70", entry(7, "on")], ["8@80", entry(8, "on")]]),
     });
     const advisory = world(dir, 222);
@@ -101,7 +101,7 @@ Deno.test("advisory mode never rewrites a dead waspd's record", async () => {
 
 Deno.test("adopted entries are marked on in the record", async () => {
   await inTempDir("waspd-claim-", async (dir) => {
-    writeRecord(dir, { ownerPid: 99999999, entries: new Map([["7@70", entry(7, "enabling")]]) });
+    writeRecord(dir, { ownerPid: 4194303, entries: new Map([["7@70", entry(7, "enabling")]]) });
     const w = world(dir, 222);
     assert.deepEqual((await takeOverOwnership(w.deps({}))).map((v) => v.action), ["adopt"]);
     assert.equal(w.ledger.entries.get("7@70")?.state, "on");

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { inTempDir } from "./support/scratch.ts";
-import { startWaspd } from "./support/waspd.ts";
+import { runUntil, startWaspd } from "./support/waspd.ts";
 
 const SIM = ["--sim", "--json", "--time-scale", "50", "-u", "500", "-i", "600000", "-y", "1000"];
 /** Far more than a refusal takes (a Deno start), far less than a hang's RUN_TIMEOUT_MS. */
@@ -105,3 +105,28 @@ Deno.test("escape codes in --state-dir never reach stderr raw", () =>
 function hasControl(text: string): boolean {
   return [...text].some((c) => c !== "\n" && (c < " " || c === "\x7f"));
 }
+
+interface Snapshot {
+  daemon: { replicated: number };
+  events: { kind: string; message: string }[];
+}
+
+Deno.test({
+  name: "a --state-dir owned by another user: warned, nothing adopted from it, the daemon runs",
+  ignore: Deno.uid() !== 0, // chown
+  fn: () =>
+    inStateDir(async (dir) => {
+      const args = [...SIM, "--state-dir", dir];
+      const killed = await runUntil<Snapshot>(args, (s) => s.daemon.replicated >= 1, "SIGKILL");
+      assert.equal(killed.code, 137);
+      Deno.chownSync(dir, 65534, 65534);
+      const next = await runUntil<Snapshot>(args, () => true, "SIGTERM");
+      assert.equal(next.code, 0, next.stderr);
+      const messages = next.snapshots.flatMap((s) => s.events).map((e) => e.message);
+      assert.ok(
+        messages.some((m) => /state directory .* is owned by uid 65534, not root/.test(m)),
+        messages.join("\n"),
+      );
+      assert.ok(!messages.some((m) => /^ownership: (adopted|turning off|forgot)/.test(m)));
+    }),
+});

@@ -22,6 +22,7 @@
  */
 import { SyscallError } from "../ffi/errno.ts";
 import { OwnedFd } from "../ffi/owned.ts";
+import { dirOf } from "./state_dir.ts";
 import {
   libc,
   O_CLOEXEC,
@@ -149,11 +150,6 @@ export function setAside(path: string, nowMs: number): string {
     return target;
   }
   throw new Error(`too many files set aside as ${base}`);
-}
-
-function dirOf(path: string): string {
-  const slash = path.lastIndexOf("/");
-  return slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
 }
 
 /**
