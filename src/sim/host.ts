@@ -232,28 +232,29 @@ export class SimHost implements Host {
   /**
    * The daemon is about to see the process table at `nowMs`: saved first (when
    * time has moved), so a SIGKILLed waspd's successor resumes no earlier than
-   * anything it saw, and a process seen to exit never comes back.
+   * anything it saw, and a process seen to exit never comes back. Bound, as
+   * `takeWarnings`: a Host built on this one (Object.create) still reaches it.
    */
-  #seenAt(nowMs: number): void {
+  private readonly seenAt = (nowMs: number): void => {
     if (this.#stateFile !== null && nowMs > this.#savedNowMs) this.#save();
-  }
+  };
 
   processes(): Promise<ProcessInfo[]> {
     const nowMs = this.clock.now();
-    this.#seenAt(nowMs);
+    this.seenAt(nowMs);
     return Promise.resolve(liveWorkloads(this.scenario, nowMs).map((w) => processInfoAt(w, nowMs)));
   }
 
   process(pid: number): Promise<ProcessInfo | null> {
     const nowMs = this.clock.now();
-    this.#seenAt(nowMs);
+    this.seenAt(nowMs);
     const workload = liveWorkloads(this.scenario, nowMs).find((w) => w.pid === pid);
     return Promise.resolve(workload === undefined ? null : processInfoAt(workload, nowMs));
   }
 
   confirm(key: ProcessKey): Promise<ProcessInfo | null> {
     const nowMs = this.clock.now();
-    this.#seenAt(nowMs);
+    this.seenAt(nowMs);
     const workload = findLive(this.scenario, key, nowMs);
     return Promise.resolve(workload === null ? null : processInfoAt(workload, nowMs));
   }
