@@ -14,6 +14,7 @@ import { PRCTL_DEADLINE_MS } from "./daemon/daemon.ts";
 import { SimHost } from "./sim/host.ts";
 import { LinuxHost } from "./sys/linux_host.ts";
 import { stdio as io } from "./sys/stdio.ts";
+import { sanitizeLine } from "./ui/sanitize.ts";
 
 /** The one place that chooses the real machine or the simulated one; the rest asks the Host. */
 export function openHost(config: Config): Promise<Host> {
@@ -27,7 +28,8 @@ export function openHost(config: Config): Promise<Host> {
       signals: config.signals,
       ...stateDir,
     });
-    if (host.stateWarning !== null) io.err(`waspd: ${host.stateWarning}\n`);
+    // It names the --state-dir, which may hold anything.
+    if (host.stateWarning !== null) io.err(sanitizeLine(`waspd: ${host.stateWarning}`));
     return Promise.resolve(host);
   }
   return LinuxHost.open({

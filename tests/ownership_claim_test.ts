@@ -87,7 +87,7 @@ Deno.test("advisory mode and --once next to a running waspd: nothing adopted, th
 Deno.test("advisory mode never rewrites a dead waspd's record", async () => {
   await inTempDir("waspd-claim-", async (dir) => {
     const text = writeRecord(dir, {
-      ownerPid: 99999999,
+      ownerPid: 4194303,
       entries: new Map([["7@70", entry(7, "on")], ["8@80", entry(8, "on")]]),
     });
     const advisory = world(dir, 222);
@@ -101,7 +101,7 @@ Deno.test("advisory mode never rewrites a dead waspd's record", async () => {
 
 Deno.test("adopted entries are marked on in the record", async () => {
   await inTempDir("waspd-claim-", async (dir) => {
-    writeRecord(dir, { ownerPid: 99999999, entries: new Map([["7@70", entry(7, "enabling")]]) });
+    writeRecord(dir, { ownerPid: 4194303, entries: new Map([["7@70", entry(7, "enabling")]]) });
     const w = world(dir, 222);
     assert.deepEqual((await takeOverOwnership(w.deps({}))).map((v) => v.action), ["adopt"]);
     assert.equal(w.ledger.entries.get("7@70")?.state, "on");
@@ -164,4 +164,22 @@ Deno.test("once its lock is released, the ledger writes nothing: a late answer c
   ledger.after(target, true, { ok: true, value: 0 });
   ledger.forget(target);
   assert.equal([...store.record!.entries.values()][0]?.state, "enabling");
+});
+
+Deno.test("Daemon.open: a refused second daemon never says it enforces", async () => {
+  await inTempDir("waspd-claim-", async (dir) => {
+    const config = defaultConfig();
+    await using first = await Daemon.open(
+      new SimHost({ manualClock: true, stateDir: dir }),
+      config,
+    );
+    const said: string[] = [];
+    const second = new SimHost({ manualClock: true, stateDir: dir });
+    await assert.rejects(
+      Daemon.open(second, config, { eventSink: (_line, event) => void said.push(event.message) }),
+      /another waspd \(pid \d+\) is enforcing/,
+    );
+    assert.ok(first.enforcing);
+    assert.deepEqual(said.filter((m) => /enforcing/.test(m)), [], said.join("\n"));
+  });
 });

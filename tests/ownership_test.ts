@@ -15,6 +15,7 @@ import {
 } from "../src/core/ownership_record.ts";
 import type { ActionResult } from "../src/core/types.ts";
 import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
+import { fileOwnedStore } from "../src/sys/ownership_file.ts";
 import { processInfo } from "./support/process_info.ts";
 
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
@@ -144,6 +145,43 @@ Deno.test("ledger: a record that cannot be written is reported once, and waspd g
   assert.equal(w.reports.length, 1);
   assert.match(w.reports[0] ?? "", /^error: ownership record memory: cannot write it \(Read-only/);
   assert.equal(w.ledger.entries.size, 2, "still known in memory, undone at exit");
+});
+
+Deno.test("ledger: an unwritable record file is reported once per cause, not once per temp name", () => {
+  // /proc takes no new files: each write fails on its own random temp name.
+  const reports: string[] = [];
+  const ledger = new OwnershipLedger(fileOwnedStore("/proc/owned.json"), 500, () => T0, (k, m) => {
+    reports.push(`${k}: ${m}`);
+  });
+  for (let pid = 1; pid <= 30; pid++) {
+    ledger.before({ ...target, pid }, true, "r");
+    ledger.after({ ...target, pid }, true, ok);
+  }
+  assert.equal(reports.length, 1, reports.join("\n"));
+  assert.match(reports[0] ?? "", /^error: ownership record \/proc\/owned\.json: cannot write it/);
+  assert.ok(!/\.tmp/.test(reports[0] ?? ""), "no temp file name in the message");
+});
+
+Deno.test("ledger: a write failure is told again when its cause changes, or after a success", () => {
+  const w = ledgerWorld();
+  const save = w.store.save.bind(w.store);
+  let failWith: string | null = "EROFS";
+  let n = 0;
+  w.store.save = (record) => {
+    if (failWith === null) return save(record);
+    throw Object.assign(new Error(`failure ${n++}`), { code: failWith });
+  };
+  const step = (pid: number) => w.ledger.before({ ...target, pid }, true, "r");
+  step(1);
+  step(2);
+  failWith = "ENOSPC";
+  step(3);
+  step(4);
+  failWith = null;
+  step(5);
+  failWith = "ENOSPC";
+  step(6);
+  assert.deepEqual(w.reports.map((r) => /\(failure (\d+)\)/.exec(r)?.[1]), ["0", "2", "4"]);
 });
 
 Deno.test("takeover: adopts, turns off and forgets as the verdicts say, one event each", async () => {

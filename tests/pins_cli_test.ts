@@ -197,7 +197,7 @@ Deno.test({
     inStateDir(async (dir) => {
       const path = `${dir}/pins.json`;
       // A pin of a process that is gone: the waspd holding the record would drop it at start.
-      await new FilePins(path).set({ pid: 999_999_999, startTime: 1 }, "on", Date.now());
+      await new FilePins(path).set({ pid: 4_194_303, startTime: 1 }, "on", Date.now());
       const before = await Deno.readFile(path);
 
       const once = await waspd(["--once", "--json", "-u", "200", "--state-dir", dir]);

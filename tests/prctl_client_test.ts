@@ -14,6 +14,7 @@ import {
   PrctlClient,
 } from "../src/sys/mitosis/prctl_client.ts";
 import { encodeMessage, parseRequest } from "../src/sys/mitosis/prctl_protocol.ts";
+import { LineTooLong } from "../src/sys/stream_lines.ts";
 
 interface FakeOptions {
   /** Until "ready". */
@@ -236,4 +237,38 @@ Deno.test("at exit every helper is killed and none is waited for past the grace"
   assert.equal(!stuck.ok && stuck.late ? await stuck.late : "none", null);
   const after = await client.setReplication("after close", 1, 91, 50);
   assert.equal(!after.ok && !after.stuck && after.errno, "EIO");
+});
+
+Deno.test("a helper writing a line past the cap is killed, even between calls; the next call gets a fresh one", async () => {
+  const fake = fakeHelpers({ startMs: 0, answerMs: 10 });
+  let killed = false;
+  let exit!: () => void;
+  const exited = new Promise<void>((resolve) => exit = resolve);
+  const endless: HelperLink = {
+    lines: (async function* () {
+      yield encodeMessage({ type: "ready", pid: 999 }).trim();
+      // What `lines` throws on an unterminated line past MAX_HELPER_LINE.
+      throw new LineTooLong("a line longer than 65536 characters");
+    })(),
+    send: () => Promise.resolve(),
+    endInput() {},
+    kill() {
+      killed = true;
+      exit();
+    },
+    exited,
+    stderrTail: () => "",
+  };
+  let launched = 0;
+  const client = new PrctlClient({ launch: () => launched++ === 0 ? endless : fake.launch() });
+  client.warmUp();
+  // No call is under way: only the client's reading can end it.
+  const timer = setTimeout(exit, 2000);
+  await exited;
+  clearTimeout(timer);
+  assert.ok(killed, "the helper off its protocol is killed");
+  const call = await client.setReplication("enable 7", 1, 7, 2000);
+  assert.equal(call.ok, true, JSON.stringify(call));
+  assert.equal(launched, 2, "a fresh helper took the call");
+  assert.equal(await client.close(100), 0);
 });

@@ -38,6 +38,27 @@ Deno.test("a SimHost with a state file resumes its clock and replication", () =>
     for (const host of [first, second, third]) await host.close();
   }));
 
+Deno.test("after a SIGKILL the clock resumes no earlier than the process table was seen: an exited process stays gone", () =>
+  inTempDir("waspd-simstate-", async (dir) => {
+    const stateDir = dir;
+    const first = new SimHost({ manualClock: true, stateDir });
+    await first.advance(6_000);
+    const burst = await first.process(SIM_PIDS.burstA);
+    assert.ok(burst, "the first burst runs at 6 s");
+    // Replication on: the machine is saved at 6 s.
+    assert.equal((await first.mitosis.setReplication(burst, 1, 1000)).ok, true);
+    await first.advance(9_000);
+    const seen = await first.processes();
+    assert.ok(!seen.some((p) => p.pid === SIM_PIDS.burstA), "exited by 15 s");
+    // No close(): as after a SIGKILL.
+    const second = new SimHost({ manualClock: true, stateDir });
+    assert.ok(second.clock.now() >= 15_000, `resumed at ${second.clock.now()} ms`);
+    assert.equal(await second.confirm(burst), null, "the exited burst does not come back");
+    assert.deepEqual(second.kernel.replicated(), []);
+    await first.close();
+    await second.close();
+  }));
+
 Deno.test("another machine's state (seed) is ignored with a warning; a bad file is set aside", () =>
   inTempDir("waspd-simstate-", async (dir) => {
     const stateFile = `${dir}/${SIM_STATE_FILE_NAME}`;

@@ -5,6 +5,7 @@
  * holder where there is one.
  */
 import assert from "node:assert/strict";
+import { LockUnusable } from "../src/core/ownership_record.ts";
 import { LOCK_FILE_NAME, lockStateFile } from "../src/sys/state_lock.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { inTempDir } from "./support/scratch.ts";
@@ -40,14 +41,47 @@ Deno.test("a claim creates and holds the lock; a probe beside it names the holde
   });
 });
 
-Deno.test("a probe that cannot open the lock file says so, never that nobody holds it", async () => {
-  await inTempDir("waspd-lock-", (dir) => {
-    // O_NOFOLLOW refuses a link even for root: a lock the probe cannot look at.
+Deno.test("a FIFO, a link or a directory at the lock: claim and probe refuse at once, never hang", async () => {
+  await inTempDir("waspd-lock-", async (dir) => {
     const path = `${dir}/${LOCK_FILE_NAME}`;
-    Deno.symlinkSync(`${dir}/elsewhere`, path);
-    const probe = lockStateFile(path, 5151, false);
-    assert.equal(typeof probe, "string");
-    assert.match(probe as string, /cannot be checked \(ELOOP\)/);
+    const makers: [string, () => Promise<void> | void][] = [
+      ["a FIFO", async () => {
+        assert.ok((await new Deno.Command("mkfifo", { args: [path] }).output()).success);
+      }],
+      ["a symbolic link", () => {
+        Deno.writeTextFileSync(`${dir}/elsewhere`, "");
+        Deno.symlinkSync(`${dir}/elsewhere`, path);
+      }],
+      ["a dangling symbolic link", () => Deno.symlinkSync(`${dir}/nowhere`, path)],
+      ["a directory", () => Deno.mkdirSync(path)],
+    ];
+    for (const [what, make] of makers) {
+      await make();
+      for (const create of [true, false]) {
+        assert.throws(
+          () => lockStateFile(path, 4242, create),
+          (error: Error) =>
+            error instanceof LockUnusable && error.message.includes(path) &&
+            /cannot lock it/.test(error.message),
+          `${what}, ${create ? "claim" : "probe"}`,
+        );
+      }
+      Deno.removeSync(path);
+    }
+    // Nothing was written through the link.
+    assert.equal(Deno.readTextFileSync(`${dir}/elsewhere`), "");
+    assert.throws(() => Deno.lstatSync(`${dir}/nowhere`), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("the holder's pid is written through the locked file, replacing a longer one", async () => {
+  await inTempDir("waspd-lock-", (dir) => {
+    const path = `${dir}/${LOCK_FILE_NAME}`;
+    Deno.writeTextFileSync(path, "123456789\n");
+    const held = lockStateFile(path, 42);
+    assert.equal(typeof held, "object");
+    assert.equal(Deno.readTextFileSync(path), "42\n");
+    if (typeof held === "object") held.release();
   });
 });
 

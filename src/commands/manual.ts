@@ -43,6 +43,13 @@ export interface ManualContext {
 /** Measures PTL latencies and returns the int32[8] steering array, or why it could not. */
 export type SteeringSource = () => Promise<number[] | string>;
 
+/** A state-file warning names the --state-dir, which may hold anything: shown sanitized. */
+const safe = sanitizeText;
+
+function cannotWrite(pins: PinStore, error: unknown): string {
+  return `could not write ${safe(pins.where)}: ${safe((error as Error).message)}`;
+}
+
 function describeFailure(result: ActionResult): string {
   if (result.ok) return "ok";
   return result.message;
@@ -103,10 +110,10 @@ async function pin(
   if (!ctx.pins.shared) return "";
   try {
     const warnings = await ctx.pins.set(key, state, ctx.wallNow());
-    for (const warning of warnings) ctx.err(`waspd ${command}: ${warning} (rewritten)\n`);
+    for (const warning of warnings) ctx.err(`waspd ${command}: ${safe(warning)} (rewritten)\n`);
     return `; pinned ${state}`;
   } catch (error) {
-    ctx.err(`waspd ${command}: could not write ${ctx.pins.where}: ${(error as Error).message}\n`);
+    ctx.err(`waspd ${command}: ${cannotWrite(ctx.pins, error)}\n`);
     return "; NOT pinned";
   }
 }
@@ -182,14 +189,14 @@ export async function runUnpin(ctx: ManualContext, pid: number): Promise<number>
   if (!ctx.pins.shared) return fail("no pins file on this machine");
   const key = { pid: info.pid, startTime: info.startTime };
   const { pins, warnings } = await ctx.pins.read();
-  for (const warning of warnings) ctx.err(`waspd unpin: ${warning}\n`);
+  for (const warning of warnings) ctx.err(`waspd unpin: ${safe(warning)}\n`);
   if (pinOf(pins, key) === null) return fail(`${who} is not pinned`, EXIT_NOT_PINNED);
   try {
     for (const warning of await ctx.pins.set(key, null, ctx.wallNow())) {
-      ctx.err(`waspd unpin: ${warning}\n`);
+      ctx.err(`waspd unpin: ${safe(warning)}\n`);
     }
   } catch (error) {
-    return fail(`could not write ${ctx.pins.where}: ${(error as Error).message}`);
+    return fail(cannotWrite(ctx.pins, error));
   }
   ctx.out(`${who} unpinned\n`);
   return 0;

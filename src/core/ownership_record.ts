@@ -13,7 +13,14 @@
  */
 import type { ProcessInfo, ProcessKey } from "./types.ts";
 import { processKeyString } from "./types.ts";
-import { decodeEntries, isInt, isRecord, parseJson } from "./json_guards.ts";
+import { decodeEntries, isRecord, parseJson } from "./json_guards.ts";
+import {
+  isInheritValue,
+  isPid,
+  isStartTime,
+  isTextField,
+  MAX_TEXT_FIELD,
+} from "./kernel_values.ts";
 
 /** More processes than waspd replicates at once: a longer record is not waspd's. */
 export const MAX_OWNED = 4096;
@@ -60,9 +67,19 @@ export interface OwnedStore {
    * Claim the record for this process (an enforcing daemon, for as long as it
    * runs): a lock, or a one-line reason naming the live waspd that holds it.
    * Absent: nothing to share (the record in memory). `create` false only
-   * probes: nothing is created where no lock file exists yet.
+   * probes: nothing is created where no lock file exists yet. Throws
+   * `LockUnusable` when the lock is no regular file (no waspd may start there).
    */
   claim?(create?: boolean): { release(): void } | string;
+}
+
+/**
+ * The state directory's lock is something waspd cannot lock (a FIFO, a link,
+ * a directory): a claim there would hang or hold nothing, so no waspd starts
+ * on that directory until an operator removes it.
+ */
+export class LockUnusable extends Error {
+  override readonly name = "LockUnusable";
 }
 
 /** The record in memory: the simulated machine without a state directory, and tests. */
@@ -108,10 +125,11 @@ export function encodeOwned(record: OwnedRecord): string {
     entries: [...record.entries.values()].sort((a, b) => a.pid - b.pid).map((e) => ({
       pid: e.pid,
       start_time: e.startTime,
-      name: e.name,
+      // Never longer than the reader accepts.
+      name: e.name.slice(0, MAX_TEXT_FIELD),
       state: e.state,
       since: new Date(e.sinceMs).toISOString(),
-      reason: e.reason,
+      reason: e.reason.slice(0, MAX_TEXT_FIELD),
     })),
   };
   return `${JSON.stringify(json, null, 2)}\n`;
@@ -119,7 +137,11 @@ export function encodeOwned(record: OwnedRecord): string {
 
 const STATES: ReadonlySet<unknown> = new Set(["enabling", "on", "disabling"]);
 
-/** Decode owned.json, all or nothing; a reason never quotes the file. */
+/**
+ * Decode owned.json, all or nothing; a reason never quotes the file. Every
+ * value is one the kernel can hold (a pid below PID_MAX_LIMIT, inherit 1 or
+ * -1): the next waspd acts on it as root.
+ */
 export function decodeOwned(
   text: string,
 ): { ok: true; value: OwnedRecord } | { ok: false; reason: string } {
@@ -129,10 +151,11 @@ export function decodeOwned(
     return { ok: false, reason: "not a version 1 ownership record" };
   }
   const ownerPid = json.owner_pid;
-  if (!isInt(ownerPid)) return { ok: false, reason: "no owner_pid" };
+  if (ownerPid === undefined) return { ok: false, reason: "no owner_pid" };
+  if (!isPid(ownerPid)) return { ok: false, reason: "owner_pid is not a process id" };
   const inheritFound = json.inherit_found;
-  if (inheritFound !== undefined && !isInt(inheritFound)) {
-    return { ok: false, reason: "inherit_found is not an integer" };
+  if (inheritFound !== undefined && !isInheritValue(inheritFound)) {
+    return { ok: false, reason: "inherit_found is not a value inherit holds (1 or -1)" };
   }
   const modeFound = json.mode_found;
   if (modeFound !== undefined && !isModeValue(modeFound)) {
@@ -162,9 +185,8 @@ function ownedEntryOf(raw: unknown): OwnedEntry | null {
   const { pid, start_time: startTime, name, state, since, reason } = raw;
   const sinceMs = typeof since === "string" ? Date.parse(since) : Number.NaN;
   if (
-    !isInt(pid) || pid < 1 || !isInt(startTime) || startTime < 0 ||
-    typeof name !== "string" || !STATES.has(state) || typeof reason !== "string" ||
-    !Number.isFinite(sinceMs)
+    !isPid(pid) || !isStartTime(startTime) || !isTextField(name) || !STATES.has(state) ||
+    !isTextField(reason) || !Number.isFinite(sinceMs)
   ) {
     return null;
   }

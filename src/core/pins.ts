@@ -12,7 +12,8 @@
  */
 import type { ProcessKey } from "./types.ts";
 import { processKeyString } from "./types.ts";
-import { decodeEntries, isInt, isRecord, parseJson } from "./json_guards.ts";
+import { decodeEntries, isRecord, parseJson } from "./json_guards.ts";
+import { isPid, isStartTime } from "./kernel_values.ts";
 
 export type PinState = "on" | "off";
 
@@ -56,7 +57,7 @@ export function decodePins(text: string, maxPins = MAX_PINS): PinsDecoded {
 function entryOf(entry: unknown): Pin | null {
   if (!isRecord(entry)) return null;
   const { pid, start_time: startTime, state, since } = entry;
-  if (!isInt(pid) || pid < 1 || !isInt(startTime) || startTime < 0) return null;
+  if (!isPid(pid) || !isStartTime(startTime)) return null;
   if (state !== "on" && state !== "off") return null;
   const sinceMs = typeof since === "string" ? Date.parse(since) : Number.NaN;
   return { pid, startTime, state, sinceMs: Number.isFinite(sinceMs) ? sinceMs : 0 };

@@ -123,10 +123,13 @@ export class Daemon implements DaemonControl {
     }
     const daemon = new Daemon(host, config, options, at);
     try {
+      // First: a second enforcing waspd refuses before it touches anything
+      // (the pins file too), and before it says it enforces.
+      const free = daemon.#claim();
       for (const line of startupLines(at, host.counters.status())) {
         daemon.events.emit("info", line.text, null, line.warning ? { severity: "warning" } : {});
       }
-      await daemon.#takeOver();
+      await daemon.#takeOver(free);
       // The prctl helper starts once the claim is held (a refused second
       // waspd never starts one), so the first call finds it ready.
       if (daemon.enforcing) host.mitosis.warmUp?.();
@@ -142,22 +145,25 @@ export class Daemon implements DaemonControl {
     return daemon;
   }
 
-  /**
-   * At start: claim the ownership record, prune the pins of processes that
-   * are gone (only the waspd holding the record writes the state directory),
-   * then take over what a previous waspd left on without its undo (adopt it,
-   * or turn it off).
-   */
-  async #takeOver(): Promise<void> {
-    const host = this.#host;
-    const claims = !this.#config.once;
-    // First: a second enforcing waspd refuses before it touches anything (the pins file too).
-    const free = claimOwnership({
+  /** At start: claim the ownership record (see claimOwnership); throws RecordClaimed. */
+  #claim(): boolean {
+    return claimOwnership({
       ledger: this.#ledger,
       enforcing: this.enforcing,
-      claims,
+      claims: !this.#config.once,
       report: (kind, message, pid) => this.events.emit(kind, message, pid),
     });
+  }
+
+  /**
+   * At start, `free` being the claim's answer: prune the pins of processes
+   * that are gone (only the waspd holding the record writes the state
+   * directory), then take over what a previous waspd left on without its
+   * undo (adopt it, or turn it off).
+   */
+  async #takeOver(free: boolean): Promise<void> {
+    const host = this.#host;
+    const claims = !this.#config.once;
     // Advisory and --once daemons only read the operator's pins file.
     const holdsRecord = free && this.enforcing && claims;
     const { pins, warnings } = holdsRecord ? await host.pins.prune() : await host.pins.read();

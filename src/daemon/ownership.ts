@@ -13,6 +13,7 @@
 import { errorMessage } from "../core/error_message.ts";
 import type { EventKind } from "../core/events.ts";
 import {
+  LockUnusable,
   type OwnedEntry,
   type OwnedFacts,
   type OwnedStore,
@@ -40,6 +41,7 @@ export class OwnershipLedger implements ReplicationObserver {
   readonly #wallNow: () => number;
   readonly #report: Report;
   readonly #entries = new Map<string, OwnedEntry>();
+  /** The cause of the last failed write (null: the last write succeeded). */
   #lastError: string | null = null;
   /** False once detached: a waspd that does not own the record never writes it. */
   #writes = true;
@@ -67,7 +69,14 @@ export class OwnershipLedger implements ReplicationObserver {
    * `create` false only probes (see OwnedStore.claim).
    */
   claim(create = true): string | null {
-    const lock = this.#store.claim?.(create) ?? null;
+    let lock: { release(): void } | string | null;
+    try {
+      lock = this.#store.claim?.(create) ?? null;
+    } catch (error) {
+      // No waspd may start on a directory whose lock cannot work, looking or enforcing.
+      if (error instanceof LockUnusable) throw new RecordClaimed(error.message);
+      throw error;
+    }
     if (typeof lock === "string") return lock;
     this.#lock = lock;
     return null;
@@ -193,11 +202,18 @@ export class OwnershipLedger implements ReplicationObserver {
       }
       this.#lastError = null;
     } catch (error) {
-      const message = `ownership record ${this.#store.where}: cannot write it (${
-        errorMessage(error)
-      }); if waspd dies without its undo, the next one will not know what it turned on`;
-      if (message !== this.#lastError) this.#report("error", message, null);
-      this.#lastError = message;
+      // Once per cause (errno, or kind) until a write succeeds: a read-only
+      // /run fails the same way on every call.
+      const code = (error as { code?: unknown }).code;
+      const cause = typeof code === "string" ? code : errorMessage(error);
+      if (cause === this.#lastError) return;
+      this.#lastError = cause;
+      this.#report(
+        "error",
+        `ownership record ${this.#store.where}: cannot write it (${errorMessage(error)}); ` +
+          "if waspd dies without its undo, the next one will not know what it turned on",
+        null,
+      );
     }
   }
 }
@@ -241,7 +257,10 @@ export interface TakeoverDeps {
  * against the process table and /proc/mitosis/active, and adopt it, turn it
  * off, or drop it; one event per entry says which. Returns the verdicts.
  */
-/** A live waspd enforces with this state directory: this one refuses to start (exit 2). */
+/**
+ * A live waspd enforces with this state directory, or its lock is unusable:
+ * this one refuses to start (exit 2).
+ */
 export class RecordClaimed extends Error {
   override readonly name = "RecordClaimed";
 }

@@ -110,6 +110,8 @@ const SYMBOLS = {
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   /** uid_t geteuid(void) */
   geteuid: { parameters: [], result: "u32" },
+  /** int ftruncate(int fd, off_t length) */
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
   /** int flock(int fd, int operation) */
   flock: { parameters: ["i32", "i32"], result: "i32" },
   /** int fcntl(int fd, int cmd, long arg (variadic: 64-bit slot)): F_GETFL / F_SETFL */
@@ -400,6 +402,11 @@ class Libc {
   /** Set the file status flags of `fd` (fcntl F_SETFL; the kernel takes O_NONBLOCK and O_APPEND). */
   setFlags(fd: number, flags: number): void {
     this.#checkFd(this.#symbols.fcntl(fd, F_SETFL, BigInt(flags)), "fcntl(F_SETFL)", fd);
+  }
+
+  /** ftruncate(2): cut the open file to `length` bytes. */
+  ftruncate(fd: number, length: number): void {
+    this.#check(`ftruncate(fd ${fd})`, this.#symbols.ftruncate(fd, BigInt(length)));
   }
 
   /** open(2) with `flags` (O_WRONLY...); `path` is NUL-terminated here. */

@@ -87,6 +87,8 @@ export class SimHost implements Host {
   /** Save failures not yet reported (`takeWarnings`); the last one, so a repeat is not. */
   readonly #warnings: string[] = [];
   #lastSaveFailure: string | null = null;
+  /** Simulated time of the last save: what a SIGKILLed waspd's successor resumes from. */
+  #savedNowMs = -1;
   readonly ownership: OwnedStore;
   /** Nodes without CPUs (a plain field: tests wrap a SimHost with Object.create). */
   readonly memoryOnlyNodes: readonly number[];
@@ -145,6 +147,7 @@ export class SimHost implements Host {
     const machine = { seed: this.seed, nodes: this.nodes, nowMs: this.clock.now() };
     try {
       saveSim(this.#stateFile, captureSim(this.#kernel, this.#kernelStartTimes, machine));
+      this.#savedNowMs = machine.nowMs;
       this.#lastSaveFailure = null;
     } catch (error) {
       const failure = `simulated state: cannot write ${this.#stateFile}: ${
@@ -240,19 +243,32 @@ export class SimHost implements Host {
     return Promise.resolve(simTopology(this.nodes, memFreeKb, this.memoryOnlyNodes));
   }
 
+  /**
+   * The daemon is about to see the process table at `nowMs`: saved first (when
+   * time has moved), so a SIGKILLed waspd's successor resumes no earlier than
+   * anything it saw, and a process seen to exit never comes back. Bound, as
+   * `takeWarnings`: a Host built on this one (Object.create) still reaches it.
+   */
+  private readonly seenAt = (nowMs: number): void => {
+    if (this.#stateFile !== null && nowMs > this.#savedNowMs) this.#save();
+  };
+
   processes(): Promise<ProcessInfo[]> {
     const nowMs = this.clock.now();
+    this.seenAt(nowMs);
     return Promise.resolve(liveWorkloads(this.scenario, nowMs).map((w) => processInfoAt(w, nowMs)));
   }
 
   process(pid: number): Promise<ProcessInfo | null> {
     const nowMs = this.clock.now();
+    this.seenAt(nowMs);
     const workload = liveWorkloads(this.scenario, nowMs).find((w) => w.pid === pid);
     return Promise.resolve(workload === undefined ? null : processInfoAt(workload, nowMs));
   }
 
   confirm(key: ProcessKey): Promise<ProcessInfo | null> {
     const nowMs = this.clock.now();
+    this.seenAt(nowMs);
     const workload = findLive(this.scenario, key, nowMs);
     return Promise.resolve(workload === null ? null : processInfoAt(workload, nowMs));
   }

@@ -13,6 +13,14 @@
  */
 import { STEERING_SLOTS } from "../core/types.ts";
 import { isInt, isRecord, parseJson } from "../core/json_guards.ts";
+import {
+  isInheritValue,
+  isModeValue,
+  isNodeMask,
+  isPid,
+  isStartTime,
+} from "../core/kernel_values.ts";
+import { SIM_MAX_NODES } from "./topology.ts";
 import { loadStateFile, writeStateFile } from "../sys/state_file.ts";
 import type { SimMitosisKernel } from "./mitosis_kernel.ts";
 
@@ -82,7 +90,11 @@ export function restoreSim(
   }
 }
 
-/** Decode the state file, all or nothing. Pure. */
+/**
+ * Decode the state file, all or nothing; every value one the kernel model
+ * can hold (mode -1/0/1, inherit 1/-1, masks and steering within the node
+ * count). Pure.
+ */
 export function decodeSim(
   text: string,
 ): { ok: true; value: SavedSim } | { ok: false; reason: string } {
@@ -91,19 +103,23 @@ export function decodeSim(
   const bad = { ok: false as const, reason: "not a simulated machine's state" };
   if (!isRecord(j)) return bad;
   if (
-    j.version !== 1 || !isInt(j.seed) || !isInt(j.nodes) || typeof j.now_ms !== "number" ||
-    !Number.isFinite(j.now_ms) || j.now_ms < 0 || !isInt(j.mode) || !isInt(j.inherit) ||
+    j.version !== 1 || !isInt(j.seed) || !isInt(j.nodes) || j.nodes < 1 ||
+    j.nodes > SIM_MAX_NODES || typeof j.now_ms !== "number" || !Number.isFinite(j.now_ms) ||
+    j.now_ms < 0 || !isModeValue(j.mode) || !isInheritValue(j.inherit) ||
     !Array.isArray(j.processes)
   ) return bad;
+  const nodes = j.nodes;
+  const isSlot = (n: unknown) => n === -1 || (isInt(n) && n >= 0 && n < nodes);
   const processes: SavedSimProcess[] = [];
   for (const p of j.processes as unknown[]) {
     if (!isRecord(p)) return bad;
     const steering = p.steering;
     if (
-      !isInt(p.pid) || !isInt(p.start_time) || !isInt(p.mask) ||
+      !isPid(p.pid) || !isStartTime(p.start_time) || !isNodeMask(p.mask, nodes) ||
       typeof p.cache_only !== "boolean" ||
-      !(p.enabled_at_ms === null || typeof p.enabled_at_ms === "number") ||
-      !Array.isArray(steering) || steering.length !== STEERING_SLOTS || !steering.every(isInt)
+      !(p.enabled_at_ms === null ||
+        (typeof p.enabled_at_ms === "number" && Number.isFinite(p.enabled_at_ms))) ||
+      !Array.isArray(steering) || steering.length !== STEERING_SLOTS || !steering.every(isSlot)
     ) return bad;
     processes.push({
       pid: p.pid,

@@ -28,17 +28,27 @@ import {
 } from "../core/pins.ts";
 import type { PinStore } from "../host.ts";
 import { loadStateFile, ReportOnce, writeStateFile } from "./state_file.ts";
+import { dirOf, stateDirDistrust } from "./state_dir.ts";
 
 export const DEFAULT_PINS_PATH = "/run/waspd/pins.json";
 
+function untrusted(distrust: string): string {
+  return `pins: ${distrust}: its pins are not honoured`;
+}
+
 /**
- * Read the pins file: a missing file is no pins; a bad one is set aside
+ * Read the pins file: a missing file is no pins (so is one in a state
+ * directory others can write); a bad one is set aside
  * (the warning says where, and why, never what was in it).
  */
 export function readPins(
   path: string,
   nowMs = Date.now(),
 ): Promise<{ pins: Map<string, Pin>; warnings: string[] }> {
+  const distrust = stateDirDistrust(dirOf(path));
+  if (distrust !== null) {
+    return Promise.resolve({ pins: new Map(), warnings: [untrusted(distrust)] });
+  }
   const { value, warning } = loadStateFile(path, "pins", decodePins, nowMs);
   return Promise.resolve({ pins: value ?? new Map(), warnings: warning === null ? [] : [warning] });
 }
@@ -92,6 +102,12 @@ export class FilePins implements PinStore {
    * A bad file is reported once.
    */
   async read(): Promise<{ pins: Pins; warnings: string[] }> {
+    // Before the cache: a directory opened to others since the last read ends its pins too.
+    const distrust = stateDirDistrust(dirOf(this.path));
+    if (distrust !== null) {
+      this.#cache = null;
+      return { pins: new Map(), warnings: this.#once.filter(untrusted(distrust)) };
+    }
     const stamp = fileStamp(this.path);
     if (stamp !== null && this.#cache?.stamp === stamp) {
       return { pins: this.#cache.pins, warnings: this.#once.filter(null) };

@@ -22,6 +22,7 @@
  */
 import { SyscallError } from "../ffi/errno.ts";
 import { OwnedFd } from "../ffi/owned.ts";
+import { dirOf } from "./state_dir.ts";
 import {
   libc,
   O_CLOEXEC,
@@ -46,7 +47,7 @@ export type StateRead =
   | { kind: "error"; reason: string };
 
 /** What kind of non-regular thing `info` describes, for messages. */
-function typeName(info: Deno.FileInfo): string {
+export function typeName(info: Deno.FileInfo): string {
   if (info.isSymlink) return "a symbolic link";
   if (info.isDirectory) return "a directory";
   if (info.isFifo) return "a FIFO";
@@ -151,27 +152,52 @@ export function setAside(path: string, nowMs: number): string {
   throw new Error(`too many files set aside as ${base}`);
 }
 
-function dirOf(path: string): string {
-  const slash = path.lastIndexOf("/");
-  return slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
+/**
+ * A failed write, said without the temp file's random name (a failure that
+ * repeats reads the same each time); `code` is the errno name, or the error's
+ * kind when it has none.
+ */
+export class StateWriteError extends Error {
+  override readonly name = "StateWriteError";
+  readonly code: string;
+
+  constructor(message: string, code: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
-/** Replace `path` with `text` atomically (creating its directory). Throws on failure. */
+/** `error` as a StateWriteError: its text without the "op 'path'" Deno appends. */
+function writeError(error: unknown): StateWriteError {
+  if (error instanceof StateWriteError) return error;
+  const code = (error as { code?: unknown }).code;
+  const kind = typeof code === "string" ? code : error instanceof Error ? error.name : "Error";
+  const text = error instanceof Error ? error.message : String(error);
+  return new StateWriteError(text.replace(/: [a-z_]+ '.*'$/s, ""), kind);
+}
+
+/**
+ * Replace `path` with `text` atomically (creating its directory). Throws a
+ * StateWriteError on failure.
+ */
 export function writeStateFile(path: string, text: string, maxBytes = STATE_FILE_MAX_BYTES): void {
   const bytes = new TextEncoder().encode(text);
   if (bytes.length > maxBytes) {
-    throw new Error(`refusing to write ${bytes.length} bytes (over ${sizeText(maxBytes)})`);
+    throw new StateWriteError(
+      `refusing to write ${bytes.length} bytes (over ${sizeText(maxBytes)})`,
+      "EFBIG",
+    );
   }
-  Deno.mkdirSync(dirOf(path), { recursive: true, mode: 0o755 });
   const temp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
+    Deno.mkdirSync(dirOf(path), { recursive: true, mode: 0o755 });
     Deno.writeFileSync(temp, bytes, { createNew: true, mode: 0o644 });
     Deno.renameSync(temp, path);
   } catch (error) {
     try {
       Deno.removeSync(temp);
     } catch { /* never created, or already renamed */ }
-    throw error;
+    throw writeError(error);
   }
 }
 

@@ -22,7 +22,7 @@
  *   helper is killed and none is waited for past a short grace.
  */
 import type { ActionResult } from "../../core/types.ts";
-import { lines } from "../stream_lines.ts";
+import { lines, LineTooLong } from "../stream_lines.ts";
 import { errorMessage } from "../../core/error_message.ts";
 import { failed as failure, stuckResult } from "../../core/prctl.ts";
 import {
@@ -39,6 +39,8 @@ export const HELPER_STARTUP_TIMEOUT_MS = 30_000;
 export const MAX_OVERDUE_CALLS = 8;
 /** Retired helpers (with calls still blocked) at once; past it, calls are refused. */
 export const MAX_RETIRED_HELPERS = 2;
+/** Longest line a helper may write (its messages are under 200): past it, it is killed. */
+export const MAX_HELPER_LINE = 64 * 1024;
 
 /** One helper process as the client sees it (a real child, or a test's fake). */
 export interface HelperLink {
@@ -117,8 +119,10 @@ class Helper {
         this.#calls.delete(message.id);
         call.done.resolve(message);
       }
-    } catch {
-      // A broken pipe is an exit like any other.
+    } catch (error) {
+      // A broken pipe is an exit like any other; an endless line is a helper
+      // off its protocol: killed, and the next call starts a fresh one.
+      if (error instanceof LineTooLong) this.link.kill();
     }
     // Gone: whatever was waiting learns it now.
     this.alive = false;
@@ -315,15 +319,20 @@ export function spawnHelper(command: string, args: string[]): HelperLink {
   const tail: string[] = [];
   void (async () => {
     try {
-      for await (const line of lines(child.stderr)) {
+      for await (const line of lines(child.stderr, "keep", MAX_HELPER_LINE)) {
         tail.push(line);
         if (tail.length > 3) tail.shift();
       }
-    } catch { /* gone */ }
+    } catch (error) {
+      if (!(error instanceof LineTooLong)) return; // gone
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
   })();
   let inputOpen = true;
   return {
-    lines: lines(child.stdout),
+    lines: lines(child.stdout, "keep", MAX_HELPER_LINE),
     send: (line) => writer.write(encoder.encode(line)),
     endInput() {
       if (!inputOpen) return;
