@@ -177,6 +177,34 @@ async function waspd(args: string[]): Promise<Run> {
 function lastLine(text: string): string {
   return text.trim().split("\n").at(-1) ?? "";
 }
+/** The last lines of a daemon's stderr, for a failure's message. */
+function tail(text: string, lines = 3): string {
+  return text.trim().split("\n").slice(-lines).join(" | ");
+}
+/** A failed "left as found" says what the daemon said last. */
+function why(problem: string | null, d: { stderr: string }): string | null {
+  return problem === null ? null : `${problem}; waspd said: ${tail(d.stderr)}`;
+}
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/\) [ZX] /.test(stat);
+  } catch {
+    return false;
+  }
+}
+/** The first child of `parent` (the waspd a pty runs), from /proc. */
+function childOf(parent: number): number | null {
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === parent) return Number(entry.name);
+    } catch { /* gone */ }
+  }
+  return null;
+}
 /** Nothing in a manual command's answer may say it hung. */
 function stuckWords(run: Run): string | null {
   const hit = (run.out + run.err).match(/stuck|did not return|did not start|timed out/i);
@@ -660,7 +688,7 @@ async function busy4(): Promise<void> {
       `SIGTERM: exit 0, active, mode and inherit as found (${end.seconds.toFixed(1)} s)`,
       () =>
         Promise.resolve(
-          end.code === 0 ? leftAsFound(found) : `exit ${end.code}: ${lastLine(d.stderr)}`,
+          end.code === 0 ? why(leftAsFound(found), d) : `exit ${end.code}: ${tail(d.stderr)}`,
         ),
     );
   }
@@ -673,20 +701,40 @@ async function busy4(): Promise<void> {
       if (d.exited) return false;
       return kernelActive().has(hogPid) && kernelNumber("inherit") === -1 ? true : null;
     });
-  for (const signal of ["SIGINT", "SIGHUP"] as const) {
+  {
     const d = new Daemon(daemonArgs);
     const owned = await untilOwned(d);
-    d.kill(signal);
+    d.kill("SIGINT");
     const end = await d.end(30_000);
-    await check(
-      `${signal}: exit 0, active, mode and inherit as found (${end.seconds.toFixed(1)} s)`,
-      () => {
-        if (!owned) return Promise.resolve(`never owned a replication: ${lastLine(d.stderr)}`);
-        return Promise.resolve(
-          end.code === 0 ? leftAsFound(found) : `exit ${end.code}: ${lastLine(d.stderr)}`,
-        );
-      },
-    );
+    await check(`SIGINT: exit 0, all left as found (${end.seconds.toFixed(1)} s)`, () => {
+      if (!owned) return Promise.resolve(`never owned a replication: ${tail(d.stderr)}`);
+      return Promise.resolve(
+        end.code === 0 ? why(leftAsFound(found), d) : `exit ${end.code}: ${tail(d.stderr)}`,
+      );
+    });
+  }
+  {
+    // SIGHUP as a terminal gives it: the live screen's terminal goes away
+    // (the pty's master closes), and the kernel hangs up its session.
+    const keys = "/tmp/keys-hup.fifo";
+    await new Deno.Command("/bin/mkfifo", { args: [keys] }).output();
+    const d = new Daemon([...SOFTWARE, ...NOT_WORKLOAD], {
+      pty: { keys, screen: "/tmp/screen-hup.out" },
+    });
+    const owned = await untilOwned(d);
+    const waspdPid = childOf(d.pid);
+    d.kill("SIGKILL"); // the terminal, not waspd
+    await d.end(10_000);
+    const t0 = performance.now();
+    const gone = waspdPid === null
+      ? null
+      : await waitFor(30_000, () => (alive(waspdPid) ? null : true));
+    const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+    await check(`SIGHUP (the terminal hung up): waspd leaves all as found (${seconds} s)`, () => {
+      if (!owned) return Promise.resolve(`never owned a replication: ${tail(d.stderr)}`);
+      if (waspdPid === null) return Promise.resolve("no waspd under the pty");
+      return Promise.resolve(gone ? leftAsFound(found) : `pid ${waspdPid} still alive after 30 s`);
+    });
   }
   {
     // A log that cannot be written: waspd says so and runs on, then leaves cleanly.
@@ -699,7 +747,7 @@ async function busy4(): Promise<void> {
       const said = /log/i.test(d.stderr + JSON.stringify(d.events()));
       if (!said) return Promise.resolve("no word about the log");
       return Promise.resolve(
-        end.code === 0 ? leftAsFound(found) : `exit ${end.code}: ${lastLine(d.stderr)}`,
+        end.code === 0 ? why(leftAsFound(found), d) : `exit ${end.code}: ${tail(d.stderr)}`,
       );
     });
   }
@@ -764,7 +812,7 @@ async function busy4(): Promise<void> {
       () => {
         if (!owned) return Promise.resolve(`never owned a replication: ${lastLine(d.stderr)}`);
         return Promise.resolve(
-          end.code === 0 ? leftAsFound(found) : `exit ${end.code}: ${lastLine(d.stderr)}`,
+          end.code === 0 ? why(leftAsFound(found), d) : `exit ${end.code}: ${tail(d.stderr)}`,
         );
       },
     );
@@ -788,7 +836,7 @@ async function busy4(): Promise<void> {
         const said = JSON.stringify(next.events()) + next.stderr;
         if (!/ownership/.test(said)) return Promise.resolve("no ownership event");
         return Promise.resolve(
-          end.code === 0 ? leftAsFound(found) : `exit ${end.code}: ${lastLine(next.stderr)}`,
+          end.code === 0 ? why(leftAsFound(found), next) : `exit ${end.code}: ${tail(next.stderr)}`,
         );
       },
     );
