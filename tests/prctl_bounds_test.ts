@@ -151,3 +151,39 @@ Deno.test("the undo hands each call what is left of its budget as withinMs", asy
   assert.ok(given !== undefined && given > 0 && given <= 5000, `withinMs ${given}`);
   await sim.close();
 });
+
+Deno.test("the undo turns off what waspd owns before it waits for an enable still under way", async () => {
+  // The compute enable holds the undo's settle past its whole budget.
+  const sim = new SimHost({ manualClock: true });
+  await sim.advance(3000);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const mitosis = Object.create(sim.mitosis, {
+    setReplication: {
+      value: async (target: ProcessKey, mask: number, deadlineMs: number, withinMs?: number) => {
+        // The compute enable is slow (a loaded kernel); every other call answers at once.
+        if (mask !== 0 && target.pid === SIM_PIDS.compute) await held;
+        return sim.mitosis.setReplication(target, mask, deadlineMs, withinMs);
+      },
+    },
+  });
+  const host = Object.create(sim, { mitosis: { value: mitosis } }) as Host;
+  const actuator = new Actuator(host, new EventLog(() => 0), 2000, null, simReplication());
+  const stream = await sim.process(SIM_PIDS.stream);
+  const compute = await sim.process(SIM_PIDS.compute);
+  assert.ok(stream && compute);
+  actuator.enable({ ...stream, name: stream.name }, "MAR high", null);
+  await actuator.settle();
+  actuator.enable({ ...compute, name: compute.name }, "MAR high", null); // stays under way
+  const undo = actuator.undoAll(300);
+  await sim.advance(400); // the budget runs out while the compute enable is still under way
+  const lines = await undo;
+  assert.ok(
+    lines.includes(`replication turned off for pid ${SIM_PIDS.stream} (stream)`),
+    lines.join("\n"),
+  );
+  assert.equal((await sim.mitosis.read())?.active.some((a) => a.pid === SIM_PIDS.stream), false);
+  release();
+  await actuator.settle();
+  await sim.close();
+});

@@ -100,6 +100,7 @@ export class Actuator {
       stuck: this.#stuck,
       observer: this.#observer,
       settle: () => this.settle(),
+      busy: (key) => this.#inflight.has(key),
     }, budgetMs);
   }
 

@@ -25,18 +25,25 @@ export interface UndoDeps {
   observer: ReplicationObserver | null;
   /** Wait for the calls under way. */
   settle(): Promise<void>;
+  /** A call is under way for this process (its key): it is undone after it settles. */
+  busy(key: string): boolean;
 }
 
 /**
  * One line per process. Each call gets the deadline or what is left of the
  * budget, whichever is less, and a process reached after the budget is spent
- * is reported as left on.
+ * is reported as left on. What waspd owns with no call under way is undone
+ * first: calls still under way (an enable of another process on a slow
+ * kernel) must not spend the budget the owned replications need.
  */
 export async function undoAll(deps: UndoDeps, budgetMs: number): Promise<string[]> {
-  const { host, owned, stuck, observer } = deps;
+  const { host, owned, stuck } = deps;
   const clock = host.clock;
   const endMs = clock.now() + budgetMs;
   const left = () => endMs - clock.now();
+  const lines: string[] = [];
+  const idle = [...owned.entries()].filter(([key]) => !deps.busy(key)).map(([, t]) => t);
+  await undoEach(deps, idle, budgetMs, left, lines);
   // Calls under way finish within their own deadline, or the budget.
   const settled = new AbortController();
   await Promise.race([
@@ -44,13 +51,33 @@ export async function undoAll(deps: UndoDeps, budgetMs: number): Promise<string[
     clock.sleep(Math.max(0, left()), settled.signal),
   ]);
   settled.abort();
-  const lines: string[] = [];
   // A stuck enable may have completed without its answer reaching us yet:
   // the kernel's list says so, and then it is waspd's to undo.
   for (const target of await stuck.completedEnables()) {
     lines.push(`the stuck enable of ${label(target)} completed: undoing it too`);
   }
-  for (const target of [...owned.values()]) {
+  await undoEach(deps, [...owned.values()], budgetMs, left, lines);
+  for (const { target, entry } of stuck.all.values()) {
+    if (!entry.pending) continue;
+    lines.push(
+      `left as is: ${label(target)} is stuck in prctl (stopped?); ` +
+        `replication may turn ${entry.what === "enable" ? "on" : "off"} when it runs: ` +
+        "check with 'waspd status'",
+    );
+  }
+  return lines;
+}
+
+/** Turns each of `targets` off, and off the owned list, within what is `left` of the budget. */
+async function undoEach(
+  deps: UndoDeps,
+  targets: readonly ManagedProcess[],
+  budgetMs: number,
+  left: () => number,
+  lines: string[],
+): Promise<void> {
+  const { host, owned, observer } = deps;
+  for (const target of targets) {
     owned.delete(processKeyString(target));
     if (left() <= 0) {
       lines.push(`left on: ${label(target)}: the undo ran out of time (${budgetMs} ms)`);
@@ -84,13 +111,4 @@ export async function undoAll(deps: UndoDeps, budgetMs: number): Promise<string[
     if (result.ok) lines.push(`replication turned off for ${label(target)}`);
     else lines.push(`could not turn replication off for ${label(target)}: ${result.message}`);
   }
-  for (const { target, entry } of stuck.all.values()) {
-    if (!entry.pending) continue;
-    lines.push(
-      `left as is: ${label(target)} is stuck in prctl (stopped?); ` +
-        `replication may turn ${entry.what === "enable" ? "on" : "off"} when it runs: ` +
-        "check with 'waspd status'",
-    );
-  }
-  return lines;
 }
