@@ -184,6 +184,24 @@ Deno.test("Enter opens the detail view: sparklines, replication, pin, memory, it
   assert.ok(screen(s, ui).some((l) => l.startsWith("Processes:")));
 });
 
+Deno.test("a full minute of history fits the row: the min and max stay whole at 80 columns", () => {
+  const p = sampleProcess(0, { status: "active", mar: 4.8e7 });
+  const history = new ProcessHistory();
+  const t0 = Date.parse("2026-11-26T22:33:00.000Z");
+  let s = sampleSnapshot();
+  for (let i = 0; i < 120; i++) {
+    s = sampleSnapshot({
+      time: new Date(t0 + i * 500).toISOString(),
+      processes: [{ ...p, mar: 4.67e7 + i * 1e4 }],
+    });
+    history.record(s);
+  }
+  const ui = type(absorbSnapshot(initialUiState(), s, 0), s, "\r");
+  const row = screen(s, ui, 80, 24, history).find((l) => l.includes("MAR/s"))!;
+  assert.match(row.trimEnd(), /min 46\.7M {2}max 47\.9M$/);
+  assert.equal(row.length, 80);
+});
+
 Deno.test("the history keeps a minute, forgets exited processes, and unknowns are not bars", () => {
   const h = new ProcessHistory();
   const p = sampleProcess(3);

@@ -51,11 +51,12 @@ function sparkRow(
   cols: number,
 ): Row {
   const summary = `  ${stats(values, format)}`;
-  const width = Math.max(4, cols - LABEL - now.length - 3 - summary.length);
+  const shown = now.padStart(7);
+  const width = Math.max(4, cols - LABEL - shown.length - 2 - summary.length);
   return line(
     label,
     [
-      span(now.padStart(7)),
+      span(shown),
       span("  "),
       span(sparkline(values, width), t.ok),
       span(summary, t.dim),

@@ -72,11 +72,7 @@ export function renderNodes(s: Snapshot, height: number, t: Theme, cols: number)
   const rows: Row[] = [
     rowOf([
       span("Nodes", t.label),
-      span(
-        `  ${nodes.length} node${nodes.length === 1 ? "" : "s"}, memory from /sys, PTL latency ` +
-          "(ns) from each node's CPUs to each node's memory   (Esc back)",
-        t.dim,
-      ),
+      span("  (Esc back)   PTL ns: from the node's CPUs to each node's memory", t.dim),
     ], cols),
   ];
   const header: Span[] = [span(head(null))];
