@@ -104,7 +104,7 @@ Deno.test("maskOfNodes: the kernel's node list as a mask; null past bit 52", () 
 
 Deno.test("the prctl helper takes every mask of up to 8 nodes unchanged", () => {
   for (let mask = 0; mask <= 0xff; mask++) {
-    const request = parseRequest(JSON.stringify({ id: 1, mask, pid: 42, testSleepMs: 0 }));
-    assert.deepEqual(request, { id: 1, mask, pid: 42, testSleepMs: 0 });
+    const request = parseRequest(JSON.stringify({ id: 1, mask, pid: 42 }));
+    assert.deepEqual(request, { id: 1, mask, pid: 42 });
   }
 });
