@@ -86,7 +86,8 @@ async function query(base: string, promql: string, time?: number): Promise<Vecto
 }
 
 Deno.test({
-  name: "a real Prometheus scraping waspd --sim sees every PTL node pair and replication above 0",
+  name:
+    "a real Prometheus scraping waspd --sim sees every PTL node pair, replication above 0, and rate() of the loads counter within 10 % of the simulated MAR",
   ignore: prometheus === null,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "waspd-prometheus-" });
