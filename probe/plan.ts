@@ -8,6 +8,14 @@ import { DEFAULT_GROUP_BYTES } from "./chase.ts";
 const MIB = 1024 * 1024;
 /** Floor of the buffer: well past any single-socket LLC of today when the LLC is unknown. */
 export const MIN_DESIRED_BUFFER_BYTES = 64 * MIB;
+/**
+ * Ceiling of the buffer. 4 x the largest LLC one core reaches today (96 MiB
+ * of stacked L3 per CCD) fits under it; an LLC reported larger is a VM's
+ * or a misread whole-socket figure. Past it a bigger buffer changes the
+ * figure no more (the loads already miss the cache and the TLB), but it is
+ * paged in on every node for every row: a 384 MiB "LLC" meant 1.5 GiB per node.
+ */
+export const MAX_DESIRED_BUFFER_BYTES = 512 * MIB;
 /** Smallest buffer worth measuring: below it the figure is cache latency, not memory. */
 export const MIN_BUFFER_BYTES = 8 * MIB;
 /** Only this share of a node's free memory is used: MPOL_BIND beyond it is OOM-killed. */
@@ -64,19 +72,57 @@ export function pickCpu(node: NumaNode, allowedCpus: ReadonlySet<number> | null)
   return usable.length > 0 ? usable[usable.length - 1]! : null;
 }
 
+const mib = (bytes: number) => `${Number((bytes / MIB).toFixed(1))} MiB`;
+
+/** The buffer waspd would pick from the LLC alone, and why, in words. */
+export function desiredBuffer(llcBytes: number | null): { bytes: number; why: string } {
+  if (llcBytes === null || llcBytes <= 0) {
+    return {
+      bytes: MIN_DESIRED_BUFFER_BYTES,
+      why: `last-level cache size unknown (no /sys/devices/system/cpu/cpu0/cache): ${
+        mib(MIN_DESIRED_BUFFER_BYTES)
+      }, a safe default past any single-socket LLC of today`,
+    };
+  }
+  const four = 4 * llcBytes;
+  if (four > MAX_DESIRED_BUFFER_BYTES) {
+    return {
+      bytes: MAX_DESIRED_BUFFER_BYTES,
+      why: `4 x the ${mib(llcBytes)} last-level cache would be ${mib(four)}: capped at ${
+        mib(MAX_DESIRED_BUFFER_BYTES)
+      }, past which the figure no longer changes but the cost on every node does`,
+    };
+  }
+  if (four < MIN_DESIRED_BUFFER_BYTES) {
+    return {
+      bytes: MIN_DESIRED_BUFFER_BYTES,
+      why: `at least ${mib(MIN_DESIRED_BUFFER_BYTES)} (4 x the ${
+        mib(llcBytes)
+      } last-level cache is less), so the loads miss the cache and the TLB`,
+    };
+  }
+  return {
+    bytes: four,
+    why: `4 x the ${mib(llcBytes)} last-level cache, so the loads miss it`,
+  };
+}
+
 /**
- * The buffer size: max(4 × LLC, 64 MiB), or `override`, then capped at a
- * quarter of the smallest MemFree among the columns (the same size for every
- * cell keeps cells comparable), rounded down to whole TLB groups.
+ * The buffer size: 4 × LLC within [64 MiB, 512 MiB] (64 MiB when the LLC is
+ * unknown), or `override`, then capped at a quarter of the smallest MemFree
+ * among the columns (the same size for every cell keeps cells comparable),
+ * rounded down to whole TLB groups. `why` says how it was chosen.
  */
 export function chooseBufferBytes(
   llcBytes: number | null,
   memFreeKbOfCols: readonly (number | null)[],
   override: number | null,
   groupBytes = DEFAULT_GROUP_BYTES,
-): { bytes: number; notes: string[] } {
+): { bytes: number; notes: string[]; why: string } {
   const notes: string[] = [];
-  const desired = override ?? Math.max(4 * (llcBytes ?? 0), MIN_DESIRED_BUFFER_BYTES);
+  const fromLlc = desiredBuffer(llcBytes);
+  const desired = override ?? fromLlc.bytes;
+  const why = override === null ? fromLlc.why : "set by --buffer-mb";
   let bytes = desired;
   const known = memFreeKbOfCols.filter((kb): kb is number => kb !== null && kb >= 0);
   if (known.length > 0) {
@@ -101,7 +147,7 @@ export function chooseBufferBytes(
       } MiB: figures may be cache latency`,
     );
   }
-  return { bytes: Math.max(bytes, groupBytes), notes };
+  return { bytes: Math.max(bytes, groupBytes), notes, why };
 }
 
 /** Rows are nodes with CPUs, columns nodes with memory; memory-only nodes are columns only. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeKeys } from "../src/ui/keys.ts";
+import { decodeInput, decodeKeys } from "../src/ui/keys.ts";
 import { bindingKeys, BINDINGS, keyLabel, printableKeys } from "../src/ui/bindings.ts";
 import { HELP_LINES, KEY_LINES } from "../src/ui/render_footer.ts";
 import {
@@ -35,6 +35,13 @@ Deno.test("letters and symbols decode to key names, upper case too", () => {
   assert.deepEqual(decodeKeys(bytes("Q=_")), ["q", "+", "-"]);
   assert.deepEqual(decodeKeys(bytes("\x03")), ["ctrl-c"]);
   assert.deepEqual(decodeKeys(bytes("zZ9")), []);
+  assert.deepEqual(decodeInput(bytes("zS \x7f\r")), [
+    { key: null, char: "z" },
+    { key: "s", char: "S" },
+    { key: null, char: " " },
+    { key: "backspace", char: null },
+    { key: "enter", char: null },
+  ]);
 });
 
 Deno.test("arrows, PgUp/PgDn, Home/End in CSI and SS3 forms", () => {
@@ -133,25 +140,47 @@ Deno.test("selection moves by rows and pages and keeps itself in view", () => {
   assert.equal(ui.scroll, 0);
 });
 
-Deno.test("sort cycles MAR, dTLB, RSS, PID, NAME; unknown MAR sorts last", () => {
+Deno.test("sort cycles MAR, dTLB, RSS, THR, PTE, PID, NAME; unknown MAR sorts last", () => {
   let ui = initialUiState();
   const seen = [ui.sort];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 7; i++) {
     ui = reduceKey(ui, "s", ctx(ui)).ui;
     seen.push(ui.sort);
   }
-  assert.deepEqual(seen, ["mar", "dtlb", "rss", "pid", "name", "mar"]);
+  assert.deepEqual(seen, ["mar", "dtlb", "rss", "threads", "pte", "pid", "name", "mar"]);
   const list = [sampleProcess(7), sampleProcess(1), sampleProcess(2)]; // 7 is n/a: mar null
   assert.deepEqual(sortProcesses(list, "mar").map((p) => p.mar === null), [false, false, true]);
   assert.deepEqual(sortProcesses(list, "pid").map((p) => p.pid), [1007, 1014, 1049]);
+  assert.deepEqual(sortProcesses(list, "threads").map((p) => p.threads), [4, 3, 2]);
+  assert.deepEqual(sortProcesses(list, "pte").map((p) => p.pte_kb), [2496, 2176, 2112]);
 });
 
-Deno.test("help opens with ? or h and any key closes it without acting", () => {
+Deno.test("i reverses the sort; an unknown still sorts last", () => {
+  const list = [sampleProcess(7), sampleProcess(1), sampleProcess(2)]; // 7 is n/a: mar null
+  const ui = reduceKey(initialUiState(), "i", ctx(initialUiState())).ui;
+  assert.equal(ui.sortReversed, true);
+  assert.deepEqual(sortProcesses(list, "mar", true).map((p) => p.pid), [1007, 1014, 1049]);
+  assert.deepEqual(sortProcesses(list, "pid", true).map((p) => p.pid), [1049, 1014, 1007]);
+  assert.deepEqual(
+    sortProcesses(list, "rss", true).map((p) => p.rss_kb),
+    [
+      sampleProcess(1).rss_kb,
+      sampleProcess(2).rss_kb,
+      sampleProcess(7).rss_kb,
+    ].sort((a, b) => a - b),
+  );
+  assert.equal(reduceKey(ui, "i", ctx(ui)).ui.sortReversed, false);
+});
+
+Deno.test("help opens with ? or h, ? again shows the columns, any other key closes it without acting", () => {
   let ui = reduceKey(initialUiState(), "?", ctx(initialUiState())).ui;
   assert.equal(ui.helpShown, true);
   const out = reduceKey(ui, "c", ctx(ui));
   assert.equal(out.ui.helpShown, false);
   assert.equal(out.command, null);
+  const columns = reduceKey(ui, "?", ctx(ui)).ui;
+  assert.deepEqual([columns.helpShown, columns.helpPage], [true, 1]);
+  assert.equal(reduceKey(columns, "?", ctx(columns)).ui.helpShown, false);
   ui = reduceKey(initialUiState(), "h", ctx(initialUiState())).ui;
   assert.equal(reduceKey(ui, "q", ctx(ui)).command?.kind, "stop");
 });
@@ -203,7 +232,7 @@ Deno.test("every printable key of the table decodes to itself, every binding is 
     assert.ok(HELP_LINES.some((l) => l.endsWith(b.help)), b.help);
     if (b.footer) assert.ok(KEY_LINES[0]!.includes(`${b.keys.join("/")} ${b.footer.long}`));
   }
-  assert.equal(KEY_LINES.at(-1), "q quit  ? help");
+  assert.equal(KEY_LINES.at(-1), "q quit  / filter  ? help");
 });
 
 Deno.test("the footer lines come widest first", () => {

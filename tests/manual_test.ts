@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  EXIT_NOT_PINNED,
   formatStatus,
   type ManualContext,
   runDisable,
@@ -358,13 +359,15 @@ Deno.test("pins: a malformed entry makes the file bad; text that is not JSON is 
   assert.deepEqual(decodePins("{oops"), { ok: false, reason: "not JSON" });
 });
 
-Deno.test("pins not shared (the simulated machine): enable does not pin, unpin refuses", async () => {
+Deno.test("pins not shared (a simulation without --state-dir): enable does not pin, unpin exits 3", async () => {
   await inWorld(async (w) => {
     assert.equal(await runEnable(w.ctx, 101), 0);
     assert.deepEqual(w.out, ["replication on for 101 (mitosis_probe) on nodes 0,1,2,3\n"]);
     assert.equal((await w.ctx.pins.read()).pins.size, 0);
-    assert.equal(await runUnpin(w.ctx, 101), 1);
-    assert.deepEqual(w.err, ["waspd unpin: no pins file on this machine\n"]);
+    assert.equal(await runUnpin(w.ctx, 101), EXIT_NOT_PINNED);
+    assert.deepEqual(w.err, [
+      "waspd unpin: 101 (mitosis_probe) is not pinned (pins here last one run)\n",
+    ]);
   }, { pins: new MemoryPins() });
 });
 

@@ -12,7 +12,9 @@ import {
   processesInPlay,
   snapshotExposition,
   snapshotFamilies,
+  STATUS_CODE,
 } from "../src/metrics/snapshot_metrics.ts";
+import { EVENT_KINDS } from "../src/core/snapshot.ts";
 import { sampleEvent, sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
 
 const BUILD = { version: "0.1.0", deno: "2.9.6" };
@@ -105,7 +107,7 @@ Deno.test("a snapshot's families: mode, counts, PTL cells in seconds, steering, 
   );
 });
 
-Deno.test("the kind of signals: an info series, and a label on each per-process signal series", () => {
+Deno.test("the kind of signals: an info series and the HELP; per-process series carry pid and comm only", () => {
   const hardware = sampleSnapshot();
   const base = hardware.capabilities;
   const software = sampleSnapshot({
@@ -133,8 +135,9 @@ Deno.test("the kind of signals: an info series, and a label on each per-process 
     k.startsWith("waspd_process_dtlb_walk_ratio{")
   );
   assert.ok(series.length > 0);
-  for (const k of series) assert.match(k, /,signals="software"}$/);
+  for (const k of series) assert.match(k, /^waspd_process_\w+\{pid="\d+",comm="[^"]*"\}$/);
   assert.match(text, /# HELP waspd_signals_info .*not memory signals/);
+  assert.match(text, /# HELP waspd_process_loads_total .*signals="software".*CPU ns/);
 });
 
 Deno.test("per-process series only for processes in play, capped, highest MAR first", () => {
@@ -152,7 +155,10 @@ Deno.test("per-process series only for processes in play, capped, highest MAR fi
   );
   const mar = families.find((f) => f.name === "waspd_process_memory_accesses_per_second")!;
   assert.ok(mar.samples.length <= MAX_PROCESS_SERIES);
-  assert.ok(mar.samples.every((x) => x.labels?.status !== "idle" && x.labels?.status !== "n/a"));
+  const shown = new Set(mar.samples.map((x) => x.labels?.pid));
+  for (const p of many) {
+    if (!IN_PLAY.has(p.status)) assert.ok(!shown.has(p.pid), `${p.status} has no series`);
+  }
 });
 
 Deno.test("an untrusted comm cannot break the exposition", () => {
@@ -163,7 +169,7 @@ Deno.test("an untrusted comm cannot break the exposition", () => {
   for (const line of lines) {
     assert.match(
       line,
-      /^waspd_process_\w+\{pid="\d+",comm="evil\\\\\\"}\\\\n# TYPE x counter",status="watch"(,signals="hardware")?\} /,
+      /^waspd_process_\w+\{pid="\d+",comm="evil\\\\\\"}\\\\n# TYPE x counter"\} /,
     );
   }
 });
@@ -196,4 +202,80 @@ Deno.test("actions are counted by kind and result from tagged events; every pair
   assert.equal(m.get('waspd_actions_total{kind="enable",result="ok"}'), 2);
   assert.equal(m.get('waspd_tick_duration_seconds_bucket{le="+Inf"}'), 2);
   assert.equal(m.get("waspd_tick_duration_seconds_count"), 2);
+});
+
+Deno.test("loads, walks and faults are counters: each tick's rate times the interval it covers", () => {
+  const counters = new DaemonCounters();
+  const base = sampleSnapshot();
+  const gups = sampleProcess(0, {
+    status: "active",
+    name: "gups",
+    mar: 2e8,
+    dtlb_ratio: 0.05,
+    minflt_per_s: 100,
+    majflt_per_s: 2,
+  });
+  const tick = (sampleMs: number | null, p = gups) =>
+    counters.observe(
+      sampleSnapshot({ processes: [p], daemon: { ...base.daemon!, sample_ms: sampleMs } }),
+    );
+  tick(null); // the first tick: no interval, nothing counted
+  tick(1000);
+  tick(500);
+  tick(500, { ...gups, mar: null, dtlb_ratio: null }); // unknown: no loads invented, faults known
+  const m = samples(
+    renderExposition(
+      snapshotFamilies(sampleSnapshot({ processes: [gups] }), counters.view(), BUILD),
+    ),
+  );
+  const id = `{pid="${gups.pid}",comm="gups"}`;
+  assert.equal(m.get(`waspd_process_loads_total${id}`), 2e8 * 1.5);
+  assert.ok(Math.abs(m.get(`waspd_process_page_walks_total${id}`)! - 2e8 * 0.05 * 1.5) < 1e-3);
+  assert.equal(m.get(`waspd_process_minor_faults_total${id}`), 100 * 2);
+  assert.equal(m.get(`waspd_process_major_faults_total${id}`), 2 * 2);
+  // The gauges stay: the last tick's figures, as the policy compared them.
+  assert.equal(m.get(`waspd_process_memory_accesses_per_second${id}`), 2e8);
+  // A process that exited is forgotten; one that comes back under a new start time starts at 0.
+  tick(1000, { ...gups, pid: 1 });
+  assert.equal(counters.view().processes.size, 1);
+  assert.equal(counters.view().processes.get(`${gups.pid}/${gups.start_time}`), undefined);
+});
+
+Deno.test("the status is a numeric gauge whose HELP names every value; no series per status", () => {
+  const procs = (["watch", "candidate", "active", "stuck"] as const).map((status, i) =>
+    sampleProcess(i, { status })
+  );
+  const text = snapshotExposition(
+    sampleSnapshot({ processes: procs }),
+    new DaemonCounters(),
+    BUILD,
+  );
+  const m = samples(text);
+  for (const p of procs) {
+    assert.equal(
+      m.get(`waspd_process_status{pid="${p.pid}",comm="${p.name}"}`),
+      STATUS_CODE[p.status],
+    );
+  }
+  assert.match(
+    text,
+    /# HELP waspd_process_status .*0 idle, 1 watch, 2 candidate, 3 active, .*7 stuck, 8 n\/a/,
+  );
+  assert.doesNotMatch(text, /^waspd_process_\w+\{[^}]*status=/m);
+});
+
+Deno.test("each family appears once (Prometheus refuses a second HELP for a name)", () => {
+  const names = snapshotFamilies(sampleSnapshot(), new DaemonCounters().view(), BUILD).map((f) =>
+    f.name
+  );
+  assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), []);
+});
+
+Deno.test("every event kind is exported from the start at 0", () => {
+  const m = samples(
+    snapshotExposition(sampleSnapshot({ events: [] }), new DaemonCounters(), BUILD),
+  );
+  for (const kind of EVENT_KINDS) {
+    assert.equal(m.get(`waspd_events_total{kind="${kind}"}`), 0, kind);
+  }
 });

@@ -5,7 +5,9 @@
  * - `promtool check metrics` on a real scrape finds nothing to complain about;
  * - a Prometheus server scraping waspd has, through its HTTP query API, the
  *   PTL latency series of every node pair and sees the replicated-process
- *   count go above 0, within bounded waits; it loads the alert rules too.
+ *   count go above 0, within bounded waits; it loads the alert rules too;
+ *   `rate(...[1m])` over the per-process counters gives back the simulated
+ *   workload's MAR and walk ratio within 10 %.
  *   Its configuration is the README's scrape config, targets pointed here.
  * Loopback only; every port is chosen by the kernel (port 0).
  */
@@ -15,11 +17,14 @@ import { poll } from "./support/poll.ts";
 import { readmeBlocks } from "./support/readme.ts";
 import { scrape, spawnWaspd } from "./support/waspd.ts";
 import { outputWithInput } from "./support/command.ts";
+import { defaultScenario } from "../src/sim/workloads.ts";
 
 const promtool = await debianTool("promtool", "prometheus");
 const prometheus = promtool === null ? null : await debianTool("prometheus", "prometheus");
 const RULES = new URL("../deploy/prometheus/waspd-rules.yml", import.meta.url).pathname;
 const NODES = 4;
+/** The alerts in waspd-rules.yml. */
+const RULE_COUNT = 7;
 const SIM_ARGS = [`--sim`, String(NODES), "-u", "200", "-i", "1000", "-y", "400"];
 
 async function checkMetrics(body: string): Promise<{ ok: boolean; said: string }> {
@@ -69,9 +74,10 @@ interface Vector {
   value: [number, string];
 }
 
-async function query(base: string, promql: string): Promise<Vector[] | null> {
+async function query(base: string, promql: string, time?: number): Promise<Vector[] | null> {
   try {
-    const r = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(promql)}`);
+    const at = time === undefined ? "" : `&time=${time}`;
+    const r = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(promql)}${at}`);
     const j = await r.json() as { status: string; data?: { result: Vector[] } };
     return j.status === "success" ? j.data?.result ?? null : null;
   } catch {
@@ -80,7 +86,8 @@ async function query(base: string, promql: string): Promise<Vector[] | null> {
 }
 
 Deno.test({
-  name: "a real Prometheus scraping waspd --sim sees every PTL node pair and replication above 0",
+  name:
+    "a real Prometheus scraping waspd --sim sees every PTL node pair, replication above 0, and rate() of the loads counter within 10 % of the simulated MAR",
   ignore: prometheus === null,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "waspd-prometheus-" });
@@ -143,7 +150,45 @@ Deno.test({
       const rules = await (await fetch(`${base}/api/v1/rules`)).json() as {
         data: { groups: { rules: unknown[] }[] };
       };
-      assert.equal(rules.data.groups.flatMap((g) => g.rules).length, 6);
+      assert.equal(rules.data.groups.flatMap((g) => g.rules).length, RULE_COUNT);
+
+      // The counters: every event kind is there from the start, and the self metrics.
+      const undo = await query(base, 'waspd_events_total{job="waspd",kind="undo"}');
+      assert.ok(undo !== null && undo.length === 2 && undo.every((v) => v.value[1] === "0"));
+      const cpu = await query(base, 'process_cpu_seconds_total{job="waspd"}');
+      assert.ok(cpu !== null && cpu.length === 2 && Number(cpu[0]!.value[1]) > 0);
+      const status = await query(base, 'waspd_process_status{job="waspd",comm="stream"}');
+      assert.ok(status !== null && status.length > 0);
+      // pid and comm identify a process; no status or signals label to split its series.
+      assert.deepEqual(
+        Object.keys(status[0]!.metric).filter((k) => !["__name__", "job", "instance"].includes(k))
+          .filter((k) => k !== "counters_expected").sort(),
+        ["comm", "pid"],
+      );
+
+      // rate() over a full minute of the loads and walks counters gives back the
+      // simulated workload's MAR and walk ratio (the model's figures, same seed).
+      const model = defaultScenario({ seed: 1 }).find((w) => w.name === "stream")!;
+      const one = '{job="waspd",counters_expected="",comm="stream"}';
+      await poll("a full minute of stream's counters", 90_000, async () => {
+        const v = await query(base, `count_over_time(waspd_process_loads_total${one}[1m]) >= 55`);
+        return v !== null && v.length === 1 ? v : null;
+      }, 500);
+      const at = Date.now() / 1000;
+      const q = async (promql: string) => {
+        const v = await query(base, promql, at);
+        assert.ok(v !== null && v.length === 1, promql);
+        return Number(v[0]!.value[1]);
+      };
+      const mar = await q(`rate(waspd_process_loads_total${one}[1m])`);
+      const walks = await q(`rate(waspd_process_page_walks_total${one}[1m])`);
+      const expectMar = model.cycle[0]!.mar;
+      const expectRatio = model.cycle[0]!.dtlbRatio;
+      assert.ok(Math.abs(mar / expectMar - 1) < 0.1, `rate ${mar} vs MAR ${expectMar}`);
+      assert.ok(
+        Math.abs(walks / mar / expectRatio - 1) < 0.1,
+        `walk ratio ${walks / mar} vs ${expectRatio}`,
+      );
     } finally {
       if (server !== null) {
         server.kill("SIGTERM");

@@ -3,9 +3,16 @@ import { readTopology } from "../src/sys/topology.ts";
 import type { NumaNode, PtlMeasurement, Topology } from "../src/core/types.ts";
 import type { Prober } from "../src/host.ts";
 import { LinuxProber } from "../probe/prober.ts";
-import { chooseBufferBytes, memoryShortage, pickCpu, planProbe } from "../probe/plan.ts";
+import {
+  chooseBufferBytes,
+  desiredBuffer,
+  MAX_DESIRED_BUFFER_BYTES,
+  memoryShortage,
+  pickCpu,
+  planProbe,
+} from "../probe/plan.ts";
 import { placementProblem, sampleAddresses } from "../probe/cell.ts";
-import { runProbe } from "../src/commands/probe.ts";
+import { runProbe, spreadWarning } from "../src/commands/probe.ts";
 import { libc } from "../src/ffi/libc.ts";
 
 // The prober reads this thread's CPU affinity through libc, which stays open
@@ -174,6 +181,57 @@ Deno.test("plan: buffer size rules", () => {
   assert.match(chooseBufferBytes(null, [null], null).notes.join(), /unknown/);
   assert.match(chooseBufferBytes(null, [16 * 1024], null).notes.join(), /cache latency/);
   assert.equal(pickCpu(node(0, [], 1, 1), null), null);
+});
+
+Deno.test("plan: the buffer follows the LLC up to a bound, and says why; unknown LLC is a stated default", () => {
+  // A VM reporting a 384 MiB LLC got 1.5 GiB per node: now capped, with the reason.
+  const huge = chooseBufferBytes(384 * MIB, [null], null);
+  assert.equal(huge.bytes, MAX_DESIRED_BUFFER_BYTES);
+  assert.equal(MAX_DESIRED_BUFFER_BYTES, 512 * MIB);
+  assert.match(huge.why, /4 x the 384 MiB last-level cache would be 1536 MiB: capped at 512 MiB/);
+  assert.equal(chooseBufferBytes(96 * MIB, [null], null).bytes, 384 * MIB);
+  assert.match(chooseBufferBytes(32 * MIB, [], null).why, /^4 x the 32 MiB last-level cache/);
+  const unknown = chooseBufferBytes(null, [], null);
+  assert.equal(unknown.bytes, 64 * MIB);
+  assert.match(unknown.why, /last-level cache size unknown .*cpu0\/cache.*64 MiB, a safe default/);
+  assert.match(chooseBufferBytes(null, [], 10 * MIB).why, /--buffer-mb/);
+  assert.equal(desiredBuffer(0).bytes, 64 * MIB);
+});
+
+Deno.test("probe warns when rounds disagree by more than 20 %, and says what that means", async () => {
+  const m: PtlMeasurement = {
+    startedAtMs: Date.UTC(2026, 0, 1),
+    durationMs: 5,
+    rows: [0, 1],
+    cols: [0, 1],
+    latencyNs: [[90, 150], [152, 95]],
+    spread: [[0.05, 1.75], [0.21, 0.19]],
+    errors: [[null, null], [null, null]],
+    bufferBytes: 64 * MIB,
+  };
+  const warning = spreadWarning(m);
+  assert.ok(warning !== null);
+  assert.match(
+    warning,
+    /rounds disagree by up to 175% \(cpu node 0 -> memory node 1; 2 cells over 20%\)/,
+  );
+  assert.match(warning, /not stable.*steal time.*may follow noise/);
+  assert.equal(spreadWarning({ ...m, spread: [[0.05, 0.2], [null, 0.1]] }), null);
+  const prober: Prober = { measure: () => Promise.resolve(m) };
+  const topology = { ...topologyOf([node(0, [0], 1, 1), node(1, [1], 1, 1)]), llcBytes: null };
+  let text = "";
+  assert.equal(
+    await runProbe(prober, topology, { rounds: null, bufferMb: null }, false, (s) => (text += s)),
+    0,
+  );
+  assert.match(text, /^buffer 64 MiB per node: last-level cache size unknown/m);
+  assert.match(text, /^warning: rounds disagree by up to 175%/m);
+  let json = "";
+  await runProbe(prober, topology, { rounds: null, bufferMb: null }, true, (s) => (json += s));
+  const doc = JSON.parse(json);
+  assert.match(doc.warnings.join("\n"), /rounds disagree by up to 175%/);
+  assert.equal(doc.buffer.bytes, 64 * MIB);
+  assert.match(doc.buffer.why, /unknown/);
 });
 
 Deno.test("placement: sampled addresses and the summary of misplaced pages", () => {

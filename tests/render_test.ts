@@ -43,7 +43,7 @@ Deno.test("80x24: header, matrix, steering, table, events and keys", () => {
   );
   assert.equal(
     lines[1]!.trimEnd(),
-    "Mitosis: wasp-6.4  mode -1  inherit 1  cache 100/100/100/100 pg (1600 KB)",
+    "Mitosis: wasp-6.4  mode per-process (-1)  inherit on",
   );
   assert.equal(lines[2]!.trimEnd(), "Counters: unavailable - perf_event_open: ENOENT");
   assert.equal(
@@ -56,21 +56,27 @@ Deno.test("80x24: header, matrix, steering, table, events and keys", () => {
   assert.equal(lines[10]!.trimEnd(), "steering: 0->0 1->1 2->3* 3->3   (* = remote replica)");
   assert.equal(
     lines[11]!.trimEnd(),
-    "Processes: 4 replicated, 30 tracked   sort: MAR (s)   1-8 of 30",
+    "Processes: 4 replicated, 30 tracked   sort: MAR (s, i)   1-8 of 30",
   );
-  assert.match(lines[12]!, /^ +PID NAME +MAR +dTLB% +MUX% +FLT\/s STATUS +T-$/);
-  // Highest MAR first, selected, with its countdown.
-  assert.match(lines[13]!, /^> +1203 worker-29 +90\.0M +2\.30 +50 +290 candidate +0\.4s$/);
-  assert.match(lines[15]!, /^ +1189 worker-27 +78\.4M +4\.90 +100 +270 ACTIVE +$/);
+  // At 80 columns REASON stays, shortened; MUX%, FLT/s, THR and PTE make room for it.
+  assert.match(lines[12]!, /^ +PID NAME +MAR +dTLB% +RSS STATUS +FLIP REASON +$/);
+  // Highest MAR first, selected, with its countdown and its reason.
+  assert.match(
+    lines[13]!,
+    /^> +1203 worker-29 +90\.0M +2\.30 +9\.8M candidate +0\.4s sample reason 29$/,
+  );
+  assert.match(lines[15]!, /^ +1189 worker-27 +78\.4M +4\.90 +29M ACTIVE +sample reason 27$/);
   assert.equal(lines[21]!.trimEnd(), "22:32:02 decision [1000] would enable replication");
   assert.equal(lines[22]!.trimEnd(), "22:33:03 error    cache write failed: EINVAL");
-  assert.match(lines[23]!, /^q quit r remeasure c cache d drain m mode e\/x pin s sort/);
+  assert.match(lines[23]!, /^q quit r remeasure c cache d drain m mode \/ filter e\/x pin s sort/);
 });
 
 Deno.test("unknown counters show '-', never 0", () => {
   const s = sampleSnapshot({ processes: [sampleProcess(7)] }); // status n/a, counters null
   const line = lineWith(frameText(render(s, 80, 24)), "worker-07");
-  assert.match(line, /^> +1049 worker-07 +- +- +- +- +n\/a +$/);
+  assert.match(line, /^> +1049 worker-07 +- +- +\S+ +n\/a +sample reason 7 *$/);
+  const wide = lineWith(frameText(render(s, 120, 40)), "worker-07");
+  assert.match(wide, /^> +1049 worker-07 +- +- +\S+ +\d +\S+ +- +- +n\/a /);
   assert.ok(!/\b0\b/.test(line.replace("worker-07", "")));
 });
 
@@ -99,7 +105,7 @@ Deno.test("120x40: wider table with a REASON column, more rows and events", () =
   assert.equal(lines.length, 40);
   assert.match(lines[0]!, /upd 1\.0s {2}replicas 0 KiB {2}simbox +22:33:05$/);
   assert.match(lines[1]!.trimEnd(), /cache 100\/100\/100\/100 pg \(1600 KB\) {2}replication ON$/);
-  assert.match(lines[12]!, / STATUS +T- REASON +$/);
+  assert.match(lines[12]!, / RSS +THR +PTE +MUX% +FLT\/s STATUS +FLIP REASON +$/);
   assert.match(lines[13]!, /^> +1203 worker-29 .* candidate +0\.4s sample reason 29 +$/);
   assert.match(lines[11]!.trimEnd(), /1-20 of 30$/);
   lineWith(lines, "22:31:01 probe    PTL matrix measured in 412 ms");
@@ -122,8 +128,11 @@ Deno.test("60x15 minimum: the matrix folds away, the table keeps rows", () => {
   const lines = frameText(render(sampleSnapshot(), 60, 15));
   assert.equal(lines.length, 15);
   assert.ok(!lines.some((l) => l.startsWith("node 0")));
+  // The ADVISORY reason wraps rather than being cut.
+  assert.equal(lines[3]!.trimEnd(), "ADVISORY nothing is written to the kernel: no hardware");
+  assert.equal(lines[4]!.trimEnd(), "counters");
   assert.equal(
-    lines[4]!.trimEnd(),
+    lines[5]!.trimEnd(),
     "PTL latency (ns)  took 412ms, 3.2s ago  [matrix hidden]",
   );
   lineWith(lines, "steering: 0->0 1->1 2->3*");
@@ -273,7 +282,7 @@ Deno.test("ragged or odd snapshot data renders as unknowns, never a crash", () =
   assert.equal(lines[6]!.trimEnd(), "node 0         95      -      -      -");
   lineWith(lines, "steering: -");
   assert.match(lineWith(lines, "worker-01"), /worker-01 +- +- /);
-  assert.match(lineWith(lines, " 1014 "), / 0\.0s$/);
+  assert.match(lineWith(lines, " 1014 "), / 0\.0s sample reason 2 *$/);
 });
 
 Deno.test("the counters line names the event source and the fd budget in use", () => {
@@ -370,5 +379,5 @@ Deno.test("CJK names at their width: the columns after NAME do not move", () => 
   }
   // The long name is cut at a column boundary and marked.
   const long = frameText(render(cjk, 80, 24, { sort: "pid" }));
-  assert.ok(long.some((l) => /ab漢字cd漢字ef.*~/.test(l)));
+  assert.ok(long.some((l) => /ab漢字cd漢字.*~/.test(l)));
 });

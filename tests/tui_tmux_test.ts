@@ -47,6 +47,13 @@ Deno.test({
         await tmux("send-keys", "-t", session, "?");
         await poll("the help", STEP_MS, screenHas(/pin the selected process/i));
         await tmux("send-keys", "-t", session, "?");
+        await poll("the column help", STEP_MS, screenHas(/FLIP +time left before/));
+        await tmux("send-keys", "-t", session, "Escape");
+        await poll(
+          "the help closed",
+          STEP_MS,
+          async () => /FLIP +time left/.test(await pane()) ? null : true,
+        );
         await poll("replication", STEP_MS, screenHas(/ACTIVE/));
 
         await tmux("send-keys", "-t", session, "q");
@@ -65,6 +72,67 @@ Deno.test({
           .trim();
         assert.equal(flags, "0 1", "main screen, visible cursor");
       },
+    );
+  },
+});
+
+Deno.test({
+  name: "tmux 80x24: REASON shows, / filters as typed, Enter opens the detail view, Esc returns",
+  ignore: !hasTmux(),
+  async fn() {
+    await inSession(
+      "waspd-e2e-80",
+      (dir) =>
+        [
+          `'${Deno.execPath()}' run -A '${MAIN}' --sim 4 --time-scale 4 -u 250 -y 4000 -i 8000`,
+          `echo $? > ${dir}/exit`,
+          "sleep 60",
+        ].join("; "),
+      async (session, dir) => {
+        const screenHas = (text: string | RegExp) => async () => {
+          const screen = await screenOf(session);
+          return (typeof text === "string" ? screen.includes(text) : text.test(screen))
+            ? screen
+            : null;
+        };
+        const keys = (...k: string[]) => tmux("send-keys", "-t", session, ...k);
+        // At 80 columns the REASON column stays, with a reason in the selected row.
+        const first = await poll("the first frame", STEP_MS, screenHas(/ACTIVE/));
+        const lines = first.split("\n");
+        assert.ok(lines.every((l) => l.length <= 80));
+        assert.ok(lines.some((l) => /^ +PID NAME .* STATUS +FLIP REASON *$/.test(l)), first);
+        assert.ok(lines.some((l) => /^> +\d+ \S+ .* (MAR|dTLB) /.test(l)), first);
+
+        // "/" then typing filters as it goes; the footer shows the filter.
+        await keys("/");
+        await tmux("send-keys", "-t", session, "-l", "stre");
+        const filtered = await poll("the filter", STEP_MS, screenHas("filter: stre_"));
+        const rows = filtered.split("\n").filter((l) => /^[> ] +\d+ \S/.test(l));
+        assert.ok(rows.length >= 1 && rows.every((l) => / stream /.test(l)), filtered);
+        await keys("Enter");
+        await poll("the filter kept", STEP_MS, screenHas('filter "stre" (/ edit, Esc clear)'));
+
+        // Enter opens the detail view of the selected process; samples build up.
+        await keys("Enter");
+        const detail = await poll(
+          "the detail view with history",
+          STEP_MS,
+          screenHas(/last 60 s, ([4-9]|\d\d+) samples/),
+        );
+        assert.match(detail, /Process 2001 stream/);
+        assert.match(detail, /MAR\/s +\S+ +[_.,:\-=+*#?]+ +min /);
+        assert.match(detail, /replication +on, nodes 0,1,2,3/);
+        assert.match(detail, /memory +RSS [\d.]+ GiB +threads 8 +page tables [\d.]+ MiB/);
+        // Esc returns to the table, a second Esc clears the filter.
+        await keys("Escape");
+        await poll("back to the table", STEP_MS, screenHas(/Processes: .* of 1\b/));
+        await keys("Escape");
+        await poll("the filter cleared", STEP_MS, screenHas(/Processes: .*1-\d+ of ([2-9]|\d\d)/));
+
+        await keys("q");
+        assert.equal(await poll("waspd to exit", STEP_MS, () => writtenText(`${dir}/exit`)), "0");
+      },
+      { cols: 80, rows: 24 },
     );
   },
 });

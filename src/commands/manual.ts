@@ -186,7 +186,10 @@ export async function runUnpin(ctx: ManualContext, pid: number): Promise<number>
   if (!info) return fail(`no process ${pid}`);
   const who = `${pid} (${sanitizeText(info.name)})`;
   if (info.kernelThread) return fail(`${who} is a kernel thread: it has no page tables of its own`);
-  if (!ctx.pins.shared) return fail("no pins file on this machine");
+  // Pins that outlive no run (a simulation without --state-dir) hold none now.
+  if (!ctx.pins.shared) {
+    return fail(`${who} is not pinned (pins here last one run)`, EXIT_NOT_PINNED);
+  }
   const key = { pid: info.pid, startTime: info.startTime };
   const { pins, warnings } = await ctx.pins.read();
   for (const warning of warnings) ctx.err(`waspd unpin: ${safe(warning)}\n`);

@@ -163,6 +163,22 @@ export interface EventJson {
   severity?: "warning";
 }
 
+/** Every kind of event, so that counters of them can start at 0. */
+export const EVENT_KINDS: readonly EventJson["kind"][] = [
+  "decision",
+  "enable",
+  "disable",
+  "steer",
+  "cache",
+  "mode",
+  "inherit",
+  "probe",
+  "pin",
+  "error",
+  "info",
+  "undo",
+];
+
 /** The kernel calls waspd makes, by what they change. */
 export type ActionKind = "enable" | "disable" | "steer" | "cache" | "mode" | "inherit";
 /** ok; error (the call failed); stuck (it overran its deadline); skipped (gone or stopped). */
@@ -229,6 +245,8 @@ export interface DaemonJson {
   replica_cap_kb: number | null;
   /** Memory all replicas take now (the sum of the known replica_kb), KiB. */
   replica_kb_total: number;
+  /** The interval the processes' rates cover (since the previous sample), ms; null on the first tick. */
+  sample_ms: number | null;
   tracked: number;
   replicated: number;
   ptl_measuring: boolean;

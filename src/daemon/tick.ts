@@ -187,6 +187,7 @@ export class Ticker {
         damp_max_ms: config.dampMaxMs,
         min_pte_kb: config.minPteKb,
         replica_cap_kb: thresholds.replicaCapKb ?? null,
+        sample_ms: dtMs > 0 ? dtMs : null,
         ptl_measuring: this.#p.ptl.measuring,
         ptl_error: latency.error,
         ptl_method: ptlMethodJson(latency.method, latency.budget, config),

@@ -29,7 +29,7 @@
 import type { Snapshot } from "../core/snapshot.ts";
 import { errorMessage } from "../core/error_message.ts";
 import { DaemonCounters } from "./daemon_counters.ts";
-import { EXPOSITION_CONTENT_TYPE } from "./exposition.ts";
+import { EXPOSITION_CONTENT_TYPE, renderExposition } from "./exposition.ts";
 import {
   headLength,
   headText,
@@ -39,6 +39,7 @@ import {
   type RequestHead,
 } from "./http1.ts";
 import { formatListenAddress, type ListenAddress } from "./listen.ts";
+import { readSelfStats, selfFamilies } from "./self_metrics.ts";
 import { serverExposition, type ServerStats, type TimeoutPhase } from "./server_metrics.ts";
 import { type BuildInfo, snapshotExposition } from "./snapshot_metrics.ts";
 
@@ -391,7 +392,12 @@ export class MetricsServer {
       return { ...text(405, "method not allowed\n"), headers: { ...TEXT, allow: "GET, HEAD" } };
     }
     const body = this.#ready
-      ? concat(this.#body, encoder.encode(serverExposition(this.stats)))
+      ? concat(
+        this.#body,
+        encoder.encode(
+          serverExposition(this.stats) + renderExposition(selfFamilies(readSelfStats())),
+        ),
+      )
       : NOT_YET;
     return {
       // 503 before the first tick; HEAD answers as GET would, without the body.

@@ -10,7 +10,13 @@
  */
 import type { ProcessJson, Snapshot } from "../core/snapshot.ts";
 import type { ReplicationStatus } from "../core/types.ts";
-import { type CountersView, type DaemonCounters, TICK_BUCKETS_S } from "./daemon_counters.ts";
+import {
+  type CountersView,
+  type DaemonCounters,
+  type ProcessTotals,
+  processTotalsKey,
+  TICK_BUCKETS_S,
+} from "./daemon_counters.ts";
 import { type Family, renderExposition, type Sample } from "./exposition.ts";
 
 const STATUSES: readonly ReplicationStatus[] = [
@@ -24,6 +30,15 @@ const STATUSES: readonly ReplicationStatus[] = [
   "stuck",
   "n/a",
 ];
+
+/** waspd_process_status's value for each status: its place in STATUSES, fixed. */
+export const STATUS_CODE: Readonly<Record<ReplicationStatus, number>> = Object.fromEntries(
+  STATUSES.map((status, i) => [status, i]),
+) as Record<ReplicationStatus, number>;
+
+function statusCodesHelp(): string {
+  return STATUSES.map((status, i) => `${i} ${status}`).join(", ");
+}
 
 /** Statuses whose processes get per-process series: every one a decision is about. */
 export const IN_PLAY: ReadonlySet<ReplicationStatus> = new Set(
@@ -77,14 +92,8 @@ export function snapshotFamilies(
   const mode = s.capabilities.mode;
   const ptl = s.ptl;
   const inPlay = processesInPlay(s.processes);
-  const signals = s.capabilities.perf.signals;
-  const procLabels = (p: ProcessJson) => ({
-    pid: p.pid,
-    comm: commLabel(p.name),
-    status: p.status,
-  });
-  // The signal series say which kind they are: CPU ns/s must not pass for loads/s.
-  const signalLabels = (p: ProcessJson) => ({ ...procLabels(p), signals });
+  // pid and comm only: a label that changes (the status) would start a new series each time.
+  const procLabels = (p: ProcessJson) => ({ pid: p.pid, comm: commLabel(p.name) });
   const cellSamples = (f: (r: number, c: number) => number | null): Sample[] =>
     ptl === null ? [] : ptl.rows.flatMap((row, r) =>
       ptl.cols.flatMap((col, c) => {
@@ -124,7 +133,7 @@ export function snapshotFamilies(
       type: "gauge",
       help: "Always 1; kind says what drives the process signals: hardware (PMU) or software " +
         "(task-clock and page faults, --signals software: not memory signals).",
-      samples: [{ labels: { kind: signals }, value: 1 }],
+      samples: [{ labels: { kind: s.capabilities.perf.signals }, value: 1 }],
     },
     {
       name: "waspd_mitosis_available",
@@ -216,23 +225,12 @@ export function snapshotFamilies(
       samples: (s.mitosis?.cache ?? []).map((c) => ({ labels: { node: c.node }, value: c.cached })),
     },
     {
-      name: "waspd_process_memory_accesses_per_second",
+      name: "waspd_process_status",
       type: "gauge",
-      help: "Memory access rate (loads/s) of a process in play (watch, candidate, active, " +
-        'pinned); with signals="software", CPU ns per second of task-clock instead.',
-      samples: inPlay.flatMap((p) =>
-        p.mar === null ? [] : [{ labels: signalLabels(p), value: p.mar }]
-      ),
+      help: `Replication status of a process in play, as a number: ${statusCodesHelp()}.`,
+      samples: inPlay.map((p) => ({ labels: procLabels(p), value: STATUS_CODE[p.status] })),
     },
-    {
-      name: "waspd_process_dtlb_walk_ratio",
-      type: "gauge",
-      help: "Page walks per load (dTLB miss ratio) of a process in play; with " +
-        'signals="software", page faults per CPU ns instead.',
-      samples: inPlay.flatMap((p) =>
-        p.dtlb_ratio === null ? [] : [{ labels: signalLabels(p), value: p.dtlb_ratio }]
-      ),
-    },
+    ...signalFamilies(inPlay, counters, procLabels),
     ...costFamilies(s, inPlay, procLabels),
     {
       name: "waspd_actions_total",
@@ -273,6 +271,72 @@ export function snapshotFamilies(
         { suffix: "_sum", value: tick.sum },
         { suffix: "_count", value: tick.count },
       ],
+    },
+  ];
+}
+
+/**
+ * What a process in play does to memory: counts since waspd first sampled it
+ * (so `rate()` over any window gives loads/s and walks/s), and the rates of
+ * the last tick, kept as gauges because they are the figures the policy
+ * compared with its thresholds for the decision now shown.
+ */
+function signalFamilies(
+  inPlay: readonly ProcessJson[],
+  counters: CountersView,
+  procLabels: (p: ProcessJson) => Record<string, string | number>,
+): Family[] {
+  const total = (value: (t: ProcessTotals) => number): Sample[] =>
+    inPlay.flatMap((p) => {
+      const t = counters.processes.get(processTotalsKey(p));
+      return t === undefined ? [] : [{ labels: procLabels(p), value: value(t) }];
+    });
+  const software = ' With signals="software" (waspd_signals_info),';
+  return [
+    {
+      name: "waspd_process_loads_total",
+      type: "counter",
+      help: "Memory loads of a process in play since waspd first sampled it; rate() gives its " +
+        `MAR.${software} CPU ns of task-clock instead.`,
+      samples: total((t) => t.loads),
+    },
+    {
+      name: "waspd_process_page_walks_total",
+      type: "counter",
+      help: "Page walks (dTLB misses) of a process in play since waspd first sampled it." +
+        `${software} page faults instead.`,
+      samples: total((t) => t.walks),
+    },
+    {
+      name: "waspd_process_minor_faults_total",
+      type: "counter",
+      help: "Minor page faults of a process in play since waspd first sampled it.",
+      samples: total((t) => t.minorFaults),
+    },
+    {
+      name: "waspd_process_major_faults_total",
+      type: "counter",
+      help: "Major page faults of a process in play since waspd first sampled it.",
+      samples: total((t) => t.majorFaults),
+    },
+    {
+      name: "waspd_process_memory_accesses_per_second",
+      type: "gauge",
+      help: "MAR (loads/s) over the last tick, the figure the policy compared with --thr-mar; " +
+        `for graphs use rate(waspd_process_loads_total[1m]).${software} CPU ns per second.`,
+      samples: inPlay.flatMap((p) =>
+        p.mar === null ? [] : [{ labels: procLabels(p), value: p.mar }]
+      ),
+    },
+    {
+      name: "waspd_process_dtlb_walk_ratio",
+      type: "gauge",
+      help: "Page walks per load over the last tick, the figure the policy compared with " +
+        "--thr-dtlb; for graphs divide the rate()s of the two counters." +
+        `${software} page faults per CPU ns.`,
+      samples: inPlay.flatMap((p) =>
+        p.dtlb_ratio === null ? [] : [{ labels: procLabels(p), value: p.dtlb_ratio }]
+      ),
     },
   ];
 }

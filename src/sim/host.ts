@@ -9,7 +9,7 @@
  * model's state for assertions.
  */
 import type { ActionResult, ProcessInfo, ProcessKey, SignalKind, Topology } from "../core/types.ts";
-import type { Host, MitosisControl, Privileges } from "../host.ts";
+import type { Host, MitosisControl, PinStore, Privileges } from "../host.ts";
 import { SimClock } from "./clock.ts";
 import { SimCounterSource } from "./counters.ts";
 import { SimMitosisControl } from "./mitosis_control.ts";
@@ -18,6 +18,7 @@ import { captureSim, loadSim, restoreSim, saveSim, SIM_STATE_FILE_NAME } from ".
 import { memoryOwnedStore, type OwnedStore } from "../core/ownership_record.ts";
 import { fileOwnedStore, OWNED_FILE_NAME } from "../sys/ownership_file.ts";
 import { MemoryPins } from "./pins.ts";
+import { FilePins } from "../sys/pins.ts";
 import { SimProber } from "./prober.ts";
 import { hashUnit, SeededRng } from "./rng.ts";
 import { assertNodeCount, SIM_NODE_MEM_KB, simTopology } from "./topology.ts";
@@ -75,8 +76,12 @@ export class SimHost implements Host {
     return this.prober;
   }
   readonly mitosis: MitosisControl;
-  /** In memory: a simulation never touches the real host's pins file. */
-  readonly pins = new MemoryPins(async (key) => (await this.confirm(key)) !== null);
+  /**
+   * Never the real host's pins file: in memory, or with a state dir in its
+   * pins.json, so a chain of commands (enable, then unpin) shares the pins
+   * as on a real machine.
+   */
+  readonly pins: PinStore;
   readonly scenario: readonly Workload[];
   readonly #kernel: SimMitosisKernel;
   /** Start time of the process the kernel model knows under each pid (pid reuse). */
@@ -104,6 +109,8 @@ export class SimHost implements Host {
     const loaded = this.#stateFile === null
       ? null
       : loadSim(this.#stateFile, { seed: this.seed, nodes: this.nodes }, Date.now());
+    const isAlive = async (key: ProcessKey) => (await this.confirm(key)) !== null;
+    this.pins = dir === null ? new MemoryPins(isAlive) : new FilePins(`${dir}/pins.json`, isAlive);
     this.ownership = dir === null
       ? memoryOwnedStore()
       : fileOwnedStore(`${dir}/${OWNED_FILE_NAME}`);

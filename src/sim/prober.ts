@@ -6,6 +6,7 @@
  * choice to make (the row of the congested node has a remote minimum).
  * A measurement takes simulated time, like the real pinned chase does.
  */
+import { chooseBufferBytes } from "../../probe/plan.ts";
 import type { CellFigure, PtlCell, PtlMeasurement, Topology } from "../core/types.ts";
 import type {
   Clock,
@@ -104,7 +105,12 @@ export class SimProber implements Prober, PtlRefresher {
     const rowNodes = topology.nodes.filter((n) => n.cpus.length > 0);
     const colNodes = topology.nodes.filter((n) => (n.memTotalKb ?? 0) > 0);
     const colIndex = (id: number) => topology.nodes.findIndex((n) => n.id === id);
-    const bufferBytes = options.bufferBytes ?? 8 * (topology.llcBytes ?? 32 * 1024 * 1024);
+    // The real prober's rule, so `waspd --sim probe` explains the same choice.
+    const bufferBytes = chooseBufferBytes(
+      topology.llcBytes,
+      colNodes.map((n) => n.memFreeKb),
+      options.bufferBytes ?? null,
+    ).bytes;
 
     const latencyNs: (number | null)[][] = [];
     const spread: (number | null)[][] = [];

@@ -37,16 +37,30 @@ const TABLE = [
   [["r"], [], "re-measure the PTL latency matrix", [1, "remeasure", "remeasure"]],
   [["c"], [], "page-table cache: +100 pages per node", [1, "cache+100", "cache"]],
   [["d"], [], "drain the page-table cache", [1, "drain", "drain"]],
-  [["m"], [], "toggle Mitosis mode (-1 <-> 1)", [1, "mode", "mode"]],
+  [["m"], [], "toggle Mitosis mode: per-process (-1) <-> auto (1)", [1, "mode", "mode"]],
   [["up", "down"], [], "move the selection", null],
   [["pgup", "pgdn"], [], "move the selection a page", null],
   [["home", "end"], [], "select the first / last process", null],
+  [
+    ["/"],
+    [],
+    "filter rows by name, pid or status (Enter keeps, Esc clears)",
+    [0, "filter", "filter"],
+  ],
+  [["enter"], [], "details of the selected process (history, events, replicas)", [
+    2,
+    "details",
+    "info",
+  ]],
+  [["n"], [], "node view: memory, CPUs, distances, latencies", [2, "nodes", "nodes"]],
+  [["escape"], [], "back to the table; there, clear the filter", null],
   [["e", "x"], [], "pin the selected process on / off", [1, "pin", "pin"]],
   [["u"], [], "unpin it (the policy decides again)", [3, "unpin", "unpin"]],
-  [["s"], [], "sort by MAR, dTLB, RSS, PID, NAME", [1, "sort", "sort"]],
+  [["s"], [], "sort by MAR, dTLB, RSS, THR, PTE, PID, NAME", [1, "sort", "sort"]],
+  [["i"], [], "reverse the sort", [3, "reverse", "rev"]],
   [["+", "-"], [], "double / halve the update interval", [2, "interval", "rate"]],
   [["p"], [], "pause the display (sampling goes on)", [2, "pause", "pause"]],
-  [["?"], ["h"], "this help; any key closes it", [0, "help", "help"]],
+  [["?"], ["h"], "help: keys, then (? again) columns; other keys close it", [0, "help", "help"]],
 ] as const satisfies readonly Row[];
 
 export const BINDINGS: readonly Binding[] = TABLE.map(([keys, aliases, help, footer]) => ({
@@ -57,14 +71,13 @@ export const BINDINGS: readonly Binding[] = TABLE.map(([keys, aliases, help, foo
 }));
 
 /**
- * Every key name the reducer sees: the table's, plus Escape and Enter, which
- * are decoded so they can close the help box but are bound to nothing.
+ * Every key name the reducer sees: the table's, plus Backspace, which edits
+ * the filter and is bound to nothing else.
  */
 export type KeyName =
   | (typeof TABLE)[number][0][number]
   | (typeof TABLE)[number][1][number]
-  | "escape"
-  | "enter";
+  | "backspace";
 
 /** How a key is written for people; printable keys are written as themselves. */
 const KEY_LABELS: Readonly<Record<string, string>> = {
@@ -75,6 +88,8 @@ const KEY_LABELS: Readonly<Record<string, string>> = {
   pgdn: "PgDn",
   home: "Home",
   end: "End",
+  enter: "Enter",
+  escape: "Esc",
 };
 
 export function keyLabel(key: string): string {

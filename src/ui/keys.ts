@@ -55,34 +55,52 @@ function sequenceLength(bytes: Uint8Array, i: number): number {
 }
 
 /**
- * Decode one read's worth of bytes. Unknown sequences and bytes are
- * dropped (a mouse report or F-key must not be read as "q"). A read holding
- * only ESC is the Escape key: terminals deliver a whole sequence in one
- * read, so a chunk is not carried over to the next.
+ * One key press as typed: its name when it has one, and the printable
+ * character it types (the filter takes those as text). A printable key with
+ * no name is unbound: the screen says so rather than ignore it silently.
  */
-export function decodeKeys(bytes: Uint8Array): KeyName[] {
-  const keys: KeyName[] = [];
+export interface KeyPress {
+  key: KeyName | null;
+  /** The printable ASCII character typed, as typed (case kept); null for the others. */
+  char: string | null;
+}
+
+/**
+ * Decode one read's worth of bytes. Unknown sequences and control bytes
+ * are dropped (a mouse report or F-key must not be read as "q"). A read
+ * holding only ESC is the Escape key: terminals deliver a whole sequence in
+ * one read, so a chunk is not carried over to the next.
+ */
+export function decodeInput(bytes: Uint8Array): KeyPress[] {
+  const presses: KeyPress[] = [];
+  const push = (key: KeyName | null, char: string | null = null) => presses.push({ key, char });
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i]!;
     if (b === ESC) {
       const len = sequenceLength(bytes, i);
-      if (len === 1) keys.push("escape");
+      if (len === 1) push("escape");
       else {
         const body = String.fromCharCode(...bytes.subarray(i + 1, i + len));
         const key = SEQUENCES[body];
-        if (key) keys.push(key);
+        if (key) push(key);
       }
       i += len;
       continue;
     }
-    if (b === 0x03) keys.push("ctrl-c");
-    else if (b === 0x0d || b === 0x0a) keys.push("enter");
-    else if (b < 0x80) {
-      const key = LETTERS[String.fromCharCode(b).toLowerCase()];
-      if (key) keys.push(key);
+    if (b === 0x03) push("ctrl-c");
+    else if (b === 0x0d || b === 0x0a) push("enter");
+    else if (b === 0x7f || b === 0x08) push("backspace");
+    else if (b >= 0x20 && b < 0x7f) {
+      const char = String.fromCharCode(b);
+      push(LETTERS[char.toLowerCase()] ?? null, char);
     }
     i++;
   }
-  return keys;
+  return presses;
+}
+
+/** The named keys of decodeInput, unbound characters dropped. */
+export function decodeKeys(bytes: Uint8Array): KeyName[] {
+  return decodeInput(bytes).flatMap((p) => (p.key === null ? [] : [p.key]));
 }

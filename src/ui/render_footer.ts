@@ -8,6 +8,8 @@ import { blankRow, type Cell, overlay, type Row, rowOf, span } from "./render_fr
 import type { Theme } from "./render_theme.ts";
 import { formatClock } from "./render_format.ts";
 import { displayWidth, sanitizeText } from "./sanitize.ts";
+import { wrapText } from "./render_wrap.ts";
+import { COLUMN_HELP } from "./render_table.ts";
 
 /** "q quit  r remeasure ...": the footer words of the table up to `maxLevel`. */
 function footerLine(maxLevel: number, word: "long" | "short", sep: string): string {
@@ -25,9 +27,42 @@ export const KEY_LINES: readonly string[] = [
   footerLine(0, "short", "  "),
 ];
 
-export function keyLine(t: Theme, cols: number): Row {
-  const line = KEY_LINES.find((l) => l.length <= cols) ?? KEY_LINES[KEY_LINES.length - 1]!;
-  return rowOf([span(line, t.dim)], cols);
+export interface FilterShown {
+  text: string;
+  /** Keys are typing into it. */
+  editing: boolean;
+}
+
+/**
+ * The key line, from the binding table, longest first: the widest that fits
+ * is shown. A filter in force comes first: while it is typed, the line is
+ * the filter and the keys that end it.
+ */
+export function keyLine(t: Theme, cols: number, filter?: FilterShown): Row {
+  const pick = (room: number) =>
+    KEY_LINES.find((l) => l.length <= room) ?? KEY_LINES[KEY_LINES.length - 1]!;
+  if (filter?.editing) {
+    return rowOf([
+      span("filter: ", t.notice),
+      span(`${sanitizeText(filter.text)}_`, t.notice),
+      span("   Enter keeps it, Esc clears it, Backspace deletes", t.dim),
+    ], cols);
+  }
+  if (filter !== undefined && filter.text !== "") {
+    const head = `filter "${sanitizeText(filter.text)}" (/ edit, Esc clear)  `;
+    return rowOf([span(head, t.notice), span(pick(cols - head.length), t.dim)], cols);
+  }
+  return rowOf([span(pick(cols), t.dim)], cols);
+}
+
+/** The start-up line that says why waspd is advisory: the header says the same, whole. */
+const ADVISORY_EVENT = "ADVISORY: nothing is written (";
+
+/** An event's message as the screen shows it: the advisory reasons only once, in the header. */
+export function screenMessage(e: EventJson): string {
+  return e.message.startsWith(ADVISORY_EVENT)
+    ? "ADVISORY: nothing is written (why: in the header)"
+    : e.message;
 }
 
 function eventRow(e: EventJson, t: Theme, cols: number): Row {
@@ -36,7 +71,7 @@ function eventRow(e: EventJson, t: Theme, cols: number): Row {
     span(formatClock(e.time), t.dim),
     span(` ${e.kind.padEnd(8)} `, style || t.label),
     span(e.pid === null ? "" : `[${e.pid}] `),
-    span(sanitizeText(e.message), style),
+    span(sanitizeText(screenMessage(e)), style),
   ], cols);
 }
 
@@ -68,23 +103,33 @@ const HELP_KEY_WIDTH = Math.max(...BINDINGS.map((b) => helpKeys(b).length)) + 1;
 
 /** The help box text, one line per binding of the table. */
 export const HELP_LINES: readonly string[] = [
-  "waspd keys",
-  "",
+  "waspd keys  (? again: the columns)",
   ...BINDINGS.map((b: Binding) => helpKeys(b).padEnd(HELP_KEY_WIDTH) + b.help),
-  "",
   "* in the steering line = remote replica",
 ];
 
-/** Draw the help box centred over `rows` (cut to fit a small terminal). */
-export function overlayHelp(rows: Row[], t: Theme, cols: number): Row[] {
-  const inner = Math.min(cols - 4, Math.max(...HELP_LINES.map((l) => l.length)));
-  const height = Math.min(rows.length, HELP_LINES.length + 2);
+const COLUMN_WIDTH = Math.max(...COLUMN_HELP.map(([title]) => title.length)) + 2;
+
+/** The help box's second page: every column of the table and what it shows. */
+export const COLUMN_HELP_LINES: readonly string[] = [
+  "waspd columns  (any key closes)",
+  "",
+  ...COLUMN_HELP.map(([title, help]) => title.padEnd(COLUMN_WIDTH) + help),
+  "",
+  "- = unknown, never 0.  Columns drop out on a narrow terminal, REASON last.",
+];
+
+/** Draw the help box (page 0: keys, 1: columns) centred over `rows`, cut to fit. */
+export function overlayHelp(rows: Row[], t: Theme, cols: number, page = 0): Row[] {
+  const lines = page === 0 ? HELP_LINES : COLUMN_HELP_LINES;
+  const inner = Math.min(cols - 4, Math.max(...lines.map((l) => l.length)));
+  const height = Math.min(rows.length, lines.length + 2);
   const top = Math.max(0, Math.floor((rows.length - height) / 2));
   const left = Math.max(0, Math.floor((cols - inner - 4) / 2));
   const border = "+" + "-".repeat(inner + 2) + "+";
   const boxText = [
     border,
-    ...HELP_LINES.slice(0, height - 2).map((l) => `| ${l.padEnd(inner).slice(0, inner)} |`),
+    ...lines.slice(0, height - 2).map((l) => `| ${l.padEnd(inner).slice(0, inner)} |`),
     border,
   ];
   const out = rows.slice();
@@ -100,28 +145,12 @@ export function overlayHelp(rows: Row[], t: Theme, cols: number): Row[] {
 export const MIN_COLS = 60;
 export const MIN_ROWS = 15;
 
-/** Greedy word wrap of already safe text into lines of at most `width`. */
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(" ")) {
-    const candidate = line === "" ? word : `${line} ${word}`;
-    if (displayWidth(candidate) <= width || line === "") line = candidate;
-    else {
-      lines.push(line);
-      line = word;
-    }
-  }
-  if (line !== "") lines.push(line);
-  return lines;
-}
-
 /** The whole screen when it is below MIN_COLS x MIN_ROWS: one centred message. */
 export function renderTooSmall(cols: number, rows: number, t: Theme): Row[] {
   const message = sanitizeText(
     `terminal too small (need ${MIN_COLS}x${MIN_ROWS}, have ${cols}x${rows}) - q quits`,
   );
-  const lines = wrap(message, Math.max(1, cols)).slice(0, rows);
+  const lines = wrapText(message, Math.max(1, cols)).slice(0, rows);
   const top = Math.max(0, Math.floor((rows - lines.length) / 2));
   return Array.from({ length: rows }, (_, i) => {
     const line = lines[i - top];

@@ -10,6 +10,8 @@ import { type Row, rowOf, type Span, span, textWidth } from "./render_frame.ts";
 import type { Theme } from "./render_theme.ts";
 import { formatClock, formatDuration, UNKNOWN } from "./render_format.ts";
 import { SOFTWARE_SIGNALS_TAG } from "../core/signals.ts";
+import { sanitizeText } from "./sanitize.ts";
+import { wrapText } from "./render_wrap.ts";
 
 function spansWidth(spans: readonly Span[]): number {
   return spans.reduce((n, s) => n + textWidth(s.text), 0);
@@ -59,21 +61,44 @@ function replicaFact(d: Snapshot["daemon"]): string {
   return `replicas ${formatKb(d.replica_kb_total)}${cap}`;
 }
 
+/** /proc/mitosis/mode in words, the raw value after: "per-process (-1)". */
+export function modeWords(mode: number | null): string {
+  if (mode === null) return UNKNOWN;
+  const word = mode === -1
+    ? "per-process"
+    : mode === 0
+    ? "node-0 only"
+    : mode === 1
+    ? "auto (new processes)"
+    : "unknown";
+  return `${word} (${mode})`;
+}
+
+/** /proc/mitosis/inherit in words: 1 on (children inherit replication), -1 off. */
+export function inheritWords(inherit: number | null): string {
+  if (inherit === null) return UNKNOWN;
+  return inherit === 1 ? "on" : inherit === -1 ? "off" : `unknown (${inherit})`;
+}
+
 function mitosisLine(s: Snapshot, t: Theme, cols: number): Row {
   const m = s.mitosis;
   const cap = s.capabilities.mitosis;
   if (!cap.present || !m || !m.available) {
     const why = m?.reason ?? cap.reason ?? "not detected";
-    return rowOf(
-      [span("Mitosis: ", t.label), span("not available", t.warn), span(` - ${why}`)],
-      cols,
-    );
+    // Said once: when it is why waspd is advisory, the ADVISORY lines give it.
+    const inAdvisory = s.capabilities.mode === "advisory" &&
+      s.capabilities.advisory_reasons.some((r) => r.includes(why));
+    return rowOf([
+      span("Mitosis: ", t.label),
+      span("not available", t.warn),
+      span(inAdvisory ? " (why: see ADVISORY)" : ` - ${why}`),
+    ], cols);
   }
   const cache = m.cache.length === 0 ? UNKNOWN : m.cache.map((c) => String(c.cached)).join("/");
   const kb = m.cache_memory_kb === null ? UNKNOWN : `${m.cache_memory_kb} KB`;
   const parts: Span[] = [
-    span(`  mode ${m.mode ?? UNKNOWN}`),
-    span(`  inherit ${m.inherit ?? UNKNOWN}`),
+    span(`  mode ${modeWords(m.mode)}`),
+    span(`  inherit ${inheritWords(m.inherit)}`),
     span(`  cache ${cache} pg (${kb})`),
   ];
   if (m.replication_active !== null) {
@@ -113,19 +138,36 @@ function countersLine(s: Snapshot, t: Theme, cols: number): Row {
   ], cols);
 }
 
-function advisoryLine(s: Snapshot, t: Theme, cols: number): Row {
+/** At most this many rows for the ADVISORY reasons; past it they are cut, marked "~". */
+const MAX_ADVISORY_ROWS = 3;
+const ADVISORY_LEAD = "ADVISORY nothing is written to the kernel: ";
+
+/** The ADVISORY reasons, wrapped (never cut mid-sentence within MAX_ADVISORY_ROWS rows). */
+function advisoryText(s: Snapshot, cols: number): string[] {
   const reasons = s.capabilities.advisory_reasons;
-  const why = reasons.length > 0 ? reasons.join("; ") : "no reason given";
-  return rowOf([
-    span("ADVISORY", t.advisory),
-    span(" nothing is written to the kernel: "),
-    span(why, t.warn),
-  ], cols);
+  const why = sanitizeText(reasons.length > 0 ? reasons.join("; ") : "no reason given");
+  const lines = wrapText(ADVISORY_LEAD + why, Math.max(20, cols - 1));
+  if (lines.length <= MAX_ADVISORY_ROWS) return lines;
+  const kept = lines.slice(0, MAX_ADVISORY_ROWS);
+  kept[MAX_ADVISORY_ROWS - 1] = kept[MAX_ADVISORY_ROWS - 1]!.slice(0, Math.max(0, cols - 2)) + "~";
+  return kept;
+}
+
+function advisoryRows(s: Snapshot, t: Theme, cols: number): Row[] {
+  return advisoryText(s, cols).map((text, i) =>
+    i === 0
+      ? rowOf([
+        span("ADVISORY", t.advisory),
+        span(text.slice("ADVISORY".length, ADVISORY_LEAD.length)),
+        span(text.slice(ADVISORY_LEAD.length), t.warn),
+      ], cols)
+      : rowOf([span(text, t.warn)], cols)
+  );
 }
 
 /** How many rows renderHeader gives for this snapshot (the layout reserves them). */
-export function headerRows(s: Snapshot): number {
-  return s.capabilities.mode === "advisory" ? 4 : 3;
+export function headerRows(s: Snapshot, cols: number): number {
+  return 3 + (s.capabilities.mode === "advisory" ? advisoryText(s, cols).length : 0);
 }
 
 export function renderHeader(s: Snapshot, paused: boolean, t: Theme, cols: number): Row[] {
@@ -134,6 +176,6 @@ export function renderHeader(s: Snapshot, paused: boolean, t: Theme, cols: numbe
     mitosisLine(s, t, cols),
     countersLine(s, t, cols),
   ];
-  if (s.capabilities.mode === "advisory") rows.push(advisoryLine(s, t, cols));
+  if (s.capabilities.mode === "advisory") rows.push(...advisoryRows(s, t, cols));
   return rows;
 }

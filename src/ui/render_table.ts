@@ -1,8 +1,9 @@
 /**
  * The process table: a title line with the counts and sort key, a column
  * header, then one row per process from `scroll`. Columns drop out by
- * priority when the terminal is narrow (MUX% first), and the REASON column
- * appears when it is wide; NAME takes what is left.
+ * priority when the terminal is narrow (MUX% first); REASON is the last to
+ * go: shortened at 80 columns, under the selected row below that. NAME takes
+ * what is left.
  */
 import type { ProcessJson, Snapshot } from "../core/snapshot.ts";
 import { type Row, rowOf, type Span, span, textWidth } from "./render_frame.ts";
@@ -38,32 +39,93 @@ function faultsPerSecond(p: ProcessJson): number | null {
   return (p.minflt_per_s ?? 0) + (p.majflt_per_s ?? 0);
 }
 
+/** KiB in at most 5 columns: "950K", "12M", "4.0G". */
+export function formatKbShort(kb: number | null): string {
+  if (kb === null || !Number.isFinite(kb)) return UNKNOWN;
+  const units: [number, string][] = [[1024 ** 3, "T"], [1024 ** 2, "G"], [1024, "M"]];
+  for (const [scale, unit] of units) {
+    if (kb >= scale) {
+      const v = kb / scale;
+      return `${v >= 10 ? Math.round(v) : v.toFixed(1)}${unit}`;
+    }
+  }
+  return `${Math.round(kb)}K`;
+}
+
 const NAME_MIN = 10;
 const NAME_MAX = 24;
+/** REASON shortened to this still says why; it stays down to 80 columns. */
 const REASON_MIN = 16;
+/** At this width and wider REASON is a column; narrower, a line under the selected row. */
+export const REASON_COLUMN_COLS = 80;
 
-const FIXED_COLUMNS: Column[] = [
-  { title: "PID", width: 7, align: "right", priority: 9, cell: (p) => span(String(p.pid)) },
-  { title: "MAR", width: 7, align: "right", priority: 8, cell: (p) => span(formatSi(p.mar)) },
+/**
+ * The columns with what each says, for the help box. Priorities: PID, MAR
+ * and STATUS always stay; REASON (placed apart) goes only below 80 columns.
+ */
+const FIXED_COLUMNS: (Column & { help: string })[] = [
+  {
+    title: "PID",
+    width: 7,
+    align: "right",
+    priority: 9,
+    help: "process id",
+    cell: (p) => span(String(p.pid)),
+  },
+  {
+    title: "MAR",
+    width: 7,
+    align: "right",
+    priority: 8,
+    help: "memory access rate, loads/s over the last tick",
+    cell: (p) => span(formatSi(p.mar)),
+  },
   {
     title: "dTLB%",
     width: 6,
     align: "right",
     priority: 7,
+    help: "page walks per load (dTLB misses), in %",
     cell: (p) => span(formatPercent(p.dtlb_ratio, 2)),
+  },
+  {
+    title: "RSS",
+    width: 5,
+    align: "right",
+    priority: 6,
+    help: "resident memory (K/M/G = KiB/MiB/GiB)",
+    cell: (p) => span(formatKbShort(p.rss_kb)),
+  },
+  {
+    title: "THR",
+    width: 4,
+    align: "right",
+    priority: 3,
+    help: "threads",
+    cell: (p) => span(String(p.threads)),
+  },
+  {
+    title: "PTE",
+    width: 5,
+    align: "right",
+    priority: 4,
+    help: "page-table size (VmPTE): what one replica copies",
+    cell: (p) => span(formatKbShort(p.pte_kb)),
   },
   {
     title: "MUX%",
     width: 5,
     align: "right",
-    priority: 2,
+    priority: 1,
+    help: "share of time the counters ran (multiplexing); low = estimated",
     cell: (p) => span(formatPercent(p.multiplex, 0)),
   },
   {
     title: "FLT/s",
-    width: 7,
+    width: 6,
     align: "right",
-    priority: 3,
+    priority: 2,
+    help: "page faults per second, minor + major",
     cell: (p) => span(formatSi(faultsPerSecond(p))),
   },
   {
@@ -71,30 +133,45 @@ const FIXED_COLUMNS: Column[] = [
     width: 12,
     align: "left",
     priority: 8,
+    help: "idle, watch, candidate, ACTIVE, would-enable, pinned, STUCK, n/a",
     cell: (p, t) => span(STATUS_TEXT[p.status] ?? UNKNOWN, t[statusStyle(p.status)] ?? ""),
   },
   {
-    title: "T-",
+    title: "FLIP",
     width: 5,
     align: "right",
     priority: 5,
+    help: "time left before the hysteresis flips the decision",
     cell: (p) => span(formatCountdown(p.countdown_ms)),
   },
+];
+
+/** Every column title and what it shows, in table order: the help box's second page. */
+export const COLUMN_HELP: readonly (readonly [string, string])[] = [
+  ["PID", "process id"],
+  ["NAME", "command name (comm); > marks the selected row"],
+  ...FIXED_COLUMNS.slice(1).map((c) => [c.title, c.help] as const),
+  ["REASON", "why the policy decided so (below 80 columns: under the selected row)"],
 ];
 
 /** Columns in display order for a terminal `cols` wide. */
 export function tableColumns(cols: number): Column[] {
   // 1 column for the selection marker, 1 space before each column.
   const widthOf = (cs: Column[]) => 1 + cs.reduce((n, c) => n + c.width + 1, 0);
-  let fixed = [...FIXED_COLUMNS];
-  while (widthOf(fixed) + NAME_MIN + 1 > cols && fixed.length > 0) {
+  const reasonColumn = cols >= REASON_COLUMN_COLS;
+  const reserved = NAME_MIN + 1 + (reasonColumn ? REASON_MIN + 1 : 0);
+  let fixed: Column[] = [...FIXED_COLUMNS];
+  while (widthOf(fixed) + reserved > cols && fixed.length > 0) {
     const lowest = fixed.reduce((a, b) => (b.priority < a.priority ? b : a));
     if (lowest.priority >= 8) break; // PID, MAR and STATUS always stay
     fixed = fixed.filter((c) => c !== lowest);
   }
   const spare = cols - widthOf(fixed) - 1;
-  const wantsReason = spare >= NAME_MAX + 1 + REASON_MIN;
-  const nameWidth = Math.max(NAME_MIN, Math.min(wantsReason ? NAME_MAX : spare, spare));
+  const reasonRoom = reasonColumn ? spare - NAME_MIN - 1 : 0;
+  // NAME grows to NAME_MAX before REASON grows past its minimum.
+  const nameWidth = reasonColumn
+    ? Math.max(NAME_MIN, Math.min(NAME_MAX, spare - REASON_MIN - 1))
+    : Math.max(NAME_MIN, spare);
   const name: Column = {
     title: "NAME",
     width: nameWidth,
@@ -104,13 +181,14 @@ export function tableColumns(cols: number): Column[] {
   };
   const [pid, ...rest] = fixed;
   const columns = [...(pid ? [pid] : []), name, ...rest];
-  if (wantsReason) {
+  if (reasonColumn && reasonRoom >= REASON_MIN) {
+    const width = spare - nameWidth - 1;
     columns.push({
       title: "REASON",
-      width: spare - nameWidth - 1,
+      width,
       align: "left",
       priority: 1,
-      cell: (p, t) => span(sanitizeName(p.reason, spare - nameWidth - 1), t.dim),
+      cell: (p, t) => span(sanitizeName(p.reason, width), t.dim),
     });
   }
   return columns;
@@ -139,6 +217,9 @@ export interface TableView {
   selectedIndex: number;
   scroll: number;
   sort: SortKey;
+  sortReversed: boolean;
+  /** The filter in force ("" = none): named when it lets nothing through. */
+  filter: string;
 }
 
 function titleRow(s: Snapshot, view: TableView, bodyRows: number, t: Theme, cols: number): Row {
@@ -152,12 +233,26 @@ function titleRow(s: Snapshot, view: TableView, bodyRows: number, t: Theme, cols
     span("Processes: ", t.label),
     span(`${replicated} replicated`, replicated > 0 ? t.ok : ""),
     span(`, ${tracked} tracked`),
-    span(`   sort: ${SORT_LABEL[view.sort]} (s)`),
+    span(`   sort: ${SORT_LABEL[view.sort]}${view.sortReversed ? " reversed" : ""} (s, i)`),
     span(`   ${first}-${last} of ${total}`, t.dim),
   ], cols);
 }
 
-/** Title, column header and exactly `bodyRows` body rows (blank when short). */
+/** The selected row's reason on a line of its own, when there is no REASON column. */
+function reasonRow(p: ProcessJson, t: Theme, cols: number): Row {
+  return rowOf([span("   why: ", t.label), span(sanitizeName(p.reason, cols - 8), t.dim)], cols);
+}
+
+/** Whether the table at this width puts the reason under the selected row. */
+export function reasonBelow(cols: number): boolean {
+  return !tableColumns(cols).some((c) => c.title === "REASON");
+}
+
+/**
+ * Title, column header and exactly `bodyRows` body rows (blank when short).
+ * Without a REASON column, the selected row's reason takes the row under
+ * it (one process row fewer: the layout's page is one row shorter).
+ */
 export function renderTable(
   s: Snapshot,
   view: TableView,
@@ -166,16 +261,20 @@ export function renderTable(
   cols: number,
 ): Row[] {
   const columns = tableColumns(cols);
+  const below = !columns.some((c) => c.title === "REASON");
   const rows = [titleRow(s, view, bodyRows, t, cols), headerRow(columns, t, cols)];
-  for (let i = 0; i < bodyRows; i++) {
+  for (let i = 0; rows.length < bodyRows + 2; i++) {
     const index = view.scroll + i;
     const p = view.processes[index];
-    rows.push(
-      p ? processRow(p, index === view.selectedIndex, columns, t, cols) : rowOf(
-        i === 0 && view.processes.length === 0 ? [span("  no processes", t.dim)] : [],
-        cols,
-      ),
-    );
+    if (!p) {
+      const empty = i === 0 && view.processes.length === 0;
+      const what = view.filter === "" ? "  no processes" : `  no process matches "${view.filter}"`;
+      rows.push(rowOf(empty ? [span(sanitizeName(what, cols), t.dim)] : [], cols));
+      continue;
+    }
+    const selected = index === view.selectedIndex;
+    rows.push(processRow(p, selected, columns, t, cols));
+    if (selected && below && rows.length < bodyRows + 2) rows.push(reasonRow(p, t, cols));
   }
   return rows;
 }

@@ -6,18 +6,34 @@
  * to the daemon and is tested with plain data.
  */
 import type { EventJson, ProcessJson, Snapshot } from "../core/snapshot.ts";
-import type { KeyName } from "./keys.ts";
+import type { KeyName, KeyPress } from "./keys.ts";
 import { clampUpdateInterval } from "../core/update_interval.ts";
 
-export type SortKey = "mar" | "dtlb" | "rss" | "pid" | "name";
-export const SORT_ORDER: readonly SortKey[] = ["mar", "dtlb", "rss", "pid", "name"];
+export type SortKey = "mar" | "dtlb" | "rss" | "threads" | "pte" | "pid" | "name";
+export const SORT_ORDER: readonly SortKey[] = [
+  "mar",
+  "dtlb",
+  "rss",
+  "threads",
+  "pte",
+  "pid",
+  "name",
+];
 export const SORT_LABEL: Record<SortKey, string> = {
   mar: "MAR",
   dtlb: "dTLB",
   rss: "RSS",
+  threads: "THR",
+  pte: "PTE",
   pid: "PID",
   name: "NAME",
 };
+
+/** What fills the screen below the header: the table, one process's details, or the nodes. */
+export type View = "table" | "detail" | "nodes";
+
+/** The longest filter kept: longer than any comm (15 bytes) or pid. */
+export const FILTER_MAX = 32;
 
 /** Events kept for the footer; the footer shows as many as fit. */
 export const EVENT_RING_SIZE = 50;
@@ -32,11 +48,21 @@ export interface UiState {
   /** First visible table row. */
   scroll: number;
   sort: SortKey;
+  /** The sort order reversed (`i`): smallest first, NAME from Z. */
+  sortReversed: boolean;
+  /** Rows whose name, pid or status contain this (case-insensitive); "" = all. */
+  filter: string;
+  /** Keys type into the filter (after `/`, until Enter or Esc). */
+  filterEditing: boolean;
+  view: View;
   helpShown: boolean;
+  /** 0: the keys; 1: the columns. */
+  helpPage: number;
   paused: boolean;
   /** Most recent last. */
   events: EventJson[];
-  notice: { text: string; atMs: number } | null;
+  /** A request's notice ("requested: ...") goes when an event answers it; others on their time. */
+  notice: { text: string; atMs: number; untilTimeout?: boolean } | null;
   /**
    * The update interval asked for with +/- and not yet seen in a snapshot:
    * the next press builds on it, so three presses within one tick compound.
@@ -50,7 +76,12 @@ export function initialUiState(): UiState {
     selectedIndex: 0,
     scroll: 0,
     sort: "mar",
+    sortReversed: false,
+    filter: "",
+    filterEditing: false,
+    view: "table",
     helpShown: false,
+    helpPage: 0,
     paused: false,
     events: [],
     notice: null,
@@ -88,23 +119,49 @@ function descNullsLast(a: number | null, b: number | null): number {
   return b - a;
 }
 
-/** Display order; ties broken by pid so the order is stable between frames. */
-export function sortProcesses(list: readonly ProcessJson[], key: SortKey): ProcessJson[] {
+/**
+ * Display order; ties broken by pid so the order is stable between frames.
+ * Reversed, the order is turned round but an unknown value still sorts
+ * last: it is not the smallest, it is not known.
+ */
+export function sortProcesses(
+  list: readonly ProcessJson[],
+  key: SortKey,
+  reversed = false,
+): ProcessJson[] {
+  const dir = reversed ? -1 : 1;
+  const nullsLast = (a: number | null, b: number | null): number => {
+    if (a === null || b === null) return descNullsLast(a, b);
+    return dir * (b - a);
+  };
   const byKey = (a: ProcessJson, b: ProcessJson): number => {
     switch (key) {
       case "mar":
-        return descNullsLast(a.mar, b.mar);
+        return nullsLast(a.mar, b.mar);
       case "dtlb":
-        return descNullsLast(a.dtlb_ratio, b.dtlb_ratio);
+        return nullsLast(a.dtlb_ratio, b.dtlb_ratio);
       case "rss":
-        return b.rss_kb - a.rss_kb;
+        return dir * (b.rss_kb - a.rss_kb);
+      case "threads":
+        return dir * (b.threads - a.threads);
+      case "pte":
+        return nullsLast(a.pte_kb, b.pte_kb);
       case "pid":
-        return 0;
+        return dir * (a.pid - b.pid);
       case "name":
-        return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+        return dir * (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     }
   };
   return [...list].sort((a, b) => byKey(a, b) || a.pid - b.pid);
+}
+
+/** The rows the filter lets through: name, pid or status containing it, any case. */
+export function filterProcesses(list: readonly ProcessJson[], filter: string): ProcessJson[] {
+  const f = filter.trim().toLowerCase();
+  if (f === "") return [...list];
+  return list.filter((p) =>
+    p.name.toLowerCase().includes(f) || String(p.pid).includes(f) || p.status.includes(f)
+  );
 }
 
 // ----------------------------------------------------------------- selection
@@ -163,8 +220,12 @@ export function reduceKey(
     ui: withNotice(ui, `requested: ${text}`, ctx.nowMs),
     command,
   });
-  // With help shown, any key but quit just closes it: the user is reading.
-  if (ui.helpShown && key !== "q" && key !== "ctrl-c") return none({ ...ui, helpShown: false });
+  // With help shown, ? turns to the columns page and any other key but quit
+  // just closes it: the user is reading.
+  if (ui.helpShown && key !== "q" && key !== "ctrl-c") {
+    if ((key === "?" || key === "h") && ui.helpPage === 0) return none({ ...ui, helpPage: 1 });
+    return none({ ...ui, helpShown: false, helpPage: 0 });
+  }
   switch (key) {
     case "q":
       return ask({ kind: "stop", reason: "q pressed" }, "stop (undoing changes)");
@@ -213,14 +274,28 @@ export function reduceKey(
       const next = SORT_ORDER[(SORT_ORDER.indexOf(ui.sort) + 1) % SORT_ORDER.length]!;
       return none({ ...ui, sort: next, scroll: 0 });
     }
+    case "i":
+      return none({ ...ui, sortReversed: !ui.sortReversed, scroll: 0 });
+    case "/":
+      return none({ ...ui, filterEditing: true, view: "table", scroll: 0 });
+    case "enter": {
+      if (ui.view === "detail") return none({ ...ui, view: "table" });
+      const p = ctx.processes[at];
+      if (!p) return none(withNotice(ui, "no process selected", ctx.nowMs));
+      return none({ ...selectIndex(ui, at, ctx), view: "detail" });
+    }
+    case "n":
+      return none({ ...ui, view: ui.view === "nodes" ? "table" : "nodes" });
+    case "escape":
+      if (ui.view !== "table") return none({ ...ui, view: "table" });
+      return none(ui.filter === "" ? ui : { ...ui, filter: "", scroll: 0 });
+    case "backspace":
+      return none(ui);
     case "p":
       return none({ ...ui, paused: !ui.paused });
     case "?":
     case "h":
-      return none({ ...ui, helpShown: true });
-    case "escape":
-    case "enter":
-      return none(ui);
+      return none({ ...ui, helpShown: true, helpPage: 0 });
     case "up":
       return none(selectIndex(ui, at - 1, ctx));
     case "down":
@@ -237,6 +312,43 @@ export function reduceKey(
 }
 
 /**
+ * One key press: typed into the filter while it is being edited, otherwise
+ * the key's action; a printable key bound to nothing says so in the notice
+ * line, so a mistyped key is not taken for a dead screen.
+ */
+export function reducePress(
+  ui: UiState,
+  press: KeyPress,
+  ctx: KeyContext,
+): { ui: UiState; command: Command | null } {
+  if (ui.filterEditing && press.key !== "ctrl-c") {
+    const next = editFilter(ui, press);
+    return { ui: next, command: null };
+  }
+  if (press.key === null) {
+    if (press.char === null) return { ui, command: null };
+    const shown = press.char === " " ? "Space" : `'${press.char}'`;
+    const text = `key ${shown} does nothing here (? lists the keys)`;
+    // Not a request: no event answers it, so it stays its while.
+    return { ui: { ...ui, notice: { text, atMs: ctx.nowMs, untilTimeout: true } }, command: null };
+  }
+  return reduceKey(ui, press.key, ctx);
+}
+
+function editFilter(ui: UiState, press: KeyPress): UiState {
+  switch (press.key) {
+    case "escape":
+      return { ...ui, filter: "", filterEditing: false, scroll: 0 };
+    case "enter":
+      return { ...ui, filterEditing: false };
+    case "backspace":
+      return { ...ui, filter: ui.filter.slice(0, -1), scroll: 0 };
+  }
+  if (press.char === null || ui.filter.length >= FILTER_MAX) return ui;
+  return { ...ui, filter: ui.filter + press.char, scroll: 0 };
+}
+
+/**
  * Take in a new snapshot: keep its events (by seq, so a snapshot seen twice
  * adds nothing), drop an expired notice, and drop the notice as soon as an
  * event arrives after it (the daemon's acknowledgement replaces it).
@@ -246,7 +358,8 @@ export function absorbSnapshot(ui: UiState, snapshot: Snapshot, nowMs: number): 
   const fresh = snapshot.events.filter((e) => e.seq > lastSeq);
   const events = fresh.length === 0 ? ui.events : [...ui.events, ...fresh].slice(-EVENT_RING_SIZE);
   let notice = ui.notice;
-  if (notice && (nowMs - notice.atMs > NOTICE_TTL_MS || fresh.length > 0)) notice = null;
+  const answered = fresh.length > 0 && notice?.untilTimeout !== true;
+  if (notice && (nowMs - notice.atMs > NOTICE_TTL_MS || answered)) notice = null;
   // The request is done once a snapshot shows it (or forgotten when none ever does).
   let pendingUpdate = ui.pendingUpdate;
   if (

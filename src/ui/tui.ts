@@ -5,11 +5,18 @@
  */
 import type { DaemonControl, SnapshotListener } from "../daemon/control.ts";
 import type { Snapshot } from "../core/snapshot.ts";
-import { decodeKeys } from "./keys.ts";
+import { decodeInput } from "./keys.ts";
+import { ProcessHistory } from "./history.ts";
 import { displayedProcesses, layoutFor, renderFrame } from "./render.ts";
 import { type Frame, rowOf, type Size, span } from "./render_frame.ts";
 import { installRestoreGuards, pumpInput, type Screen } from "./screen.ts";
-import { absorbSnapshot, type Command, initialUiState, reduceKey, type UiState } from "./state.ts";
+import {
+  absorbSnapshot,
+  type Command,
+  initialUiState,
+  reducePress,
+  type UiState,
+} from "./state.ts";
 
 export type TerminalSupport = { ok: true } | { ok: false; reason: string };
 
@@ -103,6 +110,7 @@ export async function runTui(opts: TuiOptions): Promise<string> {
   const now = opts.nowMs ?? (() => Date.now());
   const { screen, control } = opts;
   let ui: UiState = initialUiState();
+  const history = new ProcessHistory();
   let latest: Snapshot | null = null;
   let shown: Snapshot | null = null;
   const stopped = new AbortController();
@@ -111,23 +119,29 @@ export async function runTui(opts: TuiOptions): Promise<string> {
   const redraw = () => {
     if (stopped.signal.aborted) return;
     const size = screen.size();
-    screen.draw(shown ? renderFrame(shown, ui, size, { color: opts.color }) : waitingFrame(size));
+    screen.draw(
+      shown
+        ? renderFrame(shown, ui, size, { color: opts.color, history: (p) => history.of(p) })
+        : waitingFrame(size),
+    );
   };
 
   const onSnapshot = (s: Snapshot) => {
     latest = s;
+    // Kept while paused too: the detail view's minute is the daemon's, not the display's.
+    history.record(s);
     ui = absorbSnapshot(ui, s, now());
     if (!ui.paused) shown = s;
     redraw();
   };
 
   const onBytes = (bytes: Uint8Array) => {
-    for (const key of decodeKeys(bytes)) {
+    for (const press of decodeInput(bytes)) {
       const base = shown ?? latest;
       const processes = base ? displayedProcesses(base, ui) : [];
       const pageRows = base ? layoutFor(base, screen.size()).tableRows : 0;
       const wasPaused = ui.paused;
-      const result = reduceKey(ui, key, {
+      const result = reducePress(ui, press, {
         processes,
         pageRows,
         updateMs: latest?.daemon?.update_ms ?? null,

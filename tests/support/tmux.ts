@@ -15,9 +15,23 @@ export async function tmux(...args: string[]): Promise<string> {
   return new TextDecoder().decode(out.stdout);
 }
 
-/** Start a detached 120x36 session `name` whose shell runs `script`. */
-export async function newSession(name: string, script: string): Promise<void> {
-  await tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "36", script);
+/** Start a detached session `name` (120x36 unless told) whose shell runs `script`. */
+export async function newSession(
+  name: string,
+  script: string,
+  size: { cols: number; rows: number } = { cols: 120, rows: 36 },
+): Promise<void> {
+  await tmux(
+    "new-session",
+    "-d",
+    "-s",
+    name,
+    "-x",
+    String(size.cols),
+    "-y",
+    String(size.rows),
+    script,
+  );
 }
 
 /** What session `name` shows now. */
@@ -40,11 +54,12 @@ export async function inSession(
   name: string,
   script: (dir: string) => string,
   use: (session: string, dir: string) => Promise<void>,
+  size?: { cols: number; rows: number },
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: `${name}-` });
   const session = `${name}-${Deno.pid}`;
   try {
-    await newSession(session, script(dir));
+    await newSession(session, script(dir), size);
     await use(session, dir);
   } finally {
     await tmux("kill-session", "-t", session).catch(() => "");
