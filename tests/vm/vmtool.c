@@ -7,7 +7,8 @@
  *   vmtool hog CPU MIB        a memory-touching process pinned to CPU: it
  *                             writes every page of MIB MiB, then drops them
  *                             (MADV_DONTNEED) so the next pass faults again;
- *                             busy 20 ms, idle 20 ms. SIGUSR1 makes it quiet
+ *                             busy 10 ms, idle 40 ms (a light load: the
+ *                             guest must still start deno). SIGUSR1 makes it quiet
  *                             (idle only), SIGUSR2 busy again.
  *   vmtool steering PID       prctl(105) for PID: the 8 steering entries, or
  *                             the errno name and exit 1.
@@ -62,13 +63,13 @@ static int hog(int cpu, long mib) {
   if (buf == MAP_FAILED) { perror("hog: mmap"); return 1; }
   for (;;) {
     if (!quiet) {
-      double until = now_ms() + 20;
+      double until = now_ms() + 10;
       while (now_ms() < until) {
         for (size_t off = 0; off < bytes; off += 4096) buf[off]++;
         madvise(buf, bytes, MADV_DONTNEED); /* the next pass faults every page again */
       }
     }
-    usleep(20000);
+    usleep(40000);
   }
 }
 
