@@ -43,6 +43,8 @@ export interface LiveMachine {
   mitosis: MitosisState | null;
   /** Changed by the operator (`+`/`-`). */
   updateMs: number;
+  /** The operator holds the policy's own decisions (`a`): it advises; pins still act. */
+  autoHeld: boolean;
 }
 
 export interface TickerParts {
@@ -125,7 +127,6 @@ export class Ticker {
     const dtMs = this.#lastSampleMs === null ? 0 : now - this.#lastSampleMs;
     const signals = signalsOf(managed, readings, this.#readings, this.#processes, replicas, dtMs);
 
-    const advisory = !this.#p.enforcing;
     const pinOf = (k: ProcessKey) => pins.get(processKeyString(k))?.state ?? null;
     const counterStatus = host.counters.status();
     // The counters say what they count: a reason names software signals as such.
@@ -148,7 +149,7 @@ export class Ticker {
         pinned: pinOf(s.process),
         stuck: actuator.holds(s.process, s.process.state),
         ownedByWaspd: actuator.enabled.has(key),
-        advisory,
+        advisory: this.#advisory(pinOf(s.process)),
         pteKb: pteKb.get(key) ?? null,
         nodes,
       });
@@ -156,7 +157,7 @@ export class Ticker {
     const round = decideAll(this.#policy, samples, now, thresholds);
     for (const s of signals) {
       const d = round.decisions.get(processKeyString(s.process));
-      if (d !== undefined) this.#act(s.process, d);
+      if (d !== undefined) this.#act(s.process, d, pinOf(s.process));
     }
     // A process that exited took its replicas with it: nothing to undo later.
     for (const gone of round.gone) actuator.forget(gone.key);
@@ -220,7 +221,12 @@ export class Ticker {
     return excluded;
   }
 
-  #act(process: ProcessInfo, d: PolicyDecision): void {
+  /** Whether the policy only says what it would do for a process pinned so. */
+  #advisory(pinned: "on" | "off" | null): boolean {
+    return !this.#p.enforcing || (this.#p.live.autoHeld && pinned === null);
+  }
+
+  #act(process: ProcessInfo, d: PolicyDecision, pinned: "on" | "off" | null): void {
     const { events, actuator } = this.#p;
     const key = processKeyString(process);
     const target = { pid: process.pid, startTime: process.startTime, name: process.name };
@@ -231,7 +237,7 @@ export class Ticker {
     }
     this.#statuses.set(key, d.status);
     if (d.action === "none") return;
-    if (!this.#p.enforcing) {
+    if (this.#advisory(pinned)) {
       events.emit("decision", `${label(target)}: ${d.reason}`, process.pid);
       return;
     }

@@ -2,11 +2,12 @@
  * UiState: what the TUI remembers between frames (selection, sort, scroll,
  * help, pause, recent events, a transient notice), and the pure reducers
  * that change it. A key press yields a new state and at most one Command;
- * tui.ts turns Commands into DaemonControl calls, so this file never talks
- * to the daemon and is tested with plain data.
+ * tui.ts hands Commands to the daemon, so this file never talks to it and is
+ * tested with plain data.
  */
 import type { EventJson, ProcessJson, Snapshot } from "../core/snapshot.ts";
-import type { KeyName } from "./keys.ts";
+import type { Command } from "../daemon/control.ts";
+import { isActionKey, keyAction, type KeyName } from "./bindings.ts";
 import { clampUpdateInterval } from "../core/update_interval.ts";
 
 export type SortKey = "mar" | "dtlb" | "rss" | "pid" | "name";
@@ -59,14 +60,7 @@ export function initialUiState(): UiState {
 }
 
 /** What the user asked the daemon to do. */
-export type Command =
-  | { kind: "stop"; reason: string }
-  | { kind: "remeasure" }
-  | { kind: "cacheAdd"; pages: number }
-  | { kind: "cacheDrain" }
-  | { kind: "toggleMode" }
-  | { kind: "pin"; pid: number; start_time: number; state: "on" | "off" | null }
-  | { kind: "setUpdateInterval"; ms: number };
+export type { Command };
 
 /** What a key reducer needs to know about the screen as drawn. */
 export interface KeyContext {
@@ -165,19 +159,15 @@ export function reduceKey(
   });
   // With help shown, any key but quit just closes it: the user is reading.
   if (ui.helpShown && key !== "q" && key !== "ctrl-c") return none({ ...ui, helpShown: false });
+  if (isActionKey(key)) {
+    const act = keyAction(key);
+    return ask(act.command, act.notice);
+  }
   switch (key) {
     case "q":
       return ask({ kind: "stop", reason: "q pressed" }, "stop (undoing changes)");
     case "ctrl-c":
       return ask({ kind: "stop", reason: "Ctrl-C pressed" }, "stop (undoing changes)");
-    case "r":
-      return ask({ kind: "remeasure" }, "PTL re-measure");
-    case "c":
-      return ask({ kind: "cacheAdd", pages: 100 }, "page-table cache +100 pages/node");
-    case "d":
-      return ask({ kind: "cacheDrain" }, "page-table cache drain");
-    case "m":
-      return ask({ kind: "toggleMode" }, "toggle Mitosis mode");
     case "e":
     case "x":
     case "u": {
