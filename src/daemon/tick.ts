@@ -17,6 +17,7 @@ import {
 import { ptlMethodJson, type Snapshot } from "../core/snapshot.ts";
 import type {
   CounterReading,
+  KeyedProcess,
   MitosisDetection,
   MitosisState,
   ProcessInfo,
@@ -127,7 +128,7 @@ export class Ticker {
     const dtMs = this.#lastSampleMs === null ? 0 : now - this.#lastSampleMs;
     const signals = signalsOf(managed, readings, this.#readings, this.#processes, replicas, dtMs);
 
-    const pinOf = (k: ProcessKey) => pins.get(processKeyString(k))?.state ?? null;
+    const pinOf = (k: KeyedProcess) => pins.get(k.id)?.state ?? null;
     const counterStatus = host.counters.status();
     // The counters say what they count: a reason names software signals as such.
     const thresholds = { ...this.#thresholds(), signals: counterStatus.signals };
@@ -135,16 +136,16 @@ export class Ticker {
     // tables are read every tick; the others' only now and then.
     const inPlay = new Set(
       signals.filter((s) => {
-        const key = processKeyString(s.process);
+        const key = s.process.id;
         return s.replicated === true || this.#policy.get(key)?.on === true ||
           pins.has(key) || classify(s.mar, s.dtlbRatio, thresholds) === "above";
-      }).map((s) => processKeyString(s.process)),
+      }).map((s) => s.process.id),
     );
     const pteKb = this.#pageTables.update(managed, (key) => inPlay.has(key));
     // Replicas go only to nodes with CPUs (core/replication_mask.ts).
     const nodes = live.topology.nodes.filter((n) => n.cpus.length > 0).length;
     const samples = signals.map((s) => {
-      const key = processKeyString(s.process);
+      const key = s.process.id;
       return policySampleOf(s, {
         pinned: pinOf(s.process),
         stuck: actuator.holds(s.process, s.process.state),
@@ -156,14 +157,14 @@ export class Ticker {
     });
     const round = decideAll(this.#policy, samples, now, thresholds);
     for (const s of signals) {
-      const d = round.decisions.get(processKeyString(s.process));
+      const d = round.decisions.get(s.process.id);
       if (d !== undefined) this.#act(s.process, d, pinOf(s.process));
     }
     // A process that exited took its replicas with it: nothing to undo later.
     for (const gone of round.gone) actuator.forget(gone.key);
     this.#policy = round.states;
     this.#readings = new Map(readings);
-    this.#processes = new Map(managed.map((p) => [processKeyString(p), p]));
+    this.#processes = new Map(managed.map((p) => [p.id, p]));
     this.#lastSampleMs = now;
 
     const mask = replicationMask(live.topology);
@@ -228,7 +229,7 @@ export class Ticker {
 
   #act(process: ProcessInfo, d: PolicyDecision, pinned: "on" | "off" | null): void {
     const { events, actuator } = this.#p;
-    const key = processKeyString(process);
+    const key = process.id;
     const target = { pid: process.pid, startTime: process.startTime, name: process.name };
     if (
       this.#statuses.get(key) !== d.status && (d.status === "watch" || d.status === "candidate")

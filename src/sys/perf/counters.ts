@@ -29,7 +29,6 @@ import type {
   ProcessInfo,
   SignalKind,
 } from "../../core/types.ts";
-import { processKeyString } from "../../core/types.ts";
 import type { CounterSource } from "../../host.ts";
 import { libc, RLIMIT_NOFILE } from "../../ffi/libc.ts";
 import { SyscallError } from "../../ffi/errno.ts";
@@ -162,7 +161,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
     for (const [key, counters] of this.#processes) {
       if (!wanted.has(key)) this.#closeProcess(key, counters);
     }
-    const targetKeys = new Set(targets.map(processKeyString));
+    const targetKeys = new Set(targets.map((t) => t.id));
     for (const key of this.#refused) {
       if (!targetKeys.has(key)) this.#refused.delete(key);
     }
@@ -199,7 +198,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
     let planned = 0;
     const ordered = [...targets].sort((a, b) => b.rssKb - a.rssKb);
     for (const target of ordered) {
-      const key = processKeyString(target);
+      const key = target.id;
       if (this.#refused.has(key) || wanted.has(key)) continue;
       const tids = threadIds(this.#procRoot, target.pid);
       if (tids === null || tids.length === 0) continue; // gone
