@@ -24,6 +24,7 @@ import { allowedCpus } from "./prober.ts";
 import { nextGroups, Ring } from "./ring.ts";
 import { describeMethod, ringBytesFor } from "./light_plan.ts";
 import { ptlColNodes } from "../src/core/ptl_axes.ts";
+import { errorMessage } from "../src/core/error_message.ts";
 
 export interface LightProberOptions {
   seed?: number;
@@ -145,7 +146,7 @@ export class LightProber implements PtlRefresher {
       saved = lib.getAffinity(0);
       lib.setAffinity(0, [cpu]);
     } catch (error) {
-      return rowCells.map((c) => fail(c, `pinning to CPU ${cpu}: ${(error as Error).message}`));
+      return rowCells.map((c) => fail(c, `pinning to CPU ${cpu}: ${errorMessage(error)}`));
     }
     try {
       const running = lib.schedGetcpu();

@@ -4,6 +4,7 @@
  * readings, the statuses already reported). The loop around it, the start
  * and the undo are the Daemon's.
  */
+import { errorMessage } from "../core/error_message.ts";
 import { capabilitiesJson } from "../core/capabilities.ts";
 import { selectManageable } from "../core/discovery.ts";
 import type { EventLog } from "../core/events.ts";
@@ -109,7 +110,7 @@ export class Ticker {
     try {
       all = await host.processes();
     } catch (error) {
-      events.emit("error", `reading processes failed: ${String(error)}`);
+      events.emit("error", `reading processes failed: ${errorMessage(error)}`);
     }
     const { managed } = selectManageable(
       all,

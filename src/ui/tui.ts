@@ -3,6 +3,7 @@
  * as Commands. The logic lives in pure modules (render.ts, state.ts, keys.ts);
  * this file only wires them to a Screen, an input stream and the daemon.
  */
+import { errorMessage } from "../core/error_message.ts";
 import type { DaemonControl, SnapshotListener } from "../daemon/control.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { decodeKeys } from "./keys.ts";
@@ -68,6 +69,7 @@ export interface TuiOptions {
   /** Resize notifications (SIGWINCH); omitted in tests. */
   onResize?: (listener: () => void) => () => void;
   color: boolean;
+  /** Milliseconds on a monotonic clock (notices age by it). */
   nowMs?: () => number;
   /** Ends the screen from outside (the daemon stopping on a signal). */
   signal?: AbortSignal;
@@ -80,7 +82,7 @@ export interface TuiOptions {
  * so its messages land on the user's own terminal.
  */
 export async function runTui(opts: TuiOptions): Promise<string> {
-  const now = opts.nowMs ?? (() => Date.now());
+  const now = opts.nowMs ?? (() => performance.now());
   const { screen, control } = opts;
   let ui: UiState = initialUiState();
   let latest: Snapshot | null = null;
@@ -119,7 +121,7 @@ export async function runTui(opts: TuiOptions): Promise<string> {
         try {
           control.act(result.command);
         } catch (e) {
-          ui = { ...ui, notice: { text: `failed: ${String(e)}`, atMs: now() } };
+          ui = { ...ui, notice: { text: `failed: ${errorMessage(e)}`, atMs: now() } };
         }
         if (result.command.kind === "stop") {
           why = result.command.reason;

@@ -45,6 +45,7 @@ import { fdBudget, FdLedger, raiseFdLimit } from "./fd_budget.ts";
 import type { ProcessCounters, ThreadCounters } from "./process_counters.ts";
 import { readProcess, retireThread, retireWalkCycles } from "./process_counters.ts";
 import { PerfCounter } from "./perf_counter.ts";
+import { errorMessage } from "../../core/error_message.ts";
 
 export interface CounterSourceOptions {
   /** The CPU the event table is chosen for (Topology.cpu). */
@@ -93,7 +94,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
       fdLimit = raiseFdLimit(RLIMIT_NOFILE);
     } catch (err) {
       // No libc (not Linux / x86-64): counters are simply unavailable.
-      this.#status = unavailable(signals, `no libc: ${(err as Error).message}`, null);
+      this.#status = unavailable(signals, `no libc: ${errorMessage(err)}`, null);
       return;
     }
     const env = readPerfEnvironment(this.#procRoot, root, fdLimit);
@@ -107,7 +108,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
         result = validateEventSet(set, env);
       } catch (err) {
         // The busy loop's own mmap can fail (ENOMEM): that is no verdict on the events.
-        result = { ok: false, code: null, reason: `validation failed: ${(err as Error).message}` };
+        result = { ok: false, code: null, reason: `validation failed: ${errorMessage(err)}` };
       }
       if (result.ok) {
         this.#events = set;
@@ -123,7 +124,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
       try {
         walkProblem = validateOptionalEvent(walkEvent, env);
       } catch (err) {
-        walkProblem = `validation failed: ${(err as Error).message}`;
+        walkProblem = `validation failed: ${errorMessage(err)}`;
       }
       if (walkProblem === null) this.#walkCycles = walkEvent;
     }
