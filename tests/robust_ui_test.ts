@@ -1,6 +1,6 @@
 /**
- * Issue 13, row 17: +/- presses within one tick compound, and presses at a
- * bound send nothing (forty `+` used to emit forty identical events).
+ * +/- presses within one tick compound, and presses at a bound send nothing
+ * (forty `+` at the maximum would otherwise be forty identical events).
  */
 import assert from "node:assert/strict";
 import { type Command, initialUiState, reduceKey, type UiState } from "../src/ui/state.ts";
