@@ -8,7 +8,7 @@ import { type Libc, MADV_HUGEPAGE, MPOL_BIND } from "../src/ffi/libc.ts";
 import { Mapping } from "../src/ffi/owned.ts";
 import { chaseLoads, summarizeRounds, writeChain } from "./chase.ts";
 import { memoryShortage } from "./plan.ts";
-import { parseNodeMeminfo } from "../src/sys/topology_parse.ts";
+import { parseNodeMeminfo } from "../src/core/topology_parse.ts";
 import { type CellResult, type ChaseParams, failedCell as failed } from "./protocol.ts";
 import { errorMessage } from "../src/core/error_message.ts";
 

@@ -17,6 +17,7 @@
 import { type Libc, PROT_EXEC, PROT_READ } from "../src/ffi/libc.ts";
 import { SyscallError } from "../src/ffi/errno.ts";
 import { Mapping } from "../src/ffi/owned.ts";
+import { errorMessage } from "../src/core/error_message.ts";
 
 /**
  * `void flush(void *p, u64 count, u64 stride)`, System V x86-64 (rdi, rsi, rdx):
@@ -111,7 +112,7 @@ export function openFlusher(lib: Libc, instruction?: FlushInstruction): FlushSup
   try {
     page = owned.use(Mapping.anonymous(PAGE_BYTES, lib));
   } catch (error) {
-    return { ok: false, reason: `code page: ${(error as Error).message}` };
+    return { ok: false, reason: `code page: ${errorMessage(error)}` };
   }
   const code = flushCode(chosen);
   new Uint8Array(page.arrayBuffer(), 0, code.length).set(code);
@@ -124,7 +125,7 @@ export function openFlusher(lib: Libc, instruction?: FlushInstruction): FlushSup
       ok: false,
       reason: refused
         ? `exec memory refused (mprotect PROT_EXEC: ${(error as SyscallError).code})`
-        : `mprotect: ${(error as Error).message}`,
+        : `mprotect: ${errorMessage(error)}`,
     };
   }
   owned.move();

@@ -23,6 +23,8 @@ import { pickCpu } from "./plan.ts";
 import { allowedCpus } from "./prober.ts";
 import { nextGroups, Ring } from "./ring.ts";
 import { describeMethod, ringBytesFor } from "./light_plan.ts";
+import { ptlColNodes } from "../src/core/ptl_axes.ts";
+import { errorMessage } from "../src/core/error_message.ts";
 
 export interface LightProberOptions {
   seed?: number;
@@ -84,7 +86,7 @@ export class LightProber implements PtlRefresher {
       groupBytes: this.#o.groupBytes ?? DEFAULT_GROUP_BYTES,
       strideBytes: this.#o.strideBytes ?? DEFAULT_STRIDE_BYTES,
     });
-    const cols = topology.nodes.filter((n) => (n.memTotalKb ?? 0) > 0);
+    const cols = ptlColNodes(topology);
     const bufferBytes = ringBytesFor(
       options.memoryBytes,
       cols.length,
@@ -144,7 +146,7 @@ export class LightProber implements PtlRefresher {
       saved = lib.getAffinity(0);
       lib.setAffinity(0, [cpu]);
     } catch (error) {
-      return rowCells.map((c) => fail(c, `pinning to CPU ${cpu}: ${(error as Error).message}`));
+      return rowCells.map((c) => fail(c, `pinning to CPU ${cpu}: ${errorMessage(error)}`));
     }
     try {
       const running = lib.schedGetcpu();
@@ -209,7 +211,7 @@ export class LightProber implements PtlRefresher {
 
   /** Drop rings of nodes that are no longer columns or whose size no longer fits the budget. */
   #forgetGone(topology: Topology, bufferBytes: number): void {
-    const cols = new Set(topology.nodes.filter((n) => (n.memTotalKb ?? 0) > 0).map((n) => n.id));
+    const cols = new Set(ptlColNodes(topology).map((n) => n.id));
     for (const [node, ring] of this.#rings) {
       if (!cols.has(node) || ring.layout.bufferBytes !== bufferBytes) {
         this.#chaser?.forget(ring.address);

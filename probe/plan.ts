@@ -4,6 +4,7 @@
  */
 import type { NumaNode, Topology } from "../src/core/types.ts";
 import { DEFAULT_GROUP_BYTES } from "./chase.ts";
+import { ptlColNodes, ptlRowNodes } from "../src/core/ptl_axes.ts";
 
 const MIB = 1024 * 1024;
 /** Floor of the buffer: well past any single-socket LLC of today when the LLC is unknown. */
@@ -57,10 +58,6 @@ export interface ProbePlan {
   bufferBytes: number;
   /** Why the plan is odd (buffer shrunk to fit free memory, ...). */
   notes: string[];
-}
-
-function hasMemory(node: NumaNode): boolean {
-  return node.memTotalKb !== null && node.memTotalKb > 0;
 }
 
 /**
@@ -157,8 +154,8 @@ export function planProbe(
   bufferOverride: number | null,
   groupBytes = DEFAULT_GROUP_BYTES,
 ): ProbePlan {
-  const rowNodes = topology.nodes.filter((n) => n.cpus.length > 0);
-  const colNodes = topology.nodes.filter(hasMemory);
+  const rowNodes = ptlRowNodes(topology);
+  const colNodes = ptlColNodes(topology);
   const rows = rowNodes.map((n) => ({ node: n.id, cpu: pickCpu(n, allowedCpus) }));
   const { bytes, notes } = chooseBufferBytes(
     topology.llcBytes,

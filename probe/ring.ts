@@ -15,6 +15,7 @@ import { Mapping } from "../src/ffi/owned.ts";
 import { buildChaseOrder, type ChaseLayout, writeChain } from "./chase.ts";
 import { placementProblem, sampleAddresses } from "./cell.ts";
 import { memoryShortage } from "./plan.ts";
+import { errorMessage } from "../src/core/error_message.ts";
 
 const HUGE_PAGE_BYTES = 2 * 1024 * 1024;
 
@@ -109,7 +110,7 @@ export class Ring implements Disposable {
       // it); the pad is never touched, so it costs address space, not memory.
       mapping = owned.use(Mapping.anonymous(layout.bufferBytes + HUGE_PAGE_BYTES, lib));
     } catch (error) {
-      return { ok: false, reason: (error as Error).message };
+      return { ok: false, reason: errorMessage(error) };
     }
     const mappedAt = Deno.UnsafePointer.value(mapping.pointer);
     const huge = BigInt(HUGE_PAGE_BYTES);
@@ -131,7 +132,7 @@ export class Ring implements Disposable {
       const problem = placementProblem(lib.queryPageNodes(0, new BigUint64Array(sample)), node);
       if (problem !== null) return { ok: false, reason: problem };
     } catch (error) {
-      return { ok: false, reason: (error as Error).message };
+      return { ok: false, reason: errorMessage(error) };
     }
     // Verified: the ring owns the mapping from here on.
     owned.move();

@@ -16,6 +16,12 @@ import {
 
 export type NumberParser = (flag: string, text: string) => number;
 
+/** A whole number from 0 to `max`. */
+const countUpTo = (max: number): NumberParser => (flag, text) => parseCount(flag, text, max);
+
+/** Longest accepted duration: one day, in ms. */
+const DAY_MS = 86_400_000;
+
 /**
  * The numeric options of the daemon, in help order: flags, help, parser (it
  * gets the first flag, for its message) and default.
@@ -44,13 +50,13 @@ export function numberOptions(d: Config): [string, string, NumberParser, number]
     [
       "-y, --hysteresis <ms>",
       "how long a process must stay above/below the thresholds before a change",
-      (flag, text) => parseCount(flag, text, 86_400_000),
+      countUpTo(DAY_MS),
       d.hysteresisMs,
     ],
     [
       "-c, --cache-pages <n>",
       "pre-populate the page-table cache with N pages per node at start",
-      (flag, text) => parseCount(flag, text, 1 << 24),
+      countUpTo(1 << 24),
       d.cachePages,
     ],
     [
@@ -68,13 +74,13 @@ export function numberOptions(d: Config): [string, string, NumberParser, number]
     [
       "--damp-max <ms>",
       "longest wait before re-enabling a process that flipped back soon (0 = no damping)",
-      (flag, text) => parseCount(flag, text, 86_400_000),
+      countUpTo(DAY_MS),
       d.dampMaxMs,
     ],
     [
       "--min-pte <KiB>",
       "never replicate page tables smaller than this",
-      (flag, text) => parseCount(flag, text, 1 << 30),
+      countUpTo(1 << 30),
       d.minPteKb,
     ],
   ];

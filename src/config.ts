@@ -1,5 +1,6 @@
 /**
- * The daemon's configuration: its type, defaults (those of the seed C daemon)
+ * The daemon's configuration: its type, defaults (the thresholds the Mitosis
+ * reference daemon uses, so the same load gets the same decisions)
  * and the value parsers the CLI uses. Parsers throw `ConfigError` with a
  * message fit to print as the one line a user sees.
  */

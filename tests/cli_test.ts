@@ -12,7 +12,7 @@ import { assertFields } from "./support/fields.ts";
 /** An argv from lines of space-separated words (none of these tests needs a space inside one). */
 const words = (...lines: string[]): string[] => lines.join(" ").split(" ");
 
-Deno.test("no flags: the daemon with the seed daemon's defaults", async () => {
+Deno.test("no flags: the daemon with the default settings", async () => {
   const r = await runRecorded([]);
   assert.equal(r.code, 0);
   assert.equal(r.calls.length, 1);

@@ -151,7 +151,7 @@ Deno.test("pin: kept in the host's pins; a process pinned off is never replicate
     const stream = (await host.process(SIM_PIDS.stream))!;
     const key = { pid: stream.pid, startTime: stream.startTime };
     const events = (await daemon.tick()).events.map((e) => e.message);
-    daemon.pin(key, "off");
+    daemon.act({ kind: "pin", pid: key.pid, start_time: key.startTime, state: "off" });
     await daemon.settle();
     for (let t = 0; t < 20; t++) {
       const snapshot = await daemon.tick();
@@ -190,3 +190,30 @@ Deno.test("open --once: even an enforcing daemon leaves the pins as they are", a
     await daemon.shutdown();
   }
 });
+
+Deno.test("a (toggleAuto): held, the policy only advises and pins still act; resumed, it acts", () =>
+  withDaemon(async (daemon, host) => {
+    const replicated = (pid: number) => host.kernel.replicated().some((p) => p.pid === pid);
+    const idle = (await host.process(SIM_PIDS.idle))!;
+    const events: string[] = [];
+    const ticks = async (n: number) => {
+      for (let t = 0; t < n; t++) {
+        events.push(...(await daemon.tick()).events.map((e) => e.message));
+        await host.advance(UPDATE_MS);
+        await daemon.settle();
+      }
+    };
+    daemon.act({ kind: "toggleAuto" });
+    daemon.act({ kind: "pin", pid: idle.pid, start_time: idle.startTime, state: "on" });
+    await daemon.settle();
+    await ticks(20);
+    assert.ok(events.some((m) => /^automatic decisions held/.test(m)), events.join("\n"));
+    assert.ok(events.some((m) => /\(stream\): would enable/.test(m)), events.join("\n"));
+    assert.ok(!replicated(SIM_PIDS.stream), "held: the policy turned nothing on");
+    assert.ok(replicated(idle.pid), "held: a pin still acts");
+    daemon.act({ kind: "toggleAuto" });
+    await ticks(20);
+    assert.ok(events.includes("automatic decisions resumed"), events.join("\n"));
+    assert.ok(replicated(SIM_PIDS.stream), "resumed: the policy acts again");
+    assert.ok(replicated(idle.pid));
+  }));

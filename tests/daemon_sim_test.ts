@@ -128,7 +128,7 @@ Deno.test("ending a workload ends its replication; the kernel and the snapshot a
 Deno.test("exit undoes everything waspd turned on and restores the mode it found", async () => {
   const run = await simulate(30);
   const modeBefore = run.snapshots[0]?.mitosis?.mode;
-  run.daemon.toggleMode();
+  run.daemon.act({ kind: "toggleMode" });
   await run.daemon.settle();
   assert.notEqual(run.host.kernel.mode, modeBefore, "mode toggled");
   assert.ok(run.host.kernel.replicated().length > 0, "something is replicated before the exit");

@@ -5,35 +5,19 @@
  * back -1, so the next waspd could not tell by reading).
  */
 import assert from "node:assert/strict";
-import { EventLog } from "../src/core/events.ts";
 import { memoryOwnedStore } from "../src/core/ownership_record.ts";
-import { MitosisOperations } from "../src/daemon/operations.ts";
-import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
 import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
 import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
-import { takeoverDeps } from "./support/ownership.ts";
+import { settingsWaspd } from "./support/ownership.ts";
 
 function waspd(
   control: SimMitosisControl,
   store: ReturnType<typeof memoryOwnedStore>,
   pid: number,
 ) {
-  const reports: string[] = [];
-  const ledger = new OwnershipLedger(store, pid, () => 0, (kind, message) => {
-    reports.push(`${kind}: ${message}`);
+  return settingsWaspd(control, store, pid, {
+    deps: (ops) => ({ restoreInherit: (found) => ops.restoreLeft(found) }),
   });
-  const ops = new MitosisOperations(
-    control,
-    new EventLog(() => 0),
-    true,
-    (found) => ledger.inheritWritten(found),
-  );
-  const takeOver = () =>
-    takeOverOwnership(takeoverDeps(ledger, reports, {
-      confirm: () => Promise.resolve(null),
-      restoreInherit: (found) => ops.restoreLeft(found),
-    }));
-  return { ledger, ops, reports, takeOver };
 }
 
 Deno.test("inherit found on, waspd killed with it off: the next waspd restores it", async () => {

@@ -78,6 +78,7 @@ Deno.test("daemon keys give their command and a 'requested' notice", () => {
     ["c", { kind: "cacheAdd", pages: 100 }],
     ["d", { kind: "cacheDrain" }],
     ["m", { kind: "toggleMode" }],
+    ["a", { kind: "toggleAuto" }],
     ["+", { kind: "setUpdateInterval", ms: 2000 }],
     ["-", { kind: "setUpdateInterval", ms: 500 }],
   ];

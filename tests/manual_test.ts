@@ -349,7 +349,7 @@ Deno.test("pins: unpinning removes that pin and no other", () => {
   assert.equal(withPin(twoPins(), { pid: 10, startTime: 1 }, null, 0).size, 1);
 });
 
-// Issue 13 rows 4 and 6: a file with a malformed entry is not waspd's; it is refused as a
+// A file with a malformed entry is not waspd's; it is refused as a
 // whole (and set aside by the reader) rather than partly used, and never quoted.
 Deno.test("pins: a malformed entry makes the file bad; text that is not JSON is bad", () => {
   const broken = decodePins(

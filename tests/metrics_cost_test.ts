@@ -7,18 +7,9 @@ import assert from "node:assert/strict";
 import { DaemonCounters } from "../src/metrics/daemon_counters.ts";
 import { snapshotExposition } from "../src/metrics/snapshot_metrics.ts";
 import { sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
+import { samples } from "./support/exposition.ts";
 
 const BUILD = { version: "0.1.0", deno: "2.9.6" };
-
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 Deno.test("replica memory, page tables, walk cycles and damping are exported in bytes and seconds", () => {
   const base = sampleSnapshot();

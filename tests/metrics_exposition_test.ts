@@ -16,19 +16,9 @@ import {
 } from "../src/metrics/snapshot_metrics.ts";
 import { EVENT_KINDS } from "../src/core/snapshot.ts";
 import { sampleEvent, sampleProcess, sampleSnapshot } from "./fixtures/snapshot_sample.ts";
+import { samples } from "./support/exposition.ts";
 
 const BUILD = { version: "0.1.0", deno: "2.9.6" };
-
-/** name{labels} -> value, for the samples of a rendered exposition. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1).replace("+Inf", "Infinity")));
-  }
-  return out;
-}
 
 Deno.test("label values escape backslash, quote and newline; HELP escapes its own two", () => {
   assert.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');

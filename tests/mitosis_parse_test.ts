@@ -79,7 +79,7 @@ Deno.test("every cache fixture parses to the table's numbers", () => {
   }
 });
 
-Deno.test("the old C daemon's 'Node N: P pages' format is not the table: warned, no rows", () => {
+Deno.test("a 'Node N: P pages' per-node line is not the table: warned, no rows", () => {
   const parsed = parseCacheTable("cache", "  Node 0: 12 pages\n  Node 1: 3 pages\n");
   assert.deepEqual(parsed.value.rows, []);
   assert.match(parsed.warnings[0] ?? "", /no "NODE CACHED/);

@@ -9,10 +9,9 @@ import assert from "node:assert/strict";
 import { EventLog } from "../src/core/events.ts";
 import { decodeOwned, encodeOwned, memoryOwnedStore } from "../src/core/ownership_record.ts";
 import { MitosisOperations } from "../src/daemon/operations.ts";
-import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
 import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
 import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
-import { takeoverDeps } from "./support/ownership.ts";
+import { settingsWaspd } from "./support/ownership.ts";
 
 function waspd(
   control: SimMitosisControl,
@@ -20,27 +19,11 @@ function waspd(
   pid: number,
   enforcing = true,
 ) {
-  const reports: string[] = [];
-  const ledger = new OwnershipLedger(store, pid, () => 0, (kind, message) => {
-    reports.push(`${kind}: ${message}`);
-  });
-  const ops = new MitosisOperations(
-    control,
-    new EventLog(() => 0),
+  return settingsWaspd(control, store, pid, {
     enforcing,
-    (found) => ledger.inheritWritten(found),
-    (found) => ledger.modeWritten(found),
-  );
-  const takeOver = () =>
-    takeOverOwnership(
-      takeoverDeps(ledger, reports, {
-        confirm: () => Promise.resolve(null),
-        enforcing,
-        restoreMode: (found) => ops.restoreModeLeft(found),
-      }),
-      true,
-    );
-  return { ledger, ops, reports, takeOver };
+    free: true,
+    deps: (ops) => ({ restoreMode: (found) => ops.restoreModeLeft(found) }),
+  });
 }
 
 function machine() {

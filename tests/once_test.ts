@@ -3,19 +3,9 @@
  * (the contract for scripts), and the plain-text report of the simulated one.
  */
 import assert from "node:assert/strict";
+import { runWaspd } from "./support/waspd.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function waspd(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
+const waspd = (...args: string[]) => runWaspd(args);
 
 Deno.test("--once --json on this host: one snapshot with host, capabilities and processes", async () => {
   // Its own state dir: a test must not take over a running waspd's processes

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { encodeOwned, memoryOwnedStore, type OwnedRecord } from "../src/core/ownership_record.ts";
 import { OwnershipLedger, type TakeoverDeps, takeOverOwnership } from "../src/daemon/ownership.ts";
-import { defaultConfig } from "../src/config.ts";
+import { type Config, defaultConfig } from "../src/config.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { SimHost } from "../src/sim/host.ts";
@@ -131,13 +131,22 @@ Deno.test("a call given up on before it began (it carries late) keeps its intent
   });
 });
 
-Deno.test("Daemon.open: a second enforcing daemon on one state directory refuses to start; --once opens beside it", async () => {
-  await inTempDir("waspd-claim-", async (dir) => {
+/** An enforcing daemon on a simulated machine whose state directory is a fresh one, `dir`. */
+function withFirstDaemon(
+  use: (first: Daemon, dir: string, config: Config) => Promise<void>,
+): Promise<void> {
+  return inTempDir("waspd-claim-", async (dir) => {
     const config = defaultConfig();
     await using first = await Daemon.open(
       new SimHost({ manualClock: true, stateDir: dir }),
       config,
     );
+    await use(first, dir, config);
+  });
+}
+
+Deno.test("Daemon.open: a second enforcing daemon on one state directory refuses to start; --once opens beside it", () =>
+  withFirstDaemon(async (first, dir, config) => {
     assert.equal(first.enforcing, true);
     const second = new SimHost({ manualClock: true, stateDir: dir });
     await assert.rejects(Daemon.open(second, config), /another waspd \(pid \d+\) is enforcing/);
@@ -151,8 +160,7 @@ Deno.test("Daemon.open: a second enforcing daemon on one state directory refuses
       /ownership: another waspd .* left to it/,
     );
     await once.shutdown();
-  });
-});
+  }));
 
 Deno.test("once its lock is released, the ledger writes nothing: a late answer cannot overwrite a successor's record", () => {
   const store = memoryOwnedStore();
@@ -166,13 +174,8 @@ Deno.test("once its lock is released, the ledger writes nothing: a late answer c
   assert.equal([...store.record!.entries.values()][0]?.state, "enabling");
 });
 
-Deno.test("Daemon.open: a refused second daemon never says it enforces", async () => {
-  await inTempDir("waspd-claim-", async (dir) => {
-    const config = defaultConfig();
-    await using first = await Daemon.open(
-      new SimHost({ manualClock: true, stateDir: dir }),
-      config,
-    );
+Deno.test("Daemon.open: a refused second daemon never says it enforces", () =>
+  withFirstDaemon(async (first, dir, config) => {
     const said: string[] = [];
     const second = new SimHost({ manualClock: true, stateDir: dir });
     await assert.rejects(
@@ -181,5 +184,4 @@ Deno.test("Daemon.open: a refused second daemon never says it enforces", async (
     );
     assert.ok(first.enforcing);
     assert.deepEqual(said.filter((m) => /enforcing/.test(m)), [], said.join("\n"));
-  });
-});
+  }));

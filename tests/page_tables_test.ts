@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { libc } from "../src/ffi/libc.ts";
 import { parseVmPteKb, readPageTablesKb, readProcess } from "../src/sys/procfs.ts";
 import { OUT_OF_PLAY_PER_TICK, PageTables, REFRESH_TICKS } from "../src/daemon/page_tables.ts";
-import type { ProcessKey } from "../src/core/types.ts";
+import { keyed } from "../src/core/types.ts";
 
 // procfs reads through libc, which stays open for the process (by design).
 libc();
@@ -40,10 +40,7 @@ Deno.test("PageTables: in play every tick, the rest a few per tick and again aft
     reads.push(key.pid);
     return key.pid * 10;
   });
-  const processes: ProcessKey[] = Array.from(
-    { length: 40 },
-    (_, i) => ({ pid: i + 1, startTime: 1 }),
-  );
+  const processes = Array.from({ length: 40 }, (_, i) => keyed({ pid: i + 1, startTime: 1 }));
   const inPlay = (key: string) => key === "1@1" || key === "40@1";
   const first = tables.update(processes, inPlay);
   // Both in play plus OUT_OF_PLAY_PER_TICK others.

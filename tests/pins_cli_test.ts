@@ -1,5 +1,5 @@
 /**
- * The pins file attacked as issue 13 rows 2-7 did, through the real binary
+ * The pins file attacked, through the real binary
  * (`deno run -A main.ts --state-dir DIR ...`, so /run/waspd is never
  * touched): a FIFO, links to /dev/zero and /etc/shadow, a device, garbage,
  * an unpinned pid and a kernel thread. Every run is bounded by a timeout: a

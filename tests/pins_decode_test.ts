@@ -1,5 +1,5 @@
 /**
- * The pins file as untrusted input (issue 13 rows 4-6): all or nothing, a
+ * The pins file as untrusted input: all or nothing, a
  * reason that never quotes the file, a cap on entries; and the cap on writes.
  */
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 /**
- * The real host's pins (issue 13 rows 2-6) as the daemon and the one-shot
+ * The real host's pins as the daemon and the one-shot
  * commands use them (`FilePins`): bad files set aside and reported once,
  * never quoted; dead processes' pins pruned at start and on every write; a
  * cap on entries.

@@ -20,7 +20,8 @@ import {
   recordDisable,
 } from "../src/core/damping.ts";
 import { GAIN_WINDOW_MS } from "../src/core/gain.ts";
-import type { ProcessKey } from "../src/core/types.ts";
+import { keyed } from "../src/core/types.ts";
+import { policySample } from "./support/policy_sample.ts";
 
 const THR: PolicyThresholds = {
   thrMar: 1e7,
@@ -30,27 +31,15 @@ const THR: PolicyThresholds = {
   minPteKb: 512,
   replicaCapKb: null,
 };
-const KEY: ProcessKey = { pid: 42, startTime: 1000 };
 const HI = { mar: 2e7, dtlb: 0.03 };
 const LO = { mar: 5e6, dtlb: 0.03 };
 
+/** A sample with 4 MiB of page tables, replicated to 4 nodes when on. */
 function sample(
   signals: { mar: number | null; dtlb: number | null },
   extra: Partial<PolicySample> = {},
 ): PolicySample {
-  return {
-    key: KEY,
-    replicated: null,
-    pinned: null,
-    stuck: false,
-    stopped: false,
-    foreign: false,
-    advisory: false,
-    pteKb: 4096,
-    replicaNodes: 4,
-    ...signals,
-    ...extra,
-  };
+  return policySample(signals, { pteKb: 4096, replicaNodes: 4, ...extra });
 }
 
 /** A kernel that obeys: each tick reports replication as waspd last left it. */
@@ -162,8 +151,8 @@ Deno.test("page tables below the minimum are never replicated, and the reason sa
 
 Deno.test("replica memory: pte x (nodes - 1) per process; at the cap an enable waits", () => {
   const thr = { ...THR, replicaCapKb: 20_000 };
-  const a: ProcessKey = { pid: 1, startTime: 1 };
-  const b: ProcessKey = { pid: 2, startTime: 2 };
+  const a = keyed({ pid: 1, startTime: 1 });
+  const b = keyed({ pid: 2, startTime: 2 });
   const samples = (on: Set<number>) => [
     { ...sample(HI, { replicated: on.has(1) }), key: a, pteKb: 4096 },
     { ...sample(HI, { replicated: on.has(2) }), key: b, pteKb: 4096 },

@@ -8,30 +8,15 @@ import {
   type PolicyState,
   type PolicyThresholds,
 } from "../src/core/policy.ts";
-import type { ProcessKey } from "../src/core/types.ts";
+import { keyed } from "../src/core/types.ts";
+import { KEY, policySample } from "./support/policy_sample.ts";
 
 const THR: PolicyThresholds = { thrMar: 1e7, thrDtlb: 0.01, hysteresisMs: 1000 };
-const KEY: ProcessKey = { pid: 42, startTime: 1000 };
 const HI = { mar: 2.1e7, dtlb: 0.034 };
 const LO = { mar: 5e6, dtlb: 0.034 };
 const UNKNOWN = { mar: null, dtlb: 0.5 };
 
-function sample(
-  signals: { mar: number | null; dtlb: number | null },
-  extra: Partial<PolicySample> = {},
-): PolicySample {
-  return {
-    key: KEY,
-    replicated: null,
-    pinned: null,
-    stuck: false,
-    stopped: false,
-    foreign: false,
-    advisory: false,
-    ...signals,
-    ...extra,
-  };
-}
+const sample = policySample;
 
 /**
  * Feed a sequence of (time, signals) through `decide`, carrying the state and
@@ -261,7 +246,7 @@ Deno.test("a failed enable (kernel still says off) is retried only after another
 });
 
 Deno.test("decideAll: a process that exits while on is dropped; pid reuse starts fresh", () => {
-  const other: ProcessKey = { pid: 7, startTime: 50 };
+  const other = keyed({ pid: 7, startTime: 50 });
   let round = decideAll(new Map(), [sample(HI), { ...sample(HI), key: other }], 0, THR);
   round = decideAll(round.states, [sample(HI), { ...sample(HI), key: other }], 1000, THR);
   assert.deepEqual([...round.decisions.values()].map((d) => d.action), ["enable", "enable"]);
@@ -275,7 +260,7 @@ Deno.test("decideAll: a process that exits while on is dropped; pid reuse starts
   assert.deepEqual(afterExit.gone.map((s) => [s.key.pid, s.on]), [[42, true]]);
   assert.deepEqual([...afterExit.states.keys()], ["7@50"]);
   // pid 42 reused by a new process (new start time): a new state, waiting again.
-  const reused: ProcessKey = { pid: 42, startTime: 9999 };
+  const reused = keyed({ pid: 42, startTime: 9999 });
   const fresh = decideAll(
     round.states,
     [{ ...sample(HI, { replicated: false }), key: reused }],

@@ -80,6 +80,7 @@ Deno.test("fixture /proc: every kind of process, skipped ones counted", async ()
   assert.deepEqual(byPid.get(1200), {
     pid: 1200,
     startTime: 123456,
+    id: "1200@123456",
     name: "stress-ng",
     state: "S",
     ppid: 1,

@@ -1,5 +1,5 @@
 /**
- * Issue 13, rows 8 and 10-16: flag bounds, `--sim` before a subcommand,
+ * Hostile command lines: flag bounds, `--sim` before a subcommand,
  * probe rounds, quiet EPIPE, sanitized usage errors, one escape notation and
  * a closed stdout. Pure checks through runCli and the sanitizer; the rest
  * with the real binary, every run bounded by a timeout.

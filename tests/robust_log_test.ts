@@ -1,5 +1,5 @@
 /**
- * Issue 13, row 1: a --log that fails (full disk, /dev/full, a FIFO whose
+ * A --log that fails (full disk, /dev/full, a FIFO whose
  * reader left) never stops the daemon: logging is reported stopped once and
  * retried later; and any unexpected error in the loop runs the undo first,
  * then exits 1 with one line. The sink's logic with a fake file; the rest

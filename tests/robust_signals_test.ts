@@ -1,5 +1,5 @@
 /**
- * Issue 13, row 9: a duplicate stop signal never skips the undo; a
+ * A duplicate stop signal never skips the undo; a
  * deliberate second one (a second or more later) forces the exit; the undo
  * stays bounded. Pure checks of the verdict, then the real process against
  * a simulated kernel whose prctl(100) takes 1.5 s, so the undo is long

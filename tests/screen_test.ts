@@ -199,13 +199,10 @@ Deno.test("terminalSupport refuses pipes and dumb terminals; NO_COLOR turns colo
 Deno.test("runTui: snapshots drawn, keys become daemon calls, q ends and restores", async () => {
   const calls: string[] = [];
   const control: DaemonControl = {
-    remeasure: () => void calls.push("remeasure"),
-    cacheAdd: (n) => void calls.push(`cacheAdd ${n}`),
-    cacheDrain: () => void calls.push("cacheDrain"),
-    toggleMode: () => void calls.push("toggleMode"),
-    pin: (k, s) => void calls.push(`pin ${k.pid}@${k.startTime} ${s}`),
-    setUpdateInterval: (ms) => void calls.push(`interval ${ms}`),
-    stop: (why) => void calls.push(`stop ${why}`),
+    act: (c) => {
+      const { kind, ...args } = c;
+      calls.push([kind, ...Object.values(args)].join(" "));
+    },
   };
   let listener: SnapshotListener | null = null;
   let input!: ReadableStreamDefaultController<Uint8Array>;
@@ -226,7 +223,7 @@ Deno.test("runTui: snapshots drawn, keys become daemon calls, q ends and restore
   listener!(sampleSnapshot());
   assert.ok(out.at(-1)!.includes("worker-29"));
   const send = (s: string) => input.enqueue(new TextEncoder().encode(s));
-  send("rcdm");
+  send("rcdma");
   send("\x1b[B"); // down: select the second process (pid 1196, MAR order)
   send("e");
   send("x+-");
@@ -237,10 +234,11 @@ Deno.test("runTui: snapshots drawn, keys become daemon calls, q ends and restore
     "cacheAdd 100",
     "cacheDrain",
     "toggleMode",
-    "pin 1196@500028 on",
-    "pin 1196@500028 off",
-    "interval 2000",
-    "interval 1000", // presses compound: '-' halves the 2000 just asked for
+    "toggleAuto",
+    "pin 1196 500028 on",
+    "pin 1196 500028 off",
+    "setUpdateInterval 2000",
+    "setUpdateInterval 1000", // presses compound: '-' halves the 2000 just asked for
     "stop q pressed",
   ]);
   assert.equal(listener, null);
@@ -256,15 +254,7 @@ Deno.test("runTui: pause freezes the table, events still arrive; the daemon can 
   const { io, out } = fakeIo(80, 24);
   const noop = () => {};
   const done = runTui({
-    control: {
-      remeasure: noop,
-      cacheAdd: noop,
-      cacheDrain: noop,
-      toggleMode: noop,
-      pin: noop,
-      setUpdateInterval: noop,
-      stop: noop,
-    },
+    control: { act: noop },
     subscribe: (l) => {
       listener = l;
       return noop;

@@ -21,7 +21,7 @@ import { LinuxCounterSource } from "../src/sys/perf/counters.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { runRecorded } from "./support/cli_run.ts";
 import { processInfo } from "./support/process_info.ts";
-import { MAIN } from "./support/waspd.ts";
+import { runWaspd } from "./support/waspd.ts";
 
 // Open libc once, outside any test: the resource sanitizer would count the
 // (deliberately never closed) library as the first test's leak.
@@ -169,16 +169,7 @@ Deno.test("real: a LinuxCounterSource with software signals gives a busy child a
   }
 });
 
-async function waspd(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
+const waspd = (...args: string[]) => runWaspd(args);
 
 Deno.test("real: `waspd --signals bogus` exits 2 with one line", async () => {
   const r = await waspd("--signals", "bogus", "--once", "--json");

@@ -1,5 +1,5 @@
 /**
- * The hardened state-file reader and writer (issue 13 rows 2-4): only a
+ * The hardened state-file reader and writer: only a
  * regular file is read, never past the size cap, a bad file is set aside and
  * reported once without its content, and writes replace (never write
  * through) a link.

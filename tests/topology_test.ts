@@ -7,12 +7,12 @@ import {
   parseDistanceRow,
   parseNodeMeminfo,
   parseRangeList,
-} from "../src/sys/topology_parse.ts";
+} from "../src/core/topology_parse.ts";
 import {
   cmdlineDisables5Level,
   fiveLevelPaging,
   pickLastLevelCache,
-} from "../src/sys/topology_parse.ts";
+} from "../src/core/topology_parse.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 const fixture = (sys: string, proc: string) => readTopology(FIXTURES + sys, FIXTURES + proc);

@@ -56,7 +56,7 @@ function openLog(
     log.open();
     return log;
   } catch (error) {
-    io.err(sanitizeLine(`waspd: --log ${path}: ${(error as Error).message}`));
+    io.err(sanitizeLine(`waspd: --log ${path}: ${errorMessage(error)}`));
     return null;
   }
 }

@@ -23,6 +23,7 @@ import type { MitosisControl, PinStore, Privileges } from "../host.ts";
 import { pinOf, type PinState } from "../core/pins.ts";
 import { sanitizeText } from "../ui/sanitize.ts";
 import { isStopped } from "../core/process_state.ts";
+import { errorMessage } from "../core/error_message.ts";
 
 export interface ManualContext {
   mitosis: MitosisControl;
@@ -47,7 +48,7 @@ export type SteeringSource = () => Promise<number[] | string>;
 const safe = sanitizeText;
 
 function cannotWrite(pins: PinStore, error: unknown): string {
-  return `could not write ${safe(pins.where)}: ${safe((error as Error).message)}`;
+  return `could not write ${safe(pins.where)}: ${safe(errorMessage(error))}`;
 }
 
 function describeFailure(result: ActionResult): string {

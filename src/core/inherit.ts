@@ -2,8 +2,8 @@
  * /proc/mitosis/inherit while waspd enforces. With inherit on, the children
  * of a process waspd replicated are replicated too, behind the policy's back,
  * and (not being waspd's) are never turned off. waspd therefore turns inherit
- * off while it enforces, as the seed's C daemon does, and at exit puts back
- * the value it found (the C daemon writes 1 whatever it found). It writes only
+ * off while it enforces, and at exit puts back the value it found (writing 1
+ * whatever was found would turn on what the machine had off). It writes only
  * when it found inherit on, so the value put back is the one found, on. The
  * found value is also in the ownership record (owned.json): a waspd killed
  * before its exit leaves it for the next one to restore. `--keep-inherit`

@@ -33,8 +33,8 @@
  *   that brings no gain after a window is turned off, and that verdict holds
  *   the next enable back for the damping memory.
  */
-import type { ProcessKey, ReplicationStatus, SignalKind } from "./types.ts";
-import { processKeyString } from "./types.ts";
+import type { KeyedProcess, ReplicationStatus, SignalKind } from "./types.ts";
+import { sameProcess } from "./types.ts";
 import { labelReason, signalNames } from "./signals.ts";
 import {
   type DampingRecord,
@@ -70,7 +70,7 @@ export interface PolicyThresholds {
 }
 
 export interface PolicySample {
-  key: ProcessKey;
+  key: KeyedProcess;
   /** Memory access rate, loads/s; null = unknown. */
   mar: number | null;
   /** Page walks per load; null = unknown. */
@@ -101,7 +101,7 @@ export interface PolicySample {
 }
 
 export interface PolicyState {
-  key: ProcessKey;
+  key: KeyedProcess;
   /** Replication is (or, in advisory mode, would be) on. */
   on: boolean;
   /** Since when the signals have pointed the other way, or null. */
@@ -207,9 +207,7 @@ export function formatKb(kb: number): string {
 
 /** Replication as the policy takes it: the kernel's view, or its own belief in advisory mode. */
 export function isOn(prior: PolicyState | undefined, sample: PolicySample): boolean {
-  const own = prior && processKeyString(prior.key) === processKeyString(sample.key)
-    ? prior.on
-    : undefined;
+  const own = prior && sameProcess(prior.key, sample.key) ? prior.on : undefined;
   return sample.advisory
     ? (own ?? sample.replicated ?? false)
     : (sample.replicated ?? own ?? false);
@@ -263,9 +261,7 @@ function decideUnlabelled(
   thr: PolicyThresholds,
   context: PolicyRoundContext,
 ): PolicyDecision {
-  const prior = previous && processKeyString(previous.key) === processKeyString(sample.key)
-    ? previous
-    : undefined;
+  const prior = previous && sameProcess(previous.key, sample.key) ? previous : undefined;
   const on = isOn(prior, sample);
   const settings = dampingSettings(thr);
   const onSinceMs = on ? (prior?.onSinceMs ?? nowMs) : null;
@@ -482,12 +478,12 @@ export function decideAll(
   // What the replicas take before anything changes; each enable adds its own.
   let replicaKbInUse = 0;
   for (const sample of samples) {
-    if (isOn(previous.get(processKeyString(sample.key)), sample)) {
+    if (isOn(previous.get(sample.key.id), sample)) {
       replicaKbInUse += replicaCostKb(sample) ?? 0;
     }
   }
   for (const sample of samples) {
-    const id = processKeyString(sample.key);
+    const id = sample.key.id;
     const decision = decide(previous.get(id), sample, nowMs, thr, { replicaKbInUse });
     if (decision.action === "enable") replicaKbInUse += decision.replicaKb ?? 0;
     if (decision.action === "disable") replicaKbInUse -= replicaCostKb(sample) ?? 0;

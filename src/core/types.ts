@@ -56,7 +56,16 @@ export interface ProcessKey {
   startTime: number;
 }
 
-export interface ProcessInfo extends ProcessKey {
+/**
+ * A ProcessKey that carries its text (processKeyString), made once where the
+ * process is read: a tick looks each process up in several Maps, and a new
+ * string for every lookup was most of a tick's garbage.
+ */
+export interface KeyedProcess extends ProcessKey {
+  readonly id: string;
+}
+
+export interface ProcessInfo extends KeyedProcess {
   /** comm as the kernel reports it: untrusted, may hold control bytes. */
   name: string;
   /** One-letter state from /proc/PID/stat (R, S, D, T, t, Z, ...). */
@@ -72,30 +81,19 @@ export interface ProcessInfo extends ProcessKey {
   kernelThread: boolean;
 }
 
-/**
- * The keys made lately, by pid: a tick asks for the key of each of 2000
- * processes several times over, and a new string each time was 0.6 MB of a
- * tick's garbage, second only to the JSON line (V8's sampling heap profile).
- * The memo is invisible from outside (same pid and start time, same text)
- * and bounded: it starts over once it holds more entries than any pid table
- * needs.
- */
-const recentKeys = new Map<number, { startTime: number; key: string }>();
-const RECENT_KEYS_MAX = 32_768;
-
+/** "pid@startTime": a ProcessKey as text, the key of the per-process Maps. */
 export function processKeyString(key: ProcessKey): string {
-  const known = recentKeys.get(key.pid);
-  if (known !== undefined && known.startTime === key.startTime) return known.key;
-  const text = `${key.pid}@${key.startTime}`;
-  if (known !== undefined) {
-    // The pid was reused: the entry now names the new process.
-    known.startTime = key.startTime;
-    known.key = text;
-  } else {
-    if (recentKeys.size >= RECENT_KEYS_MAX) recentKeys.clear();
-    recentKeys.set(key.pid, { startTime: key.startTime, key: text });
-  }
-  return text;
+  return `${key.pid}@${key.startTime}`;
+}
+
+/** A ProcessKey with its text, made once. */
+export function keyed(key: ProcessKey): KeyedProcess {
+  return { pid: key.pid, startTime: key.startTime, id: processKeyString(key) };
+}
+
+/** Whether two keys name the same process. */
+export function sameProcess(a: ProcessKey, b: ProcessKey): boolean {
+  return a.pid === b.pid && a.startTime === b.startTime;
 }
 
 // ---------------------------------------------------------------- counters

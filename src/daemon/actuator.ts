@@ -12,6 +12,7 @@
  *   kernel call, where fewer than 2 nodes have CPUs.
  * It remembers what it turned on, so the daemon can undo exactly that (undo.ts).
  */
+import { errorMessage } from "../core/error_message.ts";
 import type { EventLog } from "../core/events.ts";
 import type { ActionKind } from "../core/snapshot.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
@@ -115,7 +116,7 @@ export class Actuator {
     // A stuck process waits out its pause; #confirm then skips it while it is stopped.
     if (this.#stuck.holds(target)) return;
     const done = work().catch((error) => {
-      this.#events.emit("error", `${label(target)}: ${String(error)}`, target.pid);
+      this.#events.emit("error", `${label(target)}: ${errorMessage(error)}`, target.pid);
     }).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, done);
   }

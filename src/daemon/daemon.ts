@@ -10,10 +10,9 @@ import { selectManageable } from "../core/discovery.ts";
 import { EventLog, type EventSink } from "../core/events.ts";
 import { replicationMask } from "../core/replication_mask.ts";
 import type { Snapshot } from "../core/snapshot.ts";
-import type { ProcessKey } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
 import { type Config, isExcludedName } from "../config.ts";
-import type { DaemonControl } from "./control.ts";
+import type { Command, DaemonControl } from "./control.ts";
 import type { Host } from "../host.ts";
 import { Actuator } from "./actuator.ts";
 import { label } from "./managed.ts";
@@ -58,7 +57,12 @@ export class Daemon implements DaemonControl {
     this.#host = host;
     this.#config = config;
     this.#selfPid = options.selfPid ?? Deno.pid;
-    this.#live = { topology: at.topology, mitosis: at.mitosis, updateMs: config.updateIntervalMs };
+    this.#live = {
+      topology: at.topology,
+      mitosis: at.mitosis,
+      updateMs: config.updateIntervalMs,
+      autoHeld: false,
+    };
     this.events = new EventLog(() => host.clock.wallNow(), options.eventSink ?? null);
     this.#enforcing = at.privileges.root && at.detection.present;
     this.#ledger = new OwnershipLedger(
@@ -269,28 +273,9 @@ export class Daemon implements DaemonControl {
 
   // ------------------------------------------------------------ DaemonControl
 
-  remeasure(): void {
-    this.#operator.remeasure();
-  }
-
-  cacheAdd(pages: number): void {
-    this.#operator.cacheAdd(pages);
-  }
-
-  cacheDrain(): void {
-    this.#operator.cacheDrain();
-  }
-
-  toggleMode(): void {
-    this.#operator.toggleMode();
-  }
-
-  pin(key: ProcessKey, state: "on" | "off" | null): void {
-    this.#operator.pin(key, state);
-  }
-
-  setUpdateInterval(ms: number): void {
-    this.#operator.setUpdateInterval(ms);
+  act(command: Command): void {
+    if (command.kind === "stop") this.stop(command.reason);
+    else this.#operator.act(command);
   }
 
   stop(reason: string): void {

@@ -1,7 +1,7 @@
 /**
  * The --log sink that survives its file: a full disk, a FIFO whose reader
  * left, /dev/full, an NFS server gone. A failed write never reaches the
- * daemon's loop (where it used to end the process without its undo); the
+ * daemon's loop (where it would end the process without its undo); the
  * log is reported as stopped once, with the reason, and reopened on a later
  * write once `retryMs` has passed. Lines in between are counted, not kept:
  * the snapshots still carry every event, and an unbounded backlog is how a

@@ -1,5 +1,5 @@
 /**
- * The operator's /proc/mitosis commands (the seed daemon's keys): cache top-up
+ * The operator's /proc/mitosis commands (the keys c, d, m): cache top-up
  * and drain, mode toggle. Remembers the `mode` and `inherit` values found at
  * start so that exactly what waspd changed is restored on exit; each found
  * value is also put on the ownership record before the first write that

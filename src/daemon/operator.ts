@@ -1,15 +1,15 @@
 /**
- * The operator's commands to a running daemon (the TUI's keys, DaemonControl
- * but `stop`): each starts its work and returns; the outcome is an event in
- * a later snapshot.
+ * The operator's commands to a running daemon (the TUI's keys but `stop`):
+ * each starts its work and returns; the outcome is an event in a later
+ * snapshot.
  */
+import { errorMessage } from "../core/error_message.ts";
 import type { EventLog } from "../core/events.ts";
 import type { ProcessInfo, ProcessKey } from "../core/types.ts";
 import { clampUpdateInterval } from "../core/update_interval.ts";
 import type { Host } from "../host.ts";
 import type { Actuator } from "./actuator.ts";
 import { label } from "./managed.ts";
-import type { DaemonControl } from "./control.ts";
 import type { LatencyState } from "./latency_state.ts";
 import type { MitosisOperations } from "./operations.ts";
 import type { PtlScheduler } from "./ptl.ts";
@@ -28,52 +28,98 @@ export interface OperatorParts {
   enforcing: boolean;
 }
 
-export class Operator implements Omit<DaemonControl, "stop"> {
-  readonly #p: OperatorParts;
+/** Carries out one operator action; the command holds its arguments. */
+type Action = (p: OperatorParts, command: never) => void;
 
-  constructor(parts: OperatorParts) {
-    this.#p = parts;
-  }
-
-  remeasure(): void {
-    this.#p.latency.askedToRemeasure();
-    this.#p.ptl.requestNow();
-    this.#p.ptl.poll();
-    this.#p.events.emit("probe", "PTL re-measurement requested");
-  }
-
-  cacheAdd(pages: number): void {
-    void this.#p.ops.cacheAdd(pages, this.#p.live.mitosis);
-  }
-
-  cacheDrain(): void {
-    void this.#p.ops.cacheDrain();
-  }
-
-  toggleMode(): void {
-    void this.#p.ops.toggleMode(this.#p.live.mitosis);
-  }
-
-  pin(key: ProcessKey, state: "on" | "off" | null): void {
-    const { host, events, actuator } = this.#p;
-    const target = { ...key, name: this.#p.process(key)?.name ?? "?" };
+/**
+ * The operator's actions by name: adding one here (and a key row in
+ * ui/bindings.ts that names it) is all a new daemon key takes, since
+ * OperatorCommand is derived from this table.
+ */
+const ACTIONS = {
+  /** Re-measure the PTL latency matrix now. */
+  remeasure(p: OperatorParts): void {
+    p.latency.askedToRemeasure();
+    p.ptl.requestNow();
+    p.ptl.poll();
+    p.events.emit("probe", "PTL re-measurement requested");
+  },
+  /** Raise the page-table cache by `pages` per node. */
+  cacheAdd(p: OperatorParts, c: { readonly pages: number }): void {
+    void p.ops.cacheAdd(c.pages, p.live.mitosis);
+  },
+  /** Drain the page-table cache. */
+  cacheDrain(p: OperatorParts): void {
+    void p.ops.cacheDrain();
+  },
+  /** Toggle /proc/mitosis/mode between -1 and 1. */
+  toggleMode(p: OperatorParts): void {
+    void p.ops.toggleMode(p.live.mitosis);
+  },
+  /** Pin a process on or off (manual control); null unpins. */
+  pin(
+    p: OperatorParts,
+    c: { readonly pid: number; readonly start_time: number; readonly state: "on" | "off" | null },
+  ): void {
+    const { host, events, actuator } = p;
+    const key: ProcessKey = { pid: c.pid, startTime: c.start_time };
+    const state = c.state;
+    const target = { ...key, name: p.process(key)?.name ?? "?" };
     void host.pins.set(key, state, host.clock.wallNow()).then(() => {
       events.emit(
         "pin",
         `${label(target)} ${state === null ? "unpinned" : `pinned ${state}`}`,
         key.pid,
       );
-      if (!this.#p.enforcing || state === null) return;
-      if (state === "on") actuator.enable(target, "pinned on by hand", this.#p.latency.array);
+      if (!p.enforcing || state === null) return;
+      if (state === "on") actuator.enable(target, "pinned on by hand", p.latency.array);
       else actuator.disable(target, "pinned off by hand");
-    }).catch((error) => events.emit("error", `pin failed: ${String(error)}`, key.pid));
-  }
-
-  setUpdateInterval(ms: number): void {
-    const next = clampUpdateInterval(ms);
-    const live = this.#p.live;
+    }).catch((error) => events.emit("error", `pin failed: ${errorMessage(error)}`, key.pid));
+  },
+  /** Change the sampling interval, clamped to sane bounds. */
+  setUpdateInterval(p: OperatorParts, c: { readonly ms: number }): void {
+    const next = clampUpdateInterval(c.ms);
+    const live = p.live;
     if (next === live.updateMs) return; // a repeat changes nothing: no event either
     live.updateMs = next;
-    this.#p.events.emit("info", `update interval ${live.updateMs} ms`);
+    p.events.emit("info", `update interval ${live.updateMs} ms`);
+  },
+  /**
+   * Hold the policy's own decisions (it only says what it would do) until
+   * asked again; pins, by hand or from the pins file, still act.
+   */
+  toggleAuto(p: OperatorParts): void {
+    if (!p.enforcing) {
+      p.events.emit("info", "waspd only advises here: there are no automatic decisions to hold");
+      return;
+    }
+    p.live.autoHeld = !p.live.autoHeld;
+    p.events.emit(
+      "info",
+      p.live.autoHeld
+        ? "automatic decisions held: the policy only advises until `a` is pressed again"
+        : "automatic decisions resumed",
+    );
+  },
+} satisfies Record<string, Action>;
+
+type Actions = typeof ACTIONS;
+type ArgsOf<F> = F extends (p: OperatorParts, command: infer C) => void ? C : never;
+
+/** An operator action by name, with its arguments. */
+export type OperatorCommand = {
+  [K in keyof Actions]: { readonly kind: K } & ArgsOf<Actions[K]>;
+}[keyof Actions];
+
+export class Operator {
+  readonly #p: OperatorParts;
+
+  constructor(parts: OperatorParts) {
+    this.#p = parts;
+  }
+
+  act(command: OperatorCommand): void {
+    // Each action takes the command of its own kind, which TS cannot follow through the index.
+    (ACTIONS[command.kind] as (p: OperatorParts, c: OperatorCommand) => void)(this.#p, command);
   }
 }

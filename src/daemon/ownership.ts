@@ -344,27 +344,37 @@ export async function takeOverOwnership(
         break;
     }
   }
-  if (previous.inheritFound !== undefined && deps.enforcing && claims) {
-    const found = previous.inheritFound;
-    const ok = (await deps.restoreInherit?.(found)) ?? false;
+  // The Mitosis settings the previous waspd changed and never put back: each
+  // is restored to the value it found, then forgotten from the record.
+  const settings = [
+    {
+      kind: "inherit",
+      found: previous.inheritFound,
+      restore: deps.restoreInherit,
+      change: "written 0",
+      forget: () => ledger.inheritWritten(null),
+    },
+    {
+      kind: "mode",
+      found: previous.modeFound,
+      restore: deps.restoreMode,
+      change: "changed",
+      forget: () => ledger.modeWritten(null),
+    },
+  ] as const;
+  for (const setting of settings) {
+    const found = setting.found;
+    if (found === undefined || !deps.enforcing || !claims) continue;
+    const ok = (await setting.restore?.(found)) ?? false;
     deps.report(
-      ok ? "inherit" : "error",
-      `ownership: /proc/mitosis/inherit ${ok ? "restored" : "could not be restored"} to ${found} ` +
-        `(written 0 by waspd pid ${previous.ownerPid}, which exited without its undo)`,
+      ok ? setting.kind : "error",
+      `ownership: /proc/mitosis/${setting.kind} ${
+        ok ? "restored" : "could not be restored"
+      } to ${found} ` +
+        `(${setting.change} by waspd pid ${previous.ownerPid}, which exited without its undo)`,
       null,
     );
-    if (ok) ledger.inheritWritten(null);
-  }
-  if (previous.modeFound !== undefined && deps.enforcing && claims) {
-    const found = previous.modeFound;
-    const ok = (await deps.restoreMode?.(found)) ?? false;
-    deps.report(
-      ok ? "mode" : "error",
-      `ownership: /proc/mitosis/mode ${ok ? "restored" : "could not be restored"} to ${found} ` +
-        `(changed by waspd pid ${previous.ownerPid}, which exited without its undo)`,
-      null,
-    );
-    if (ok) ledger.modeWritten(null);
+    if (ok) setting.forget();
   }
   ledger.save();
   return verdicts;

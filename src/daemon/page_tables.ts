@@ -5,8 +5,7 @@
  * a few per tick, each at most once a REFRESH_TICKS, so that every row of the
  * snapshot gets a size without a tick reading thousands of status files.
  */
-import type { ProcessKey } from "../core/types.ts";
-import { processKeyString } from "../core/types.ts";
+import type { KeyedProcess, ProcessKey } from "../core/types.ts";
 
 /** Processes out of play read per tick, at most. */
 export const OUT_OF_PLAY_PER_TICK = 16;
@@ -35,7 +34,7 @@ export class PageTables {
    * the others as their turn comes. Processes not listed are forgotten.
    */
   update(
-    processes: readonly ProcessKey[],
+    processes: readonly KeyedProcess[],
     inPlay: (key: string) => boolean,
   ): Map<string, number | null> {
     this.#tick++;
@@ -43,7 +42,7 @@ export class PageTables {
     const sizes = new Map<string, number | null>();
     let budget = OUT_OF_PLAY_PER_TICK;
     for (const process of processes) {
-      const key = processKeyString(process);
+      const key = process.id;
       let known = this.#known.get(key);
       const due = known === undefined || this.#tick - known.tick >= REFRESH_TICKS;
       if (this.#read !== null && (inPlay(key) || (due && budget > 0))) {

@@ -7,7 +7,6 @@
 import type { PolicySample } from "../core/policy.ts";
 import { counterRates, faultRates } from "../core/rates.ts";
 import type { CounterReading, ProcessInfo } from "../core/types.ts";
-import { processKeyString } from "../core/types.ts";
 import { isStopped } from "../core/process_state.ts";
 
 export interface ProcessSignals {
@@ -37,7 +36,7 @@ export function signalsOf(
   dtMs: number,
 ): ProcessSignals[] {
   return managed.map((process) => {
-    const key = processKeyString(process);
+    const key = process.id;
     const rates = counterRates(previousReadings.get(key) ?? null, readings.get(key) ?? null, dtMs);
     const faults = faultRates(previousProcesses.get(key) ?? null, process, dtMs);
     const nodes = replicas?.get(process.pid) ?? null;
@@ -70,7 +69,7 @@ export interface ProcessStanding {
 
 export function policySampleOf(s: ProcessSignals, standing: ProcessStanding): PolicySample {
   return {
-    key: { pid: s.process.pid, startTime: s.process.startTime },
+    key: s.process,
     mar: s.mar,
     dtlb: s.dtlbRatio,
     replicated: s.replicated,

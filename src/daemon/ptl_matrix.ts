@@ -4,11 +4,12 @@
  * measured yet is a failed cell ("not measured yet"), never a figure.
  */
 import type { CellFigure, PtlCell, PtlMeasurement, Topology } from "../core/types.ts";
+import { ptlColNodes, ptlRowNodes } from "../core/ptl_axes.ts";
 
 /** Every cell: rows are nodes with CPUs, columns nodes with memory (as the full chase). */
 export function cellsOf(topology: Topology): PtlCell[] {
-  const rows = topology.nodes.filter((n) => n.cpus.length > 0).map((n) => n.id);
-  const cols = topology.nodes.filter((n) => (n.memTotalKb ?? 0) > 0).map((n) => n.id);
+  const rows = ptlRowNodes(topology).map((n) => n.id);
+  const cols = ptlColNodes(topology).map((n) => n.id);
   return rows.flatMap((row) => cols.map((col) => ({ row, col })));
 }
 

@@ -20,13 +20,12 @@ import {
   steeringJson,
 } from "../core/snapshot.ts";
 import type {
+  KeyedProcess,
   MitosisState,
-  ProcessKey,
   PtlMeasurement,
   Steering,
   Topology,
 } from "../core/types.ts";
-import { processKeyString } from "../core/types.ts";
 import { maskOfNodes } from "../core/replication_mask.ts";
 import type { ProcessSignals } from "./policy_inputs.ts";
 
@@ -36,7 +35,7 @@ export interface SnapshotParts {
   capabilities: CapabilitiesJson;
   signals: readonly ProcessSignals[];
   decisions: ReadonlyMap<string, PolicyDecision>;
-  pinOf: (key: ProcessKey) => "on" | "off" | null;
+  pinOf: (key: KeyedProcess) => "on" | "off" | null;
   counterSource: string | null;
   hasCounters: (key: string) => boolean;
   /** Page-table size by process key, KiB (null = unknown). */
@@ -53,7 +52,7 @@ export interface SnapshotParts {
 
 export function composeSnapshot(p: SnapshotParts): Snapshot {
   const processes = p.signals.map((s) => {
-    const key = processKeyString(s.process);
+    const key = s.process.id;
     return processJsonOf(
       s,
       p.decisions.get(key),
@@ -64,7 +63,7 @@ export function composeSnapshot(p: SnapshotParts): Snapshot {
     );
   });
   const decisions = p.signals.flatMap((s) => {
-    const d = p.decisions.get(processKeyString(s.process));
+    const d = p.decisions.get(s.process.id);
     const row = d === undefined ? null : decisionJsonOf(s, d);
     return row === null ? [] : [row];
   });

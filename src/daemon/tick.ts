@@ -4,6 +4,7 @@
  * readings, the statuses already reported). The loop around it, the start
  * and the undo are the Daemon's.
  */
+import { errorMessage } from "../core/error_message.ts";
 import { capabilitiesJson } from "../core/capabilities.ts";
 import { selectManageable } from "../core/discovery.ts";
 import type { EventLog } from "../core/events.ts";
@@ -17,6 +18,7 @@ import {
 import { ptlMethodJson, type Snapshot } from "../core/snapshot.ts";
 import type {
   CounterReading,
+  KeyedProcess,
   MitosisDetection,
   MitosisState,
   ProcessInfo,
@@ -43,6 +45,8 @@ export interface LiveMachine {
   mitosis: MitosisState | null;
   /** Changed by the operator (`+`/`-`). */
   updateMs: number;
+  /** The operator holds the policy's own decisions (`a`): it advises; pins still act. */
+  autoHeld: boolean;
 }
 
 export interface TickerParts {
@@ -106,7 +110,7 @@ export class Ticker {
     try {
       all = await host.processes();
     } catch (error) {
-      events.emit("error", `reading processes failed: ${String(error)}`);
+      events.emit("error", `reading processes failed: ${errorMessage(error)}`);
     }
     const { managed } = selectManageable(
       all,
@@ -125,8 +129,7 @@ export class Ticker {
     const dtMs = this.#lastSampleMs === null ? 0 : now - this.#lastSampleMs;
     const signals = signalsOf(managed, readings, this.#readings, this.#processes, replicas, dtMs);
 
-    const advisory = !this.#p.enforcing;
-    const pinOf = (k: ProcessKey) => pins.get(processKeyString(k))?.state ?? null;
+    const pinOf = (k: KeyedProcess) => pins.get(k.id)?.state ?? null;
     const counterStatus = host.counters.status();
     // The counters say what they count: a reason names software signals as such.
     const thresholds = { ...this.#thresholds(), signals: counterStatus.signals };
@@ -134,35 +137,35 @@ export class Ticker {
     // tables are read every tick; the others' only now and then.
     const inPlay = new Set(
       signals.filter((s) => {
-        const key = processKeyString(s.process);
+        const key = s.process.id;
         return s.replicated === true || this.#policy.get(key)?.on === true ||
           pins.has(key) || classify(s.mar, s.dtlbRatio, thresholds) === "above";
-      }).map((s) => processKeyString(s.process)),
+      }).map((s) => s.process.id),
     );
     const pteKb = this.#pageTables.update(managed, (key) => inPlay.has(key));
     // Replicas go only to nodes with CPUs (core/replication_mask.ts).
     const nodes = live.topology.nodes.filter((n) => n.cpus.length > 0).length;
     const samples = signals.map((s) => {
-      const key = processKeyString(s.process);
+      const key = s.process.id;
       return policySampleOf(s, {
         pinned: pinOf(s.process),
         stuck: actuator.holds(s.process, s.process.state),
         ownedByWaspd: actuator.enabled.has(key),
-        advisory,
+        advisory: this.#advisory(pinOf(s.process)),
         pteKb: pteKb.get(key) ?? null,
         nodes,
       });
     });
     const round = decideAll(this.#policy, samples, now, thresholds);
     for (const s of signals) {
-      const d = round.decisions.get(processKeyString(s.process));
-      if (d !== undefined) this.#act(s.process, d);
+      const d = round.decisions.get(s.process.id);
+      if (d !== undefined) this.#act(s.process, d, pinOf(s.process));
     }
     // A process that exited took its replicas with it: nothing to undo later.
     for (const gone of round.gone) actuator.forget(gone.key);
     this.#policy = round.states;
     this.#readings = new Map(readings);
-    this.#processes = new Map(managed.map((p) => [processKeyString(p), p]));
+    this.#processes = new Map(managed.map((p) => [p.id, p]));
     this.#lastSampleMs = now;
 
     const mask = replicationMask(live.topology);
@@ -221,9 +224,14 @@ export class Ticker {
     return excluded;
   }
 
-  #act(process: ProcessInfo, d: PolicyDecision): void {
+  /** Whether the policy only says what it would do for a process pinned so. */
+  #advisory(pinned: "on" | "off" | null): boolean {
+    return !this.#p.enforcing || (this.#p.live.autoHeld && pinned === null);
+  }
+
+  #act(process: ProcessInfo, d: PolicyDecision, pinned: "on" | "off" | null): void {
     const { events, actuator } = this.#p;
-    const key = processKeyString(process);
+    const key = process.id;
     const target = { pid: process.pid, startTime: process.startTime, name: process.name };
     if (
       this.#statuses.get(key) !== d.status && (d.status === "watch" || d.status === "candidate")
@@ -232,7 +240,7 @@ export class Ticker {
     }
     this.#statuses.set(key, d.status);
     if (d.action === "none") return;
-    if (!this.#p.enforcing) {
+    if (this.#advisory(pinned)) {
       events.emit("decision", `${label(target)}: ${d.reason}`, process.pid);
       return;
     }

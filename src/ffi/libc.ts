@@ -29,6 +29,14 @@ export const SYS = {
   getdents64: 217,
 } as const;
 
+/**
+ * libc's syscall(long number, ...) bound with these argument types after the
+ * number; it returns a long (-1 and errno on failure).
+ */
+function syscall<const P extends readonly Deno.NativeType[]>(...args: P) {
+  return { name: "syscall", parameters: ["i64", ...args], result: "i64" } as const;
+}
+
 const SYMBOLS = {
   /** int *__errno_location(void) */
   __errno_location: { parameters: [], result: "pointer" },
@@ -45,43 +53,19 @@ const SYMBOLS = {
     result: "i32",
   },
   /** long syscall(SYS_perf_event_open, struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd, unsigned long flags) */
-  syscall_perf_event_open: {
-    name: "syscall",
-    parameters: ["i64", "buffer", "i64", "i64", "i64", "u64"],
-    result: "i64",
-  },
+  syscall_perf_event_open: syscall("buffer", "i64", "i64", "i64", "u64"),
   /** long syscall(SYS_mbind, void *addr, unsigned long len, int mode, const unsigned long *nodemask, unsigned long maxnode, unsigned flags) */
-  syscall_mbind: {
-    name: "syscall",
-    parameters: ["i64", "pointer", "u64", "i64", "buffer", "u64", "u64"],
-    result: "i64",
-  },
+  syscall_mbind: syscall("pointer", "u64", "i64", "buffer", "u64", "u64"),
   /** long syscall(SYS_get_mempolicy, int *mode, unsigned long *nodemask, unsigned long maxnode, void *addr, unsigned long flags) */
-  syscall_get_mempolicy: {
-    name: "syscall",
-    parameters: ["i64", "buffer", "buffer", "u64", "pointer", "u64"],
-    result: "i64",
-  },
+  syscall_get_mempolicy: syscall("buffer", "buffer", "u64", "pointer", "u64"),
   /** long syscall(SYS_move_pages, pid_t pid, unsigned long count, void **pages, const int *nodes, int *status, int flags) */
-  syscall_move_pages: {
-    name: "syscall",
-    parameters: ["i64", "i64", "u64", "buffer", "buffer", "buffer", "i64"],
-    result: "i64",
-  },
+  syscall_move_pages: syscall("i64", "u64", "buffer", "buffer", "buffer", "i64"),
   /** long syscall(SYS_sched_setaffinity / SYS_sched_getaffinity, pid_t pid, size_t len, cpu_set_t *mask) */
-  syscall_affinity: {
-    name: "syscall",
-    parameters: ["i64", "i64", "u64", "buffer"],
-    result: "i64",
-  },
+  syscall_affinity: syscall("i64", "u64", "buffer"),
   /** long syscall(SYS_getdents64, unsigned int fd, struct linux_dirent64 *dirp, unsigned int count) */
-  syscall_getdents64: {
-    name: "syscall",
-    parameters: ["i64", "i64", "buffer", "u64"],
-    result: "i64",
-  },
+  syscall_getdents64: syscall("i64", "buffer", "u64"),
   /** long syscall(SYS_gettid) */
-  syscall_0: { name: "syscall", parameters: ["i64"], result: "i64" },
+  syscall_0: syscall(),
   /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) */
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
   /** int munmap(void *addr, size_t length) */

@@ -24,44 +24,55 @@ export interface ServerStats {
   timeouts: Record<TimeoutPhase, number>;
 }
 
+/** The one-number families: name, type, help, and the count it shows. */
+const SCALARS: readonly (readonly [string, Family["type"], string, (s: ServerStats) => number])[] =
+  [
+    [
+      "waspd_http_connections_open",
+      "gauge",
+      "Connections the /metrics server holds now, this scrape's included",
+      (s) => s.open,
+    ],
+    [
+      "waspd_http_connections_max",
+      "gauge",
+      "The most connections the /metrics server holds at once",
+      (s) => s.max,
+    ],
+    [
+      "waspd_http_connections_total",
+      "counter",
+      "Connections accepted by the /metrics server",
+      (s) => s.accepted,
+    ],
+    [
+      "waspd_http_connections_rejected_total",
+      "counter",
+      "Connections closed because the cap was reached",
+      (s) => s.rejected,
+    ],
+    [
+      "waspd_http_accept_errors_total",
+      "counter",
+      "Failed accepts (EMFILE, ENFILE...), each followed by a back-off",
+      (s) => s.acceptErrors,
+    ],
+    [
+      "waspd_http_bind_failures_total",
+      "counter",
+      "Failed attempts to bind the --metrics address before it was bound",
+      (s) => s.bindFailures,
+    ],
+  ];
+
 export function serverFamilies(s: Readonly<ServerStats>): Family[] {
   return [
-    {
-      name: "waspd_http_connections_open",
-      type: "gauge",
-      help: "Connections the /metrics server holds now, this scrape's included",
-      samples: [{ value: s.open }],
-    },
-    {
-      name: "waspd_http_connections_max",
-      type: "gauge",
-      help: "The most connections the /metrics server holds at once",
-      samples: [{ value: s.max }],
-    },
-    {
-      name: "waspd_http_connections_total",
-      type: "counter",
-      help: "Connections accepted by the /metrics server",
-      samples: [{ value: s.accepted }],
-    },
-    {
-      name: "waspd_http_connections_rejected_total",
-      type: "counter",
-      help: "Connections closed because the cap was reached",
-      samples: [{ value: s.rejected }],
-    },
-    {
-      name: "waspd_http_accept_errors_total",
-      type: "counter",
-      help: "Failed accepts (EMFILE, ENFILE...), each followed by a back-off",
-      samples: [{ value: s.acceptErrors }],
-    },
-    {
-      name: "waspd_http_bind_failures_total",
-      type: "counter",
-      help: "Failed attempts to bind the --metrics address before it was bound",
-      samples: [{ value: s.bindFailures }],
-    },
+    ...SCALARS.map(([name, type, help, value]): Family => ({
+      name,
+      type,
+      help,
+      samples: [{ value: value(s) }],
+    })),
     {
       name: "waspd_http_timeouts_total",
       type: "counter",

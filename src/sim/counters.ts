@@ -12,7 +12,6 @@
  * tick boundaries would see a change made during the tick spread over the next.
  */
 import type { CounterReading, CounterStatus, ProcessInfo, SignalKind } from "../core/types.ts";
-import { processKeyString } from "../core/types.ts";
 import type { Clock, CounterSource } from "../host.ts";
 import { countsBetween, findLive, walkCyclesPerWalk, type Workload } from "./workload_model.ts";
 
@@ -72,14 +71,14 @@ export class SimCounterSource implements CounterSource {
     const readings = new Map<string, CounterReading>();
     if (this.#closed) return readings;
     const nowMs = this.#clock.now();
-    const wanted = new Set(targets.map(processKeyString));
+    const wanted = new Set(targets.map((t) => t.id));
     // Close first: counters of exited or dropped targets free fds for new ones.
     for (const [key, open] of this.#open) {
       const stillLive = findLive([open.workload], open.workload, nowMs) !== null;
       if (!wanted.has(key) || !stillLive) this.#open.delete(key);
     }
     for (const target of targets) {
-      const key = processKeyString(target);
+      const key = target.id;
       if (this.#open.has(key)) continue;
       const workload = findLive(this.#scenario, target, nowMs);
       if (workload === null) continue; // gone or never existed: no reading, not a zero one

@@ -30,6 +30,7 @@ import {
   SIM_PIDS,
   type Workload,
 } from "./workloads.ts";
+import { errorMessage } from "../core/error_message.ts";
 
 export interface SimHostOptions {
   nodes?: number;
@@ -157,9 +158,7 @@ export class SimHost implements Host {
       this.#savedNowMs = machine.nowMs;
       this.#lastSaveFailure = null;
     } catch (error) {
-      const failure = `simulated state: cannot write ${this.#stateFile}: ${
-        (error as Error).message
-      }`;
+      const failure = `simulated state: cannot write ${this.#stateFile}: ${errorMessage(error)}`;
       if (failure !== this.#lastSaveFailure) this.#warnings.push(failure);
       this.#lastSaveFailure = failure;
     }

@@ -117,7 +117,7 @@ export class SimMitosisKernel {
 
   /**
    * fork(): the child gets its parent's replication when `inherit` is 1.
-   * ASSUMED from the name and the seed daemon's use of it (it writes 0 so
+   * ASSUMED from the name and the Mitosis reference daemon's use of it (it writes 0 so
    * that children do not inherit behind its policy's back); not observed.
    */
   forkProcess(parentPid: number, child: { pid: number; name?: string }): void {

@@ -18,6 +18,7 @@ import type {
 } from "../host.ts";
 import type { SeededRng } from "./rng.ts";
 import { median } from "../core/stats.ts";
+import { ptlColNodes, ptlRowNodes } from "../core/ptl_axes.ts";
 
 /** Local page-walk load latency of the simulated machine, ns. */
 export const BASE_LOCAL_NS = 90;
@@ -102,8 +103,8 @@ export class SimProber implements Prober, PtlRefresher {
     const startedAtMs = this.#clock.wallNow();
     const startMs = this.#clock.now();
     const rounds = Math.max(1, Math.floor(options.rounds ?? DEFAULT_ROUNDS));
-    const rowNodes = topology.nodes.filter((n) => n.cpus.length > 0);
-    const colNodes = topology.nodes.filter((n) => (n.memTotalKb ?? 0) > 0);
+    const rowNodes = ptlRowNodes(topology);
+    const colNodes = ptlColNodes(topology);
     const colIndex = (id: number) => topology.nodes.findIndex((n) => n.id === id);
     // The real prober's rule, so `waspd --sim probe` explains the same choice.
     const bufferBytes = chooseBufferBytes(

@@ -7,7 +7,7 @@
  * access rate and dTLB miss ratio), so cumulative counts are exact integrals:
  * the MAR a consumer derives from two readings is exactly the model's.
  */
-import type { ProcessInfo, ProcessKey } from "../core/types.ts";
+import { type ProcessInfo, type ProcessKey, processKeyString } from "../core/types.ts";
 
 /** One constant stretch of activity. */
 export interface Phase {
@@ -122,6 +122,7 @@ export function processInfoAt(w: Workload, tMs: number): ProcessInfo {
   return {
     pid: w.pid,
     startTime: w.startTime,
+    id: processKeyString(w),
     name: w.name,
     state: w.state,
     ppid: w.ppid,

@@ -46,32 +46,18 @@ export const BURST_EVERY_MS = 20_000;
 /** stream and gups start again (new pids: +100 per epoch) every this long. */
 export const EPOCH_MS = 600_000;
 
-type Draft =
-  & Omit<
-    Workload,
-    | "startTime"
-    | "cmdline"
-    | "kernelThread"
-    | "multiplexShare"
-    | "minorFaultsPerS"
-    | "majorFaultsPerS"
-    | "pteKb"
-    | "walkCyclesPerWalk"
-    | "replicationGain"
-  >
-  & Partial<
-    Pick<
-      Workload,
-      | "cmdline"
-      | "kernelThread"
-      | "multiplexShare"
-      | "minorFaultsPerS"
-      | "majorFaultsPerS"
-      | "pteKb"
-      | "walkCyclesPerWalk"
-      | "replicationGain"
-    >
-  >;
+/** Workload fields a draft may leave out: `workload` fills them in. */
+type Defaulted =
+  | "cmdline"
+  | "kernelThread"
+  | "multiplexShare"
+  | "minorFaultsPerS"
+  | "majorFaultsPerS"
+  | "pteKb"
+  | "walkCyclesPerWalk"
+  | "replicationGain";
+
+type Draft = Omit<Workload, "startTime" | Defaulted> & Partial<Pick<Workload, Defaulted>>;
 
 /**
  * Page tables of a process whose memory is mapped with 4 KiB pages: 8 bytes

@@ -3,8 +3,9 @@
  * file so the running daemon (which reads it each tick) and the one-shot
  * commands share them.
  *
- * The file is read as hostile input (issue 13): through the state-file
- * reader (a regular file only, never blocking, 1 MiB at most), its content
+ * The file is read as hostile input (whoever can write it may write
+ * anything): through the state-file reader (a regular file only, never
+ * blocking, 1 MiB at most), its content
  * judged all or nothing (`decodePins`); a bad file is set aside as
  * `pins.json.bad-<time>` and reported once, never quoted. Pins of processes
  * that are gone (pid + start time) are pruned at the daemon's start
@@ -29,6 +30,7 @@ import {
 import type { PinStore } from "../host.ts";
 import { loadStateFile, ReportOnce, writeStateFile } from "./state_file.ts";
 import { dirOf, stateDirDistrust } from "./state_dir.ts";
+import { errorMessage } from "../core/error_message.ts";
 
 export const DEFAULT_PINS_PATH = "/run/waspd/pins.json";
 
@@ -141,7 +143,7 @@ export class FilePins implements PinStore {
     try {
       return { pins: live, warnings: [...warnings, ...await writePins(this.path, live)] };
     } catch (error) {
-      const why = `pins: ${this.path}: cannot write it: ${(error as Error).message}`;
+      const why = `pins: ${this.path}: cannot write it: ${errorMessage(error)}`;
       return { pins: live, warnings: [...warnings, why] };
     }
   }

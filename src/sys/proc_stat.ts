@@ -5,7 +5,7 @@
  * per tick with 2000 processes (V8's sampling heap profile), which is what
  * the daemon's heap grew by between collections.
  */
-import type { ProcessInfo } from "../core/types.ts";
+import { type ProcessInfo, processKeyString } from "../core/types.ts";
 
 /** PF_KTHREAD in the stat flags (include/linux/sched.h). */
 export const PF_KTHREAD = 0x00200000;
@@ -169,6 +169,7 @@ export function toProcessInfo(stat: ParsedStat, uid: number | null): ProcessInfo
   return {
     pid: stat.pid,
     startTime: stat.startTime,
+    id: processKeyString(stat),
     name: stat.name,
     state: stat.state,
     ppid: stat.ppid,

@@ -33,6 +33,7 @@ import {
   S_IFMT,
   S_IFREG,
 } from "../ffi/libc.ts";
+import { errorMessage } from "../core/error_message.ts";
 
 /** Largest state file waspd reads or writes. */
 export const STATE_FILE_MAX_BYTES = 1024 * 1024;
@@ -68,7 +69,7 @@ export function readStateFile(path: string, maxBytes = STATE_FILE_MAX_BYTES): St
     info = Deno.lstatSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return { kind: "missing" };
-    return { kind: "error", reason: `cannot stat it: ${(error as Error).message}` };
+    return { kind: "error", reason: `cannot stat it: ${errorMessage(error)}` };
   }
   if (!info.isFile) return { kind: "bad", reason: `not a regular file (${typeName(info)})` };
   if (info.size > maxBytes) {
@@ -172,7 +173,7 @@ function writeError(error: unknown): StateWriteError {
   if (error instanceof StateWriteError) return error;
   const code = (error as { code?: unknown }).code;
   const kind = typeof code === "string" ? code : error instanceof Error ? error.name : "Error";
-  const text = error instanceof Error ? error.message : String(error);
+  const text = errorMessage(error);
   return new StateWriteError(text.replace(/: [a-z_]+ '.*'$/s, ""), kind);
 }
 
@@ -240,7 +241,7 @@ export function loadStateFile<T>(
     return {
       value: null,
       warning: `${label}: ${path}: ${reason}; ignored (could not move it aside: ${
-        (error as Error).message
+        errorMessage(error)
       })`,
     };
   }

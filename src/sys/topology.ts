@@ -1,7 +1,7 @@
 /**
  * Reads the machine's NUMA topology from /sys and /proc (under configurable
  * roots so tests can point at fixture trees). All parsing lives in
- * topology_parse.ts; this module only reads files and collects problems.
+ * core/topology_parse.ts; this module only reads files and collects problems.
  *
  * Never throws for a missing or malformed file: the daemon must keep running
  * on odd machines, so each problem becomes a readable line in
@@ -19,7 +19,7 @@ import {
   parseProcMeminfo,
   parseRangeList,
   pickLastLevelCache,
-} from "./topology_parse.ts";
+} from "../core/topology_parse.ts";
 import { errorMessage } from "../core/error_message.ts";
 
 /** A file's text, or null when it cannot be read (the reason goes to `warnings`). */

@@ -2,10 +2,12 @@
  * UiState: what the TUI remembers between frames (selection, sort, scroll,
  * help, pause, recent events, a transient notice), and the pure reducers
  * that change it. A key press yields a new state and at most one Command;
- * tui.ts turns Commands into DaemonControl calls, so this file never talks
- * to the daemon and is tested with plain data.
+ * tui.ts hands Commands to the daemon, so this file never talks to it and is
+ * tested with plain data.
  */
 import type { EventJson, ProcessJson, Snapshot } from "../core/snapshot.ts";
+import type { Command } from "../daemon/control.ts";
+import { isActionKey, keyAction } from "./bindings.ts";
 import type { KeyName, KeyPress } from "./keys.ts";
 import { clampUpdateInterval } from "../core/update_interval.ts";
 
@@ -90,14 +92,7 @@ export function initialUiState(): UiState {
 }
 
 /** What the user asked the daemon to do. */
-export type Command =
-  | { kind: "stop"; reason: string }
-  | { kind: "remeasure" }
-  | { kind: "cacheAdd"; pages: number }
-  | { kind: "cacheDrain" }
-  | { kind: "toggleMode" }
-  | { kind: "pin"; pid: number; start_time: number; state: "on" | "off" | null }
-  | { kind: "setUpdateInterval"; ms: number };
+export type { Command };
 
 /** What a key reducer needs to know about the screen as drawn. */
 export interface KeyContext {
@@ -226,19 +221,15 @@ export function reduceKey(
     if ((key === "?" || key === "h") && ui.helpPage === 0) return none({ ...ui, helpPage: 1 });
     return none({ ...ui, helpShown: false, helpPage: 0 });
   }
+  if (isActionKey(key)) {
+    const act = keyAction(key);
+    return ask(act.command, act.notice);
+  }
   switch (key) {
     case "q":
       return ask({ kind: "stop", reason: "q pressed" }, "stop (undoing changes)");
     case "ctrl-c":
       return ask({ kind: "stop", reason: "Ctrl-C pressed" }, "stop (undoing changes)");
-    case "r":
-      return ask({ kind: "remeasure" }, "PTL re-measure");
-    case "c":
-      return ask({ kind: "cacheAdd", pages: 100 }, "page-table cache +100 pages/node");
-    case "d":
-      return ask({ kind: "cacheDrain" }, "page-table cache drain");
-    case "m":
-      return ask({ kind: "toggleMode" }, "toggle Mitosis mode");
     case "e":
     case "x":
     case "u": {

@@ -1,8 +1,9 @@
 /**
- * The TUI controller: snapshots in, frames out, keys to DaemonControl
- * calls. The logic lives in pure modules (render.ts, state.ts, keys.ts);
+ * The TUI controller: snapshots in, frames out, keys to the daemon
+ * as Commands. The logic lives in pure modules (render.ts, state.ts, keys.ts);
  * this file only wires them to a Screen, an input stream and the daemon.
  */
+import { errorMessage } from "../core/error_message.ts";
 import type { DaemonControl, SnapshotListener } from "../daemon/control.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { decodeInput } from "./keys.ts";
@@ -52,26 +53,6 @@ export function colorEnabled(env: { NO_COLOR?: string | undefined }): boolean {
   return (env.NO_COLOR ?? "") === "";
 }
 
-/** Carry out a Command on the daemon. */
-export function applyCommand(control: DaemonControl, command: Command): void {
-  switch (command.kind) {
-    case "stop":
-      return control.stop(command.reason);
-    case "remeasure":
-      return control.remeasure();
-    case "cacheAdd":
-      return control.cacheAdd(command.pages);
-    case "cacheDrain":
-      return control.cacheDrain();
-    case "toggleMode":
-      return control.toggleMode();
-    case "pin":
-      return control.pin({ pid: command.pid, startTime: command.start_time }, command.state);
-    case "setUpdateInterval":
-      return control.setUpdateInterval(command.ms);
-  }
-}
-
 /** Before the first snapshot: one centred line (q still quits). */
 function waitingFrame(size: Size): Frame {
   const text = "waspd: waiting for the first snapshot... (q quits)";
@@ -95,6 +76,7 @@ export interface TuiOptions {
   /** Resize notifications (SIGWINCH); omitted in tests. */
   onResize?: (listener: () => void) => () => void;
   color: boolean;
+  /** Milliseconds on a monotonic clock (notices age by it). */
   nowMs?: () => number;
   /** Ends the screen from outside (the daemon stopping on a signal). */
   signal?: AbortSignal;
@@ -103,11 +85,11 @@ export interface TuiOptions {
 /**
  * Run the live screen until the user quits (q, Ctrl-C) or input ends.
  * Resolves with why it ended; the terminal is restored by then. Quitting
- * calls control.stop(): the daemon's undo runs after the screen is gone,
+ * sends the daemon `stop`: its undo runs after the screen is gone,
  * so its messages land on the user's own terminal.
  */
 export async function runTui(opts: TuiOptions): Promise<string> {
-  const now = opts.nowMs ?? (() => Date.now());
+  const now = opts.nowMs ?? (() => performance.now());
   const { screen, control } = opts;
   let ui: UiState = initialUiState();
   const history = new ProcessHistory();
@@ -151,9 +133,9 @@ export async function runTui(opts: TuiOptions): Promise<string> {
       if (wasPaused && !ui.paused) shown = latest;
       if (result.command) {
         try {
-          applyCommand(control, result.command);
+          control.act(result.command);
         } catch (e) {
-          ui = { ...ui, notice: { text: `failed: ${String(e)}`, atMs: now() } };
+          ui = { ...ui, notice: { text: `failed: ${errorMessage(e)}`, atMs: now() } };
         }
         if (result.command.kind === "stop") {
           why = result.command.reason;

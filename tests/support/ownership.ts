@@ -4,7 +4,13 @@
  * otherwise.
  */
 import type { OwnedEntry } from "../../src/core/ownership_record.ts";
-import type { OwnershipLedger, TakeoverDeps } from "../../src/daemon/ownership.ts";
+import { EventLog } from "../../src/core/events.ts";
+import { MitosisOperations } from "../../src/daemon/operations.ts";
+import {
+  OwnershipLedger,
+  type TakeoverDeps,
+  takeOverOwnership,
+} from "../../src/daemon/ownership.ts";
 import { processInfo } from "./process_info.ts";
 
 export const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
@@ -34,4 +40,43 @@ export function takeoverDeps(
     disable: nothing,
     ...over,
   };
+}
+
+/**
+ * One waspd as far as the Mitosis settings go, on `control` with its record
+ * in `store`: its ledger, its operations (found values put on record before
+ * they are changed) and its takeover, with `deps(ops)` on top of
+ * takeoverDeps; what it reports is kept in `reports`. `free` is the claim's
+ * answer given to the takeover (absent: it claims as the daemon does).
+ */
+export function settingsWaspd(
+  control: ConstructorParameters<typeof MitosisOperations>[0],
+  store: ConstructorParameters<typeof OwnershipLedger>[0],
+  pid: number,
+  options: {
+    enforcing?: boolean;
+    free?: boolean;
+    deps: (ops: MitosisOperations) => Partial<TakeoverDeps>;
+  },
+) {
+  const enforcing = options.enforcing ?? true;
+  const reports: string[] = [];
+  const ledger = new OwnershipLedger(store, pid, () => 0, (kind, message) => {
+    reports.push(`${kind}: ${message}`);
+  });
+  const ops = new MitosisOperations(
+    control,
+    new EventLog(() => 0),
+    enforcing,
+    (found) => ledger.inheritWritten(found),
+    (found) => ledger.modeWritten(found),
+  );
+  const deps = takeoverDeps(ledger, reports, {
+    confirm: () => Promise.resolve(null),
+    enforcing,
+    ...options.deps(ops),
+  });
+  const takeOver = () =>
+    options.free === undefined ? takeOverOwnership(deps) : takeOverOwnership(deps, options.free);
+  return { ledger, ops, reports, takeOver };
 }

@@ -192,9 +192,12 @@ export class PrctlClient {
       );
     }
     // Getting ready waits at most the start-up timeout, or what the caller has
-    // left (the undo's budget), whichever ends first.
-    const endMs = withinMs === undefined ? Infinity : Date.now() + withinMs;
-    const startupWait = () => Math.max(0, Math.min(this.#startupTimeoutMs, endMs - Date.now()));
+    // left (the undo's budget), whichever ends first. The monotonic clock, so
+    // a wall clock set back or forward mid-call neither stretches nor cuts it;
+    // whole milliseconds, as the messages say them.
+    const endMs = withinMs === undefined ? Infinity : performance.now() + withinMs;
+    const startupWait = () =>
+      Math.max(0, Math.round(Math.min(this.#startupTimeoutMs, endMs - performance.now())));
     const startupWaitMs = startupWait();
     const secs = `${startupWaitMs / 1000} s`;
     const ready = await within(helper.ready.promise, startupWaitMs, "timeout" as const);

@@ -10,6 +10,7 @@
 import { SyscallError } from "../../ffi/errno.ts";
 import { libc } from "../../ffi/libc.ts";
 import { PR_SET_PGTABLE_REPL } from "../../core/prctl.ts";
+import { errorMessage } from "../../core/error_message.ts";
 
 /** What the helper sends this thread, and what it answers. */
 export type ThreadRequest = { id: number; mask: number; pid: number };
@@ -36,7 +37,7 @@ self.onmessage = (event: MessageEvent<ThreadRequest>) => {
     if (error instanceof SyscallError) {
       post({ type: "done", id, rc: -1, errno: error.errno });
     } else {
-      post({ type: "failed", id, message: error instanceof Error ? error.message : String(error) });
+      post({ type: "failed", id, message: errorMessage(error) });
     }
   }
   self.close();

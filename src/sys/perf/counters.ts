@@ -29,7 +29,6 @@ import type {
   ProcessInfo,
   SignalKind,
 } from "../../core/types.ts";
-import { processKeyString } from "../../core/types.ts";
 import type { CounterSource } from "../../host.ts";
 import { libc, RLIMIT_NOFILE } from "../../ffi/libc.ts";
 import { SyscallError } from "../../ffi/errno.ts";
@@ -46,6 +45,7 @@ import { fdBudget, FdLedger, raiseFdLimit } from "./fd_budget.ts";
 import type { ProcessCounters, ThreadCounters } from "./process_counters.ts";
 import { readProcess, retireThread, retireWalkCycles } from "./process_counters.ts";
 import { PerfCounter } from "./perf_counter.ts";
+import { errorMessage } from "../../core/error_message.ts";
 
 export interface CounterSourceOptions {
   /** The CPU the event table is chosen for (Topology.cpu). */
@@ -94,7 +94,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
       fdLimit = raiseFdLimit(RLIMIT_NOFILE);
     } catch (err) {
       // No libc (not Linux / x86-64): counters are simply unavailable.
-      this.#status = unavailable(signals, `no libc: ${(err as Error).message}`, null);
+      this.#status = unavailable(signals, `no libc: ${errorMessage(err)}`, null);
       return;
     }
     const env = readPerfEnvironment(this.#procRoot, root, fdLimit);
@@ -108,7 +108,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
         result = validateEventSet(set, env);
       } catch (err) {
         // The busy loop's own mmap can fail (ENOMEM): that is no verdict on the events.
-        result = { ok: false, code: null, reason: `validation failed: ${(err as Error).message}` };
+        result = { ok: false, code: null, reason: `validation failed: ${errorMessage(err)}` };
       }
       if (result.ok) {
         this.#events = set;
@@ -124,7 +124,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
       try {
         walkProblem = validateOptionalEvent(walkEvent, env);
       } catch (err) {
-        walkProblem = `validation failed: ${(err as Error).message}`;
+        walkProblem = `validation failed: ${errorMessage(err)}`;
       }
       if (walkProblem === null) this.#walkCycles = walkEvent;
     }
@@ -162,7 +162,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
     for (const [key, counters] of this.#processes) {
       if (!wanted.has(key)) this.#closeProcess(key, counters);
     }
-    const targetKeys = new Set(targets.map(processKeyString));
+    const targetKeys = new Set(targets.map((t) => t.id));
     for (const key of this.#refused) {
       if (!targetKeys.has(key)) this.#refused.delete(key);
     }
@@ -199,7 +199,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
     let planned = 0;
     const ordered = [...targets].sort((a, b) => b.rssKb - a.rssKb);
     for (const target of ordered) {
-      const key = processKeyString(target);
+      const key = target.id;
       if (this.#refused.has(key) || wanted.has(key)) continue;
       const tids = threadIds(this.#procRoot, target.pid);
       if (tids === null || tids.length === 0) continue; // gone

@@ -5,7 +5,7 @@
  * `explainOpenFailure` is pure; `readPerfEnvironment` reads the few /proc
  * files it needs under a configurable root and never throws.
  */
-import { hypervisorPresent, parseCpuinfo } from "../topology_parse.ts";
+import { hypervisorPresent, parseCpuinfo } from "../../core/topology_parse.ts";
 
 export interface PerfEnvironment {
   /** /proc/sys/kernel/perf_event_paranoid, or null when unreadable. */

@@ -5,7 +5,7 @@
  * node must not take the whole daemon down; topology.ts turns the problems
  * into `Topology.warnings`.
  */
-import type { CpuIdentity, FiveLevelPaging } from "../core/types.ts";
+import type { CpuIdentity, FiveLevelPaging } from "./types.ts";
 
 /** Largest CPU or node number accepted from a range list: guards against "0-4294967295". */
 const MAX_LIST_ID = 65535;
