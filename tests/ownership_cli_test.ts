@@ -11,8 +11,12 @@ import { runUntil, runWaspd } from "./support/waspd.ts";
 
 const SIM = ["--sim", "--json", "--time-scale", "50", "-u", "500", "-i", "600000", "-y", "1000"];
 
+/** stream: replicated early and alive for the whole simulated epoch (10 min). */
+const STREAM = 2001;
+
 interface Snapshot {
   daemon: { replicated: number };
+  processes: { pid: number; replicated: boolean | null }[];
   events: { kind: string; message: string; pid: number | null }[];
 }
 
@@ -33,16 +37,22 @@ function readJson<T>(path: string): T {
 async function killedWithReplicationOn(dir: string) {
   const first = await runUntil<Snapshot>(
     [...SIM, "--state-dir", dir],
-    (s) => s.daemon.replicated >= 1,
+    // stream, not a short-lived process the simulated clock may end before the next start.
+    (s) => s.processes.some((p) => p.pid === STREAM && p.replicated === true),
     "SIGKILL",
   );
   assert.equal(first.code, 137, "killed, so no undo ran");
   const owned = readJson<OwnedJson>(`${dir}/owned.json`);
   assert.ok(owned.entries.length >= 1, "the record names what it turned on");
-  assert.ok(owned.entries.every((e) => e.state === "on" && e.reason.length > 0));
+  // A call under way at the kill leaves its intent ("enabling", "disabling");
+  // every settled entry is "on", and the kernel still has it on.
+  assert.ok(owned.entries.every((e) => e.reason.length > 0));
+  assert.ok(owned.entries.some((e) => e.pid === STREAM && e.state === "on"));
   const replicated = readJson<SimStateJson>(`${dir}/sim-kernel.json`).processes
     .filter((p) => p.mask !== 0).map((p) => p.pid);
-  for (const e of owned.entries) assert.ok(replicated.includes(e.pid), `${e.pid} still on`);
+  for (const e of owned.entries.filter((e) => e.state === "on")) {
+    assert.ok(replicated.includes(e.pid), `${e.pid} still on`);
+  }
   return owned;
 }
 
@@ -54,11 +64,16 @@ Deno.test("SIGKILLed --sim daemon: the next one adopts what is still on, and und
     const second = await runUntil<Snapshot>([...SIM, "--state-dir", dir], () => true, "SIGTERM");
     assert.equal(second.code, 0, second.stderr);
     const events = second.snapshots.flatMap((s) => s.events);
+    assert.ok(owned.entries.some((e) => e.pid === STREAM));
     for (const e of owned.entries) {
       const said = events.filter((ev) => ev.pid === e.pid && /^ownership: /.test(ev.message));
       assert.equal(said.length, 1, JSON.stringify(events));
+      const message = said[0]?.message ?? "";
+      // A short-lived process may have ended in simulated time before the
+      // next start: forgetting it is right. stream lives on and is adopted.
+      if (e.pid !== STREAM && /^ownership: forgot .*has exited/.test(message)) continue;
       assert.match(
-        said[0]?.message ?? "",
+        message,
         new RegExp(`^ownership: adopted pid ${e.pid} .*turned on by waspd pid ${owned.owner_pid}`),
       );
       // Adopted means owned: the undo at exit turns it off.
@@ -73,7 +88,7 @@ Deno.test("SIGKILLed --sim daemon: the next one adopts what is still on, and und
 Deno.test("SIGKILLed --sim daemon: a process the new policy excludes is turned off at start", () =>
   inStateDir(async (dir) => {
     const owned = await killedWithReplicationOn(dir);
-    const first = owned.entries[0]!;
+    const first = owned.entries.find((e) => e.pid === STREAM)!;
     const sim = readJson<SimStateJson & { seed: number }>(`${dir}/sim-kernel.json`);
     assert.ok(sim.processes.some((p) => p.pid === first.pid));
     // The name to exclude: ask the resumed machine through `status`.

@@ -11,13 +11,7 @@ import { ProcessHistory } from "./history.ts";
 import { displayedProcesses, layoutFor, renderFrame } from "./render.ts";
 import { type Frame, rowOf, type Size, span } from "./render_frame.ts";
 import { installRestoreGuards, pumpInput, type Screen } from "./screen.ts";
-import {
-  absorbSnapshot,
-  type Command,
-  initialUiState,
-  reducePress,
-  type UiState,
-} from "./state.ts";
+import { absorbSnapshot, initialUiState, reducePress, type UiState } from "./state.ts";
 
 export type TerminalSupport = { ok: true } | { ok: false; reason: string };
 
