@@ -177,6 +177,17 @@ async function waspd(args: string[]): Promise<Run> {
 function lastLine(text: string): string {
   return text.trim().split("\n").at(-1) ?? "";
 }
+/** What a daemon's snapshots said, in short: how many, and the event kinds with counts. */
+function eventSummary(d: { snapshots: Json[] }): string {
+  const kinds = new Map<string, number>();
+  for (const e of d.snapshots.flatMap((s: Json) => s.events ?? [])) {
+    kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
+  }
+  const ticks = d.snapshots.map((s: Json) => s.daemon?.tick);
+  return `${d.snapshots.length} snapshots (ticks ${ticks[0]}..${ticks.at(-1)}), events ${
+    JSON.stringify(Object.fromEntries(kinds))
+  }`;
+}
 /** The last lines of a daemon's stderr, for a failure's message. */
 function tail(text: string, lines = 3): string {
   return text.trim().split("\n").slice(-lines).join(" | ");
@@ -619,7 +630,9 @@ async function busy4(): Promise<void> {
         e.kind === "enable" && hogPids.includes(e.pid)
       );
       return Promise.resolve(
-        enables.length >= hogPids.length ? null : `${enables.length} enable events`,
+        enables.length >= hogPids.length
+          ? null
+          : `${enables.length} enable events; ${eventSummary(d)}`,
       );
     });
     await check(
