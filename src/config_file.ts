@@ -79,7 +79,8 @@ export function valueWords(
     }
     return value ? ["true"] : [];
   }
-  if (option.optional && typeof value === "boolean") {
+  // `<[host:]port>` holds a "[" too: only a value in brackets alone is optional.
+  if (!option.required && option.optional && typeof value === "boolean") {
     return value && optionalDefault !== null ? [optionalDefault] : [];
   }
   if (repeatable && Array.isArray(value)) return value.map(scalar);
@@ -91,4 +92,34 @@ function describe(v: unknown): string {
   if (v === null) return "nothing";
   if (typeof v === "object") return "a table";
   return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/**
+ * The configuration file's keys as a Markdown table, from commander's options
+ * (so the README's list cannot miss or invent a key): key, the value it
+ * takes, what it does.
+ */
+export function configKeysTable(
+  options: readonly (OptionShape & { flags: string; defaultValue?: unknown })[],
+): string {
+  const rows = [
+    "| key | value | what it sets |",
+    "| --- | --- | --- |",
+  ];
+  for (const option of options) {
+    const key = keyOf(option);
+    if (key === null) continue;
+    const bracket = /<(.+)>/.exec(option.flags) ?? /\[(.+)\]/.exec(option.flags);
+    const placeholder = bracket?.[1] ?? "value";
+    const value = !option.required && !option.optional
+      ? "`true` / `false`"
+      : Array.isArray(option.defaultValue)
+      ? `array of ${placeholder}`
+      : !option.required && option.optional
+      ? `\`true\` or ${placeholder}`
+      : placeholder;
+    const description = option.description.replace(/\|/g, "\\|");
+    rows.push(`| \`${key}\` | ${value} | ${description}${option.hidden ? " (testing)" : ""} |`);
+  }
+  return rows.join("\n");
 }
