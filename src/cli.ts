@@ -255,8 +255,10 @@ export function buildProgram(
   handlers: CliHandlers,
   io: Output,
   done: (exitCode: number) => void,
-  options: CliOptions & { reload?: () => Promise<Reloaded>; onConfigFile?: (file: string | null) => void } =
-    {},
+  options: CliOptions & {
+    reload?: () => Promise<Reloaded>;
+    onConfigFile?: (file: string | null) => void;
+  } = {},
 ): Command {
   const d = defaultConfig();
   const defaultFile = options.defaultConfigFile ?? DEFAULT_CONFIG_FILE;

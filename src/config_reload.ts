@@ -91,7 +91,8 @@ export function applyLive(from: Config, to: Config): Config {
 
 /** The one event line of a reload: what changed, and what waits for a restart. */
 export function reloadMessage(source: string, diff: ConfigDiff): string {
-  const list = (cs: SettingChange[]) => cs.map((c) => `${c.option} ${c.from} -> ${c.to}`).join(", ");
+  const list = (cs: SettingChange[]) =>
+    cs.map((c) => `${c.option} ${c.from} -> ${c.to}`).join(", ");
   const parts = [diff.live.length === 0 ? "nothing changed" : `applied ${list(diff.live)}`];
   if (diff.restart.length > 0) parts.push(`needs a restart: ${list(diff.restart)}`);
   return `configuration reloaded (${source}): ${parts.join("; ")}`;

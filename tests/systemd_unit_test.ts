@@ -100,8 +100,15 @@ Deno.test({
   fn: async () => {
     const root = await scratchRoot(await Deno.readTextFile(UNIT));
     try {
-      const r = await run(analyze!, ["security", "--offline=yes", `--root=${root}`, "waspd.service"]);
-      const score = Number(/Overall exposure level for waspd\.service: (\d+\.\d+)/.exec(r.text)?.[1]);
+      const r = await run(analyze!, [
+        "security",
+        "--offline=yes",
+        `--root=${root}`,
+        "waspd.service",
+      ]);
+      const score = Number(
+        /Overall exposure level for waspd\.service: (\d+\.\d+)/.exec(r.text)?.[1],
+      );
       assert.ok(Number.isFinite(score), r.text.slice(-400));
       assert.ok(score <= 3.6, `exposure ${score}`);
     } finally {

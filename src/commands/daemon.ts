@@ -198,7 +198,10 @@ export async function runDaemonCommand(
         d.events.emit("error", `reload refused, the running configuration stays: ${result.error}`);
       } else d.reconfigure(result.config, result.source);
     } catch (error) {
-      d.events.emit("error", `reload failed, the running configuration stays: ${errorMessage(error)}`);
+      d.events.emit(
+        "error",
+        `reload failed, the running configuration stays: ${errorMessage(error)}`,
+      );
     }
     service?.notify.reloaded();
   };

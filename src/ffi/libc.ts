@@ -459,7 +459,12 @@ class Libc {
   }
 
   /** sendto(2) of all of `buf` to the address `addr` (its length is the address length). */
-  sendto(fd: number, buf: Uint8Array<ArrayBuffer>, flags: number, addr: Uint8Array<ArrayBuffer>): number {
+  sendto(
+    fd: number,
+    buf: Uint8Array<ArrayBuffer>,
+    flags: number,
+    addr: Uint8Array<ArrayBuffer>,
+  ): number {
     const rc = this.#symbols.sendto(fd, buf, BigInt(buf.byteLength), flags, addr, addr.byteLength);
     return this.#check(`sendto(fd ${fd})`, rc);
   }

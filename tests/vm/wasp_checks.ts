@@ -663,7 +663,27 @@ async function busy4(): Promise<void> {
       if (d.exited) return false;
       return kernelActive().has(hogPid) && kernelNumber("inherit") === -1 ? true : null;
     });
-  for (const signal of ["SIGINT", "SIGHUP"] as const) {
+  {
+    // --json: SIGHUP is a reload (the configuration read again), never a stop.
+    const d = new Daemon(daemonArgs);
+    const owned = await untilOwned(d);
+    d.kill("SIGHUP");
+    await sleep(3000);
+    const running = d.exited === null && kernelActive().has(hogPid);
+    d.kill("SIGTERM");
+    const end = await d.end(30_000);
+    await check(
+      "SIGHUP: a reload; still running and replicating, then SIGTERM leaves all as found",
+      () => {
+        if (!owned) return Promise.resolve(`never owned a replication: ${lastLine(d.stderr)}`);
+        if (!running) return Promise.resolve(`stopped or undone by SIGHUP: ${lastLine(d.stderr)}`);
+        return Promise.resolve(
+          end.code === 0 ? leftAsFound(found) : `exit ${end.code}: ${lastLine(d.stderr)}`,
+        );
+      },
+    );
+  }
+  for (const signal of ["SIGINT"] as const) {
     const d = new Daemon(daemonArgs);
     const owned = await untilOwned(d);
     d.kill(signal);
