@@ -19,15 +19,11 @@ async function run(cmd: string, args: string[]): Promise<{ ok: boolean; text: st
   return { ok: out.success, text: (d.decode(out.stdout) + d.decode(out.stderr)).trim() };
 }
 
-/** A scratch root holding the unit under test and stand-ins at ExecStart's and ExecReload's paths. */
+/** A scratch root holding the unit under test and a stand-in at ExecStart's path. */
 async function scratchRoot(unitText: string): Promise<string> {
   const root = await systemdRoot();
   await Deno.mkdir(`${root}/usr/local/sbin`, { recursive: true });
-  const standIn = await standInBinary(root);
-  await Deno.copyFile(standIn, `${root}/usr/local/sbin/waspd`);
-  // ExecReload's kill(1), which verify also wants to find.
-  await Deno.mkdir(`${root}/bin`, { recursive: true }).catch(() => {});
-  await Deno.copyFile(standIn, `${root}/bin/kill`).catch(() => {});
+  await Deno.copyFile(await standInBinary(root), `${root}/usr/local/sbin/waspd`);
   await Deno.writeTextFile(`${root}/etc/systemd/system/waspd.service`, unitText);
   return root;
 }
