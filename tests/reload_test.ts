@@ -12,7 +12,8 @@ import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
 import { diffConfig, LIVE_SETTINGS, RESTART_SETTINGS } from "../src/config_reload.ts";
 import { poll } from "./support/poll.ts";
-import { spawnWaspd } from "./support/waspd.ts";
+import { jsonLines, spawnWaspd, startWaspd } from "./support/waspd.ts";
+import type { Snapshot } from "../src/core/snapshot.ts";
 import { bindNotifySocket } from "./support/notify_socket.ts";
 
 const UPDATE_MS = 1000;
@@ -141,4 +142,37 @@ Deno.test("waspd --headless: SIGHUP reloads the file, reopens --log, tells syste
     server.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("waspd --json: SIGHUP reloads and the snapshots go on; a -u the watchdog cannot cover is warned of", async () => {
+  const server = bindNotifySocket(`@waspd-json-reload-${Deno.pid}`);
+  const child = startWaspd(["--sim", "--json", "--time-scale", "20", "-u", "500"], {
+    env: { NOTIFY_SOCKET: server.address, WATCHDOG_USEC: "1000000" },
+  });
+  const stderr = new Response(child.stderr).text();
+  const messages: string[] = [];
+  let ticksAfter = 0;
+  let hupped = false;
+  try {
+    for await (const s of jsonLines<Snapshot>(child.stdout)) {
+      messages.push(...s.events.map((e) => e.message));
+      if (!hupped && s.daemon !== null && s.daemon.tick >= 2) {
+        hupped = true;
+        child.kill("SIGHUP");
+      } else if (
+        messages.some((m) => m.startsWith("configuration reloaded")) && ++ticksAfter >= 3
+      ) {
+        child.kill("SIGTERM");
+      }
+    }
+  } finally {
+    server.close();
+  }
+  assert.equal((await child.status).code, 0, await stderr);
+  assert.ok(
+    messages.some((m) => m === "configuration reloaded (no configuration file): nothing changed"),
+    messages.join("\n"),
+  );
+  assert.ok(ticksAfter >= 3, "snapshots went on after the SIGHUP");
+  assert.ok(messages.some((m) => /not shorter than half the watchdog period/.test(m)));
 });
