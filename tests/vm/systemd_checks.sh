@@ -26,7 +26,6 @@ wait_for() {
 is_active() { [ "$(systemctl is-active waspd)" = active ]; }
 
 echo "systemd-guest: checks start $(cut -d' ' -f1 /proc/uptime) s after boot"
-echo "systemd-guest: $(systemd-analyze time 2>/dev/null | head -1)"
 
 # A memory-touching process on node 0: what waspd is to replicate.
 systemd-run --unit=hog --quiet /usr/local/bin/vmtool hog 0 64
@@ -147,6 +146,7 @@ else
   fail "a bad config file: exit $code, NRestarts $before -> $after, $(systemctl is-active waspd)"
 fi
 
+echo "systemd-guest: $(systemd-analyze time 2>/dev/null | head -1)"
 echo "systemd-guest: $PASS passed, $FAILS failed"
 echo "systemd-guest: done"
 sync
