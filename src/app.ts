@@ -64,7 +64,7 @@ function manualContext(host: Host): manual.ManualContext {
 }
 
 export const handlers: CliHandlers = {
-  daemon: (config) => runDaemonCommand(config, { openHost }, io),
+  daemon: (config, reload) => runDaemonCommand(config, { openHost, reload }, io),
   probe: (config, args) =>
     withHost(
       config,

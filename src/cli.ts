@@ -25,6 +25,7 @@ import { sanitizeLine } from "./ui/sanitize.ts";
 import { attachSimCount } from "./cli_argv.ts";
 import { numberOptions } from "./cli_options.ts";
 import type { Output } from "./sys/stdio.ts";
+import { DEFAULT_CONFIG_FILE, keyOf, readConfigFile, valueWords } from "./config_file.ts";
 
 /** Nodes of the simulated machine when --sim gives no count. */
 const DEFAULT_SIM_NODES = 4;
@@ -37,8 +38,12 @@ export interface ProbeArgs {
   bufferMb: number | null;
 }
 
+/** A configuration read again (SIGHUP): the new one and where it came from, or why it failed. */
+export type Reloaded = { config: Config; source: string } | { error: string };
+
 export interface CliHandlers {
-  daemon(config: Config): Promise<number>;
+  /** `reload` reads the configuration file again, with the same flags over it. */
+  daemon(config: Config, reload: () => Promise<Reloaded>): Promise<number>;
   probe(config: Config, args: ProbeArgs): Promise<number>;
   enable(config: Config, pid: number): Promise<number>;
   disable(config: Config, pid: number): Promise<number>;
@@ -80,6 +85,101 @@ function parseSimNodes(text: string): number {
   const nodes = parseCount("--sim", text, 64);
   if (nodes < 1) throw new ConfigError("--sim: the node count must be at least 1");
   return nodes;
+}
+
+export interface CliOptions {
+  /** The file read when no --config names one and it exists (default /etc/waspd/waspd.toml). */
+  defaultConfigFile?: string;
+}
+
+/** Where the configuration came from, for messages: the file read, or none. */
+function configSource(file: string | null): string {
+  return file ?? "no configuration file";
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Apply the configuration file (--config, or the default one when it
+ * exists) to `program`'s options below the flags: a key takes effect only
+ * where the command line did not give the option. Any problem is one line
+ * and a usage error, as a bad flag is. Returns the file read, or null.
+ */
+function applyConfigFile(program: Command, defaultFile: string): string | null {
+  const named = program.opts<{ config?: string }>().config;
+  const path = named ?? (isFile(defaultFile) ? defaultFile : null);
+  if (path === null) return null;
+  const fail = (message: string): never =>
+    program.error(sanitizeLine(`error: ${message}`).trimEnd(), {
+      exitCode: EXIT_USAGE,
+      code: "waspd.config",
+    });
+  let table: Record<string, unknown>;
+  try {
+    table = readConfigFile(path);
+  } catch (error) {
+    if (error instanceof ConfigError) return fail(error.message);
+    throw error;
+  }
+  const byKey = new Map(
+    program.options.map((o) => [keyOf(o), o] as const).filter(([k]) => k !== null),
+  );
+  for (const [key, value] of Object.entries(table)) {
+    const option = byKey.get(key);
+    if (option === undefined) return fail(`--config ${path}: unknown key '${key}'`);
+    const attr = option.attributeName();
+    // Flags override the file.
+    if (program.getOptionValueSource(attr) === "cli") continue;
+    const repeatable = Array.isArray(option.defaultValue);
+    let words: string[];
+    try {
+      words = valueWords(key, value, option, repeatable, String(DEFAULT_SIM_NODES));
+    } catch (error) {
+      if (error instanceof ConfigError) return fail(`--config ${path}: ${error.message}`);
+      throw error;
+    }
+    if (words.length === 0) continue;
+    let parsed: unknown = repeatable ? [] : undefined;
+    try {
+      for (const word of words) {
+        parsed = !option.required && !option.optional
+          ? true
+          : option.parseArg === undefined
+          ? word
+          : option.parseArg(word, parsed);
+      }
+    } catch (error) {
+      if (error instanceof InvalidArgumentError || error instanceof ConfigError) {
+        return fail(`--config ${path}: ${key}: ${error.message}`);
+      }
+      throw error;
+    }
+    program.setOptionValueWithSource(attr, parsed, "config");
+  }
+  // Commander checks conflicts before this hook runs: check again with the file's values.
+  const given = (attr: string) =>
+    program.getOptionValue(attr) !== undefined &&
+    program.getOptionValueSource(attr) !== "default";
+  for (const option of program.options) {
+    if (!given(option.attributeName())) continue;
+    // Set by Option.conflicts(); commander's typings leave it out.
+    const conflicts = (option as unknown as { conflictsWith?: string[] }).conflictsWith ?? [];
+    for (const other of conflicts) {
+      const otherOption = program.options.find((o) => o.attributeName() === other);
+      if (otherOption !== undefined && given(other)) {
+        return fail(
+          `--config ${path}: option '${option.long}' cannot be used with option '${otherOption.long}'`,
+        );
+      }
+    }
+  }
+  return path;
 }
 
 interface GlobalOptions {
@@ -155,8 +255,14 @@ export function buildProgram(
   handlers: CliHandlers,
   io: Output,
   done: (exitCode: number) => void,
+  options: CliOptions & {
+    reload?: () => Promise<Reloaded>;
+    onConfigFile?: (file: string | null) => void;
+  } = {},
 ): Command {
   const d = defaultConfig();
+  const defaultFile = options.defaultConfigFile ?? DEFAULT_CONFIG_FILE;
+  const reload = options.reload ?? (() => Promise.resolve({ error: "reload is not available" }));
   const program = new Command("waspd")
     .description(
       "Manage page-table replication across NUMA nodes on Mitosis+WASP kernels: " +
@@ -167,7 +273,12 @@ export function buildProgram(
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: usageError })
     .showSuggestionAfterError(true)
-    .allowExcessArguments(false);
+    .allowExcessArguments(false)
+    .option(
+      "--config <file>",
+      `read options from a TOML file, each as a key named as its flag (thr-mar = 1e8); ` +
+        `flags override it (default: ${defaultFile} when it exists)`,
+    );
   for (const [flags, description, parse, value] of numberOptions(d)) {
     const flag = flags.split(/[ ,]/)[0]!;
     program.option(flags, description, arg((t) => parse(flag, t)), value);
@@ -236,8 +347,12 @@ export function buildProgram(
       "keep pins.json and owned.json in DIR (default /run/waspd; with --sim: the simulated machine too)",
       arg((t) => parseDirectory("--state-dir", t)),
     )
+    .hook("preAction", () => {
+      const file = applyConfigFile(program, defaultFile);
+      options.onConfigFile?.(file);
+    })
     .action(async function (this: Command) {
-      done(await handlers.daemon(toConfig(this.opts<GlobalOptions>())));
+      done(await handlers.daemon(toConfig(this.opts<GlobalOptions>()), reload));
     });
 
   const globals = (cmd: Command) => toConfig(cmd.optsWithGlobals<GlobalOptions>());
@@ -298,11 +413,12 @@ export async function runCli(
   argv: string[],
   handlers: CliHandlers,
   io: Output,
+  options: CliOptions = {},
 ): Promise<number> {
   let exitCode = 0;
   const program = buildProgram(handlers, io, (code) => {
     exitCode = code;
-  });
+  }, { ...options, reload: () => reloadConfig(argv, options) });
   try {
     await program.parseAsync(attachSimCount(argv, DEFAULT_SIM_NODES), { from: "user" });
   } catch (error) {
@@ -312,4 +428,41 @@ export async function runCli(
     throw error;
   }
   return exitCode;
+}
+
+/**
+ * The daemon's configuration read again as at start: the same flags over the
+ * configuration file as it is now. Nothing runs; a problem is its one line.
+ */
+export async function reloadConfig(argv: string[], options: CliOptions = {}): Promise<Reloaded> {
+  let config: Config | null = null;
+  let file: string | null = null;
+  const errors: string[] = [];
+  const refuse = () => Promise.resolve(0);
+  const capture: CliHandlers = {
+    daemon: (c) => {
+      config = c;
+      return Promise.resolve(0);
+    },
+    probe: refuse,
+    enable: refuse,
+    disable: refuse,
+    steer: refuse,
+    unpin: refuse,
+    status: refuse,
+  };
+  const program = buildProgram(
+    capture,
+    { out: () => {}, err: (text) => void errors.push(text) },
+    () => {},
+    { ...options, onConfigFile: (f) => void (file = f) },
+  );
+  try {
+    await program.parseAsync(attachSimCount(argv, DEFAULT_SIM_NODES), { from: "user" });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    return { error: errors.join(" ").replace(/^error: /, "").trim() || error.message };
+  }
+  if (config === null) return { error: "the command line names no daemon to reload" };
+  return { config, source: configSource(file) };
 }

@@ -57,6 +57,25 @@ export function adapt(
   if (m !== null) {
     return { readme: command, sh: `systemctl --root=${root} enable ${m[1]}`, silent: false };
   }
+  m = /^install -d (\/\S+)$/.exec(c);
+  if (m !== null) return { readme: command, sh: `install -d ${inRoot(m[1]!)}`, silent: true };
+  // The configuration file written, then read by waspd itself: a key or value it refuses fails here.
+  m = /^printf '([^']*)' \| sudo tee (\/\S+\.toml)$/.exec(c);
+  if (m !== null) {
+    const file = inRoot(m[2]!);
+    return {
+      readme: command,
+      sh: `printf '${m[1]}' > ${file} && ${Deno.execPath()} run -A main.ts --config ${file} ` +
+        `--sim --once --json -u 100 > /dev/null`,
+      silent: true,
+    };
+  }
+  if (/^(systemctl (status|reload) \S+|sudoedit \S+|journalctl -u \S+ -n \d+)$/.test(c)) {
+    return {
+      readme: command,
+      notCheckable: "systemd is not PID 1 here: no service runs to show, edit live or reload",
+    };
+  }
   if (/^journalctl -u \S+ -p \w+$/.test(c)) {
     return {
       readme: command,

@@ -58,7 +58,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the unit carries what issue 15 asks: headless + metrics, restart, hardening",
+  name: "the unit runs headless with metrics, restarts on failure, and is hardened",
   fn: async () => {
     const text = await Deno.readTextFile(UNIT);
     const value = (key: string) => text.match(new RegExp(`^${key}=(.*)$`, "m"))?.[1];
@@ -74,6 +74,42 @@ Deno.test({
     // The undo makes one bounded prctl per process: the stop timeout must exceed it.
     const stop = Number(value("TimeoutStopSec")?.replace(/s$/, ""));
     assert.ok(stop >= 30, `TimeoutStopSec ${stop}`);
+  },
+});
+
+Deno.test("the unit is a notify service systemd watches, reloads, and does not restart on a usage error", async () => {
+  const text = await Deno.readTextFile(UNIT);
+  const value = (key: string) => text.match(new RegExp(`^${key}=(.*)$`, "m"))?.[1];
+  assert.equal(value("Type"), "notify");
+  assert.equal(value("NotifyAccess"), "main");
+  const watchdog = Number(value("WatchdogSec")?.replace(/s$/, ""));
+  assert.ok(watchdog >= 10, `WatchdogSec ${watchdog}`);
+  assert.equal(value("ExecReload"), "/bin/kill -HUP $MAINPID");
+  assert.equal(value("RestartPreventExitStatus"), "2");
+  // The notify socket is a unix socket: the address families must keep AF_UNIX.
+  assert.match(value("RestrictAddressFamilies") ?? "", /\bAF_UNIX\b/);
+});
+
+Deno.test({
+  name: "systemd-analyze security: the unit's exposure is no worse than 3.6",
+  ignore: analyze === null,
+  fn: async () => {
+    const root = await scratchRoot(await Deno.readTextFile(UNIT));
+    try {
+      const r = await run(analyze!, [
+        "security",
+        "--offline=yes",
+        `--root=${root}`,
+        "waspd.service",
+      ]);
+      const score = Number(
+        /Overall exposure level for waspd\.service: (\d+\.\d+)/.exec(r.text)?.[1],
+      );
+      assert.ok(Number.isFinite(score), r.text.slice(-400));
+      assert.ok(score <= 3.6, `exposure ${score}`);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
   },
 });
 

@@ -1,9 +1,12 @@
 /**
- * `waspd [options]`: run the daemon with one of its three faces (live TUI,
- * JSON lines, or one sample with --once) until q, SIGINT, SIGTERM or SIGHUP;
- * then undo what it changed and say so. A duplicate signal (within a second
- * of the first) is ignored; a later one exits at once. Any other way out (a
- * failed write, an unexpected error) also runs the undo first.
+ * `waspd [options]`: run the daemon with one of its faces (live TUI, JSON
+ * lines, --headless, or one sample with --once) until q, SIGINT, SIGTERM or
+ * (on the live screen: a terminal hangup) SIGHUP; then undo what it changed
+ * and say so. A duplicate signal (within a second of the first) is ignored; a
+ * later one exits at once. Any other way out (a failed write, an unexpected
+ * error) also runs the undo first. With --headless and --json, SIGHUP is a
+ * reload instead: the configuration file read again, --log reopened, nothing
+ * undone. Under systemd, sd_notify tells it how the daemon is doing.
  */
 import { errorMessage } from "../core/error_message.ts";
 import type { Config } from "../config.ts";
@@ -15,7 +18,10 @@ import { absorbSnapshot, initialUiState } from "../ui/state.ts";
 import { frameText, renderFrame } from "../ui/render.ts";
 import { denoTerminal, restore as restoreTerminal, Screen } from "../ui/screen.ts";
 import { colorEnabled, runTui, terminalSupport } from "../ui/tui.ts";
-import { EXIT_USAGE } from "../cli.ts";
+import { EXIT_USAGE, type Reloaded } from "../cli.ts";
+import { ServiceNotify } from "../daemon/service_notify.ts";
+import { type Notifier, openNotifySocket, watchdogPingMs } from "../sys/sd_notify.ts";
+import { libc } from "../ffi/libc.ts";
 import { judgeSignal } from "../daemon/signals.ts";
 import { LOG_RETRY_MS, ResilientLog } from "../daemon/log_sink.ts";
 import { LogFile } from "../sys/log_file.ts";
@@ -26,6 +32,49 @@ import { type DaemonOutputs, openOutputs } from "./outputs.ts";
 
 export interface DaemonDeps {
   openHost(config: Config): Promise<Host>;
+  /** The configuration read again, for a SIGHUP in --headless and --json. */
+  reload?: () => Promise<Reloaded>;
+  /** Where sd_notify states go; default: `$NOTIFY_SOCKET`, nothing when it is unset. */
+  notifier?: Notifier | null;
+}
+
+/**
+ * The service manager's side: the socket from `$NOTIFY_SOCKET` (taken out of
+ * the environment: the prctl helper and other children are not the service)
+ * and what is told when; null when there is no manager to tell.
+ */
+function serviceNotify(
+  config: Config,
+  deps: DaemonDeps,
+  report: (kind: "error" | "info", message: string, extra?: EventExtra) => void,
+): { notify: ServiceNotify; notifier: Notifier } | null {
+  if (config.once) return null;
+  let notifier = deps.notifier;
+  if (notifier === undefined) {
+    notifier = openNotifySocket(Deno.env.get("NOTIFY_SOCKET"), (m) => report("error", m));
+    Deno.env.delete("NOTIFY_SOCKET");
+  }
+  if (notifier === null) return null;
+  const watchdogMs = watchdogPingMs({
+    WATCHDOG_USEC: Deno.env.get("WATCHDOG_USEC"),
+    WATCHDOG_PID: Deno.env.get("WATCHDOG_PID"),
+  }, Deno.pid);
+  if (watchdogMs !== null && config.updateIntervalMs >= watchdogMs) {
+    report(
+      "info",
+      `the update interval (${config.updateIntervalMs} ms) is not shorter than half the ` +
+        `watchdog period (${watchdogMs * 2} ms): systemd may kill a waspd that is well`,
+      { severity: "warning" },
+    );
+  }
+  const sink = notifier;
+  const notify = new ServiceNotify({
+    send: (state) => void sink.send(state),
+    now: () => performance.now(),
+    monotonicUsec: () => libc().monotonicUsec(),
+    watchdogMs,
+  });
+  return { notify, notifier: sink };
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -132,6 +181,46 @@ export async function runDaemonCommand(
     log?.close();
     throw error;
   }
+  const service = serviceNotify(config, deps, report);
+  const ticked = (snapshot: Snapshot) => service?.notify.ticked(snapshot);
+
+  // SIGHUP reloads where no terminal can hang up: a service, a pipe.
+  const reloadsOnHup = streaming;
+  let reloading = false;
+  let reloadAgain = false;
+  const reloadOnce = async (d: Daemon) => {
+    service?.notify.reloading();
+    try {
+      // First, so that the reload's own event is in the new file.
+      log?.reopen();
+      const result = await (deps.reload ?? (() => Promise.resolve({ error: "not available" })))();
+      if ("error" in result) {
+        d.events.emit("error", `reload refused, the running configuration stays: ${result.error}`);
+      } else d.reconfigure(result.config, result.source);
+    } catch (error) {
+      d.events.emit(
+        "error",
+        `reload failed, the running configuration stays: ${errorMessage(error)}`,
+      );
+    }
+    service?.notify.reloaded();
+  };
+  /** One reload at a time; SIGHUPs during one make one more after it. */
+  const reload = () => {
+    const d = daemon;
+    if (d === null || reloading) {
+      reloadAgain = true;
+      return;
+    }
+    reloading = true;
+    void (async () => {
+      do {
+        reloadAgain = false;
+        await reloadOnce(d);
+      } while (reloadAgain && stoppingSince === null);
+      reloading = false;
+    })();
+  };
 
   // Listening before the daemon starts: a signal during the start (a `-c`
   // cache top-up) stops it before its first tick, and the undo still runs.
@@ -143,6 +232,10 @@ export async function runDaemonCommand(
   const stopping = () => stoppingSince ??= performance.now();
   stop.signal.addEventListener("abort", stopping);
   const onSignal = (name: (typeof SIGNALS)[number]) => () => {
+    if (name === "SIGHUP" && reloadsOnHup && stoppingSince === null) {
+      reload();
+      return;
+    }
     const verdict = judgeSignal(stoppingSince, performance.now());
     if (verdict === "duplicate") return;
     if (verdict === "force") {
@@ -183,16 +276,23 @@ export async function runDaemonCommand(
     for (const [kind, message, extra] of early.splice(0)) {
       daemon.events.emit(kind, message, null, extra);
     }
+    // A SIGHUP while the daemon was opening: the reload it asked for.
+    if (reloadAgain) reload();
     if (config.once) {
       const snapshot = await daemon.once(stop.signal);
       io.out(config.json ? JSON.stringify(snapshot) + "\n" : onceText(snapshot));
-    } else if (config.json) await runJsonLines(daemon, io, outputs, stop.signal);
-    // Headless, events reach stdout through the event sink; snapshots only feed --metrics.
-    else if (config.headless) await daemon.run(outputs.onSnapshot, stop.signal);
-    else await runLiveScreen(daemon, outputs, stop.signal);
+    } else if (config.json) await runJsonLines(daemon, io, outputs, ticked, stop.signal);
+    // Headless, events reach stdout through the event sink; snapshots feed --metrics and systemd.
+    else if (config.headless) {
+      await daemon.run((snapshot) => {
+        outputs.onSnapshot(snapshot);
+        ticked(snapshot);
+      }, stop.signal);
+    } else await runLiveScreen(daemon, outputs, ticked, stop.signal);
   } catch (error) {
     fail(error);
   } finally {
+    service?.notify.stopping();
     const lines = daemon === null ? [] : await daemon.shutdown();
     // Headless, the undo is in the event lines already (unless stdout went away).
     if (!config.headless || stdoutGone) {
@@ -205,6 +305,7 @@ export async function runDaemonCommand(
     globalThis.removeEventListener("error", onError);
     await outputs.close();
     log?.close();
+    service?.notifier.close();
   }
   if (failures.length === 0) return 0;
   const error = failures[0];
@@ -222,6 +323,7 @@ function runJsonLines(
   daemon: Daemon,
   io: Output,
   outputs: DaemonOutputs,
+  ticked: (snapshot: Snapshot) => void,
   signal: AbortSignal,
 ): Promise<void> {
   return daemon.run((snapshot) => {
@@ -229,18 +331,21 @@ function runJsonLines(
     // A failed write ends the loop; `fail` tells a reader that went away
     // (OutputClosed: undo, exit 0) from any other write error (undo, exit 1).
     io.out(JSON.stringify(snapshot) + "\n");
+    ticked(snapshot);
   }, signal);
 }
 
 async function runLiveScreen(
   daemon: Daemon,
   outputs: DaemonOutputs,
+  ticked: (snapshot: Snapshot) => void,
   signal: AbortSignal,
 ): Promise<void> {
   const terminal = denoTerminal();
   const listeners = new Set<(s: Snapshot) => void>();
   const loop = daemon.run((snapshot) => {
     outputs.onSnapshot(snapshot);
+    ticked(snapshot);
     for (const listener of listeners) listener(snapshot);
   }, signal);
   try {

@@ -12,6 +12,7 @@ import { replicationMask } from "../core/replication_mask.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { processKeyString } from "../core/types.ts";
 import { type Config, isExcludedName } from "../config.ts";
+import { applyLive, type ConfigDiff, diffConfig, reloadMessage } from "../config_reload.ts";
 import type { Command, DaemonControl } from "./control.ts";
 import type { Host } from "../host.ts";
 import { Actuator } from "./actuator.ts";
@@ -55,6 +56,8 @@ export class Daemon implements DaemonControl {
 
   private constructor(host: Host, config: Config, options: DaemonOptions, at: MachineAtStart) {
     this.#host = host;
+    // The daemon's own copy: a reload changes it in place, and every part reads it.
+    config = { ...config, exclude: [...config.exclude] };
     this.#config = config;
     this.#selfPid = options.selfPid ?? Deno.pid;
     this.#live = {
@@ -276,6 +279,37 @@ export class Daemon implements DaemonControl {
   act(command: Command): void {
     if (command.kind === "stop") this.stop(command.reason);
     else this.#operator.act(command);
+  }
+
+  /**
+   * A reloaded configuration: the thresholds, hysteresis, damping, intervals,
+   * exclusions and PTL budget take effect from the next tick; what only a
+   * restart changes is left as it runs and named as such. Replication this
+   * waspd turned on for a process the new exclusions name is turned off
+   * (an excluded process is never managed, so nothing else would undo it).
+   * One event says what changed; nothing is undone. Returns the difference.
+   */
+  reconfigure(next: Config, source: string): ConfigDiff {
+    const diff = diffConfig(this.#config, next);
+    Object.assign(this.#config, applyLive(this.#config, next));
+    this.#ticker.exclusionsChanged();
+    this.#ptl.reconfigure(this.#config.ptlIntervalMs, {
+      cpuFraction: this.#config.ptlCpuPercent / 100,
+      memoryBytes: this.#config.ptlMemoryMb * 1024 * 1024,
+    });
+    this.#live.updateMs = this.#config.updateIntervalMs;
+    this.events.emit("info", reloadMessage(source, diff));
+    for (const target of [...this.#actuator.enabled.values()]) {
+      if (isExcludedName(target.name, this.#config.exclude)) {
+        this.#actuator.disable(target, "excluded by the reloaded configuration");
+      }
+    }
+    return diff;
+  }
+
+  /** The configuration the daemon runs with now (a reload changes its live settings). */
+  get config(): Readonly<Config> {
+    return this.#config;
   }
 
   stop(reason: string): void {

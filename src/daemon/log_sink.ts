@@ -99,6 +99,24 @@ export class ResilientLog {
     }
   }
 
+  /**
+   * Open the file afresh by its name (SIGHUP, after logrotate): a rotated-away
+   * file (`create`) is left for the new one, a truncated one (`copytruncate`)
+   * is appended to from its new end. A failure stops logging as a failed
+   * write does; a log already stopped is tried again at its next line.
+   */
+  reopen(): void {
+    const stopped = this.#stoppedAtMs !== null;
+    try {
+      this.#o.target.open();
+    } catch (error) {
+      this.#fail(errorMessage(error), stopped);
+      return;
+    }
+    this.#cut = false;
+    if (stopped) this.#stoppedAtMs = Number.NEGATIVE_INFINITY;
+  }
+
   close(): void {
     this.#o.target.close();
   }

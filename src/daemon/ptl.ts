@@ -50,7 +50,8 @@ export interface PtlSchedulerOptions {
 export class PtlScheduler {
   readonly #opts: PtlSchedulerOptions;
   readonly #abort = new AbortController();
-  readonly #config: BudgetConfig;
+  #config: BudgetConfig;
+  #memoryBytes: number;
   #budget: BudgetState = initialBudget();
   #waitUntilMs = Number.NEGATIVE_INFINITY;
   #cells: PtlCell[] | null = null;
@@ -61,6 +62,18 @@ export class PtlScheduler {
   constructor(opts: PtlSchedulerOptions) {
     this.#opts = opts;
     this.#config = { cpuFraction: opts.budget.cpuFraction, intervalMs: opts.intervalMs };
+    this.#memoryBytes = opts.budget.memoryBytes;
+  }
+
+  /**
+   * A new interval and budget (a reloaded configuration): the next plan uses
+   * them, the refresh under way (if any) finishes as it began.
+   */
+  reconfigure(intervalMs: number, budget: PtlBudgetOptions): void {
+    this.#config = { cpuFraction: budget.cpuFraction, intervalMs };
+    this.#memoryBytes = budget.memoryBytes;
+    // A wait planned on the old interval would hold a shorter one back.
+    this.#waitUntilMs = Number.NEGATIVE_INFINITY;
   }
 
   get measuring(): boolean {
@@ -145,7 +158,7 @@ export class PtlScheduler {
       const chosen = first ? cells : picked.map((i) => cells[i % cells.length]!);
       const startedAtMs = this.#opts.clock.wallNow();
       const result = await this.#opts.refresher.refresh(topology, chosen, {
-        memoryBytes: this.#opts.budget.memoryBytes,
+        memoryBytes: this.#memoryBytes,
         signal: this.#abort.signal,
       });
       if (this.#abort.signal.aborted) return;

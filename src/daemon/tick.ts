@@ -210,6 +210,11 @@ export class Ticker {
     return snapshot;
   }
 
+  /** The exclusion list changed (a reload): names are matched afresh. */
+  exclusionsChanged(): void {
+    this.#excludedNames.clear();
+  }
+
   /**
    * The exclusion list applied to a name, remembered: thousands of processes
    * share a few names (2000 `sleep`s are one lookup, not 2000 glob matches).

@@ -100,6 +100,10 @@ const SYMBOLS = {
   flock: { parameters: ["i32", "i32"], result: "i32" },
   /** int fcntl(int fd, int cmd, long arg (variadic: 64-bit slot)): F_GETFL / F_SETFL */
   fcntl: { parameters: ["i32", "i32", "u64"], result: "i32" },
+  /** int socket(int domain, int type, int protocol) */
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  /** ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr, socklen_t addrlen) */
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type LibcSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -140,6 +144,14 @@ export const LOCK_NB = 4;
 // st_mode file types (include/uapi/linux/stat.h).
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
+// socket(2) (include/linux/socket.h, include/linux/net.h).
+export const AF_UNIX = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_CLOEXEC = O_CLOEXEC;
+/** sendto(2) flag: a peer that went away is an error (EPIPE), never a SIGPIPE. */
+export const MSG_NOSIGNAL = 0x4000;
+/** sendto(2) flag: a full receive queue is EAGAIN, never a wait. */
+export const MSG_DONTWAIT = 0x40;
 // getrlimit resources.
 export const RLIMIT_NOFILE = 7;
 
@@ -334,6 +346,13 @@ class Libc {
     return Number(ts[0]!) * 1000 + Number(ts[1]!) / 1e6;
   }
 
+  /** CLOCK_MONOTONIC in microseconds: the clock systemd's MONOTONIC_USEC= is read on. */
+  monotonicUsec(): bigint {
+    const ts = new BigInt64Array(2);
+    this.#check("clock_gettime(CLOCK_MONOTONIC)", this.#symbols.clock_gettime(1, ts));
+    return ts[0]! * 1_000_000n + ts[1]! / 1000n;
+  }
+
   mprotect(addr: Deno.PointerObject, len: number, prot: number): void {
     this.#check(`mprotect(${prot})`, this.#symbols.mprotect(addr, BigInt(len), prot));
   }
@@ -423,6 +442,22 @@ class Libc {
   /** write(2) of `buf`; returns the byte count. */
   write(fd: number, buf: Uint8Array<ArrayBuffer>): number {
     return this.#check(`write(fd ${fd})`, this.#symbols.write(fd, buf, BigInt(buf.byteLength)));
+  }
+
+  /** socket(2); returns the fd. */
+  socket(domain: number, type: number, protocol = 0): number {
+    return this.#check(`socket(${domain}, ${type})`, this.#symbols.socket(domain, type, protocol));
+  }
+
+  /** sendto(2) of all of `buf` to the address `addr` (its length is the address length). */
+  sendto(
+    fd: number,
+    buf: Uint8Array<ArrayBuffer>,
+    flags: number,
+    addr: Uint8Array<ArrayBuffer>,
+  ): number {
+    const rc = this.#symbols.sendto(fd, buf, BigInt(buf.byteLength), flags, addr, addr.byteLength);
+    return this.#check(`sendto(fd ${fd})`, rc);
   }
 
   getrlimit(resource: number): { soft: bigint; hard: bigint } {

@@ -2,7 +2,7 @@
  * runCli with handlers that only record what they were called with, and
  * its output kept: for tests of option parsing without running anything.
  */
-import { type CliHandlers, type ProbeArgs, runCli } from "../../src/cli.ts";
+import { type CliHandlers, type CliOptions, type ProbeArgs, runCli } from "../../src/cli.ts";
 import type { Config } from "../../src/config.ts";
 
 export interface Call {
@@ -19,7 +19,7 @@ export interface CliRun {
 }
 
 /** Parse `argv` as waspd would; every handler records its call and returns 0. */
-export async function runRecorded(argv: string[]): Promise<CliRun> {
+export async function runRecorded(argv: string[], options: CliOptions = {}): Promise<CliRun> {
   const calls: Call[] = [];
   let out = "";
   let err = "";
@@ -28,7 +28,7 @@ export async function runRecorded(argv: string[]): Promise<CliRun> {
     return Promise.resolve(0);
   };
   const handlers: CliHandlers = {
-    daemon: record("daemon"),
+    daemon: (config) => record("daemon")(config),
     probe: record("probe"),
     enable: record("enable"),
     disable: record("disable"),
@@ -39,6 +39,6 @@ export async function runRecorded(argv: string[]): Promise<CliRun> {
   const code = await runCli(argv, handlers, {
     out: (t) => void (out += t),
     err: (t) => void (err += t),
-  });
+  }, options);
   return { code, calls, out, err };
 }
