@@ -177,6 +177,14 @@ async function waspd(args: string[]): Promise<Run> {
 function lastLine(text: string): string {
   return text.trim().split("\n").at(-1) ?? "";
 }
+/** The last lines of a file (a daemon's --log), for a failure's message. */
+function fileTail(path: string, lines = 4): string {
+  try {
+    return Deno.readTextFileSync(path).trim().split("\n").slice(-lines).join(" | ").slice(-600);
+  } catch (error) {
+    return `(unreadable: ${error instanceof Error ? error.message : String(error)})`;
+  }
+}
 /** What a daemon's snapshots said, in short: how many, and the event kinds with counts. */
 function eventSummary(d: { snapshots: Json[] }): string {
   const kinds = new Map<string, number>();
@@ -626,9 +634,15 @@ async function busy4(): Promise<void> {
         );
       }
       // The enable waited for the hysteresis: no enable event in the first 1 s of "above".
+      // An enable that overran its deadline on this slow guest is reconciled
+      // later ("late enable of pid N …: it returned 0"): an enable too.
       const enables = d.events().filter((e: Json) =>
-        e.kind === "enable" && hogPids.includes(e.pid)
+        hogPids.includes(e.pid) &&
+        (e.kind === "enable" || /late enable of pid \d+.*returned 0/.test(String(e.message)))
       );
+      for (const e of d.events().filter((e: Json) => e.kind === "info")) {
+        note(`auto daemon said: ${String(e.message).slice(0, 200)}`);
+      }
       return Promise.resolve(
         enables.length >= hogPids.length
           ? null
@@ -731,7 +745,8 @@ async function busy4(): Promise<void> {
     // (the pty's master closes), and the kernel hangs up its session.
     const keys = "/tmp/keys-hup.fifo";
     await new Deno.Command("/bin/mkfifo", { args: [keys] }).output();
-    const d = new Daemon([...SOFTWARE, ...NOT_WORKLOAD], {
+    const hupLog = "/tmp/hup.jsonl";
+    const d = new Daemon([...SOFTWARE, ...NOT_WORKLOAD, "--log", hupLog], {
       pty: { keys, screen: "/tmp/screen-hup.out" },
     });
     const owned = await untilOwned(d);
@@ -746,7 +761,10 @@ async function busy4(): Promise<void> {
     await check(`SIGHUP (the terminal hung up): waspd leaves all as found (${seconds} s)`, () => {
       if (!owned) return Promise.resolve(`never owned a replication: ${tail(d.stderr)}`);
       if (waspdPid === null) return Promise.resolve("no waspd under the pty");
-      return Promise.resolve(gone ? leftAsFound(found) : `pid ${waspdPid} still alive after 30 s`);
+      const problem = gone ? leftAsFound(found) : `pid ${waspdPid} still alive after 30 s`;
+      return Promise.resolve(
+        problem === null ? null : `${problem}; its log ends: ${fileTail(hupLog)}`,
+      );
     });
   }
   {
@@ -758,7 +776,9 @@ async function busy4(): Promise<void> {
     await check("--log /dev/full: runs on, says so, and SIGTERM leaves all as found", () => {
       if (!owned) return Promise.resolve(`never owned a replication: ${lastLine(d.stderr)}`);
       const said = /log/i.test(d.stderr + JSON.stringify(d.events()));
-      if (!said) return Promise.resolve("no word about the log");
+      if (!said) {
+        return Promise.resolve(`no word about the log: ${eventSummary(d)}; ${tail(d.stderr)}`);
+      }
       return Promise.resolve(
         end.code === 0 ? why(leftAsFound(found), d) : `exit ${end.code}: ${tail(d.stderr)}`,
       );
@@ -894,6 +914,9 @@ async function busy4(): Promise<void> {
       20_000,
       () => (kernelNumber("mode") !== found.mode ? true : null),
     );
+    // waspd itself, not the terminal it runs on (that would be a hangup).
+    const waspdPid = childOf(d.pid);
+    if (waspdPid !== null) signalPid(waspdPid, "SIGKILL");
     d.kill("SIGKILL");
     await d.end(10_000);
     report(
