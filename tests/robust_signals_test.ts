@@ -20,6 +20,10 @@ Deno.test("row 9: the first signal stops; one within a second is the same reques
   assert.equal(judgeSignal(5000, 5000), "duplicate");
   assert.equal(judgeSignal(5000, 5000 + DUPLICATE_SIGNAL_MS - 1), "duplicate");
   assert.equal(judgeSignal(5000, 5000 + DUPLICATE_SIGNAL_MS), "force");
+  // A hangup is the terminal going away, never "exit now": the undo finishes.
+  assert.equal(judgeSignal(5000, 5000 + 10 * DUPLICATE_SIGNAL_MS, "SIGHUP"), "duplicate");
+  assert.equal(judgeSignal(null, 5000, "SIGHUP"), "stop");
+  assert.equal(judgeSignal(5000, 5000 + DUPLICATE_SIGNAL_MS, "SIGINT"), "force");
   assert.equal(judgeSignal(5000, 60_000), "force");
 });
 

@@ -236,7 +236,7 @@ export async function runDaemonCommand(
       reload();
       return;
     }
-    const verdict = judgeSignal(stoppingSince, performance.now());
+    const verdict = judgeSignal(stoppingSince, performance.now(), name);
     if (verdict === "duplicate") return;
     if (verdict === "force") {
       io.err(`waspd: second ${name}: exiting now, the undo is not finished\n`);

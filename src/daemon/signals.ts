@@ -25,8 +25,17 @@ export type SignalVerdict =
  * @param stoppingSinceMs when the daemon began stopping (a signal, q, an
  *   error), or null while it runs
  * @param nowMs when this signal arrived, on the same monotonic clock
+ * @param signal which signal it is: a SIGHUP never forces. It is a terminal
+ *   going away (which also ends the screen's input and output, so the stop
+ *   may have begun from those, a busy second or more before the signal is
+ *   handled) or a supervisor: never a person insisting on "exit now".
  */
-export function judgeSignal(stoppingSinceMs: number | null, nowMs: number): SignalVerdict {
+export function judgeSignal(
+  stoppingSinceMs: number | null,
+  nowMs: number,
+  signal: "SIGINT" | "SIGTERM" | "SIGHUP" = "SIGTERM",
+): SignalVerdict {
   if (stoppingSinceMs === null) return "stop";
+  if (signal === "SIGHUP") return "duplicate";
   return nowMs - stoppingSinceMs < DUPLICATE_SIGNAL_MS ? "duplicate" : "force";
 }
