@@ -177,6 +177,22 @@ async function waspd(args: string[]): Promise<Run> {
 function lastLine(text: string): string {
   return text.trim().split("\n").at(-1) ?? "";
 }
+/** The events a daemon's --log holds (JSON lines; unreadable lines skipped). */
+function logEvents(path: string): Json[] {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return [];
+  }
+  return text.split("\n").flatMap((line) => {
+    try {
+      return [JSON.parse(line)];
+    } catch {
+      return [];
+    }
+  });
+}
 /** The last lines of a file (a daemon's --log), for a failure's message. */
 function fileTail(path: string, lines = 4): string {
   try {
@@ -617,7 +633,10 @@ async function busy4(): Promise<void> {
   // --- the automatic loop -------------------------------------------------------
   const daemonArgs = ["--json", ...SOFTWARE, ...NOT_WORKLOAD];
   {
-    const d = new Daemon(daemonArgs);
+    // Its --log is the record of its decisions: it is written apart from
+    // stdout, whose JSON stream is read here too.
+    const autoLog = "/tmp/auto.jsonl";
+    const d = new Daemon([...daemonArgs, "--log", autoLog]);
     const hogPids = hogs.map((h) => h.pid);
     const enabled = await waitFor(90_000, () => {
       const active = kernelActive();
@@ -633,20 +652,31 @@ async function busy4(): Promise<void> {
           } ${lastLine(d.stderr)}`,
         );
       }
-      // The enable waited for the hysteresis: no enable event in the first 1 s of "above".
-      // An enable that overran its deadline on this slow guest is reconciled
-      // later ("late enable of pid N …: it returned 0"): an enable too.
-      const enables = d.events().filter((e: Json) =>
+      // Every hog's enable is in the log, each one after its hysteresis (the
+      // reason says how long it held). An enable that overran its deadline
+      // on this slow guest is reconciled later ("late enable of pid N …:
+      // it returned 0"): an enable too.
+      const logged = logEvents(autoLog);
+      const enables = logged.filter((e: Json) =>
         hogPids.includes(e.pid) &&
         (e.kind === "enable" || /late enable of pid \d+.*returned 0/.test(String(e.message)))
       );
-      for (const e of d.events().filter((e: Json) => e.kind === "info")) {
-        note(`auto daemon said: ${String(e.message).slice(0, 200)}`);
-      }
+      const early = enables.filter((e: Json) => {
+        const held = String(e.message).match(/for (\d+(?:\.\d+)?) s/);
+        return held !== null && Number(held[1]) < 1;
+      });
+      note(
+        `auto: ${d.snapshots.length} JSON snapshots read from stdout (ticks ${
+          d.snapshots[0]?.daemon?.tick
+        }..${d.snapshots.at(-1)?.daemon?.tick}); ${logged.length} events in its --log`,
+      );
+      if (early.length > 0) return Promise.resolve(`enabled before 1 s: ${early[0].message}`);
       return Promise.resolve(
         enables.length >= hogPids.length
           ? null
-          : `${enables.length} enable events; ${eventSummary(d)}`,
+          : `${enables.length} enables in ${autoLog}; ${eventSummary(d)}; log: ${
+            fileTail(autoLog)
+          }`,
       );
     });
     await check(
