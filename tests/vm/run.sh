@@ -16,6 +16,9 @@
 #   --timeout S          whole-boot limit (default 300)
 #   --cmd-timeout S      per-command limit inside the guest (default 120; killed = rc 137)
 #   --accel auto|kvm|tcg (auto: KVM only when the CPU shows vmx/svm and /dev/kvm is usable)
+#   --tcg-threads multi|single  one host thread per vCPU (default) or one for all; the
+#                        WASP guests use single: QEMU 7.2's multi-threaded TCG runs stale
+#                        code after the kernel patches itself (static keys) and the guest dies
 #   --cpu MODEL          QEMU CPU model under TCG (default qemu64 + SSE4.2, see below)
 #   --results DIR        keep per-command results there: N.cmd N.out N.err N.rc, count
 #                        (default: a temp dir; single-command mode prints N.out on stdout)
@@ -38,7 +41,7 @@ OUT="${OUT:-/tmp/waspd-vm}"
 # Under TCG `-cpu max` (AVX2, LA57...) made every `deno run` in the guest about twice
 # as slow (measured: `waspd --help` 8.2 s vs 4.4 s); a plain x86-64-v2 model is enough.
 TCG_CPU="qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt"
-ACCEL=auto NODES=4 CPN=1 MEM=256 MEMONLY=0 DIST="" TIMEOUT=300 CMD_TIMEOUT=120
+TCG_THREADS=multi ACCEL=auto NODES=4 CPN=1 MEM=256 MEMONLY=0 DIST="" TIMEOUT=300 CMD_TIMEOUT=120
 BATCH="" RESULTS="" LOG="$OUT/last-run.log" INCLUDES=() KERNEL="" APPEND="" QEMU_EXTRA=()
 usage() { echo "run.sh: $*" >&2; exit 2; }
 num() { [[ "$2" =~ ^[0-9]+$ ]] || usage "$1 needs a whole number, got '$2'"; }
@@ -52,6 +55,7 @@ while [ $# -gt 0 ]; do
     --timeout) num "$1" "${2-}"; TIMEOUT="$2"; shift 2 ;;
     --cmd-timeout) num "$1" "${2-}"; CMD_TIMEOUT="$2"; shift 2 ;;
     --accel) ACCEL="${2-}"; shift 2 ;;
+    --tcg-threads) TCG_THREADS="${2-}"; shift 2 ;;
     --cpu) TCG_CPU="${2-}"; shift 2 ;;
     --batch) BATCH="${2-}"; shift 2 ;;
     --results) RESULTS="${2-}"; shift 2 ;;
@@ -83,9 +87,10 @@ fi
 # shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
 case "$ACCEL" in
   kvm) ACCEL_ARGS=(-accel kvm -cpu host) ;;
-  tcg) ACCEL_ARGS=(-accel tcg,thread=multi -cpu "$TCG_CPU") ;;
+  tcg) ACCEL_ARGS=(-accel "tcg,thread=$TCG_THREADS" -cpu "$TCG_CPU") ;;
   *) usage "--accel must be auto, kvm or tcg" ;;
 esac
+case "$TCG_THREADS" in multi | single) ;; *) usage "--tcg-threads must be multi or single" ;; esac
 
 # --- NUMA topology (SRAT from -numa node, SLIT from -numa dist) ---------------------
 NUMA_ARGS=(-m "$((TOTAL * MEM))M" -smp "$((NODES * CPN)),sockets=$NODES,cores=$CPN,threads=1")
