@@ -16,9 +16,9 @@
 #   --timeout S          whole-boot limit (default 300)
 #   --cmd-timeout S      per-command limit inside the guest (default 120; killed = rc 137)
 #   --accel auto|kvm|tcg (auto: KVM only when the CPU shows vmx/svm and /dev/kvm is usable)
-#   --tcg-threads multi|single  one host thread per vCPU (default) or one for all; the
-#                        WASP guests use single: QEMU 7.2's multi-threaded TCG runs stale
-#                        code after the kernel patches itself (static keys) and the guest dies
+#   --tcg-threads multi|single  one host thread per vCPU (default) or one for all
+#                        (single avoids QEMU 7.2's stale code after a kernel self-patch,
+#                        see README, at a large cost in speed)
 #   --cpu MODEL          QEMU CPU model under TCG (default qemu64 + SSE4.2, see below)
 #   --results DIR        keep per-command results there: N.cmd N.out N.err N.rc, count
 #                        (default: a temp dir; single-command mode prints N.out on stdout)

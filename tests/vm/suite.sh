@@ -351,13 +351,18 @@ wasp_ready() {
 # wasp_checks.ts, and counts its lines; checks missing from its plan count as failed.
 wasp_boot() {
   local scenario="$1" label="$2"; shift 2
+  # QEMU 7.2's multi-threaded TCG can run stale code after the 6.4 kernel patches a
+  # static key, which the first software perf event of a kind does, and the guest dies
+  # (int3 in do_user_addr_fault or __schedule). Only busy4 opens perf events (its
+  # daemon runs --signals software): there one event of each kind is held from boot,
+  # before the hogs fault. The 8-node and memory-only guests open none. Single-threaded
+  # TCG avoids it too, but is too slow for the daemon's own 10 s undo bound.
+  local hold=""
+  [ "$scenario" = busy4 ] && hold="/run/vmtool perfhold >/tmp/perfhold.out 2>&1 & sleep 2;"
   local res="$WORK/wasp-$scenario"
-  # Single-threaded TCG: with a thread per vCPU, QEMU 7.2 ran stale code after the
-  # kernel patched a static key (the first perf event) and the guest died (int3 in
-  # do_user_addr_fault, __schedule), even at an idle boot with 8 vCPUs.
-  boot "wasp-$scenario" "$res" --kernel "$WASP_DIR/bzImage" --append "pti=off no5lvl" --tcg-threads single \
+  boot "wasp-$scenario" "$res" --kernel "$WASP_DIR/bzImage" --append "pti=off no5lvl" \
     --include "$HERE/wasp_checks.ts" --include "$WORK/vmtool" "$@" \
-    <<<"/run/vmtool perfhold >/tmp/perfhold.out 2>&1 & sleep 2; deno run -A /run/wasp_checks.ts $scenario"
+    <<<"$hold deno run -A /run/wasp_checks.ts $scenario"
   local out="$res/1.out" planned seen
   if [ ! -f "$out" ]; then
     fail "wasp-6.4 $label: the checks ran" "no result (guest died?)"; return

@@ -642,43 +642,50 @@ async function busy4(): Promise<void> {
       const active = kernelActive();
       return hogPids.every((p) => active.has(p)) ? active : null;
     });
-    await check("auto: every hog above both thresholds is enabled after the hysteresis", () => {
-      if (!enabled) {
-        const last = d.last();
-        const mine = (last?.processes ?? []).filter((p: Json) => hogPids.includes(p.pid));
-        return Promise.resolve(
-          `active ${[...kernelActive().keys()]}; waspd: ${
+    await check(
+      "auto: every hog above both thresholds is enabled after the hysteresis",
+      async () => {
+        if (!enabled) {
+          const last = d.last();
+          const mine = (last?.processes ?? []).filter((p: Json) => hogPids.includes(p.pid));
+          return (`active ${[...kernelActive().keys()]}; waspd: ${
             JSON.stringify(mine.map((p: Json) => [p.pid, p.status, p.reason]))
-          } ${lastLine(d.stderr)}`,
+          } ${lastLine(d.stderr)}`);
+        }
+        // Every hog's enable is in the log, each one after its hysteresis (the
+        // reason says how long it held). An enable that overran its deadline
+        // on this slow guest is reconciled later ("late enable of pid N …:
+        // it returned 0"): an enable too.
+        const enablesIn = (events: Json[]) =>
+          events.filter((e: Json) =>
+            hogPids.includes(e.pid) &&
+            (e.kind === "enable" || /late enable of pid \d+.*returned 0/.test(String(e.message)))
+          );
+        // The kernel lists a replication as soon as the call returns; the daemon
+        // says so in its next tick, and a tick takes seconds in this guest.
+        await waitFor(
+          60_000,
+          () => enablesIn(logEvents(autoLog)).length >= hogPids.length ? true : null,
         );
-      }
-      // Every hog's enable is in the log, each one after its hysteresis (the
-      // reason says how long it held). An enable that overran its deadline
-      // on this slow guest is reconciled later ("late enable of pid N …:
-      // it returned 0"): an enable too.
-      const logged = logEvents(autoLog);
-      const enables = logged.filter((e: Json) =>
-        hogPids.includes(e.pid) &&
-        (e.kind === "enable" || /late enable of pid \d+.*returned 0/.test(String(e.message)))
-      );
-      const early = enables.filter((e: Json) => {
-        const held = String(e.message).match(/for (\d+(?:\.\d+)?) s/);
-        return held !== null && Number(held[1]) < 1;
-      });
-      note(
-        `auto: ${d.snapshots.length} JSON snapshots read from stdout (ticks ${
-          d.snapshots[0]?.daemon?.tick
-        }..${d.snapshots.at(-1)?.daemon?.tick}); ${logged.length} events in its --log`,
-      );
-      if (early.length > 0) return Promise.resolve(`enabled before 1 s: ${early[0].message}`);
-      return Promise.resolve(
-        enables.length >= hogPids.length
+        const logged = logEvents(autoLog);
+        const enables = enablesIn(logged);
+        const early = enables.filter((e: Json) => {
+          const held = String(e.message).match(/for (\d+(?:\.\d+)?) s/);
+          return held !== null && Number(held[1]) < 1;
+        });
+        note(
+          `auto: ${d.snapshots.length} JSON snapshots read from stdout (ticks ${
+            d.snapshots[0]?.daemon?.tick
+          }..${d.snapshots.at(-1)?.daemon?.tick}); ${logged.length} events in its --log`,
+        );
+        if (early.length > 0) return (`enabled before 1 s: ${early[0].message}`);
+        return (enables.length >= hogPids.length
           ? null
           : `${enables.length} enables in ${autoLog}; ${eventSummary(d)}; log: ${
             fileTail(autoLog)
-          }`,
-      );
-    });
+          }`);
+      },
+    );
     await check(
       "auto: the daemon's JSON agrees with active (status active, replica nodes)",
       async () => {
