@@ -847,12 +847,13 @@ async function busy4(): Promise<void> {
     const owned = await untilOwned(d);
     // The background refresh measures with a flush that QEMU does not slow
     // down: waspd rightly takes no steering from it. `r` is the full chase,
-    // whose steering waspd pushes to every process it replicated.
+    // whose steering waspd pushes to every process it replicated. The full
+    // chase of 4x4 cells in this busy guest once took longer than 180 s.
     type("r");
     await check(
       "r: the steering pushed to each replicated hog reads back equal (prctl 105)",
       async () => {
-        const pushed = await waitFor(180_000, () => {
+        const pushed = await waitFor(300_000, () => {
           const found = steerEvents(logFile);
           return found.size > 0 ? found : null;
         });
