@@ -8,27 +8,15 @@
 import assert from "node:assert/strict";
 import { Option } from "commander";
 import { debianTool } from "./support/debian.ts";
-import { currentManPage, MAN_PATH } from "../tools/man.ts";
+import { currentManPage, documentedProgram, MAN_PATH } from "../tools/man.ts";
 import { manPage, roffText } from "../src/man_page.ts";
-import { buildProgram, type CliHandlers, VERSION } from "../src/cli.ts";
+import { VERSION } from "../src/cli.ts";
 import { BINDINGS } from "../src/ui/bindings.ts";
 
 const man = await debianTool("man", "man-db");
 const groff = man === null ? null : await debianTool("groff", "groff-base");
 
-function program() {
-  const none = () => Promise.resolve(0);
-  const handlers: CliHandlers = {
-    daemon: none,
-    probe: none,
-    enable: none,
-    disable: none,
-    steer: none,
-    unpin: none,
-    status: none,
-  };
-  return buildProgram(handlers, { out: () => {}, err: () => {} }, () => {});
-}
+const program = documentedProgram;
 
 Deno.test("docs/waspd.8 is what `deno task man` generates from the option and key tables", async () => {
   assert.equal(await Deno.readTextFile(MAN_PATH), currentManPage(), "run `deno task man`");

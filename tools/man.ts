@@ -9,8 +9,8 @@ import { manPage } from "../src/man_page.ts";
 
 export const MAN_PATH = new URL("../docs/waspd.8", import.meta.url).pathname;
 
-/** The page as the current sources make it. */
-export function currentManPage(): string {
+/** The CLI's program definition, with handlers that do nothing: what the page documents. */
+export function documentedProgram() {
   const none = () => Promise.resolve(0);
   const handlers: CliHandlers = {
     daemon: none,
@@ -21,8 +21,12 @@ export function currentManPage(): string {
     unpin: none,
     status: none,
   };
-  const program = buildProgram(handlers, { out: () => {}, err: () => {} }, () => {});
-  return manPage({ program, bindings: BINDINGS, version: VERSION });
+  return buildProgram(handlers, { out: () => {}, err: () => {} }, () => {});
+}
+
+/** The page as the current sources make it. */
+export function currentManPage(): string {
+  return manPage({ program: documentedProgram(), bindings: BINDINGS, version: VERSION });
 }
 
 if (import.meta.main) {
