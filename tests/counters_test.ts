@@ -169,7 +169,7 @@ Deno.test("a third counter per thread for walk cycles: 3 fds a thread, summed li
   const source = new LinuxCounterSource({
     cpu: THIS_CPU,
     signals: "software",
-    testWalkCycles: SOFTWARE_EVENTS.loads,
+    eventSets: [{ ...SOFTWARE_EVENTS, walkCycles: SOFTWARE_EVENTS.loads }],
   });
   try {
     await child.expect("ready");

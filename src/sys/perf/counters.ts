@@ -61,10 +61,11 @@ export interface CounterSourceOptions {
   /** Share of the soft fd limit counters may use (default 0.5). */
   fdShare?: number;
   /**
-   * TEST ONLY, with signals "software": a software event in the place of the
-   * walk-duration one, to exercise the third counter per thread without a PMU.
+   * The event sets to try, best first. By default the CPU's table for
+   * `signals`; given, it lets a caller count a set of its own choosing
+   * (a software set with a walk-duration event runs anywhere).
    */
-  testWalkCycles?: EventSpec;
+  eventSets?: readonly EventSet[];
 }
 
 /** errnos meaning "that thread is gone": dropped quietly. */
@@ -100,7 +101,8 @@ export class LinuxCounterSource implements CounterSource, Disposable {
     const env = readPerfEnvironment(this.#procRoot, root, fdLimit);
     const budget = fdBudget(fdLimit, options.fdShare ?? 0.5);
     this.#fds = new FdLedger(budget);
-    const candidates = signals === "software" ? [SOFTWARE_EVENTS] : candidateEventSets(options.cpu);
+    const candidates = options.eventSets ??
+      (signals === "software" ? [SOFTWARE_EVENTS] : candidateEventSets(options.cpu));
     const failures: SetFailure[] = [];
     for (const set of candidates) {
       let result: Validation;
@@ -116,9 +118,7 @@ export class LinuxCounterSource implements CounterSource, Disposable {
       }
       failures.push({ source: set.source, code: result.code, reason: result.reason });
     }
-    const walkEvent = signals === "software"
-      ? options.testWalkCycles ?? null
-      : this.#events?.walkCycles ?? null;
+    const walkEvent = this.#events?.walkCycles ?? null;
     let walkProblem: string | null = null;
     if (walkEvent !== null) {
       try {
