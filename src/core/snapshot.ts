@@ -142,19 +142,7 @@ export interface DecisionJson {
 export interface EventJson {
   seq: number;
   time: string;
-  kind:
-    | "decision"
-    | "enable"
-    | "disable"
-    | "steer"
-    | "cache"
-    | "mode"
-    | "inherit"
-    | "probe"
-    | "pin"
-    | "error"
-    | "info"
-    | "undo";
+  kind: typeof EVENT_KINDS[number];
   pid: number | null;
   message: string;
   /** Set on the outcome of a kernel call waspd made (counted by the metrics). */
@@ -163,34 +151,23 @@ export interface EventJson {
   severity?: "warning";
 }
 
+/** The kernel calls waspd makes, by what they change. */
+export const ACTION_KINDS = ["enable", "disable", "steer", "cache", "mode", "inherit"] as const;
+export type ActionKind = typeof ACTION_KINDS[number];
+
 /** Every kind of event, so that counters of them can start at 0. */
-export const EVENT_KINDS: readonly EventJson["kind"][] = [
+export const EVENT_KINDS = [
   "decision",
-  "enable",
-  "disable",
-  "steer",
-  "cache",
-  "mode",
-  "inherit",
+  ...ACTION_KINDS,
   "probe",
   "pin",
   "error",
   "info",
   "undo",
-];
+] as const;
 
-/** The kernel calls waspd makes, by what they change. */
-export type ActionKind = "enable" | "disable" | "steer" | "cache" | "mode" | "inherit";
 /** ok; error (the call failed); stuck (it overran its deadline); skipped (gone or stopped). */
 export type ActionOutcome = "ok" | "error" | "stuck" | "skipped";
-export const ACTION_KINDS: readonly ActionKind[] = [
-  "enable",
-  "disable",
-  "steer",
-  "cache",
-  "mode",
-  "inherit",
-];
 export const ACTION_OUTCOMES: readonly ActionOutcome[] = ["ok", "error", "stuck", "skipped"];
 
 export interface EventAction {

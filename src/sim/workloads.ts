@@ -123,7 +123,8 @@ export function defaultScenario(options: ScenarioOptions = {}): Workload[] {
   const halfFlapMs = Math.max(1, Math.round((options.flapPeriodMs ?? 1600) / 2));
   const j = (value: number) => value * rng.jitter(0.05);
   const bootMs = -BOOT_UPTIME_MS + 1000;
-  const user = { uid: 1000, ppid: SIM_PIDS.bash, state: "R" as const };
+  /** A user's workload, running from the scenario's start until its end unless said otherwise. */
+  const user = { uid: 1000, ppid: SIM_PIDS.bash, state: "R" as const, startMs: 0, endMs: null };
   /** Started at boot as root, asleep, one thread: the system's own processes. */
   const boot = { uid: 0, startMs: bootMs, endMs: null, state: "S" as const, threads: 1 };
   /** A kernel thread: no memory, no command line, no page faults. */
@@ -206,8 +207,6 @@ export function defaultScenario(options: ScenarioOptions = {}): Workload[] {
       state: "S",
       name: "idle",
       pid: SIM_PIDS.idle,
-      startMs: 0,
-      endMs: null,
       threads: 1,
       rssKb: 20_000,
       cycle: constant(j(1e5), j(0.002)),
@@ -218,8 +217,6 @@ export function defaultScenario(options: ScenarioOptions = {}): Workload[] {
       ...user,
       name: "compute",
       pid: SIM_PIDS.compute,
-      startMs: 0,
-      endMs: null,
       threads: 4,
       rssKb: 200_000,
       cycle: constant(j(3e7), j(0.002)),
@@ -242,8 +239,6 @@ export function defaultScenario(options: ScenarioOptions = {}): Workload[] {
       ...user,
       name: "flapper",
       pid: SIM_PIDS.flapper,
-      startMs: 0,
-      endMs: null,
       threads: 2,
       rssKb: 1024 * 1024,
       cycle: [
@@ -269,8 +264,6 @@ export function defaultScenario(options: ScenarioOptions = {}): Workload[] {
       ...user,
       name: "tiny",
       pid: SIM_PIDS.tiny,
-      startMs: 0,
-      endMs: null,
       threads: 1,
       rssKb: 64 * 1024,
       cycle: constant(j(3e7), j(0.02)),
@@ -280,8 +273,6 @@ export function defaultScenario(options: ScenarioOptions = {}): Workload[] {
       ...user,
       name: "nogain",
       pid: SIM_PIDS.nogain,
-      startMs: 0,
-      endMs: null,
       threads: 4,
       rssKb: 2 * 1024 * 1024,
       cycle: constant(j(3e7), j(0.04)),
