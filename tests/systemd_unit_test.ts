@@ -19,22 +19,27 @@ async function run(cmd: string, args: string[]): Promise<{ ok: boolean; text: st
   return { ok: out.success, text: (d.decode(out.stdout) + d.decode(out.stderr)).trim() };
 }
 
-/** A scratch root holding the unit under test and a stand-in at ExecStart's path. */
-async function scratchRoot(unitText: string): Promise<string> {
+/**
+ * Runs `use` on a scratch root holding the unit under test and a stand-in at
+ * ExecStart's path, and removes the root afterwards whatever happens.
+ */
+async function withScratchRoot<T>(unitText: string, use: (root: string) => Promise<T>): Promise<T> {
   const root = await systemdRoot();
-  await Deno.mkdir(`${root}/usr/local/sbin`, { recursive: true });
-  await Deno.copyFile(await standInBinary(root), `${root}/usr/local/sbin/waspd`);
-  await Deno.writeTextFile(`${root}/etc/systemd/system/waspd.service`, unitText);
-  return root;
-}
-
-async function verify(unitText: string): Promise<{ ok: boolean; text: string }> {
-  const root = await scratchRoot(unitText);
   try {
-    return await run(analyze!, ["verify", `--root=${root}`, "waspd.service"]);
+    await Deno.mkdir(`${root}/usr/local/sbin`, { recursive: true });
+    await Deno.copyFile(await standInBinary(root), `${root}/usr/local/sbin/waspd`);
+    await Deno.writeTextFile(`${root}/etc/systemd/system/waspd.service`, unitText);
+    return await use(root);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+}
+
+function verify(unitText: string): Promise<{ ok: boolean; text: string }> {
+  return withScratchRoot(
+    unitText,
+    (root) => run(analyze!, ["verify", `--root=${root}`, "waspd.service"]),
+  );
 }
 
 Deno.test({
@@ -94,22 +99,15 @@ Deno.test({
   name: "systemd-analyze security: the unit's exposure is no worse than 3.6",
   ignore: analyze === null,
   fn: async () => {
-    const root = await scratchRoot(await Deno.readTextFile(UNIT));
-    try {
-      const r = await run(analyze!, [
-        "security",
-        "--offline=yes",
-        `--root=${root}`,
-        "waspd.service",
-      ]);
-      const score = Number(
-        /Overall exposure level for waspd\.service: (\d+\.\d+)/.exec(r.text)?.[1],
-      );
-      assert.ok(Number.isFinite(score), r.text.slice(-400));
-      assert.ok(score <= 3.6, `exposure ${score}`);
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
+    const r = await withScratchRoot(
+      await Deno.readTextFile(UNIT),
+      (root) => run(analyze!, ["security", "--offline=yes", `--root=${root}`, "waspd.service"]),
+    );
+    const score = Number(
+      /Overall exposure level for waspd\.service: (\d+\.\d+)/.exec(r.text)?.[1],
+    );
+    assert.ok(Number.isFinite(score), r.text.slice(-400));
+    assert.ok(score <= 3.6, `exposure ${score}`);
   },
 });
 
@@ -117,16 +115,13 @@ Deno.test({
   name: "systemctl --root enable links the unit into multi-user.target",
   ignore: systemctl === null,
   fn: async () => {
-    const root = await scratchRoot(await Deno.readTextFile(UNIT));
-    try {
+    await withScratchRoot(await Deno.readTextFile(UNIT), async (root) => {
       const r = await run(systemctl!, [`--root=${root}`, "enable", "waspd.service"]);
       assert.ok(r.ok, r.text);
       const link = await Deno.readLink(
         `${root}/etc/systemd/system/multi-user.target.wants/waspd.service`,
       );
       assert.equal(link, "/etc/systemd/system/waspd.service");
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 });
