@@ -7,6 +7,7 @@
  * Unknown numbers are `null`, never 0.
  */
 import type {
+  BudgetReport,
   MitosisDetection,
   MitosisState,
   PtlMeasurement,
@@ -342,13 +343,7 @@ export function ptlJson(m: PtlMeasurement, nowWallMs: number): PtlJson {
 
 export function ptlMethodJson(
   m: PtlMethod | null,
-  budget: {
-    cellCostMs: number;
-    cellsPerRefresh: number;
-    refreshEveryMs: number;
-    matrixEveryMs: number;
-    slowed: boolean;
-  } | null,
+  budget: BudgetReport | null,
   settings: { ptlCpuPercent: number; ptlMemoryMb: number },
 ): PtlMethodJson | null {
   if (m === null) return null;

@@ -228,6 +228,20 @@ export interface PtlMeasurement {
   bufferBytes: number;
 }
 
+/** How the refresh keeps up under the budget, for the snapshot and the screen. */
+export interface BudgetReport {
+  /** Smoothed CPU cost of refreshing one cell, ms. */
+  cellCostMs: number;
+  /** Cells refreshed per due refresh at the current cost. */
+  cellsPerRefresh: number;
+  /** Time between two refreshes: -i, or longer when one cell costs more than the budget of -i. */
+  refreshEveryMs: number;
+  /** Time until every cell has been refreshed once. */
+  matrixEveryMs: number;
+  /** Refresh spacing or matrix period is longer than -i because of the budget. */
+  slowed: boolean;
+}
+
 /** One cell of the PTL matrix: a CPU node (row) reading a memory node (column). */
 export interface PtlCell {
   row: number;

@@ -12,6 +12,9 @@
  * whole matrix); its cost is charged like any other, so a costly start is
  * paid back before the next one.
  */
+import type { BudgetReport } from "../core/types.ts";
+
+export type { BudgetReport };
 
 export interface BudgetConfig {
   /** Share of one core the refresh may use, e.g. 0.01. */
@@ -110,20 +113,6 @@ export function chargeRefresh(
     ? perCell
     : state.cellCostMs + COST_WEIGHT * (perCell - state.cellCostMs);
   return { ...state, creditMs: state.creditMs - costMs, cellCostMs };
-}
-
-/** How the refresh keeps up under the budget, for the snapshot and the screen. */
-export interface BudgetReport {
-  /** Smoothed CPU cost of refreshing one cell, ms. */
-  cellCostMs: number;
-  /** Cells refreshed per due refresh at the current cost. */
-  cellsPerRefresh: number;
-  /** Time between two refreshes: -i, or longer when one cell costs more than the budget of -i. */
-  refreshEveryMs: number;
-  /** Time until every cell has been refreshed once. */
-  matrixEveryMs: number;
-  /** Refresh spacing or matrix period is longer than -i because of the budget. */
-  slowed: boolean;
 }
 
 /** The steady state the budget allows: null until a cell's cost is known. */
