@@ -12,6 +12,7 @@ import { PRCTL_HELPER_FLAG } from "./src/sys/mitosis/prctl_protocol.ts";
 import { runPrctlHelper } from "./src/sys/mitosis/prctl_helper.ts";
 import { OutputClosed, readFd, stdio as io, stdoutWasClosed } from "./src/sys/stdio.ts";
 import { sanitizeLine } from "./src/ui/sanitize.ts";
+import { errorMessage } from "./src/core/error_message.ts";
 
 if (import.meta.main) {
   if (Deno.args[0] === PRCTL_HELPER_FLAG) {
@@ -28,7 +29,7 @@ if (import.meta.main) {
     // A reader that went away (`waspd probe | head -1`) ends waspd quietly.
     if (error instanceof OutputClosed) Deno.exitCode = 0;
     else {
-      io.err(sanitizeLine(`waspd: ${error instanceof Error ? error.message : String(error)}`));
+      io.err(sanitizeLine(`waspd: ${errorMessage(error)}`));
       Deno.exitCode = 1;
     }
   }
