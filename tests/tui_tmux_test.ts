@@ -136,3 +136,51 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "tmux: closing the terminal (a dropped ssh session) undoes everything, slow calls included",
+  ignore: !hasTmux(),
+  async fn() {
+    const log = await Deno.makeTempFile({ prefix: "waspd-hangup-", suffix: ".jsonl" });
+    const stateDir = await Deno.makeTempDir({ prefix: "waspd-hangup-state-" });
+    try {
+      await inSession(
+        "waspd-hangup",
+        () =>
+          // waspd is the pane's own process: killing the session closes the
+          // pty's master, and the kernel hangs up waspd's terminal.
+          `exec '${Deno.execPath()}' run -A '${MAIN}' --sim 4 --time-scale 4 -u 250 -y 2000 ` +
+          `-i 8000 --sim-prctl-ms 400 --log '${log}' --state-dir '${stateDir}'`,
+        async (session) => {
+          await poll(
+            "replication",
+            STEP_MS,
+            async () => (/ACTIVE/.test(await screenOf(session)) ? true : null),
+          );
+          await tmux("kill-session", "-t", session);
+        },
+      );
+      // The undo ends with inherit put back; then the state lock is let go.
+      const lines = await poll("the undo in --log", STEP_MS * 3, async () => {
+        const text = await Deno.readTextFile(log);
+        return /inherit restored/.test(text) ? text : null;
+      });
+      const events = lines.trim().split("\n").map((line) => JSON.parse(line));
+      const enabled = new Set(events.filter((e) => e.kind === "enable").map((e) => e.pid));
+      const undone = events.filter((e) =>
+        e.kind === "undo" && /replication turned off/.test(e.message)
+      );
+      assert.ok(enabled.size > 0, "something was replicated before the hangup");
+      assert.ok(undone.length > 0, "the undo turned replication off");
+      assert.ok(!events.some((e) => e.kind === "error" && /could not/.test(e.message)), lines);
+      // The simulated kernel, as this waspd left it: nothing replicated, inherit as found.
+      const sim = JSON.parse(await Deno.readTextFile(`${stateDir}/sim-kernel.json`));
+      assert.deepEqual(sim.processes, []);
+      assert.equal(sim.inherit, 1, "inherit as found");
+      assert.equal(sim.mode, -1, "mode as found");
+    } finally {
+      await Deno.remove(log).catch(() => {});
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
