@@ -2,20 +2,11 @@
 import assert from "node:assert/strict";
 import { LatencyState } from "../src/daemon/latency_state.ts";
 import type { PtlMeasurement } from "../src/core/types.ts";
+import { ptlMeasurement } from "./fixtures/ptl_measurement.ts";
 
 /** Two nodes; node 0 steers to node 1 when `remoteFaster`. */
 function measurement(remoteFaster: boolean): PtlMeasurement {
-  const latencyNs = [[100, remoteFaster ? 60 : 140], [140, 100]];
-  return {
-    startedAtMs: Date.UTC(2026, 0, 1),
-    durationMs: 42,
-    rows: [0, 1],
-    cols: [0, 1],
-    latencyNs,
-    spread: latencyNs.map((row) => row.map(() => 0.02)),
-    errors: latencyNs.map((row) => row.map(() => null)),
-    bufferBytes: 64 * 1024 * 1024,
-  };
+  return ptlMeasurement([[100, remoteFaster ? 60 : 140], [140, 100]]);
 }
 
 Deno.test("the first measurement is news: logged, steering to push", () => {

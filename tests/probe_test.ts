@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readTopology } from "../src/sys/topology.ts";
-import type { NumaNode, PtlMeasurement, Topology } from "../src/core/types.ts";
+import type { NumaNode, Topology } from "../src/core/types.ts";
 import type { Prober } from "../src/host.ts";
 import { LinuxProber } from "../probe/prober.ts";
 import {
@@ -14,6 +14,7 @@ import {
 import { placementProblem, sampleAddresses } from "../probe/cell.ts";
 import { runProbe, spreadWarning } from "../src/commands/probe.ts";
 import { libc } from "../src/ffi/libc.ts";
+import { ptlMeasurement } from "./fixtures/ptl_measurement.ts";
 
 // The prober reads this thread's CPU affinity through libc, which stays open
 // for the life of the thread by design: open it before any test so the
@@ -199,16 +200,10 @@ Deno.test("plan: the buffer follows the LLC up to a bound, and says why; unknown
 });
 
 Deno.test("probe warns when rounds disagree by more than 20 %, and says what that means", async () => {
-  const m: PtlMeasurement = {
-    startedAtMs: Date.UTC(2026, 0, 1),
+  const m = ptlMeasurement([[90, 150], [152, 95]], {
     durationMs: 5,
-    rows: [0, 1],
-    cols: [0, 1],
-    latencyNs: [[90, 150], [152, 95]],
     spread: [[0.05, 1.75], [0.21, 0.19]],
-    errors: [[null, null], [null, null]],
-    bufferBytes: 64 * MIB,
-  };
+  });
   const warning = spreadWarning(m);
   assert.ok(warning !== null);
   assert.match(
@@ -249,19 +244,15 @@ Deno.test("placement: sampled addresses and the summary of misplaced pages", () 
 });
 
 Deno.test("runProbe prints the tables or one JSON object, exit 1 on a failed cell", async () => {
-  const m: PtlMeasurement = {
-    startedAtMs: Date.UTC(2026, 0, 1),
+  const m = ptlMeasurement([[90, 150], [152, null]], {
     durationMs: 12.5,
-    rows: [0, 1],
-    cols: [0, 1],
-    latencyNs: [[90, 150], [152, null]],
     spread: [[0.01, 0.01], [0.01, null]],
     errors: [[null, null], [
       null,
       "placement: 512 on node 0 of 512 sampled pages, expected node 1",
     ]],
     bufferBytes: 128 * MIB,
-  };
+  });
   const asked: unknown[] = [];
   const prober: Prober = {
     measure: (_t, options) => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { computeSteering, steeringArray } from "../src/core/steering.ts";
 import { formatLatencyTable, formatSteering } from "../src/core/ptl_format.ts";
 import { type PtlMeasurement, STEERING_SLOTS } from "../src/core/types.ts";
+import { ptlMeasurement } from "./fixtures/ptl_measurement.ts";
 
 /** A measurement with the given cells; spread defaults to 2% everywhere. */
 function measurement(
@@ -11,16 +12,12 @@ function measurement(
   spread?: (number | null)[][],
   errors?: (string | null)[][],
 ): PtlMeasurement {
-  return {
-    startedAtMs: Date.UTC(2026, 0, 1),
-    durationMs: 42,
+  return ptlMeasurement(latencyNs, {
     rows,
     cols,
-    latencyNs,
-    spread: spread ?? latencyNs.map((row) => row.map((v) => (v === null ? null : 0.02))),
-    errors: errors ?? latencyNs.map((row) => row.map((v) => (v === null ? "failed" : null))),
-    bufferBytes: 64 * 1024 * 1024,
-  };
+    ...(spread ? { spread } : {}),
+    ...(errors ? { errors } : {}),
+  });
 }
 
 Deno.test("local stays when a remote node is faster only within the spread", () => {
