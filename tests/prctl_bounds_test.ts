@@ -127,6 +127,11 @@ Deno.test("the real helper ignores SIGINT, SIGTERM and SIGHUP, and exits when it
   assert.equal(status.code, 0);
 });
 
+/** An Actuator on `host` with a 2 s deadline, its Ownership in memory. */
+function actuatorOn(host: Host): Actuator {
+  return new Actuator(host, new EventLog(() => 0), 2000, memoryOwnership(), simReplication());
+}
+
 Deno.test("the undo hands each call what is left of its budget as withinMs", async () => {
   const sim = new SimHost({ manualClock: true });
   const within: (number | undefined)[] = [];
@@ -139,13 +144,7 @@ Deno.test("the undo hands each call what is left of its budget as withinMs", asy
     },
   });
   const host = Object.create(sim, { mitosis: { value: mitosis } }) as Host;
-  const actuator = new Actuator(
-    host,
-    new EventLog(() => 0),
-    2000,
-    memoryOwnership(),
-    simReplication(),
-  );
+  const actuator = actuatorOn(host);
   await sim.advance(3000);
   const stream = await sim.process(SIM_PIDS.stream);
   assert.ok(stream);
@@ -175,13 +174,7 @@ Deno.test("the undo turns off what waspd owns before it waits for an enable stil
     },
   });
   const host = Object.create(sim, { mitosis: { value: mitosis } }) as Host;
-  const actuator = new Actuator(
-    host,
-    new EventLog(() => 0),
-    2000,
-    memoryOwnership(),
-    simReplication(),
-  );
+  const actuator = actuatorOn(host);
   const stream = await sim.process(SIM_PIDS.stream);
   const compute = await sim.process(SIM_PIDS.compute);
   assert.ok(stream && compute);
