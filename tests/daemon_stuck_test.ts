@@ -18,7 +18,7 @@ import { EventLog } from "../src/core/events.ts";
 import { Actuator } from "../src/daemon/actuator.ts";
 import { simReplication } from "./support/replication.ts";
 import { Daemon, PRCTL_DEADLINE_MS } from "../src/daemon/daemon.ts";
-import { OwnershipLedger } from "../src/daemon/ownership.ts";
+import { Ownership } from "../src/daemon/ownership.ts";
 import type { Host, MitosisControl } from "../src/host.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
@@ -201,12 +201,12 @@ Deno.test("the ownership record keeps a stuck enable's intent and learns its lat
     const sim = new SimHost({ nodes: 4, seed: 5, manualClock: true });
     const hanging = withHangingCalls(sim, SIM_PIDS.stream);
     const events = new EventLog(() => sim.clock.wallNow());
-    const ledger = new OwnershipLedger(sim.ownership, SIM_PIDS.waspd, () => 0, () => {});
+    const ownership = new Ownership(sim.ownership, SIM_PIDS.waspd, () => 0, () => {});
     const actuator = new Actuator(
       hanging.host,
       events,
       PRCTL_DEADLINE_MS,
-      ledger,
+      ownership,
       simReplication(),
     );
     const info = await sim.process(SIM_PIDS.stream);
@@ -217,17 +217,17 @@ Deno.test("the ownership record keeps a stuck enable's intent and learns its lat
     await sim.advance(PRCTL_DEADLINE_MS);
     await actuator.settle();
     assert.equal(actuator.stuck.size, 1);
-    assert.deepEqual([...ledger.entries.values()].map((e) => e.state), ["enabling"]);
+    assert.deepEqual([...ownership.entries.values()].map((e) => e.state), ["enabling"]);
     // The call turns replication on at last, or fails without turning it on.
     await hanging.finish(
       lateOn ? undefined : { ok: false, stuck: false, errno: "EINVAL", message: "refused" },
     );
     assert.deepEqual(
-      [...ledger.entries.values()].map((e) => e.state),
+      [...ownership.entries.values()].map((e) => e.state),
       lateOn ? ["on"] : [],
       `late ${lateOn ? "on" : "off"}`,
     );
-    assert.equal(actuator.enabled.has(processKeyString(target)), lateOn);
+    assert.equal(ownership.owns(processKeyString(target)), lateOn);
     assert.equal(actuator.stuck.size, 0);
   }
 });

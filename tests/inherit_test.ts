@@ -10,6 +10,7 @@ import { inheritIsOff, planInherit } from "../src/core/inherit.ts";
 import { MitosisOperations } from "../src/daemon/operations.ts";
 import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
 import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
+import { memoryOwnership } from "./support/ownership.ts";
 
 function machine(inherit: 1 | -1) {
   const kernel = new SimMitosisKernel({ nodes: [0, 1, 2, 3], callerPid: 100, now: () => 0 });
@@ -17,7 +18,7 @@ function machine(inherit: 1 | -1) {
   kernel.addProcess({ pid: 200, name: "parent" });
   const control = new SimMitosisControl(kernel, () => Promise.resolve());
   const events = new EventLog(() => 0);
-  const ops = new MitosisOperations(control, events, true);
+  const ops = new MitosisOperations(control, events, true, memoryOwnership());
   return { kernel, control, events, ops };
 }
 

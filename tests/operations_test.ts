@@ -8,12 +8,13 @@ import { EventLog } from "../src/core/events.ts";
 import { MitosisOperations } from "../src/daemon/operations.ts";
 import { SimMitosisControl } from "../src/sim/mitosis_control.ts";
 import { SimMitosisKernel } from "../src/sim/mitosis_kernel.ts";
+import { memoryOwnership } from "./support/ownership.ts";
 
 function setup(enforcing: boolean) {
   const kernel = new SimMitosisKernel({ nodes: [0, 1], callerPid: 100, now: () => 0 });
   const control = new SimMitosisControl(kernel, () => Promise.resolve());
   const events = new EventLog(() => 0);
-  const ops = new MitosisOperations(control, events, enforcing);
+  const ops = new MitosisOperations(control, events, enforcing, memoryOwnership());
   return { kernel, control, events, ops };
 }
 

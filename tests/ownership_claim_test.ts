@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { encodeOwned, memoryOwnedStore, type OwnedRecord } from "../src/core/ownership_record.ts";
-import { OwnershipLedger, type TakeoverDeps, takeOverOwnership } from "../src/daemon/ownership.ts";
+import { Ownership } from "../src/daemon/ownership.ts";
+import { type TakeoverDeps, takeOverOwnership } from "../src/daemon/takeover.ts";
 import { type Config, defaultConfig } from "../src/config.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { libc } from "../src/ffi/libc.ts";
@@ -21,16 +22,16 @@ libc();
 
 function world(dir: string, selfPid: number) {
   const reports: string[] = [];
-  const adopted: number[] = [];
-  const ledger = new OwnershipLedger(
+  const ownership = new Ownership(
     fileOwnedStore(`${dir}/${OWNED_FILE_NAME}`),
     selfPid,
     () => T0,
     (kind, message) => void reports.push(`${kind}: ${message}`),
   );
-  const deps = (over: Partial<TakeoverDeps>) =>
-    takeoverDeps(ledger, reports, { adopt: (t) => void adopted.push(t.pid), ...over });
-  return { ledger, reports, adopted, deps };
+  const deps = (over: Partial<TakeoverDeps>) => takeoverDeps(ownership, reports, over);
+  /** The pids this waspd owns (adopted or turned on), undone at its exit. */
+  const adopted = () => ownership.owned().map((t) => t.pid);
+  return { ownership, reports, adopted, deps };
 }
 
 function writeRecord(dir: string, record: OwnedRecord): string {
@@ -45,22 +46,22 @@ Deno.test("a second enforcing waspd on the same state directory refuses to start
   await inTempDir("waspd-claim-", async (dir) => {
     const first = world(dir, 111);
     assert.deepEqual(await takeOverOwnership(first.deps({})), []);
-    first.ledger.before({ pid: 7, startTime: 70, name: "p7" }, true, "MAR high");
-    first.ledger.after({ pid: 7, startTime: 70, name: "p7" }, true, { ok: true });
+    first.ownership.intend({ pid: 7, startTime: 70, name: "p7" }, true, "MAR high");
+    first.ownership.settle({ pid: 7, startTime: 70, name: "p7" }, true, { ok: true });
     const recorded = readRecord(dir);
     const second = world(dir, 222);
     await assert.rejects(
       () => takeOverOwnership(second.deps({})),
       /^RecordClaimed: another waspd \(pid \d+\) is enforcing with this state directory .*: stop it first/,
     );
-    assert.deepEqual(second.adopted, [], "nothing of the running waspd's was taken over");
+    assert.deepEqual(second.adopted(), [], "nothing of the running waspd's was taken over");
     assert.equal(readRecord(dir), recorded, "its record is untouched");
     // Once the first is gone (its lock released, as exit does), the next one takes over.
-    first.ledger.release();
+    first.ownership.release();
     const third = world(dir, 333);
     const verdicts = await takeOverOwnership(third.deps({}));
     assert.deepEqual(verdicts.map((v) => v.action), ["adopt"]);
-    third.ledger.release();
+    third.ownership.release();
   });
 });
 
@@ -68,19 +69,19 @@ Deno.test("advisory mode and --once next to a running waspd: nothing adopted, th
   await inTempDir("waspd-claim-", async (dir) => {
     const service = world(dir, 111);
     await takeOverOwnership(service.deps({}));
-    service.ledger.before({ pid: 7, startTime: 70, name: "p7" }, true, "MAR high");
-    service.ledger.after({ pid: 7, startTime: 70, name: "p7" }, true, { ok: true });
+    service.ownership.intend({ pid: 7, startTime: 70, name: "p7" }, true, "MAR high");
+    service.ownership.settle({ pid: 7, startTime: 70, name: "p7" }, true, { ok: true });
     const recorded = readRecord(dir);
     for (const over of [{ enforcing: false }, { claims: false }]) {
       const other = world(dir, 222);
       assert.deepEqual(await takeOverOwnership(other.deps(over)), []);
-      assert.deepEqual(other.adopted, []);
+      assert.deepEqual(other.adopted(), []);
       assert.match(other.reports.join("\n"), /ownership: another waspd .*is enforcing.*left to it/);
       // Its own calls (a --once tick) never reach the record either.
-      other.ledger.before({ pid: 8, startTime: 80, name: "p8" }, true, "MAR high");
+      other.ownership.intend({ pid: 8, startTime: 80, name: "p8" }, true, "MAR high");
       assert.equal(readRecord(dir), recorded);
     }
-    service.ledger.release();
+    service.ownership.release();
   });
 });
 
@@ -95,6 +96,7 @@ Deno.test("advisory mode never rewrites a dead waspd's record", async () => {
       advisory.deps({ enforcing: false, replicated: (pid) => pid === 7 }),
     );
     assert.deepEqual(verdicts.map((v) => v.action), ["keep", "drop"]);
+    assert.deepEqual(advisory.adopted(), [], "kept, not owned: its undo leaves it on");
     assert.equal(readRecord(dir), text, "left for the next enforcing waspd, as it was");
   });
 });
@@ -104,9 +106,10 @@ Deno.test("adopted entries are marked on in the record", async () => {
     writeRecord(dir, { ownerPid: 4194303, entries: new Map([["7@70", entry(7, "enabling")]]) });
     const w = world(dir, 222);
     assert.deepEqual((await takeOverOwnership(w.deps({}))).map((v) => v.action), ["adopt"]);
-    assert.equal(w.ledger.entries.get("7@70")?.state, "on");
+    assert.equal(w.ownership.entries.get("7@70")?.state, "on");
+    assert.deepEqual(w.adopted(), [7], "owned: undone at its exit");
     assert.match(readRecord(dir), /"state": "on"/);
-    w.ledger.release();
+    w.ownership.release();
   });
 });
 
@@ -114,20 +117,20 @@ Deno.test("a call given up on before it began (it carries late) keeps its intent
   await inTempDir("waspd-claim-", (dir) => {
     const w = world(dir, 222);
     const target = { pid: 7, startTime: 70, name: "p7" };
-    w.ledger.before(target, true, "MAR high");
+    w.ownership.intend(target, true, "MAR high");
     const late = Promise.resolve(null);
-    w.ledger.after(target, true, {
+    w.ownership.settle(target, true, {
       ok: false,
       stuck: false,
       errno: "ETIMEDOUT",
       message: "the prctl helper did not begin the call within 30 s",
       late,
     });
-    assert.equal(w.ledger.entries.get("7@70")?.state, "enabling", "may still complete");
+    assert.equal(w.ownership.entries.get("7@70")?.state, "enabling", "may still complete");
     assert.match(readRecord(dir), /"state": "enabling"/);
     // Its late answer settles it, as the stuck calls' reconcile says.
-    w.ledger.after(target, true, { ok: true });
-    assert.equal(w.ledger.entries.get("7@70")?.state, "on");
+    w.ownership.settle(target, true, { ok: true });
+    assert.equal(w.ownership.entries.get("7@70")?.state, "on");
   });
 });
 
@@ -162,15 +165,15 @@ Deno.test("Daemon.open: a second enforcing daemon on one state directory refuses
     await once.shutdown();
   }));
 
-Deno.test("once its lock is released, the ledger writes nothing: a late answer cannot overwrite a successor's record", () => {
+Deno.test("once its lock is released, the Ownership writes nothing: a late answer cannot overwrite a successor's record", () => {
   const store = memoryOwnedStore();
-  const ledger = new OwnershipLedger(store, 7000, () => T0, () => {});
+  const ownership = new Ownership(store, 7000, () => T0, () => {});
   const target = { pid: 4100, startTime: 9, name: "stream" };
-  ledger.before(target, true, "hot");
+  ownership.intend(target, true, "hot");
   assert.equal(store.record?.entries.size, 1);
-  ledger.release();
-  ledger.after(target, true, { ok: true, value: 0 });
-  ledger.forget(target);
+  ownership.release();
+  ownership.settle(target, true, { ok: true, value: 0 });
+  ownership.forget(target);
   assert.equal([...store.record!.entries.values()][0]?.state, "enabling");
 });
 

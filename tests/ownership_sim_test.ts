@@ -11,7 +11,8 @@ import type { ActionResult, ProcessKey } from "../src/core/types.ts";
 import { Actuator } from "../src/daemon/actuator.ts";
 import { simReplication } from "./support/replication.ts";
 import { label } from "../src/daemon/managed.ts";
-import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
+import { Ownership } from "../src/daemon/ownership.ts";
+import { takeOverOwnership } from "../src/daemon/takeover.ts";
 import { libc } from "../src/ffi/libc.ts";
 import type { Host } from "../src/host.ts";
 import { SimHost } from "../src/sim/host.ts";
@@ -27,27 +28,26 @@ function waspdOn(dir: string, selfPid: number, wrap: (sim: SimHost) => Host = (s
   const sim = new SimHost({ manualClock: true, stateDir: dir });
   const used = wrap(sim);
   const events = new EventLog(() => sim.clock.wallNow());
-  const ledger = new OwnershipLedger(
+  const ownership = new Ownership(
     sim.ownership,
     selfPid,
     () => sim.clock.wallNow(),
     (kind, message, pid) => events.emit(kind, message, pid),
   );
-  const actuator = new Actuator(used, events, DEADLINE_MS, ledger, simReplication());
+  const actuator = new Actuator(used, events, DEADLINE_MS, ownership, simReplication());
   const takeOver = () =>
     takeOverOwnership({
-      ledger,
+      ownership,
       confirm: (key) => sim.confirm(key),
       replicated: (pid) => sim.kernel.replicated().some((p) => p.pid === pid),
       manageable: () => true,
       pinned: () => null,
       enforcing: true,
-      adopt: (t) => actuator.adopt(t),
       disable: (t, reason) => actuator.disable(t, reason),
       report: (kind, message, pid) => events.emit(kind, message, pid),
       label,
     });
-  return { sim, events, ledger, actuator, takeOver };
+  return { sim, events, ownership, actuator, takeOver };
 }
 
 function ownedJson(dir: string): { owner_pid: number; entries: { pid: number; state: string }[] } {

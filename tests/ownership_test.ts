@@ -1,7 +1,7 @@
 /**
  * Crash-safe ownership, the pure parts: the record's format, the verdict for
- * each entry a dead waspd left, and the ledger the Actuator tells about each
- * call (intent before, outcome after).
+ * each entry a dead waspd left, and the Ownership the Actuator tells about
+ * each call (intent before, outcome after) and asks what it owns.
  */
 import assert from "node:assert/strict";
 import {
@@ -14,7 +14,8 @@ import {
   reconcileOwned,
 } from "../src/core/ownership_record.ts";
 import type { ActionResult } from "../src/core/types.ts";
-import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
+import { Ownership } from "../src/daemon/ownership.ts";
+import { takeOverOwnership } from "../src/daemon/takeover.ts";
 import { fileOwnedStore } from "../src/sys/ownership_file.ts";
 import { processInfo } from "./support/process_info.ts";
 
@@ -83,16 +84,16 @@ Deno.test("reconcile: exited or off -> drop; unknown or advisory -> keep; policy
   }
 });
 
-function ledgerWorld() {
+function ownershipWorld() {
   const store = memoryOwnedStore();
   const reports: string[] = [];
   const now = T0;
-  const ledger = new OwnershipLedger(store, 500, () => now, (kind, message) => {
+  const ownership = new Ownership(store, 500, () => now, (kind, message) => {
     reports.push(`${kind}: ${message}`);
   });
   // A function, not the field: asserting it null must not narrow later reads.
   const saved = () => store.record;
-  return { store, saved, reports, ledger };
+  return { store, saved, reports, ownership };
 }
 
 const target = { pid: 7, startTime: 70, name: "stream" };
@@ -100,70 +101,71 @@ const ok = { ok: true as const };
 const failed = (stuck: boolean): ActionResult =>
   stuck ? { ok: false, stuck, message: "x" } : { ok: false, stuck, errno: "ESRCH", message: "x" };
 
-Deno.test("ledger: the intent is on record before the call, the outcome after it", () => {
-  const w = ledgerWorld();
-  w.ledger.before(target, true, "MAR high");
+Deno.test("ownership: the intent is on record before the call, the outcome after it", () => {
+  const w = ownershipWorld();
+  w.ownership.intend(target, true, "MAR high");
   assert.equal(w.saved()?.entries.get("7@70")?.state, "enabling", "written before the call");
   assert.equal(w.saved()?.ownerPid, 500);
-  w.ledger.after(target, true, ok);
+  w.ownership.settle(target, true, ok);
   assert.equal(w.saved()?.entries.get("7@70")?.state, "on");
   assert.equal(w.saved()?.entries.get("7@70")?.reason, "MAR high");
-  w.ledger.before(target, false, "MAR low");
+  w.ownership.intend(target, false, "MAR low");
   assert.equal(w.saved()?.entries.get("7@70")?.state, "disabling");
-  w.ledger.after(target, false, failed(false));
+  w.ownership.settle(target, false, failed(false));
   assert.equal(w.saved()?.entries.get("7@70")?.state, "on", "a failed disable leaves it on");
-  w.ledger.before(target, false, "MAR low");
-  w.ledger.after(target, false, ok);
+  w.ownership.intend(target, false, "MAR low");
+  w.ownership.settle(target, false, ok);
   assert.equal(w.saved(), null, "nothing owned: no record at all");
   assert.deepEqual(w.reports, []);
 });
 
-Deno.test("ledger: a failed enable is dropped, a stuck one stays, an exited process is forgotten", () => {
-  const w = ledgerWorld();
-  w.ledger.before(target, true, "r");
-  w.ledger.after(target, true, failed(false));
+Deno.test("ownership: a failed enable is dropped, a stuck one stays, an exited process is forgotten", () => {
+  const w = ownershipWorld();
+  w.ownership.intend(target, true, "r");
+  w.ownership.settle(target, true, failed(false));
   assert.equal(w.saved(), null);
-  w.ledger.before(target, true, "r");
-  w.ledger.after(target, true, failed(true));
+  w.ownership.intend(target, true, "r");
+  w.ownership.settle(target, true, failed(true));
   assert.equal(w.saved()?.entries.get("7@70")?.state, "enabling", "may still complete");
-  w.ledger.forget(target);
+  w.ownership.forget(target);
   assert.equal(w.saved(), null);
   // Turning off what waspd never turned on (pinned off by hand) records nothing.
-  w.ledger.before(target, false, "pinned off");
-  w.ledger.after(target, false, ok);
+  w.ownership.intend(target, false, "pinned off");
+  w.ownership.settle(target, false, ok);
   assert.equal(w.saved(), null);
 });
 
-Deno.test("ledger: a record that cannot be written is reported once, and waspd goes on", () => {
-  const w = ledgerWorld();
+Deno.test("ownership: a record that cannot be written is reported once, and waspd goes on", () => {
+  const w = ownershipWorld();
   w.store.save = () => {
     throw new Error("Read-only file system (os error 30)");
   };
-  w.ledger.before(target, true, "r");
-  w.ledger.after(target, true, ok);
-  w.ledger.before({ ...target, pid: 8 }, true, "r");
+  w.ownership.intend(target, true, "r");
+  w.ownership.settle(target, true, ok);
+  w.ownership.intend({ ...target, pid: 8 }, true, "r");
   assert.equal(w.reports.length, 1);
   assert.match(w.reports[0] ?? "", /^error: ownership record memory: cannot write it \(Read-only/);
-  assert.equal(w.ledger.entries.size, 2, "still known in memory, undone at exit");
+  assert.equal(w.ownership.entries.size, 2, "still known in memory");
+  assert.deepEqual(w.ownership.owned(), [target], "the settled one is undone at exit");
 });
 
-Deno.test("ledger: an unwritable record file is reported once per cause, not once per temp name", () => {
+Deno.test("ownership: an unwritable record file is reported once per cause, not once per temp name", () => {
   // /proc takes no new files: each write fails on its own random temp name.
   const reports: string[] = [];
-  const ledger = new OwnershipLedger(fileOwnedStore("/proc/owned.json"), 500, () => T0, (k, m) => {
+  const ownership = new Ownership(fileOwnedStore("/proc/owned.json"), 500, () => T0, (k, m) => {
     reports.push(`${k}: ${m}`);
   });
   for (let pid = 1; pid <= 30; pid++) {
-    ledger.before({ ...target, pid }, true, "r");
-    ledger.after({ ...target, pid }, true, ok);
+    ownership.intend({ ...target, pid }, true, "r");
+    ownership.settle({ ...target, pid }, true, ok);
   }
   assert.equal(reports.length, 1, reports.join("\n"));
   assert.match(reports[0] ?? "", /^error: ownership record \/proc\/owned\.json: cannot write it/);
   assert.ok(!/\.tmp/.test(reports[0] ?? ""), "no temp file name in the message");
 });
 
-Deno.test("ledger: a write failure is told again when its cause changes, or after a success", () => {
-  const w = ledgerWorld();
+Deno.test("ownership: a write failure is told again when its cause changes, or after a success", () => {
+  const w = ownershipWorld();
   const save = w.store.save.bind(w.store);
   let failWith: string | null = "EROFS";
   let n = 0;
@@ -171,7 +173,7 @@ Deno.test("ledger: a write failure is told again when its cause changes, or afte
     if (failWith === null) return save(record);
     throw Object.assign(new Error(`failure ${n++}`), { code: failWith });
   };
-  const step = (pid: number) => w.ledger.before({ ...target, pid }, true, "r");
+  const step = (pid: number) => w.ownership.intend({ ...target, pid }, true, "r");
   step(1);
   step(2);
   failWith = "ENOSPC";
@@ -185,7 +187,7 @@ Deno.test("ledger: a write failure is told again when its cause changes, or afte
 });
 
 Deno.test("takeover: adopts, turns off and forgets as the verdicts say, one event each", async () => {
-  const w = ledgerWorld();
+  const w = ownershipWorld();
   w.store.record = {
     ownerPid: 321,
     entries: new Map([
@@ -195,20 +197,18 @@ Deno.test("takeover: adopts, turns off and forgets as the verdicts say, one even
       ["4@40", entry(4)],
     ]),
   };
-  const adopted: number[] = [];
   const disabled: string[] = [];
   const live = new Map([[1, processInfo(1)], [2, processInfo(2)], [
     4,
     processInfo(4, { name: "excluded" }),
   ]]);
   const verdicts = await takeOverOwnership({
-    ledger: w.ledger,
+    ownership: w.ownership,
     confirm: (key) => Promise.resolve(live.get(key.pid) ?? null),
     replicated: (pid) => pid !== 2,
     manageable: (p) => p.name !== "excluded",
     pinned: () => null,
     enforcing: true,
-    adopt: (t) => void adopted.push(t.pid),
     disable: (t, reason) => void disabled.push(`${t.pid}: ${reason}`),
     report: (kind, message) => void w.reports.push(`${kind}: ${message}`),
     label: (t) => `pid ${t.pid} (${t.name})`,
@@ -219,7 +219,7 @@ Deno.test("takeover: adopts, turns off and forgets as the verdicts say, one even
     "3 drop",
     "4 disable",
   ]);
-  assert.deepEqual(adopted, [1]);
+  assert.deepEqual(w.ownership.owned(), [{ pid: 1, startTime: 10, name: "p1" }]);
   assert.equal(disabled.length, 1);
   assert.match(disabled[0] ?? "", /^4: turned on by waspd pid 321, which exited without its undo/);
   assert.equal(w.reports.length, 4);
@@ -233,15 +233,14 @@ Deno.test("takeover: adopts, turns off and forgets as the verdicts say, one even
 });
 
 Deno.test("takeover: no record, nothing to do", async () => {
-  const w = ledgerWorld();
+  const w = ownershipWorld();
   const verdicts = await takeOverOwnership({
-    ledger: w.ledger,
+    ownership: w.ownership,
     confirm: () => Promise.reject(new Error("not called")),
     replicated: () => null,
     manageable: () => true,
     pinned: () => null,
     enforcing: true,
-    adopt: () => {},
     disable: () => {},
     report: (kind, message) => void w.reports.push(`${kind}: ${message}`),
     label: (t) => `${t.pid}`,

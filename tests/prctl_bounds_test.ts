@@ -9,6 +9,7 @@ import { EventLog } from "../src/core/events.ts";
 import type { ProcessKey } from "../src/core/types.ts";
 import { Actuator } from "../src/daemon/actuator.ts";
 import { simReplication } from "./support/replication.ts";
+import { memoryOwnership } from "./support/ownership.ts";
 import type { Host } from "../src/host.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
@@ -126,6 +127,11 @@ Deno.test("the real helper ignores SIGINT, SIGTERM and SIGHUP, and exits when it
   assert.equal(status.code, 0);
 });
 
+/** An Actuator on `host` with a 2 s deadline, its Ownership in memory. */
+function actuatorOn(host: Host): Actuator {
+  return new Actuator(host, new EventLog(() => 0), 2000, memoryOwnership(), simReplication());
+}
+
 Deno.test("the undo hands each call what is left of its budget as withinMs", async () => {
   const sim = new SimHost({ manualClock: true });
   const within: (number | undefined)[] = [];
@@ -138,7 +144,7 @@ Deno.test("the undo hands each call what is left of its budget as withinMs", asy
     },
   });
   const host = Object.create(sim, { mitosis: { value: mitosis } }) as Host;
-  const actuator = new Actuator(host, new EventLog(() => 0), 2000, null, simReplication());
+  const actuator = actuatorOn(host);
   await sim.advance(3000);
   const stream = await sim.process(SIM_PIDS.stream);
   assert.ok(stream);
@@ -168,7 +174,7 @@ Deno.test("the undo turns off what waspd owns before it waits for an enable stil
     },
   });
   const host = Object.create(sim, { mitosis: { value: mitosis } }) as Host;
-  const actuator = new Actuator(host, new EventLog(() => 0), 2000, null, simReplication());
+  const actuator = actuatorOn(host);
   const stream = await sim.process(SIM_PIDS.stream);
   const compute = await sim.process(SIM_PIDS.compute);
   assert.ok(stream && compute);

@@ -12,7 +12,7 @@ import { simReplication } from "./support/replication.ts";
 import { EventLog } from "../src/core/events.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
-import { processKeyString } from "../src/core/types.ts";
+import { memoryOwnership } from "./support/ownership.ts";
 import { jsonLines, startWaspd } from "./support/waspd.ts";
 
 Deno.test("row 9: the first signal stops; one within a second is the same request; later forces", () => {
@@ -90,12 +90,16 @@ Deno.test("row 9: a deliberate second SIGTERM 1.2 s later exits at once, code 14
 Deno.test("row 9: the undo stays within its budget however slow prctl is", async () => {
   // prctl takes 1.5 s of simulated time; a manual clock moves only when told.
   const host = new SimHost({ nodes: 2, manualClock: true, prctlMs: 1500 });
-  const actuator = new Actuator(host, new EventLog(() => 0), 2000, null, simReplication());
+  const ownership = memoryOwnership();
+  const actuator = new Actuator(host, new EventLog(() => 0), 2000, ownership, simReplication());
   for (const pid of [SIM_PIDS.stream, SIM_PIDS.compute, SIM_PIDS.idle]) {
     const info = await host.process(pid);
-    if (info) actuator.enabled.set(processKeyString(info), info);
+    if (!info) continue;
+    // Turned on by this waspd, as far as its Ownership knows.
+    ownership.intend(info, true, "MAR high");
+    ownership.settle(info, true, { ok: true });
   }
-  assert.equal(actuator.enabled.size, 3);
+  assert.equal(ownership.owned().length, 3);
   const undo = actuator.undoAll(2000);
   // Let simulated time run until the undo is over; it must end by 2 s plus a call.
   let elapsed = 0;

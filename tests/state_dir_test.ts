@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { judgeStateDir } from "../src/sys/state_dir.ts";
 import { encodeOwned } from "../src/core/ownership_record.ts";
-import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
+import { Ownership } from "../src/daemon/ownership.ts";
+import { takeOverOwnership } from "../src/daemon/takeover.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { FilePins, writePins } from "../src/sys/pins.ts";
 import { fileOwnedStore, OWNED_FILE_NAME } from "../src/sys/ownership_file.ts";
@@ -58,18 +59,17 @@ async function takeOverIn(stateDir: string) {
   const reports: string[] = [];
   const restored: number[] = [];
   const report = (kind: string, message: string) => void reports.push(`${kind}: ${message}`);
-  const ledger = new OwnershipLedger(
+  const ownership = new Ownership(
     fileOwnedStore(`${stateDir}/${OWNED_FILE_NAME}`),
     222,
     () => T0,
     report,
   );
-  const adopted: number[] = [];
-  const verdicts = await takeOverOwnership(takeoverDeps(ledger, reports, {
-    adopt: (t) => void adopted.push(t.pid),
+  const verdicts = await takeOverOwnership(takeoverDeps(ownership, reports, {
     restoreInherit: (found) => (restored.push(found), Promise.resolve(true)),
   }));
-  ledger.release();
+  ownership.release();
+  const adopted = ownership.owned().map((t) => t.pid);
   return { verdicts, adopted, restored, reports: reports.join("\n") };
 }
 

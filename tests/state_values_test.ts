@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { decodeOwned, encodeOwned, type OwnedRecord } from "../src/core/ownership_record.ts";
 import { decodePins } from "../src/core/pins.ts";
 import { PID_MAX_LIMIT } from "../src/core/kernel_values.ts";
-import { OwnershipLedger, takeOverOwnership } from "../src/daemon/ownership.ts";
+import { Ownership } from "../src/daemon/ownership.ts";
+import { takeOverOwnership } from "../src/daemon/takeover.ts";
 import { decodeSim, encodeSim, type SavedSim } from "../src/sim/persist.ts";
 import { fileOwnedStore, OWNED_FILE_NAME } from "../src/sys/ownership_file.ts";
 import { libc } from "../src/ffi/libc.ts";
@@ -116,11 +117,11 @@ Deno.test("takeover: an owned.json saying inherit_found 7 is set aside, inherit 
     const reports: string[] = [];
     const written: number[] = [];
     const report = (kind: string, message: string) => void reports.push(`${kind}: ${message}`);
-    const ledger = new OwnershipLedger(fileOwnedStore(path), 222, () => T0, report);
-    const verdicts = await takeOverOwnership(takeoverDeps(ledger, reports, {
+    const ownership = new Ownership(fileOwnedStore(path), 222, () => T0, report);
+    const verdicts = await takeOverOwnership(takeoverDeps(ownership, reports, {
       restoreInherit: (found) => (written.push(found), Promise.resolve(true)),
     }));
-    ledger.release();
+    ownership.release();
     assert.deepEqual(written, [], "nothing restored");
     assert.deepEqual(verdicts, [], "nothing adopted from it");
     assert.match(

@@ -56,6 +56,11 @@ export interface ProcessKey {
   startTime: number;
 }
 
+/** A process waspd acts on: its identity, and the name events call it by. */
+export interface ManagedProcess extends ProcessKey {
+  name: string;
+}
+
 /**
  * A ProcessKey that carries its text (processKeyString), made once where the
  * process is read: a tick looks each process up in several Maps, and a new

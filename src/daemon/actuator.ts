@@ -10,7 +10,8 @@
  * - replication goes on with the machine's mask (core/replication_mask.ts:
  *   the nodes with CPUs), read at each call, and is refused, without a
  *   kernel call, where fewer than 2 nodes have CPUs.
- * It remembers what it turned on, so the daemon can undo exactly that (undo.ts).
+ * What it turned on is the Ownership's to know (ownership.ts): it tells it
+ * around every call, and the undo (undo.ts) turns off exactly what it names.
  */
 import { errorMessage } from "../core/error_message.ts";
 import type { EventLog } from "../core/events.ts";
@@ -19,8 +20,8 @@ import { type ActionResult, type ProcessKey, processKeyString } from "../core/ty
 import type { Host } from "../host.ts";
 import { isStopped } from "../core/process_state.ts";
 import type { ReplicationMask } from "../core/replication_mask.ts";
-import { label, type ManagedProcess, REPLICATE_OFF, setReplicationObserved } from "./managed.ts";
-import type { ReplicationObserver } from "./ownership.ts";
+import { label, type ManagedProcess, REPLICATE_OFF, setReplicationOwned } from "./managed.ts";
+import type { Ownership } from "./ownership.ts";
 import { type StuckCall, StuckCalls } from "./stuck_calls.ts";
 import { UNDO_BUDGET_MS, undoAll } from "./undo.ts";
 
@@ -28,12 +29,10 @@ export class Actuator {
   readonly #host: Host;
   readonly #events: EventLog;
   readonly #deadlineMs: number;
-  /** Processes waspd turned replication on for (and has not turned off). */
-  readonly enabled = new Map<string, ManagedProcess>();
   readonly #stuck: StuckCalls;
   readonly #inflight = new Map<string, Promise<void>>();
-  /** Told before and after each prctl(100): the crash-safe ownership record. */
-  readonly #observer: ReplicationObserver | null;
+  /** Told before and after each prctl(100); asked what waspd turned on. */
+  readonly #ownership: Ownership;
   /** The mask replication goes on with, for the machine as it is now. */
   readonly #replication: () => ReplicationMask;
   /** The refusal last reported: said once, not at every retry the policy makes. */
@@ -43,15 +42,15 @@ export class Actuator {
     host: Host,
     events: EventLog,
     deadlineMs: number,
-    observer: ReplicationObserver | null,
+    ownership: Ownership,
     replication: () => ReplicationMask,
   ) {
     this.#host = host;
     this.#events = events;
     this.#deadlineMs = deadlineMs;
-    this.#observer = observer;
+    this.#ownership = ownership;
     this.#replication = replication;
-    this.#stuck = new StuckCalls({ host, events, owned: this.enabled, observer });
+    this.#stuck = new StuckCalls({ host, events, ownership });
   }
 
   /** Processes whose prctl 100 overran its deadline, and when to try them again. */
@@ -70,16 +69,15 @@ export class Actuator {
 
   /** Push steering to every process waspd replicated. */
   pushSteering(steering: readonly number[], reason: string): void {
-    for (const target of this.enabled.values()) {
+    for (const target of this.#ownership.owned()) {
       this.#run(target, () => this.#steer(target, steering, reason));
     }
   }
 
   /** A process has exited: the kernel freed its replicas with its memory. */
   forget(key: ProcessKey): void {
-    this.enabled.delete(processKeyString(key));
     this.#stuck.forget(key);
-    this.#observer?.forget(key);
+    this.#ownership.forget(key);
   }
 
   /** Is the process held by a stuck call this tick? (`state` as sampled.) */
@@ -87,19 +85,13 @@ export class Actuator {
     return this.#stuck.holds(key, state);
   }
 
-  /** Own replication a previous waspd turned on (it died without its undo): undone at exit. */
-  adopt(target: ManagedProcess): void {
-    this.enabled.set(processKeyString(target), target);
-  }
-
   /** Turn off everything waspd turned on, within `budgetMs`; one line per process. */
   undoAll(budgetMs: number = UNDO_BUDGET_MS): Promise<string[]> {
     return undoAll({
       host: this.#host,
       deadlineMs: this.#deadlineMs,
-      owned: this.enabled,
       stuck: this.#stuck,
-      observer: this.#observer,
+      ownership: this.#ownership,
       settle: () => this.settle(),
       busy: (key) => this.#inflight.has(key),
     }, budgetMs);
@@ -125,7 +117,7 @@ export class Actuator {
   async #confirm(target: ManagedProcess, what: ActionKind): Promise<boolean> {
     const now = await this.#host.confirm(target);
     if (now === null) {
-      this.enabled.delete(processKeyString(target));
+      this.#ownership.forget(target);
       this.#events.emit(
         "info",
         `${what} ${label(target)} skipped: the process is gone`,
@@ -163,7 +155,6 @@ export class Actuator {
     if (!(await this.#confirm(target, "enable"))) return;
     const result = await this.#replicate(target, mask.mask, reason);
     if (!this.#record(target, "enable", result, true)) return;
-    this.enabled.set(processKeyString(target), target);
     const hex = `0x${mask.mask.toString(16)}`;
     this.#events.emit(
       "enable",
@@ -180,7 +171,6 @@ export class Actuator {
     if (!(await this.#confirm(target, "disable"))) return;
     const result = await this.#replicate(target, REPLICATE_OFF, reason);
     if (!this.#record(target, "disable", result, true)) return;
-    this.enabled.delete(processKeyString(target));
     this.#events.emit("disable", `replication off for ${label(target)}: ${reason}`, target.pid, {
       action: { kind: "disable", result: "ok" },
     });
@@ -199,9 +189,9 @@ export class Actuator {
   }
 
   #replicate(target: ManagedProcess, mask: number, reason: string): Promise<ActionResult> {
-    return setReplicationObserved(
+    return setReplicationOwned(
       this.#host,
-      this.#observer,
+      this.#ownership,
       target,
       mask,
       reason,

@@ -19,7 +19,8 @@ import { Actuator } from "./actuator.ts";
 import { label } from "./managed.ts";
 import { MitosisOperations } from "./operations.ts";
 import { LatencyState } from "./latency_state.ts";
-import { claimOwnership, OwnershipLedger, takeOverOwnership } from "./ownership.ts";
+import { Ownership } from "./ownership.ts";
+import { claimOwnership, takeOverOwnership } from "./takeover.ts";
 import type { PtlScheduler } from "./ptl.ts";
 import { type MachineAtStart, readMachine, startupLines } from "./startup.ts";
 import { type LiveMachine, Ticker } from "./tick.ts";
@@ -42,7 +43,7 @@ export class Daemon implements DaemonControl {
   readonly #config: Config;
   readonly #selfPid: number;
   readonly #actuator: Actuator;
-  readonly #ledger: OwnershipLedger;
+  readonly #ownership: Ownership;
   readonly #ptl: PtlScheduler;
   readonly #ops: MitosisOperations;
   /** Root on a Mitosis kernel: the daemon acts; otherwise it only advises. */
@@ -68,7 +69,7 @@ export class Daemon implements DaemonControl {
     };
     this.events = new EventLog(() => host.clock.wallNow(), options.eventSink ?? null);
     this.#enforcing = at.privileges.root && at.detection.present;
-    this.#ledger = new OwnershipLedger(
+    this.#ownership = new Ownership(
       host.ownership,
       this.#selfPid,
       () => host.clock.wallNow(),
@@ -78,16 +79,10 @@ export class Daemon implements DaemonControl {
       host,
       this.events,
       PRCTL_DEADLINE_MS,
-      this.#ledger,
+      this.#ownership,
       () => replicationMask(this.#live.topology),
     );
-    this.#ops = new MitosisOperations(
-      host.mitosis,
-      this.events,
-      this.#enforcing,
-      (found) => this.#ledger.inheritWritten(found),
-      (found) => this.#ledger.modeWritten(found),
-    );
+    this.#ops = new MitosisOperations(host.mitosis, this.events, this.#enforcing, this.#ownership);
     this.#ops.remember(at.mitosis);
     const latency = new LatencyState();
     const parts = {
@@ -95,6 +90,7 @@ export class Daemon implements DaemonControl {
       config,
       events: this.events,
       actuator: this.#actuator,
+      ownership: this.#ownership,
       latency,
       live: this.#live,
       enforcing: this.#enforcing,
@@ -155,7 +151,7 @@ export class Daemon implements DaemonControl {
   /** At start: claim the ownership record (see claimOwnership); throws RecordClaimed. */
   #claim(): boolean {
     return claimOwnership({
-      ledger: this.#ledger,
+      ownership: this.#ownership,
       enforcing: this.enforcing,
       claims: !this.#config.once,
       report: (kind, message, pid) => this.events.emit(kind, message, pid),
@@ -178,7 +174,7 @@ export class Daemon implements DaemonControl {
     const active = this.#live.mitosis?.active.filter((a) => a.live).map((a) => a.pid);
     const live = active === undefined ? null : new Set(active);
     await takeOverOwnership({
-      ledger: this.#ledger,
+      ownership: this.#ownership,
       confirm: (key) => host.confirm(key),
       replicated: (pid) => (live === null ? null : live.has(pid)),
       manageable: (p) =>
@@ -189,7 +185,6 @@ export class Daemon implements DaemonControl {
       claims,
       restoreInherit: (found) => this.#ops.restoreLeft(found),
       restoreMode: (found) => this.#ops.restoreModeLeft(found),
-      adopt: (target) => this.#actuator.adopt(target),
       disable: (target, reason) => this.#actuator.disable(target, reason),
       report: (kind, message, pid) => this.events.emit(kind, message, pid),
       label,
@@ -299,7 +294,7 @@ export class Daemon implements DaemonControl {
     });
     this.#live.updateMs = this.#config.updateIntervalMs;
     this.events.emit("info", reloadMessage(source, diff));
-    for (const target of [...this.#actuator.enabled.values()]) {
+    for (const target of this.#ownership.owned()) {
       if (isExcludedName(target.name, this.#config.exclude)) {
         this.#actuator.disable(target, "excluded by the reloaded configuration");
       }
@@ -349,7 +344,7 @@ export class Daemon implements DaemonControl {
       async () => void lines.push(...await this.#ops.restore()),
     );
     for (const line of lines) this.events.emit("undo", line);
-    this.#ledger.release();
+    this.#ownership.release();
     await step("closing the host", () => this.#host.close());
     return lines;
   }

@@ -1,27 +1,25 @@
 /**
  * What the Actuator, the stuck-call bookkeeping and the undo on exit share:
  * the process they act on, how events name it, and the one way waspd makes a
- * prctl(100) — with the ownership observer told before and after, so the
- * crash-safe record sees every call, the tick's and the undo's alike.
+ * prctl(100) — with the Ownership told before and after, so the crash-safe
+ * record sees every call, the tick's and the undo's alike.
  */
-import type { ActionResult, ProcessKey } from "../core/types.ts";
+import type { ActionResult, ManagedProcess } from "../core/types.ts";
 import type { Host } from "../host.ts";
-import type { ReplicationObserver } from "./ownership.ts";
+import type { Ownership } from "./ownership.ts";
+
+export type { ManagedProcess };
 
 /** prctl(100) arg2 that turns replication off (on: core/replication_mask.ts's mask). */
 export const REPLICATE_OFF = 0;
 
-export interface ManagedProcess extends ProcessKey {
-  name: string;
-}
-
 /**
  * A prctl(100) with `mask` as arg2: the replication mask turns it on,
- * REPLICATE_OFF off; the observer is told around it.
+ * REPLICATE_OFF off; the Ownership is told the intent and the outcome.
  */
-export async function setReplicationObserved(
+export async function setReplicationOwned(
   host: Host,
-  observer: ReplicationObserver | null,
+  ownership: Ownership,
   target: ManagedProcess,
   mask: number,
   reason: string,
@@ -29,11 +27,11 @@ export async function setReplicationObserved(
   withinMs?: number,
 ): Promise<ActionResult> {
   const on = mask !== REPLICATE_OFF;
-  observer?.before(target, on, reason);
+  ownership.intend(target, on, reason);
   const result = withinMs === undefined
     ? await host.mitosis.setReplication(target, mask, deadlineMs)
     : await host.mitosis.setReplication(target, mask, deadlineMs, withinMs);
-  observer?.after(target, on, result);
+  ownership.settle(target, on, result);
   return result;
 }
 

@@ -1,15 +1,16 @@
 /**
  * The operator's /proc/mitosis commands (the keys c, d, m): cache top-up
- * and drain, mode toggle. Remembers the `mode` and `inherit` values found at
- * start so that exactly what waspd changed is restored on exit; each found
- * value is also put on the ownership record before the first write that
- * changes it, so a waspd killed before its exit leaves it for the next one.
+ * and drain, mode toggle. Remembers the `mode` and `inherit` values read at
+ * start; before the first write that changes one, it tells the Ownership the
+ * value found, which keeps it (on record, so a waspd killed before its exit
+ * leaves it for the next one) and says at exit what to put back.
  * In advisory mode each command only says what it would have written.
  */
 import type { EventLog } from "../core/events.ts";
 import type { ActionResult, MitosisState } from "../core/types.ts";
 import { planInherit } from "../core/inherit.ts";
 import type { MitosisControl, MitosisWritableFile } from "../host.ts";
+import type { Ownership } from "./ownership.ts";
 
 /** `mode` values: -1 default (per process), 1 auto-enable for new processes. */
 const MODE_DEFAULT = -1;
@@ -28,29 +29,22 @@ export class MitosisOperations {
   /** waspd raised the cache (`-c`, `c`): drained back to #foundCache on exit. */
   #raisedCache = false;
   #foundInherit: number | null = null;
-  #wroteMode = false;
-  /** What to write to inherit at exit (core/inherit.ts): non-null once waspd changed it. */
-  #restoreInherit: number | null = null;
-  /** Told when inherit is written (the found value) and restored (null): the crash-safe record. */
-  readonly #onInherit: (found: number | null) => void;
-  /** The same for mode: told the found value before waspd first changes it, null once restored. */
-  readonly #onMode: (found: number | null) => void;
+  /** Told the found value around each write that changes mode or inherit; asked at exit. */
+  readonly #ownership: Ownership;
 
   constructor(
     mitosis: MitosisControl,
     events: EventLog,
     enforcing: boolean,
-    onInherit: (found: number | null) => void = () => {},
-    onMode: (found: number | null) => void = () => {},
+    ownership: Ownership,
   ) {
     this.#mitosis = mitosis;
     this.#events = events;
     this.#enforcing = enforcing;
-    this.#onInherit = onInherit;
-    this.#onMode = onMode;
+    this.#ownership = ownership;
   }
 
-  /** Record the values to restore on exit. */
+  /** Note the values read at start: what a change puts on record as found. */
   remember(state: MitosisState | null): void {
     this.#foundMode = state?.mode ?? null;
     this.#foundInherit = state?.inherit ?? null;
@@ -99,15 +93,10 @@ export class MitosisOperations {
   async toggleMode(state: MitosisState | null): Promise<void> {
     const next = state?.mode === MODE_AUTO ? MODE_DEFAULT : MODE_AUTO;
     // On record before the first write: a crash right after it leaves what to restore.
-    const first = this.#enforcing && !this.#wroteMode && this.#foundMode !== null;
-    if (first) this.#onMode(this.#foundMode);
-    const ok = await this.#write(
-      "mode",
-      next,
-      `mode set to ${next}`,
-    );
-    if (ok) this.#wroteMode = true;
-    else if (first && !this.#wroteMode) this.#onMode(null);
+    const found = this.#enforcing ? this.#foundMode : null;
+    if (found !== null) this.#ownership.changing("mode", found);
+    const ok = await this.#write("mode", next, `mode set to ${next}`);
+    if (found !== null) this.#ownership.changed("mode", ok);
   }
 
   /** At start, when enforcing: turn inherit off unless an option says `keep` (core/inherit.ts). */
@@ -118,10 +107,9 @@ export class MitosisOperations {
       return;
     }
     // On record before the write: a crash right after it leaves what to restore.
-    if (plan.restore !== null) this.#onInherit(plan.restore);
+    if (plan.restore !== null) this.#ownership.changing("inherit", plan.restore);
     const ok = await this.#write("inherit", plan.write, plan.why);
-    if (ok) this.#restoreInherit = plan.restore;
-    else this.#onInherit(null);
+    if (plan.restore !== null) this.#ownership.changed("inherit", ok);
   }
 
   /**
@@ -148,15 +136,12 @@ export class MitosisOperations {
   async restore(): Promise<string[]> {
     const lines: string[] = [];
     if (this.#raisedCache) lines.push(await this.#cacheBack());
-    if (this.#wroteMode && this.#foundMode !== null) {
-      const r = await this.#mitosis.write("mode", this.#foundMode);
-      lines.push(restored("mode", this.#foundMode, r));
-      if (r.ok) this.#onMode(null);
-    }
-    if (this.#restoreInherit !== null) {
-      const r = await this.#mitosis.write("inherit", this.#restoreInherit);
-      lines.push(restored("inherit", this.#restoreInherit, r));
-      if (r.ok) this.#onInherit(null);
+    for (const file of ["mode", "inherit"] as const) {
+      const found = this.#ownership.toPutBack(file);
+      if (found === undefined) continue;
+      const r = await this.#mitosis.write(file, found);
+      lines.push(restored(file, found, r));
+      if (r.ok) this.#ownership.putBack(file);
     }
     return lines;
   }

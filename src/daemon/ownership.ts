@@ -1,12 +1,12 @@
 /**
- * Crash-safe ownership: the daemon's record of the replication it turned on,
- * kept in a store that outlives it (owned.json in the state directory), and
- * the takeover a new daemon does at start when the previous one died without
- * its undo.
- *
- * The `OwnershipLedger` is the Actuator's `ReplicationObserver`: it writes
- * the intent before every prctl(100) and the outcome after it, synchronously,
- * so a SIGKILL at any point leaves a record no older than the kernel state.
+ * The one owner of what waspd changed: which processes it turned replication
+ * on for, and the inherit and mode values it found before it changed them.
+ * Everything that acts on the kernel tells it (intend, settle, forget,
+ * adopted; changing, changed, putBack) and asks it (owned, owns, toPutBack);
+ * no one keeps a copy. It keeps the record in a store that outlives the
+ * process (owned.json in the state directory), written synchronously before
+ * and after every change, so a SIGKILL at any point leaves a record no older
+ * than the kernel state; the takeover (takeover.ts) reads it at the next start.
  * A write that fails (read-only /run) is reported once and the daemon goes
  * on: the record protects against a crash, it must not cause an outage.
  */
@@ -15,40 +15,55 @@ import type { EventKind } from "../core/events.ts";
 import {
   LockUnusable,
   type OwnedEntry,
-  type OwnedFacts,
+  type OwnedRecord,
   type OwnedStore,
-  type OwnedVerdict,
-  reconcileOwned,
 } from "../core/ownership_record.ts";
-import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
-import type { ManagedProcess } from "./managed.ts";
-
-/** Told by the Actuator about each replication call it makes, around the call. */
-export interface ReplicationObserver {
-  /** Right before prctl(100): `on` = turning replication on. */
-  before(target: ManagedProcess, on: boolean, reason: string): void;
-  /** Right after it, with its result. */
-  after(target: ManagedProcess, on: boolean, result: ActionResult): void;
-  /** The process exited: its replicas went with it, nothing is owned any more. */
-  forget(key: ProcessKey): void;
-}
+import {
+  type ActionResult,
+  type ManagedProcess,
+  type ProcessKey,
+  processKeyString,
+} from "../core/types.ts";
 
 export type Report = (kind: EventKind, message: string, pid: number | null) => void;
 
-export class OwnershipLedger implements ReplicationObserver {
+/** The /proc/mitosis files whose found value waspd puts back. */
+export type Setting = "inherit" | "mode";
+
+interface Held {
+  entry: OwnedEntry;
+  /** Set once a call of this waspd's settled, or it adopted it: undone at exit. */
+  mine: ManagedProcess | null;
+}
+
+interface Found {
+  value: number;
+  /**
+   * "left": on a dead waspd's record, put back by the takeover; "changing":
+   * this waspd's first write is under way; "changed": this waspd changed it.
+   */
+  by: "left" | "changing" | "changed";
+}
+
+/**
+ * A live waspd enforces with this state directory, or its lock is unusable:
+ * this one refuses to start (exit 2).
+ */
+export class RecordClaimed extends Error {
+  override readonly name = "RecordClaimed";
+}
+
+export class Ownership {
   readonly #store: OwnedStore;
   readonly #selfPid: number;
   readonly #wallNow: () => number;
   readonly #report: Report;
-  readonly #entries = new Map<string, OwnedEntry>();
+  readonly #held = new Map<string, Held>();
+  readonly #found = new Map<Setting, Found>();
   /** The cause of the last failed write (null: the last write succeeded). */
   #lastError: string | null = null;
   /** False once detached: a waspd that does not own the record never writes it. */
   #writes = true;
-  /** The inherit value found, while this waspd has written 0 there. */
-  #inheritFound: number | undefined = undefined;
-  /** The mode value found, while this waspd has changed it. */
-  #modeFound: number | undefined = undefined;
   #lock: { release(): void } | null = null;
 
   constructor(store: OwnedStore, selfPid: number, wallNow: () => number, report: Report) {
@@ -58,10 +73,108 @@ export class OwnershipLedger implements ReplicationObserver {
     this.#report = report;
   }
 
-  /** What this daemon owns now (for tests and the status line). */
-  get entries(): ReadonlyMap<string, OwnedEntry> {
-    return this.#entries;
+  // ------------------------------------------------------------------ asked
+
+  /** What waspd turned on (or adopted) and undoes at exit. */
+  owned(): ManagedProcess[] {
+    return [...this.#held.values()].flatMap((h) => (h.mine === null ? [] : [h.mine]));
   }
+
+  /** Whether waspd owns the replication of the process with this key (its text). */
+  owns(key: string): boolean {
+    return (this.#held.get(key)?.mine ?? null) !== null;
+  }
+
+  /** Every entry on record now, owned or not yet settled (the status line, tests). */
+  get entries(): ReadonlyMap<string, OwnedEntry> {
+    return this.#entries();
+  }
+
+  /** The value waspd found in `setting` and changed, to put back at exit; else undefined. */
+  toPutBack(setting: Setting): number | undefined {
+    const found = this.#found.get(setting);
+    return found?.by === "changed" ? found.value : undefined;
+  }
+
+  // ------------------------------------------------------------------ told
+
+  /** Right before prctl(100): `on` = turning replication on, for `reason`. */
+  intend(target: ManagedProcess, on: boolean, reason: string): void {
+    const key = processKeyString(target);
+    const known = this.#held.get(key);
+    if (on) {
+      if (known?.entry.state === "on") return;
+      const entry: OwnedEntry = {
+        pid: target.pid,
+        startTime: target.startTime,
+        name: target.name,
+        state: "enabling",
+        sinceMs: this.#wallNow(),
+        reason,
+      };
+      this.#held.set(key, { entry, mine: known?.mine ?? null });
+    } else {
+      // Turning off what waspd does not own (pinned off by hand): nothing to record.
+      if (known === undefined) return;
+      known.entry = { ...known.entry, state: "disabling" };
+    }
+    this.save();
+  }
+
+  /**
+   * Right after it, with its result (or a late answer's, as the kernel's
+   * list reads it). What is still on after a settled call is waspd's.
+   */
+  settle(target: ManagedProcess, on: boolean, result: ActionResult): void {
+    const key = processKeyString(target);
+    const known = this.#held.get(key);
+    if (known === undefined) return;
+    // A call past its deadline, or given up on before it began (`late`), may
+    // still complete: the intent stays; its late answer, or the next waspd, settles it.
+    if (!result.ok && (result.stuck || result.late !== undefined)) return;
+    // A failed enable (EALREADY: someone else's replication) or a done disable: not waspd's.
+    if (on !== result.ok) this.#held.delete(key);
+    else {
+      known.entry = { ...known.entry, state: "on" };
+      known.mine = known.mine ?? target;
+    }
+    this.save();
+  }
+
+  /** The process exited (or nothing is left to own for it): off the record. */
+  forget(key: ProcessKey): void {
+    if (this.#held.delete(processKeyString(key))) this.save();
+  }
+
+  /** An entry a dead waspd left, still on: this waspd's from now on (undone at exit). */
+  adopted(target: ManagedProcess): void {
+    const known = this.#held.get(processKeyString(target));
+    if (known === undefined) return;
+    known.entry = { ...known.entry, state: "on" };
+    known.mine = target;
+  }
+
+  /** Right before a write that changes `setting`, found holding `found`: on record first. */
+  changing(setting: Setting, found: number): void {
+    if (this.#found.has(setting)) return;
+    this.#found.set(setting, { value: found, by: "changing" });
+    this.save();
+  }
+
+  /** Right after that write: done, it is waspd's to put back; failed, its intent is taken back. */
+  changed(setting: Setting, ok: boolean): void {
+    const found = this.#found.get(setting);
+    if (found === undefined) return;
+    if (ok) found.by = "changed";
+    else if (found.by === "changing") this.putBack(setting);
+  }
+
+  /** `setting` holds its found value again: off the record. */
+  putBack(setting: Setting): void {
+    if (this.#found.delete(setting)) this.save();
+  }
+
+  // -------------------------------------------------------------- the record
 
   /**
    * The enforcing daemon claims the record (one per state directory): null
@@ -100,102 +213,42 @@ export class OwnershipLedger implements ReplicationObserver {
 
   /**
    * At start: the record a previous waspd left (it died without its undo, or
-   * left entries it could not handle). Its entries become this ledger's until
-   * `settle` says what happens to each.
+   * left entries it could not handle), or null. Its entries and found values
+   * are held here, none of them this waspd's, until the takeover says what
+   * becomes of each.
    */
-  takeOver():
-    | { ownerPid: number; entries: OwnedEntry[]; inheritFound?: number; modeFound?: number }
-    | null {
+  takeOver(): OwnedRecord | null {
     const { record, warning } = this.#store.load(this.#wallNow());
     if (warning !== null) this.#report("error", warning, null);
     if (record === null) return null;
-    if (
-      record.entries.size === 0 && record.inheritFound === undefined &&
-      record.modeFound === undefined
-    ) return null;
-    for (const [key, entry] of record.entries) this.#entries.set(key, entry);
-    this.#inheritFound = record.inheritFound;
-    this.#modeFound = record.modeFound;
-    return { ...record, entries: [...record.entries.values()] };
-  }
-
-  /**
-   * This waspd wrote 0 to inherit, having found `found` (on record until it
-   * is restored), or put the found value back (null: off the record).
-   */
-  inheritWritten(found: number | null): void {
-    this.#inheritFound = found ?? undefined;
-    this.save();
-  }
-
-  /**
-   * This waspd is about to change the mode, having found `found` (on record
-   * until it is restored), or put the found value back (null: off the record).
-   */
-  modeWritten(found: number | null): void {
-    this.#modeFound = found ?? undefined;
-    this.save();
-  }
-
-  /** An adopted entry: on, and this waspd's from now on. */
-  adopted(key: ProcessKey): void {
-    const k = processKeyString(key);
-    const known = this.#entries.get(k);
-    if (known !== undefined) this.#entries.set(k, { ...known, state: "on" });
-  }
-
-  before(target: ManagedProcess, on: boolean, reason: string): void {
-    const key = processKeyString(target);
-    const known = this.#entries.get(key);
-    if (on) {
-      if (known?.state === "on") return;
-      this.#entries.set(key, {
-        pid: target.pid,
-        startTime: target.startTime,
-        name: target.name,
-        state: "enabling",
-        sinceMs: this.#wallNow(),
-        reason,
-      });
-    } else {
-      // Turning off what waspd does not own (pinned off by hand): nothing to record.
-      if (known === undefined) return;
-      this.#entries.set(key, { ...known, state: "disabling" });
+    const left = { inherit: record.inheritFound, mode: record.modeFound };
+    if (record.entries.size === 0 && left.inherit === undefined && left.mode === undefined) {
+      return null;
     }
-    this.save();
+    for (const [key, entry] of record.entries) this.#held.set(key, { entry, mine: null });
+    for (const setting of ["inherit", "mode"] as const) {
+      const value = left[setting];
+      if (value !== undefined) this.#found.set(setting, { value, by: "left" });
+    }
+    return record;
   }
 
-  after(target: ManagedProcess, on: boolean, result: ActionResult): void {
-    const key = processKeyString(target);
-    const known = this.#entries.get(key);
-    if (known === undefined) return;
-    // A call past its deadline, or given up on before it began, may still
-    // complete (`late`): keep the intent; its late answer, or the next waspd, settles it.
-    if (!result.ok && (result.stuck || result.late !== undefined)) return;
-    if (on && result.ok) this.#entries.set(key, { ...known, state: "on" });
-    else if (on) this.#entries.delete(key); // failed (EALREADY: someone else's replication)
-    else if (result.ok) this.#entries.delete(key);
-    else this.#entries.set(key, { ...known, state: "on" }); // still on
-    this.save();
-  }
-
-  /** The process exited (or nothing is left to own for it): off the record. */
-  forget(key: ProcessKey): void {
-    if (this.#entries.delete(processKeyString(key))) this.save();
+  #entries(): Map<string, OwnedEntry> {
+    return new Map([...this.#held].map(([key, h]) => [key, h.entry]));
   }
 
   /** Write the record as it stands (after a takeover, so it names this waspd). */
   save(): void {
     if (!this.#writes) return;
     try {
-      const inheritFound = this.#inheritFound;
-      const modeFound = this.#modeFound;
-      if (this.#entries.size === 0 && inheritFound === undefined && modeFound === undefined) {
+      const inheritFound = this.#found.get("inherit")?.value;
+      const modeFound = this.#found.get("mode")?.value;
+      if (this.#held.size === 0 && inheritFound === undefined && modeFound === undefined) {
         this.#store.clear();
       } else {
         this.#store.save({
           ownerPid: this.#selfPid,
-          entries: this.#entries,
+          entries: this.#entries(),
           ...(inheritFound === undefined ? {} : { inheritFound }),
           ...(modeFound === undefined ? {} : { modeFound }),
         });
@@ -216,166 +269,4 @@ export class OwnershipLedger implements ReplicationObserver {
       );
     }
   }
-}
-
-/** What the daemon can tell about a process at start, and how it acts on a verdict. */
-export interface TakeoverDeps {
-  ledger: OwnershipLedger;
-  /** The process with this pid + start time, or null. */
-  confirm(key: ProcessKey): Promise<OwnedFacts["process"]>;
-  /** Whether /proc/mitosis/active lists `pid` (null: unknown). */
-  replicated(pid: number): boolean | null;
-  manageable(process: NonNullable<OwnedFacts["process"]>): boolean;
-  pinned(key: ProcessKey): "on" | "off" | null;
-  enforcing: boolean;
-  /**
-   * This daemon enforces for as long as it runs (not --once): it claims the
-   * record, and refuses to start when another live waspd holds it. Default true.
-   */
-  claims?: boolean;
-  /** Own it from now on (the undo at exit turns it off). */
-  adopt(target: ManagedProcess): void;
-  /** Turn it off now (through the Actuator: confirmed, bounded, recorded). */
-  disable(target: ManagedProcess, reason: string): void;
-  report: Report;
-  /** How a process is named in events (the Actuator's `label`). */
-  label(target: ManagedProcess): string;
-  /**
-   * Put back the inherit value a dead waspd found before it wrote 0 (it died
-   * without restoring it); true when written.
-   */
-  restoreInherit?(found: number): Promise<boolean>;
-  /**
-   * Put back the mode value a dead waspd found before it changed the mode
-   * (it died without restoring it); true when written.
-   */
-  restoreMode?(found: number): Promise<boolean>;
-}
-
-/**
- * At start: take over the record a previous waspd left, check each entry
- * against the process table and /proc/mitosis/active, and adopt it, turn it
- * off, or drop it; one event per entry says which. Returns the verdicts.
- */
-/**
- * A live waspd enforces with this state directory, or its lock is unusable:
- * this one refuses to start (exit 2).
- */
-export class RecordClaimed extends Error {
-  override readonly name = "RecordClaimed";
-}
-
-/**
- * Who may take the record over: an enforcing daemon (not --once) claims it,
- * and throws, with the one line to show, when a live waspd holds it. Advisory
- * mode and --once only look: the ledger never writes; false when a live
- * waspd owns the record (nothing of it is to be touched). Once per ledger:
- * its answer is what takeOverOwnership is given.
- */
-export function claimOwnership(
-  deps: Pick<TakeoverDeps, "ledger" | "enforcing" | "claims" | "report">,
-): boolean {
-  const ledger = deps.ledger;
-  if ((deps.claims ?? true) && deps.enforcing) {
-    const refused = ledger.claim();
-    if (refused === null) return true;
-    ledger.detach();
-    throw new RecordClaimed(refused);
-  }
-  // The record (and what it names) is left to the waspd that enforces, or to
-  // the next one that will.
-  ledger.detach();
-  const probe = ledger.claim(false);
-  ledger.release();
-  if (probe === null) return true;
-  deps.report("info", `ownership: ${probe.replace(/: stop it.*$/, "")}; left to it`, null);
-  return false;
-}
-
-/**
- * Take over what the record names; `free` is claimOwnership's answer (made
- * here when the caller has not asked it yet).
- */
-export async function takeOverOwnership(
-  deps: TakeoverDeps,
-  free: boolean = claimOwnership(deps),
-): Promise<OwnedVerdict[]> {
-  const ledger = deps.ledger;
-  const claims = deps.claims ?? true;
-  if (!free) return [];
-  const previous = ledger.takeOver();
-  if (previous === null) return [];
-  const processes = new Map(
-    await Promise.all(
-      previous.entries.map(async (e) => [processKeyString(e), await deps.confirm(e)] as const),
-    ),
-  );
-  const verdicts = reconcileOwned(previous.entries, (entry) => {
-    const process = processes.get(processKeyString(entry)) ?? null;
-    return {
-      process,
-      replicated: deps.replicated(entry.pid),
-      manageable: process !== null && deps.manageable(process),
-      pinned: deps.pinned(entry),
-    };
-  }, deps.enforcing && claims);
-  // It held no lock any more (or none was needed): it is gone, without its undo.
-  const from = `turned on by waspd pid ${previous.ownerPid}, which exited without its undo`;
-  for (const { entry, action, why } of verdicts) {
-    const name = processes.get(processKeyString(entry))?.name ?? entry.name;
-    const target = { pid: entry.pid, startTime: entry.startTime, name };
-    const label = deps.label(target);
-    switch (action) {
-      case "adopt":
-        ledger.adopted(entry);
-        deps.adopt(target);
-        deps.report("info", `ownership: adopted ${label} (${from}): ${why}`, entry.pid);
-        break;
-      case "disable":
-        deps.report("info", `ownership: turning off ${label} (${from}): ${why}`, entry.pid);
-        deps.disable(target, `${from}; ${why}`);
-        break;
-      case "drop":
-        ledger.forget(entry);
-        deps.report("info", `ownership: forgot ${label} (${from}): ${why}`, entry.pid);
-        break;
-      case "keep":
-        deps.report("info", `ownership: kept ${label} in the record (${from}): ${why}`, entry.pid);
-        break;
-    }
-  }
-  // The Mitosis settings the previous waspd changed and never put back: each
-  // is restored to the value it found, then forgotten from the record.
-  const settings = [
-    {
-      kind: "inherit",
-      found: previous.inheritFound,
-      restore: deps.restoreInherit,
-      change: "written 0",
-      forget: () => ledger.inheritWritten(null),
-    },
-    {
-      kind: "mode",
-      found: previous.modeFound,
-      restore: deps.restoreMode,
-      change: "changed",
-      forget: () => ledger.modeWritten(null),
-    },
-  ] as const;
-  for (const setting of settings) {
-    const found = setting.found;
-    if (found === undefined || !deps.enforcing || !claims) continue;
-    const ok = (await setting.restore?.(found)) ?? false;
-    deps.report(
-      ok ? setting.kind : "error",
-      `ownership: /proc/mitosis/${setting.kind} ${
-        ok ? "restored" : "could not be restored"
-      } to ${found} ` +
-        `(${setting.change} by waspd pid ${previous.ownerPid}, which exited without its undo)`,
-      null,
-    );
-    if (ok) setting.forget();
-  }
-  ledger.save();
-  return verdicts;
 }

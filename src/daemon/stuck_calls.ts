@@ -4,8 +4,8 @@
  * pause once it runs (core/stuck.ts), and when the abandoned call returns at
  * last, the kernel's list of replicated processes (/proc/mitosis/active) says
  * what it did (core/reconcile.ts). That late answer can change what waspd
- * owns, so this keeps the Actuator's `owned` map and the ownership observer
- * in step with it; the Actuator tells it each answer and asks whom it holds.
+ * owns, so this tells the Ownership of it; the Actuator tells this each
+ * answer and asks whom it holds.
  */
 import type { EventLog } from "../core/events.ts";
 import { reconcileLate } from "../core/reconcile.ts";
@@ -14,7 +14,7 @@ import type { ActionKind } from "../core/snapshot.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../core/types.ts";
 import type { Host } from "../host.ts";
 import { label, type ManagedProcess } from "./managed.ts";
-import type { ReplicationObserver } from "./ownership.ts";
+import type { Ownership } from "./ownership.ts";
 
 export interface StuckCall {
   target: ManagedProcess;
@@ -24,19 +24,12 @@ export interface StuckCall {
 export class StuckCalls {
   readonly #host: Host;
   readonly #events: EventLog;
-  /** The processes waspd turned on: shared with the Actuator, a late answer changes it. */
-  readonly #owned: Map<string, ManagedProcess>;
-  readonly #observer: ReplicationObserver | null;
+  /** What waspd owns: a late answer can change it. */
+  readonly #ownership: Ownership;
   readonly #calls = new Map<string, StuckCall>();
 
-  constructor(deps: {
-    host: Host;
-    events: EventLog;
-    owned: Map<string, ManagedProcess>;
-    observer: ReplicationObserver | null;
-  }) {
-    ({ host: this.#host, events: this.#events, owned: this.#owned, observer: this.#observer } =
-      deps);
+  constructor(deps: { host: Host; events: EventLog; ownership: Ownership }) {
+    ({ host: this.#host, events: this.#events, ownership: this.#ownership } = deps);
   }
 
   /** Processes whose prctl 100 overran its deadline, and when to try them again. */
@@ -82,8 +75,8 @@ export class StuckCalls {
 
   /**
    * At exit: a stuck enable may have completed without its answer reaching
-   * us yet. Those the kernel lists are waspd's now (moved to `owned`, to be
-   * undone); returns them.
+   * us yet. Those the kernel lists are waspd's now (the Ownership is told,
+   * so they are undone); returns them.
    */
   async completedEnables(): Promise<ManagedProcess[]> {
     const replicated = await this.#replicatedPids();
@@ -91,7 +84,7 @@ export class StuckCalls {
     for (const [key, { target, entry }] of [...this.#calls]) {
       if (entry.what !== "enable" || !replicated?.has(target.pid)) continue;
       this.#calls.delete(key);
-      this.#owned.set(key, target);
+      this.#ownership.settle(target, true, { ok: true });
       completed.push(target);
     }
     return completed;
@@ -129,7 +122,7 @@ export class StuckCalls {
     if (entry) entry.pending = false;
     if ((await this.#host.confirm(target)) === null) {
       if (mine) this.#calls.delete(key);
-      this.#owned.delete(key);
+      this.#ownership.forget(target);
       this.#events.emit(
         "info",
         `late ${what} of ${label(target)} returned after the process exited: nothing to own`,
@@ -148,12 +141,10 @@ export class StuckCalls {
     }, label(target));
     // The call is over: the process is no longer held, the policy sees the kernel's state.
     if (mine) this.#calls.delete(key);
-    if (verdict.owned === true) this.#owned.set(key, target);
-    if (verdict.owned === false) this.#owned.delete(key);
-    // The ownership record kept the intent of the stuck call: now it learns the outcome.
+    // The Ownership kept the intent of the stuck call: now it learns the outcome.
     const on = what === "enable";
     if (verdict.owned !== null) {
-      this.#observer?.after(
+      this.#ownership.settle(
         target,
         on,
         verdict.owned === on

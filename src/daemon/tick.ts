@@ -30,6 +30,7 @@ import { replicationMask } from "../core/replication_mask.ts";
 import { type Config, isExcludedName } from "../config.ts";
 import type { Host, Privileges } from "../host.ts";
 import type { Actuator } from "./actuator.ts";
+import type { Ownership } from "./ownership.ts";
 import { label } from "./managed.ts";
 import type { LatencyState } from "./latency_state.ts";
 import { policySampleOf, signalsOf } from "./policy_inputs.ts";
@@ -55,6 +56,8 @@ export interface TickerParts {
   selfPid: number;
   events: EventLog;
   actuator: Actuator;
+  /** Asked whether waspd owns a process's replication. */
+  ownership: Ownership;
   latency: LatencyState;
   ptl: PtlScheduler;
   privileges: Privileges;
@@ -102,7 +105,7 @@ export class Ticker {
 
   /** One sample-decide-act round; returns the snapshot of it. */
   async tick(): Promise<Snapshot> {
-    const { host, config, events, actuator, latency, live } = this.#p;
+    const { host, config, events, actuator, ownership, latency, live } = this.#p;
     const started = performance.now();
     const now = host.clock.now();
     this.#tick++;
@@ -150,7 +153,7 @@ export class Ticker {
       return policySampleOf(s, {
         pinned: pinOf(s.process),
         stuck: actuator.holds(s.process, s.process.state),
-        ownedByWaspd: actuator.enabled.has(key),
+        ownedByWaspd: ownership.owns(key),
         advisory: this.#advisory(pinOf(s.process)),
         pteKb: pteKb.get(key) ?? null,
         nodes,

@@ -7,8 +7,8 @@
 import { isStopped } from "../core/process_state.ts";
 import { processKeyString } from "../core/types.ts";
 import type { Host } from "../host.ts";
-import { label, type ManagedProcess, REPLICATE_OFF, setReplicationObserved } from "./managed.ts";
-import type { ReplicationObserver } from "./ownership.ts";
+import { label, type ManagedProcess, REPLICATE_OFF, setReplicationOwned } from "./managed.ts";
+import type { Ownership } from "./ownership.ts";
 import type { StuckCalls } from "./stuck_calls.ts";
 
 /** Longest the whole undo may take: a few prctl deadlines, then waspd exits anyway. */
@@ -19,10 +19,9 @@ export interface UndoDeps {
   host: Host;
   /** The prctl deadline; each undo call gets at most this. */
   deadlineMs: number;
-  /** What waspd turned on: emptied as it is undone. */
-  owned: Map<string, ManagedProcess>;
   stuck: StuckCalls;
-  observer: ReplicationObserver | null;
+  /** What waspd turned on: told as each is undone. */
+  ownership: Ownership;
   /** Wait for the calls under way. */
   settle(): Promise<void>;
   /** A call is under way for this process (its key): it is undone after it settles. */
@@ -37,13 +36,16 @@ export interface UndoDeps {
  * kernel) must not spend the budget the owned replications need.
  */
 export async function undoAll(deps: UndoDeps, budgetMs: number): Promise<string[]> {
-  const { host, owned, stuck } = deps;
+  const { host, ownership, stuck } = deps;
   const clock = host.clock;
   const endMs = clock.now() + budgetMs;
   const left = () => endMs - clock.now();
   const lines: string[] = [];
-  const idle = [...owned.entries()].filter(([key]) => !deps.busy(key)).map(([, t]) => t);
-  await undoEach(deps, idle, budgetMs, left, lines);
+  // Each process once: one left on (stopped, out of time, refused) stays owned, on record.
+  const tried = new Set<string>();
+  const untried = () => ownership.owned().filter((t) => !tried.has(processKeyString(t)));
+  const idle = untried().filter((t) => !deps.busy(processKeyString(t)));
+  await undoEach(deps, idle, budgetMs, left, lines, tried);
   // Calls under way finish within their own deadline, or the budget.
   const settled = new AbortController();
   await Promise.race([
@@ -56,7 +58,7 @@ export async function undoAll(deps: UndoDeps, budgetMs: number): Promise<string[
   for (const target of await stuck.completedEnables()) {
     lines.push(`the stuck enable of ${label(target)} completed: undoing it too`);
   }
-  await undoEach(deps, [...owned.values()], budgetMs, left, lines);
+  await undoEach(deps, untried(), budgetMs, left, lines, tried);
   for (const { target, entry } of stuck.all.values()) {
     if (!entry.pending) continue;
     lines.push(
@@ -68,24 +70,25 @@ export async function undoAll(deps: UndoDeps, budgetMs: number): Promise<string[
   return lines;
 }
 
-/** Turns each of `targets` off, and off the owned list, within what is `left` of the budget. */
+/** Turns each of `targets` off within what is `left` of the budget, noting it `tried`. */
 async function undoEach(
   deps: UndoDeps,
   targets: readonly ManagedProcess[],
   budgetMs: number,
   left: () => number,
   lines: string[],
+  tried: Set<string>,
 ): Promise<void> {
-  const { host, owned, observer } = deps;
+  const { host, ownership } = deps;
   for (const target of targets) {
-    owned.delete(processKeyString(target));
+    tried.add(processKeyString(target));
     if (left() <= 0) {
       lines.push(`left on: ${label(target)}: the undo ran out of time (${budgetMs} ms)`);
       continue;
     }
     const now = await host.confirm(target);
     if (now === null) {
-      observer?.forget(target);
+      ownership.forget(target);
       lines.push(`${label(target)} has exited: nothing to undo`);
       continue;
     }
@@ -99,9 +102,9 @@ async function undoEach(
     }
     const deadline = Math.max(1, Math.min(deps.deadlineMs, left()));
     // The whole call, a helper's start-up included, gets no more than what is left.
-    const result = await setReplicationObserved(
+    const result = await setReplicationOwned(
       host,
-      observer,
+      ownership,
       target,
       REPLICATE_OFF,
       "undo on exit",

@@ -3,14 +3,11 @@
  * and takeover dependencies that adopt what the record says unless told
  * otherwise.
  */
-import type { OwnedEntry } from "../../src/core/ownership_record.ts";
+import { memoryOwnedStore, type OwnedEntry } from "../../src/core/ownership_record.ts";
 import { EventLog } from "../../src/core/events.ts";
 import { MitosisOperations } from "../../src/daemon/operations.ts";
-import {
-  OwnershipLedger,
-  type TakeoverDeps,
-  takeOverOwnership,
-} from "../../src/daemon/ownership.ts";
+import { Ownership } from "../../src/daemon/ownership.ts";
+import { type TakeoverDeps, takeOverOwnership } from "../../src/daemon/takeover.ts";
 import { processInfo } from "./process_info.ts";
 
 export const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
@@ -20,22 +17,26 @@ export function ownedEntry(pid: number, state: OwnedEntry["state"]): OwnedEntry 
   return { pid, startTime: pid * 10, name: `p${pid}`, state, sinceMs: T0, reason: "r" };
 }
 
+/** An Ownership kept in memory, reporting nothing: for parts that need one and a test that does not look. */
+export function memoryOwnership(pid = 500): Ownership {
+  return new Ownership(memoryOwnedStore(), pid, () => T0, () => {});
+}
+
 /** Every recorded process alive, replicated and manageable; events to `reports`. */
 export function takeoverDeps(
-  ledger: OwnershipLedger,
+  ownership: Ownership,
   reports: string[],
   over: Partial<TakeoverDeps> = {},
 ): TakeoverDeps {
   const nothing = () => {};
   return {
-    ledger,
+    ownership,
     enforcing: true,
     confirm: (key) => Promise.resolve(processInfo(key.pid)),
     label: (t) => `pid ${t.pid} (${t.name})`,
     replicated: () => true,
     report: (kind, message) => void reports.push(`${kind}: ${message}`),
     manageable: () => true,
-    adopt: nothing,
     pinned: () => null,
     disable: nothing,
     ...over,
@@ -44,14 +45,14 @@ export function takeoverDeps(
 
 /**
  * One waspd as far as the Mitosis settings go, on `control` with its record
- * in `store`: its ledger, its operations (found values put on record before
+ * in `store`: its Ownership, its operations (found values put on record before
  * they are changed) and its takeover, with `deps(ops)` on top of
  * takeoverDeps; what it reports is kept in `reports`. `free` is the claim's
  * answer given to the takeover (absent: it claims as the daemon does).
  */
 export function settingsWaspd(
   control: ConstructorParameters<typeof MitosisOperations>[0],
-  store: ConstructorParameters<typeof OwnershipLedger>[0],
+  store: ConstructorParameters<typeof Ownership>[0],
   pid: number,
   options: {
     enforcing?: boolean;
@@ -61,22 +62,16 @@ export function settingsWaspd(
 ) {
   const enforcing = options.enforcing ?? true;
   const reports: string[] = [];
-  const ledger = new OwnershipLedger(store, pid, () => 0, (kind, message) => {
+  const ownership = new Ownership(store, pid, () => 0, (kind, message) => {
     reports.push(`${kind}: ${message}`);
   });
-  const ops = new MitosisOperations(
-    control,
-    new EventLog(() => 0),
-    enforcing,
-    (found) => ledger.inheritWritten(found),
-    (found) => ledger.modeWritten(found),
-  );
-  const deps = takeoverDeps(ledger, reports, {
+  const ops = new MitosisOperations(control, new EventLog(() => 0), enforcing, ownership);
+  const deps = takeoverDeps(ownership, reports, {
     confirm: () => Promise.resolve(null),
     enforcing,
     ...options.deps(ops),
   });
   const takeOver = () =>
     options.free === undefined ? takeOverOwnership(deps) : takeOverOwnership(deps, options.free);
-  return { ledger, ops, reports, takeOver };
+  return { ownership, ops, reports, takeOver };
 }
