@@ -1,5 +1,5 @@
 /**
- * The undo's 10 s bound holds through the prctl helper: the helper survives
+ * The undo's time bound holds through the prctl helper: the helper survives
  * the signals sent to waspd's process group, and a call given `withinMs`
  * (the undo's time left) waits no longer than that for a helper to get ready
  * or to begin, whatever the 30 s start-up timeout says.

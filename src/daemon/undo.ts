@@ -11,8 +11,13 @@ import { label, type ManagedProcess, REPLICATE_OFF, setReplicationOwned } from "
 import type { Ownership } from "./ownership.ts";
 import type { StuckCalls } from "./stuck_calls.ts";
 
-/** Longest the whole undo may take: a few prctl deadlines, then waspd exits anyway. */
-export const UNDO_BUDGET_MS = 10_000;
+/**
+ * Longest the whole undo may take, then waspd exits anyway. A stuck call
+ * costs only its own deadline, so this bounds the sum of many slow but
+ * working calls (a loaded machine, a prctl helper that must start first):
+ * long enough for those, and well inside systemd's 90 s stop timeout.
+ */
+export const UNDO_BUDGET_MS = 30_000;
 
 /** The Actuator's state the undo works on. */
 export interface UndoDeps {

@@ -32,6 +32,11 @@ const SOFTWARE = [
   "--min-pte",
   "0",
 ];
+/**
+ * How long a check waits for a stopped daemon to exit: the daemon's own undo
+ * budget (30 s, src/daemon/undo.ts) and then some.
+ */
+const UNDO_WAIT_MS = 60_000;
 /** Transient deno processes (waspd commands, this script) are not the workload. */
 const NOT_WORKLOAD = ["--exclude", "deno"];
 
@@ -747,7 +752,7 @@ async function busy4(): Promise<void> {
     });
     signalPid(quiet, "SIGUSR2");
     d.kill("SIGTERM");
-    const end = await d.end(30_000);
+    const end = await d.end(UNDO_WAIT_MS);
     await check(
       `SIGTERM: exit 0, active, mode and inherit as found (${end.seconds.toFixed(1)} s)`,
       () =>
@@ -769,7 +774,7 @@ async function busy4(): Promise<void> {
     const d = new Daemon(daemonArgs);
     const owned = await untilOwned(d);
     d.kill("SIGINT");
-    const end = await d.end(30_000);
+    const end = await d.end(UNDO_WAIT_MS);
     await check(`SIGINT: exit 0, all left as found (${end.seconds.toFixed(1)} s)`, () => {
       if (!owned) return Promise.resolve(`never owned a replication: ${tail(d.stderr)}`);
       return Promise.resolve(
@@ -790,7 +795,7 @@ async function busy4(): Promise<void> {
     const owned = await untilOwned(d);
     const waspdPid = childOf(d.pid);
     if (waspdPid !== null) signalPid(waspdPid, "SIGHUP");
-    await d.end(30_000);
+    await d.end(UNDO_WAIT_MS);
     const t0 = performance.now();
     const gone = waspdPid === null
       ? null
@@ -810,7 +815,7 @@ async function busy4(): Promise<void> {
     const d = new Daemon([...daemonArgs, "--log", "/dev/full"]);
     const owned = await untilOwned(d);
     d.kill("SIGTERM");
-    const end = await d.end(30_000);
+    const end = await d.end(UNDO_WAIT_MS);
     await check("--log /dev/full: runs on, says so, and SIGTERM leaves all as found", () => {
       if (!owned) return Promise.resolve(`never owned a replication: ${lastLine(d.stderr)}`);
       const said = /log/i.test(d.stderr + JSON.stringify(d.events()));
@@ -876,7 +881,7 @@ async function busy4(): Promise<void> {
       () => Promise.resolve(toggled === 1 ? null : `mode ${kernelNumber("mode")}`),
     );
     type("q");
-    const end = await d.end(30_000);
+    const end = await d.end(UNDO_WAIT_MS);
     await check(
       `q: exit 0; active, mode, inherit and the cache (-c 50 given back) as found (${
         end.seconds.toFixed(1)
@@ -896,7 +901,7 @@ async function busy4(): Promise<void> {
     const adopted = await waitFor(60_000, () => (next.snapshots.length > 0 ? true : null));
     await sleep(2000);
     next.kill("SIGTERM");
-    const end = await next.end(30_000);
+    const end = await next.end(UNDO_WAIT_MS);
     await check(
       `SIGKILL ${what}: the next daemon adopts, puts back, and leaves all as found`,
       () => {
