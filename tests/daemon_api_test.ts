@@ -5,7 +5,7 @@
  * and the undo runs once however often it is asked for.
  */
 import assert from "node:assert/strict";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import type { Snapshot } from "../src/core/snapshot.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import type { Host } from "../src/host.ts";

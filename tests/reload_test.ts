@@ -6,7 +6,7 @@
  * then READY, a bad file kept out with an error line; on stop, STOPPING.
  */
 import assert from "node:assert/strict";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
@@ -59,7 +59,8 @@ Deno.test("reconfigure: thresholds and intervals at the next tick, nothing undon
     { ...config, thrMar: 4e7, hysteresisMs: 5000, updateIntervalMs: 2000, signals: "software" },
     "test.toml",
   );
-  assert.deepEqual(diff.live.map((c) => c.option), ["thr-mar", "hysteresis", "update-interval"]);
+  // In the option table's order, as --help lists them.
+  assert.deepEqual(diff.live.map((c) => c.option), ["update-interval", "hysteresis", "thr-mar"]);
   assert.deepEqual(diff.restart.map((c) => c.option), ["signals"]);
   const s = await daemon.tick();
   assert.equal(s.daemon?.thr_mar, 4e7);
@@ -67,7 +68,10 @@ Deno.test("reconfigure: thresholds and intervals at the next tick, nothing undon
   assert.equal(s.daemon?.update_ms, 2000);
   const line = s.events.find((e) => e.message.startsWith("configuration reloaded"));
   assert.ok(line, JSON.stringify(s.events));
-  assert.match(line.message, /\(test\.toml\): applied thr-mar 10000000 -> 40000000, /);
+  assert.match(
+    line.message,
+    /\(test\.toml\): applied update-interval 1000 -> 2000, .*thr-mar 10000000 -> 40000000/,
+  );
   assert.match(line.message, /needs a restart: signals hardware -> software/);
   assert.equal(daemon.config.signals, "hardware", "a restart-only setting keeps its running value");
   assert.ok(host.kernel.replicated().some((p) => p.pid === SIM_PIDS.stream), "nothing undone");
@@ -112,7 +116,7 @@ Deno.test("waspd --headless: SIGHUP reloads the file, reopens --log, tells syste
     await Deno.writeTextFile(file, `hysteresis = 3000\nthr-mar = 2e7\nmetrics = 0\n`);
     Deno.kill(waspd.pid, "SIGHUP");
     const reloaded = await waspd.waitLine((l) => l.includes("configuration reloaded"), 20_000);
-    assert.match(reloaded, /applied thr-mar 10000000 -> 20000000, hysteresis 1000 -> 3000;/);
+    assert.match(reloaded, /applied hysteresis 1000 -> 3000, thr-mar 10000000 -> 20000000;/);
     assert.match(reloaded, /needs a restart: metrics none -> 127\.0\.0\.1:0/);
     await poll("RELOADING then READY", 10_000, () => {
       const r = messages.findIndex((m) => /^RELOADING=1\nMONOTONIC_USEC=\d+$/.test(m));
