@@ -169,13 +169,22 @@ export function parseRatio(flag: string, text: string): number {
   return parseChecked(flag, text, [share(1, "a ratio")]);
 }
 
-/** --signals: one of SIGNAL_KINDS, exactly (a typo must not pick a mode). */
-export function parseSignals(flag: string, text: string): SignalKind {
-  const kind = SIGNAL_KINDS.find((k) => k === text);
-  if (kind === undefined) {
-    throw new ConfigError(`${flag}: '${text}' is not one of ${SIGNAL_KINDS.join(", ")}`);
+/** One of `choices`, exactly (a typo must not pick a mode). */
+export function parseChoice<T extends string>(
+  flag: string,
+  text: string,
+  choices: readonly T[],
+): T {
+  const choice = choices.find((c) => c === text);
+  if (choice === undefined) {
+    throw new ConfigError(`${flag}: '${text}' is not one of ${choices.join(", ")}`);
   }
-  return kind;
+  return choice;
+}
+
+/** --signals: one of SIGNAL_KINDS. */
+export function parseSignals(flag: string, text: string): SignalKind {
+  return parseChoice(flag, text, SIGNAL_KINDS);
 }
 
 /** A directory path: "" would put the files at the root ("/pins.json"). */

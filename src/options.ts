@@ -11,6 +11,7 @@
 import {
   ConfigError,
   DEFAULT_EXCLUDED_NAMES,
+  parseChoice,
   parseCount,
   parseDirectory,
   parseExcludeName,
@@ -24,6 +25,7 @@ import {
   parseUpdateInterval,
 } from "./config.ts";
 import type { SignalKind } from "./core/types.ts";
+import { HEADLESS_LEVELS, type HeadlessLevel } from "./ui/headless.ts";
 import { DEFAULT_METRICS_PORT, type ListenAddress, parseListenAddress } from "./metrics/listen.ts";
 
 /** A value as the configuration file writes it (TOML). */
@@ -226,6 +228,16 @@ export const OPTIONS = {
     example: true,
     live: false,
     conflicts: ["json", "once"],
+  }),
+  headlessLevel: option<HeadlessLevel>({
+    key: "headless-level",
+    value: "<level>",
+    help:
+      "lowest priority of the --headless lines: error, warning or info (--log keeps every event)",
+    default: "info",
+    parse: (flag, text) => parseChoice(flag, text, Object.keys(HEADLESS_LEVELS) as HeadlessLevel[]),
+    example: "warning",
+    live: false,
   }),
   metrics: option<ListenAddress | null>({
     key: "metrics",

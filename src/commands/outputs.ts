@@ -11,7 +11,7 @@ import type { EventSink } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { formatListenAddress } from "../metrics/listen.ts";
 import { MetricsServer, type Report } from "../metrics/server.ts";
-import { headlessSink, journalMode } from "../ui/headless.ts";
+import { HEADLESS_LEVELS, headlessSink, journalMode } from "../ui/headless.ts";
 import { VERSION } from "../cli.ts";
 import type { Output } from "../sys/stdio.ts";
 
@@ -44,7 +44,9 @@ export function openOutputs(
       io.err(`waspd: metrics on http://${formatListenAddress(metrics.address)}/metrics\n`);
     }
   }
-  const headless = config.headless ? headlessSink(io.out, journalMode(env), headlessFailed) : null;
+  const headless = config.headless
+    ? headlessSink(io.out, journalMode(env), headlessFailed, HEADLESS_LEVELS[config.headlessLevel])
+    : null;
   const sinks = [logSink, headless].filter((s): s is EventSink => s !== null);
   return {
     sink: sinks.length === 0 ? null : (line, event) => sinks.forEach((s) => s(line, event)),
