@@ -30,7 +30,13 @@ import { ptlFeed } from "./ptl_feed.ts";
 export const PRCTL_DEADLINE_MS = 2000;
 
 export interface DaemonOptions {
-  /** Where every event is also written as a JSON line (`--log FILE`). */
+  /**
+   * The event log to emit into: the daemon command makes it before anything
+   * else, so that what happens before the daemon starts is in it too.
+   * Default: a new one on the host's clock, writing to `eventSink`.
+   */
+  events?: EventLog;
+  /** Where every event is also written as a JSON line, for a log made here. */
   eventSink?: EventSink | null;
   /** The daemon's own pid, never managed (default: this process). */
   selfPid?: number;
@@ -66,7 +72,8 @@ export class Daemon implements DaemonControl {
       updateMs: config.updateIntervalMs,
       autoHeld: false,
     };
-    this.events = new EventLog(() => host.clock.wallNow(), options.eventSink ?? null);
+    this.events = options.events ??
+      new EventLog(() => host.clock.wallNow(), options.eventSink ?? null);
     this.#enforcing = at.privileges.root && at.detection.present;
     this.#ledger = new OwnershipLedger(
       host.ownership,
