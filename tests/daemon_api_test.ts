@@ -217,3 +217,33 @@ Deno.test("a (toggleAuto): held, the policy only advises and pins still act; res
     assert.ok(replicated(SIM_PIDS.stream), "resumed: the policy acts again");
     assert.ok(replicated(idle.pid));
   }));
+
+Deno.test("o (allOff): what the policy turned on goes off and stays off, a pin on stays; a resumes", () =>
+  withDaemon(async (daemon, host) => {
+    const replicated = (pid: number) => host.kernel.replicated().some((p) => p.pid === pid);
+    const idle = (await host.process(SIM_PIDS.idle))!;
+    const events: string[] = [];
+    const ticks = async (n: number, until: () => boolean = () => false) => {
+      for (let t = 0; t < n && !until(); t++) {
+        events.push(...(await daemon.tick()).events.map((e) => e.message));
+        await host.advance(UPDATE_MS);
+        await daemon.settle();
+      }
+    };
+    daemon.act({ kind: "pin", pid: idle.pid, start_time: idle.startTime, state: "on" });
+    await ticks(30, () => replicated(SIM_PIDS.stream) && replicated(idle.pid));
+    assert.ok(replicated(SIM_PIDS.stream) && replicated(idle.pid), events.join("\n"));
+    daemon.act({ kind: "allOff" });
+    await ticks(20);
+    // The policy turned on stream (and whatever else was hot); the pinned idle is left alone.
+    const said = events.find((m) => m.startsWith("all off: "));
+    assert.match(said ?? "", /^all off: turning replication off for [1-9]\d* process\(es\)/);
+    assert.ok(
+      events.includes(`replication off for pid ${SIM_PIDS.stream} (stream): all off by hand`),
+    );
+    assert.ok(!replicated(SIM_PIDS.stream), "off, and the held policy leaves it off");
+    assert.ok(replicated(idle.pid), "a pin on still acts");
+    daemon.act({ kind: "toggleAuto" });
+    await ticks(20, () => replicated(SIM_PIDS.stream));
+    assert.ok(replicated(SIM_PIDS.stream), "resumed: the policy turns it on again");
+  }));

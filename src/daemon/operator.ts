@@ -101,6 +101,27 @@ const ACTIONS = {
         : "automatic decisions resumed",
     );
   },
+  /**
+   * Turn off now the replication this waspd turned on, and hold the policy so
+   * that it does not turn it on again (`a` resumes it). A process pinned on
+   * keeps its replication: its pin still acts, and would turn it on again.
+   */
+  allOff(p: OperatorParts): void {
+    if (!p.enforcing) {
+      p.events.emit("info", "waspd only advises here: it turned nothing on to turn off");
+      return;
+    }
+    p.live.autoHeld = true;
+    void p.host.pins.read().then(({ pins }) => {
+      const targets = [...p.actuator.enabled].filter(([id]) => pins.get(id)?.state !== "on");
+      for (const [, target] of targets) p.actuator.disable(target, "all off by hand");
+      p.events.emit(
+        "info",
+        `all off: turning replication off for ${targets.length} process(es); automatic ` +
+          "decisions held until `a` is pressed",
+      );
+    }).catch((error) => p.events.emit("error", `all off failed: ${errorMessage(error)}`));
+  },
 } satisfies Record<string, Action>;
 
 type Actions = typeof ACTIONS;

@@ -70,6 +70,11 @@ const TABLE = [
     { kind: "toggleAuto" },
     "hold / resume automatic decisions",
   ]],
+  [["o"], [], "turn off all replication waspd turned on, and hold the policy (a resumes)", [
+    3,
+    "all off",
+    "off",
+  ], [{ kind: "allOff" }, "all replication off, policy held"]],
   [["up", "down"], [], "move the selection", null],
   [["pgup", "pgdn"], [], "move the selection a page", null],
   [["home", "end"], [], "select the first / last process", null],
