@@ -23,7 +23,7 @@ import { claimOwnership, OwnershipLedger, takeOverOwnership } from "./ownership.
 import type { PtlScheduler } from "./ptl.ts";
 import { type MachineAtStart, readMachine, startupLines } from "./startup.ts";
 import { type LiveMachine, Ticker } from "./tick.ts";
-import { Operator } from "./operator.ts";
+import { operate, type OperatorParts } from "./operator.ts";
 import { ptlFeed } from "./ptl_feed.ts";
 
 /** Longest a prctl(100) may take before the process is marked stuck. */
@@ -56,7 +56,7 @@ export class Daemon implements DaemonControl {
   readonly #stop = new AbortController();
   readonly #live: LiveMachine;
   readonly #ticker: Ticker;
-  readonly #operator: Operator;
+  readonly #operatorParts: OperatorParts;
   #shutdown: Promise<string[]> | null = null;
   stopReason: string | null = null;
 
@@ -114,12 +114,12 @@ export class Daemon implements DaemonControl {
       privileges: at.privileges,
       detection: at.detection,
     });
-    this.#operator = new Operator({
+    this.#operatorParts = {
       ...parts,
       ops: this.#ops,
       ptl: this.#ptl,
       process: (key) => this.#ticker.process(key),
-    });
+    };
   }
 
   /**
@@ -285,7 +285,7 @@ export class Daemon implements DaemonControl {
 
   act(command: Command): void {
     if (command.kind === "stop") this.stop(command.reason);
-    else this.#operator.act(command);
+    else operate(this.#operatorParts, command);
   }
 
   /**

@@ -32,9 +32,9 @@ export interface OperatorParts {
 type Action = (p: OperatorParts, command: never) => void;
 
 /**
- * The operator's actions by name: adding one here (and a key row in
- * ui/bindings.ts that names it) is all a new daemon key takes, since
- * OperatorCommand is derived from this table.
+ * The operator's actions by name: adding one here, a key row in
+ * ui/bindings.ts that names it, and the key in the README's key list is all
+ * a new daemon key takes, since OperatorCommand is derived from this table.
  */
 const ACTIONS = {
   /** Re-measure the PTL latency matrix now. */
@@ -132,15 +132,8 @@ export type OperatorCommand = {
   [K in keyof Actions]: { readonly kind: K } & ArgsOf<Actions[K]>;
 }[keyof Actions];
 
-export class Operator {
-  readonly #p: OperatorParts;
-
-  constructor(parts: OperatorParts) {
-    this.#p = parts;
-  }
-
-  act(command: OperatorCommand): void {
-    // Each action takes the command of its own kind, which TS cannot follow through the index.
-    (ACTIONS[command.kind] as (p: OperatorParts, c: OperatorCommand) => void)(this.#p, command);
-  }
+/** Carry out one operator command: the action of its kind, given the daemon's parts. */
+export function operate(parts: OperatorParts, command: OperatorCommand): void {
+  // Each action takes the command of its own kind, which TS cannot follow through the index.
+  (ACTIONS[command.kind] as (p: OperatorParts, c: OperatorCommand) => void)(parts, command);
 }
