@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { defaultConfig } from "../src/options.ts";
+import { replicated, simConfig, simHost, ticks } from "./support/sim_daemon.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
-import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
 import { diffConfig, LIVE_SETTINGS, RESTART_SETTINGS } from "../src/config_reload.ts";
 import { poll } from "./support/poll.ts";
@@ -16,14 +16,7 @@ import { jsonLines, spawnWaspd, startWaspd } from "./support/waspd.ts";
 import type { Snapshot } from "../src/core/snapshot.ts";
 import { bindNotifySocket } from "./support/notify_socket.ts";
 
-const UPDATE_MS = 1000;
-const config = {
-  ...defaultConfig(),
-  simNodes: 4,
-  updateIntervalMs: UPDATE_MS,
-  ptlIntervalMs: 10_000,
-  hysteresisMs: 2000,
-};
+const config = simConfig;
 
 Deno.test("every setting is either applied live or named as needing a restart", () => {
   const named = new Set([...LIVE_SETTINGS, ...RESTART_SETTINGS].map(([key]) => key));
@@ -45,16 +38,10 @@ Deno.test("diffConfig: live and restart changes apart, each with its option name
 });
 
 Deno.test("reconfigure: thresholds and intervals at the next tick, nothing undone, the rest named", async () => {
-  const host = new SimHost({ nodes: 4, seed: 3, manualClock: true });
+  const host = simHost();
   await using daemon = await Daemon.open(host, config, { selfPid: SIM_PIDS.waspd });
-  let on = false;
-  for (let t = 0; t < 30 && !on; t++) {
-    await daemon.tick();
-    await host.advance(UPDATE_MS);
-    await daemon.settle();
-    on = host.kernel.replicated().some((p) => p.pid === SIM_PIDS.stream);
-  }
-  assert.ok(on, "stream replicated");
+  await ticks(daemon, host, 30, () => replicated(host, SIM_PIDS.stream));
+  assert.ok(replicated(host, SIM_PIDS.stream), "stream replicated");
   const diff = daemon.reconfigure(
     { ...config, thrMar: 4e7, hysteresisMs: 5000, updateIntervalMs: 2000, signals: "software" },
     "test.toml",
@@ -79,16 +66,10 @@ Deno.test("reconfigure: thresholds and intervals at the next tick, nothing undon
 });
 
 Deno.test("reconfigure: a process the new exclusions name is turned off, not forgotten", async () => {
-  const host = new SimHost({ nodes: 4, seed: 3, manualClock: true });
+  const host = simHost();
   await using daemon = await Daemon.open(host, config, { selfPid: SIM_PIDS.waspd });
-  let on = false;
-  for (let t = 0; t < 30 && !on; t++) {
-    await daemon.tick();
-    await host.advance(UPDATE_MS);
-    await daemon.settle();
-    on = host.kernel.replicated().some((p) => p.pid === SIM_PIDS.stream);
-  }
-  assert.ok(on, "stream replicated");
+  await ticks(daemon, host, 30, () => replicated(host, SIM_PIDS.stream));
+  assert.ok(replicated(host, SIM_PIDS.stream), "stream replicated");
   daemon.reconfigure({ ...config, exclude: [...config.exclude, "stream"] }, "test.toml");
   await daemon.settle();
   await daemon.tick();
