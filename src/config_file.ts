@@ -78,7 +78,7 @@ function describe(v: unknown): string {
 }
 
 /** A value as the file writes it. */
-function tomlText(value: FileValue): string {
+export function tomlText(value: FileValue): string {
   return Array.isArray(value)
     ? `[${value.map((v) => JSON.stringify(v)).join(", ")}]`
     : JSON.stringify(value);

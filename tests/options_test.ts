@@ -4,15 +4,11 @@
  * flag, the key and --help come from the row.
  */
 import assert from "node:assert/strict";
-import { valueWords } from "../src/config_file.ts";
+import { tomlText, valueWords } from "../src/config_file.ts";
 import { defaultConfig, flagsOf, optionRows } from "../src/options.ts";
 import { runRecorded } from "./support/cli_run.ts";
 
 const NO_DEFAULT = { defaultConfigFile: "/nonexistent/waspd.toml" };
-
-/** A value as a TOML file writes it (the examples are numbers, strings, booleans, lists). */
-const toml = (v: unknown) =>
-  Array.isArray(v) ? `[${v.map((x) => JSON.stringify(x)).join(", ")}]` : JSON.stringify(v);
 
 for (const [field, row] of optionRows()) {
   Deno.test(`option ${row.key}: its flag and its file key set Config.${field}`, async () => {
@@ -31,7 +27,7 @@ for (const [field, row] of optionRows()) {
     const dir = await Deno.makeTempDir();
     try {
       const file = `${dir}/waspd.toml`;
-      await Deno.writeTextFile(file, `${row.key} = ${toml(row.example)}\n`);
+      await Deno.writeTextFile(file, `${row.key} = ${tomlText(row.example)}\n`);
       const byFile = await runRecorded(["--config", file], NO_DEFAULT);
       assert.equal(byFile.code, 0, byFile.err);
       assert.deepEqual(byFile.calls[0]!.config, config, "the file's key sets what the flag sets");
