@@ -12,7 +12,7 @@
  */
 import inspector from "node:inspector";
 import { parseArgs } from "node:util";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { LinuxHost } from "../src/sys/linux_host.ts";
 

@@ -11,7 +11,7 @@
  * Target: a steady tick costs less CPU than that ps run.
  */
 import { parseArgs } from "node:util";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { LinuxHost } from "../src/sys/linux_host.ts";
 import { median } from "../src/core/stats.ts";

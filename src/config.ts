@@ -1,8 +1,8 @@
 /**
- * The daemon's configuration: its type, defaults (the thresholds the Mitosis
- * reference daemon uses, so the same load gets the same decisions)
- * and the value parsers the CLI uses. Parsers throw `ConfigError` with a
- * message fit to print as the one line a user sees.
+ * The value parsers of the daemon's options and the exclusion list
+ * (options.ts holds the options themselves, their defaults and `Config`).
+ * Parsers throw `ConfigError` with a message fit to print as the one line a
+ * user sees.
  */
 
 import { matchesGlob } from "node:path";
@@ -62,97 +62,7 @@ export const DEFAULT_EXCLUDED_NAMES: readonly string[] = [
   "watch",
 ];
 
-export interface Config {
-  /** -i: PTL latency re-measurement interval. */
-  ptlIntervalMs: number;
-  /** --ptl-cpu: CPU budget of the background PTL refresh, % of one core. */
-  ptlCpuPercent: number;
-  /** --ptl-memory: memory the background PTL refresh may keep mapped, MiB. */
-  ptlMemoryMb: number;
-  /** -u: sampling / decision / redraw interval. */
-  updateIntervalMs: number;
-  /** -y: how long a process must stay above (below) before enabling (disabling). */
-  hysteresisMs: number;
-  /** -c: pre-populate the page-table cache with N pages per node at start (0 = no). */
-  cachePages: number;
-  /**
-   * Memory access rate threshold, loads/s (with `signals` "software": CPU ns
-   * per second of task-clock).
-   */
-  thrMar: number;
-  /**
-   * dTLB miss ratio threshold, page walks per load (with `signals`
-   * "software": page faults per CPU ns).
-   */
-  thrDtlb: number;
-  /** --signals: what drives MAR and the dTLB ratio (hardware PMU, or the software stand-in). */
-  signals: SignalKind;
-  /** --damp-max: the longest wait damping puts before a re-enable, ms; 0 = no damping. */
-  dampMaxMs: number;
-  /** --min-pte: page tables smaller than this (KiB) are never replicated. */
-  minPteKb: number;
-  /** --replica-cap: memory all replicas may take together, MiB; null = no cap. */
-  replicaCapMb: number | null;
-  /** Process names (globs with `*`) never managed: defaults plus --exclude. */
-  exclude: string[];
-  json: boolean;
-  once: boolean;
-  /** --headless: no screen, no snapshots; one line per event on stdout. */
-  headless: boolean;
-  /** --metrics: where /metrics listens, or null for no metrics server. */
-  metrics: { hostname: string; port: number } | null;
-  /** JSON-lines event log file, or null. */
-  logFile: string | null;
-  /** Simulated machine with N nodes, or null for the real host. */
-  simNodes: number | null;
-  seed: number;
-  /** Simulated ms per real ms. */
-  timeScale: number;
-  /** Leave /proc/mitosis/inherit as found instead of turning it off while enforcing. */
-  keepInherit: boolean;
-  /** Simulated ms each prctl(100) takes (hidden --sim-prctl-ms; tests of a slow undo). */
-  simPrctlMs: number;
-  /** Roots of /proc and /sys (tests point them at fixture trees). */
-  procRoot: string;
-  sysRoot: string;
-  /**
-   * --state-dir: where pins.json and owned.json live. null: /run/waspd on a
-   * real host; nothing kept on the simulated one (given a directory, the
-   * simulated machine is kept there too, so that it outlives waspd).
-   */
-  stateDir: string | null;
-}
-
-export function defaultConfig(): Config {
-  return {
-    ptlIntervalMs: 1000,
-    ptlCpuPercent: 1,
-    ptlMemoryMb: 16,
-    updateIntervalMs: 1000,
-    hysteresisMs: 1000,
-    cachePages: 0,
-    thrMar: 10e6,
-    thrDtlb: 0.01,
-    signals: "hardware",
-    dampMaxMs: 600_000,
-    minPteKb: 512,
-    replicaCapMb: null,
-    exclude: [...DEFAULT_EXCLUDED_NAMES],
-    json: false,
-    once: false,
-    headless: false,
-    metrics: null,
-    logFile: null,
-    simNodes: null,
-    seed: 1,
-    timeScale: 1,
-    keepInherit: false,
-    simPrctlMs: 0,
-    procRoot: "/proc",
-    sysRoot: "/sys",
-    stateDir: null,
-  };
-}
+export type { Config } from "./options.ts";
 
 function parseNumber(flag: string, text: string): number {
   const trimmed = text.trim();
@@ -259,13 +169,22 @@ export function parseRatio(flag: string, text: string): number {
   return parseChecked(flag, text, [share(1, "a ratio")]);
 }
 
-/** --signals: one of SIGNAL_KINDS, exactly (a typo must not pick a mode). */
-export function parseSignals(flag: string, text: string): SignalKind {
-  const kind = SIGNAL_KINDS.find((k) => k === text);
-  if (kind === undefined) {
-    throw new ConfigError(`${flag}: '${text}' is not one of ${SIGNAL_KINDS.join(", ")}`);
+/** One of `choices`, exactly (a typo must not pick a mode). */
+export function parseChoice<T extends string>(
+  flag: string,
+  text: string,
+  choices: readonly T[],
+): T {
+  const choice = choices.find((c) => c === text);
+  if (choice === undefined) {
+    throw new ConfigError(`${flag}: '${text}' is not one of ${choices.join(", ")}`);
   }
-  return kind;
+  return choice;
+}
+
+/** --signals: one of SIGNAL_KINDS. */
+export function parseSignals(flag: string, text: string): SignalKind {
+  return parseChoice(flag, text, SIGNAL_KINDS);
 }
 
 /** A directory path: "" would put the files at the root ("/pins.json"). */

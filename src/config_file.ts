@@ -1,35 +1,17 @@
 /**
  * `--config FILE`: the daemon's options as keys of a TOML file, each named
- * as its long flag without the dashes (`thr-mar = 1e8`, `exclude = ["a"]`,
- * `headless = true`). The keys are commander's own option definitions (the
- * caller hands them in), and each value goes through the same parser as the
- * flag, so the file and the command line cannot disagree on what is valid.
- * Flags given on the command line win over the file.
+ * by its row of the option table (options.ts: `thr-mar = 1e8`,
+ * `exclude = ["a"]`, `headless = true`), and each value goes through the
+ * row's parser as the flag's does, so the file and the command line cannot
+ * disagree on what is valid. Flags given on the command line win over the
+ * file.
  */
 import { parse } from "smol-toml";
 import { ConfigError } from "./config.ts";
+import { type FileValue, type OptionRow, optionRows } from "./options.ts";
 
 /** Read when it exists and no --config names another file. */
 export const DEFAULT_CONFIG_FILE = "/etc/waspd/waspd.toml";
-
-/** Options that are no settings: they cannot be keys of the file. */
-export const NOT_KEYS: readonly string[] = ["config", "version", "help"];
-
-/** What this module needs of a commander option (commander's `Option` has it). */
-export interface OptionShape {
-  long?: string | undefined;
-  /** Takes a value: `<value>` (required) or `[value]` (optional). */
-  required: boolean;
-  optional: boolean;
-  description: string;
-  hidden: boolean;
-}
-
-/** The key of the file an option is: its long flag without the dashes. */
-export function keyOf(option: OptionShape): string | null {
-  const key = option.long?.replace(/^--/, "") ?? null;
-  return key === null || NOT_KEYS.includes(key) ? null : key;
-}
 
 /** The file's top-level table; throws ConfigError (one line) when it cannot be read or parsed. */
 export function readConfigFile(path: string): Record<string, unknown> {
@@ -56,35 +38,36 @@ export function readConfigFile(path: string): Record<string, unknown> {
 }
 
 /**
- * The value of key `key` as the words its flag would take: a value option
- * takes a number or a string (each once), `exclude`-like repeatable ones an
- * array of them too; a switch takes true or false ([] for false: not given).
+ * The value of `row`'s key as the words its flag would take: a value option
+ * takes a number or a string (each once), a repeatable one an array of them
+ * too; a switch takes true or false ([] for false: not given).
  * `optionalDefault` is the word a bare `--sim` means (for `sim = true`).
  */
 export function valueWords(
-  key: string,
+  row: OptionRow<unknown>,
   value: unknown,
-  option: OptionShape,
-  repeatable: boolean,
-  optionalDefault: string | null,
+  optionalDefault: string,
 ): string[] {
+  const key = row.key;
   const scalar = (v: unknown): string => {
     if (typeof v === "number" && Number.isFinite(v)) return String(v);
     if (typeof v === "string") return v;
     throw new ConfigError(`${key}: expected a number or a string, got ${describe(v)}`);
   };
-  if (!option.required && !option.optional) {
+  if (row.value === undefined) {
     if (typeof value !== "boolean") {
       throw new ConfigError(`${key}: expected true or false, got ${describe(value)}`);
     }
     return value ? ["true"] : [];
   }
-  // `<[host:]port>` holds a "[" too: only a value in brackets alone is optional.
-  if (!option.required && option.optional && typeof value === "boolean") {
-    return value && optionalDefault !== null ? [optionalDefault] : [];
-  }
-  if (repeatable && Array.isArray(value)) return value.map(scalar);
+  if (optional(row) && typeof value === "boolean") return value ? [optionalDefault] : [];
+  if (row.repeatable === true && Array.isArray(value)) return value.map(scalar);
   return [scalar(value)];
+}
+
+/** The value may be left out (`[nodes]`): `<[host:]port>` holds a "[" too, so only a leading one. */
+function optional(row: OptionRow<unknown>): boolean {
+  return row.value?.startsWith("[") === true;
 }
 
 function describe(v: unknown): string {
@@ -94,32 +77,37 @@ function describe(v: unknown): string {
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
+/** A value as the file writes it. */
+export function tomlText(value: FileValue): string {
+  return Array.isArray(value)
+    ? `[${value.map((v) => JSON.stringify(v)).join(", ")}]`
+    : JSON.stringify(value);
+}
+
 /**
- * The configuration file's keys as a Markdown table, from commander's options
+ * The configuration file's keys as a Markdown table, from the option table
  * (so the README's list cannot miss or invent a key): key, the value it
- * takes, what it does.
+ * takes, what it sets, an example line.
  */
-export function configKeysTable(
-  options: readonly (OptionShape & { flags: string; defaultValue?: unknown })[],
-): string {
+export function configKeysTable(): string {
   const rows = [
-    "| key | value | what it sets |",
-    "| --- | --- | --- |",
+    "| key | value | what it sets | example |",
+    "| --- | --- | --- | --- |",
   ];
-  for (const option of options) {
-    const key = keyOf(option);
-    if (key === null) continue;
-    const bracket = /<(.+)>/.exec(option.flags) ?? /\[(.+)\]/.exec(option.flags);
-    const placeholder = bracket?.[1] ?? "value";
-    const value = !option.required && !option.optional
+  for (const [, row] of optionRows()) {
+    const placeholder = row.value?.replace(/^[<[](.+)[>\]]$/, "$1") ?? "value";
+    const value = row.value === undefined
       ? "`true` / `false`"
-      : Array.isArray(option.defaultValue)
+      : row.repeatable === true
       ? `array of ${placeholder}`
-      : !option.required && option.optional
+      : optional(row)
       ? `\`true\` or ${placeholder}`
       : placeholder;
-    const description = option.description.replace(/\|/g, "\\|");
-    rows.push(`| \`${key}\` | ${value} | ${description}${option.hidden ? " (testing)" : ""} |`);
+    const help = row.help.replace(/\|/g, "\\|");
+    const example = `\`${row.key} = ${tomlText(row.example)}\``;
+    rows.push(
+      `| \`${row.key}\` | ${value} | ${help}${row.hidden ? " (testing)" : ""} | ${example} |`,
+    );
   }
   return rows.join("\n");
 }

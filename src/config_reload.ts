@@ -3,41 +3,20 @@
  * running daemon takes at once, which only a restart can change, and the
  * one line that says so. Pure.
  */
-import type { Config } from "./config.ts";
+import { type Config, type ConfigField, optionRows } from "./options.ts";
+
+/** The option rows a reload applies (`live`), or not, each as its field and key. */
+function settings(live: boolean): readonly (readonly [ConfigField, string])[] {
+  return optionRows().filter(([, row]) => row.live === live).map((
+    [field, row],
+  ) => [field, row.key]);
+}
 
 /** The settings a running daemon applies on reload, each with its option name. */
-export const LIVE_SETTINGS: readonly (readonly [keyof Config, string])[] = [
-  ["thrMar", "thr-mar"],
-  ["thrDtlb", "thr-dtlb"],
-  ["hysteresisMs", "hysteresis"],
-  ["dampMaxMs", "damp-max"],
-  ["minPteKb", "min-pte"],
-  ["replicaCapMb", "replica-cap"],
-  ["updateIntervalMs", "update-interval"],
-  ["ptlIntervalMs", "ptl-interval"],
-  ["ptlCpuPercent", "ptl-cpu"],
-  ["ptlMemoryMb", "ptl-memory"],
-  ["exclude", "exclude"],
-];
+export const LIVE_SETTINGS = settings(true);
 
 /** Settings fixed for the life of the process: a change waits for a restart. */
-export const RESTART_SETTINGS: readonly (readonly [keyof Config, string])[] = [
-  ["signals", "signals"],
-  ["cachePages", "cache-pages"],
-  ["metrics", "metrics"],
-  ["logFile", "log"],
-  ["keepInherit", "keep-inherit"],
-  ["stateDir", "state-dir"],
-  ["json", "json"],
-  ["once", "once"],
-  ["headless", "headless"],
-  ["simNodes", "sim"],
-  ["seed", "seed"],
-  ["timeScale", "time-scale"],
-  ["simPrctlMs", "sim-prctl-ms"],
-  ["procRoot", "proc-root"],
-  ["sysRoot", "sys-root"],
-];
+export const RESTART_SETTINGS = settings(false);
 
 export interface SettingChange {
   option: string;
@@ -66,7 +45,7 @@ function show(value: unknown): string {
 function changes(
   from: Config,
   to: Config,
-  settings: readonly (readonly [keyof Config, string])[],
+  settings: readonly (readonly [ConfigField, string])[],
 ): SettingChange[] {
   const out: SettingChange[] = [];
   for (const [key, option] of settings) {

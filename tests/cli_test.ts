@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { type CliHandlers, EXIT_USAGE, runCli } from "../src/cli.ts";
-import {
-  DEFAULT_EXCLUDED_NAMES,
-  defaultConfig,
-  isExcludedName,
-  parseExcludeName,
-} from "../src/config.ts";
+import { DEFAULT_EXCLUDED_NAMES, isExcludedName, parseExcludeName } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import { runRecorded } from "./support/cli_run.ts";
 import { assertFields } from "./support/fields.ts";
 

@@ -5,25 +5,14 @@
  * and the undo runs once however often it is asked for.
  */
 import assert from "node:assert/strict";
-import { defaultConfig } from "../src/config.ts";
 import type { Snapshot } from "../src/core/snapshot.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import type { Host } from "../src/host.ts";
-import { SimHost } from "../src/sim/host.ts";
+import type { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
+import { replicated, simConfig, simHost, ticks, UPDATE_MS } from "./support/sim_daemon.ts";
 
-const UPDATE_MS = 1000;
-const config = {
-  ...defaultConfig(),
-  simNodes: 4,
-  updateIntervalMs: UPDATE_MS,
-  ptlIntervalMs: 10_000,
-  hysteresisMs: 2000,
-};
-
-function simHost(): SimHost {
-  return new SimHost({ nodes: 4, seed: 3, manualClock: true });
-}
+const config = simConfig;
 
 /** A started daemon on a fresh simulated machine, shut down after `use`. */
 async function withDaemon(use: (daemon: Daemon, host: SimHost) => Promise<void>): Promise<void> {
@@ -115,16 +104,10 @@ Deno.test("once: two ticks an update interval apart, carrying the events of both
 
 Deno.test("shutdown runs the undo once; `await using` is the same undo", async () => {
   const host = simHost();
-  let stream = false;
   {
     await using daemon = await Daemon.open(host, config, { selfPid: SIM_PIDS.waspd });
-    for (let t = 0; t < 30 && !stream; t++) {
-      await daemon.tick();
-      await host.advance(UPDATE_MS);
-      await daemon.settle();
-      stream = host.kernel.replicated().some((p) => p.pid === SIM_PIDS.stream);
-    }
-    assert.ok(stream, "waspd replicated stream");
+    await ticks(daemon, host, 30, () => replicated(host, SIM_PIDS.stream));
+    assert.ok(replicated(host, SIM_PIDS.stream), "waspd replicated stream");
     const [a, b] = await Promise.all([daemon.shutdown(), daemon.shutdown()]);
     assert.equal(a, b);
     assert.ok(a.some((l) => /replication turned off for pid \d+ \(stream\)/.test(l)), a.join("\n"));
@@ -136,11 +119,7 @@ Deno.test("`await using` alone undoes what the daemon turned on", async () => {
   const host = simHost();
   {
     await using daemon = await Daemon.open(host, config, { selfPid: SIM_PIDS.waspd });
-    for (let t = 0; t < 30 && host.kernel.replicated().length === 0; t++) {
-      await daemon.tick();
-      await host.advance(UPDATE_MS);
-      await daemon.settle();
-    }
+    await ticks(daemon, host, 30, () => host.kernel.replicated().length > 0);
     assert.ok(host.kernel.replicated().length > 0, "something was replicated");
   }
   assert.deepEqual(host.kernel.replicated().map((p) => p.pid), []);
@@ -193,27 +172,46 @@ Deno.test("open --once: even an enforcing daemon leaves the pins as they are", a
 
 Deno.test("a (toggleAuto): held, the policy only advises and pins still act; resumed, it acts", () =>
   withDaemon(async (daemon, host) => {
-    const replicated = (pid: number) => host.kernel.replicated().some((p) => p.pid === pid);
+    const on = (pid: number) => replicated(host, pid);
     const idle = (await host.process(SIM_PIDS.idle))!;
     const events: string[] = [];
-    const ticks = async (n: number) => {
-      for (let t = 0; t < n; t++) {
-        events.push(...(await daemon.tick()).events.map((e) => e.message));
-        await host.advance(UPDATE_MS);
-        await daemon.settle();
-      }
-    };
+    const run = async (n: number) => void events.push(...await ticks(daemon, host, n));
     daemon.act({ kind: "toggleAuto" });
     daemon.act({ kind: "pin", pid: idle.pid, start_time: idle.startTime, state: "on" });
     await daemon.settle();
-    await ticks(20);
+    await run(20);
     assert.ok(events.some((m) => /^automatic decisions held/.test(m)), events.join("\n"));
     assert.ok(events.some((m) => /\(stream\): would enable/.test(m)), events.join("\n"));
-    assert.ok(!replicated(SIM_PIDS.stream), "held: the policy turned nothing on");
-    assert.ok(replicated(idle.pid), "held: a pin still acts");
+    assert.ok(!on(SIM_PIDS.stream), "held: the policy turned nothing on");
+    assert.ok(on(idle.pid), "held: a pin still acts");
     daemon.act({ kind: "toggleAuto" });
-    await ticks(20);
+    await run(20);
     assert.ok(events.includes("automatic decisions resumed"), events.join("\n"));
-    assert.ok(replicated(SIM_PIDS.stream), "resumed: the policy acts again");
-    assert.ok(replicated(idle.pid));
+    assert.ok(on(SIM_PIDS.stream), "resumed: the policy acts again");
+    assert.ok(on(idle.pid));
+  }));
+
+Deno.test("o (allOff): what the policy turned on goes off and stays off, a pin on stays; a resumes", () =>
+  withDaemon(async (daemon, host) => {
+    const on = (pid: number) => replicated(host, pid);
+    const idle = (await host.process(SIM_PIDS.idle))!;
+    const events: string[] = [];
+    const run = async (n: number, done?: () => boolean) =>
+      void events.push(...await ticks(daemon, host, n, done));
+    daemon.act({ kind: "pin", pid: idle.pid, start_time: idle.startTime, state: "on" });
+    await run(30, () => on(SIM_PIDS.stream) && on(idle.pid));
+    assert.ok(on(SIM_PIDS.stream) && on(idle.pid), events.join("\n"));
+    daemon.act({ kind: "allOff" });
+    await run(20);
+    // The policy turned on stream (and whatever else was hot); the pinned idle is left alone.
+    const said = events.find((m) => m.startsWith("all off: "));
+    assert.match(said ?? "", /^all off: turning replication off for [1-9]\d* process\(es\)/);
+    assert.ok(
+      events.includes(`replication off for pid ${SIM_PIDS.stream} (stream): all off by hand`),
+    );
+    assert.ok(!on(SIM_PIDS.stream), "off, and the held policy leaves it off");
+    assert.ok(on(idle.pid), "a pin on still acts");
+    daemon.act({ kind: "toggleAuto" });
+    await run(20, () => on(SIM_PIDS.stream));
+    assert.ok(on(SIM_PIDS.stream), "resumed: the policy turns it on again");
   }));

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { runDaemonCommand } from "../src/commands/daemon.ts";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { OutputClosed } from "../src/sys/stdio.ts";
 import { libc } from "../src/ffi/libc.ts";

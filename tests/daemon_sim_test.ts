@@ -5,7 +5,7 @@
  * the simulated kernel and the daemon's snapshot at every tick.
  */
 import assert from "node:assert/strict";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import type { EventJson, Snapshot } from "../src/core/snapshot.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { SimHost } from "../src/sim/host.ts";

@@ -11,7 +11,7 @@
  * is the real daemon on the real SimHost.
  */
 import assert from "node:assert/strict";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import { type ActionResult, type ProcessKey, processKeyString } from "../src/core/types.ts";
 import { RETRY_BASE_MS } from "../src/core/stuck.ts";
 import { EventLog } from "../src/core/events.ts";

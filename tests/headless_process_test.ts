@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import type { EventJson } from "../src/core/snapshot.ts";
-import { priorityOf } from "../src/ui/headless.ts";
+import { priorityOf, SD_WARNING } from "../src/ui/headless.ts";
+import { poll } from "./support/poll.ts";
 import { spawnWaspd } from "./support/waspd.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
@@ -89,4 +90,39 @@ Deno.test("--headless without JOURNAL_STREAM starts each line with the event's t
   const lines = waspd.lines.filter((l) => l !== "");
   assert.ok(lines.length >= 2);
   for (const line of lines) assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [a-z]+/);
+});
+
+Deno.test('headless-level = "warning" in the file: only warnings and errors reach stdout, --log keeps all', async () => {
+  const dir = await Deno.makeTempDir({ prefix: "waspd-headless-level-" });
+  try {
+    const file = `${dir}/waspd.toml`;
+    const log = `${dir}/events.jsonl`;
+    await Deno.writeTextFile(file, `headless-level = "warning"\n`);
+    // The software signals on the simulated machine: its startup says so as a warning.
+    const waspd = spawnWaspd(
+      ["--sim", "-u", "200", "--signals", "software", "--headless", "--config", file, "--log", log],
+      { JOURNAL_STREAM: "8:4242" },
+    );
+    const logged = () =>
+      Deno.readTextFile(log).then((t) =>
+        t.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as EventJson)
+      ).catch(() => [] as EventJson[]);
+    try {
+      await poll("a PTL measurement in --log", 30_000, async () => {
+        const events = await logged();
+        return events.some((e) => e.kind === "probe") ? true : null;
+      });
+    } finally {
+      assert.equal(await waspd.stop(), 0);
+    }
+    const events = await logged();
+    const lines = waspd.lines.filter((l) => l !== "");
+    const kept = events.filter((e) => priorityOf(e) <= SD_WARNING);
+    assert.ok(events.length > kept.length, "--log has the info events");
+    assert.ok(kept.length >= 1, JSON.stringify(events));
+    assert.equal(lines.length, kept.length, lines.join("\n"));
+    assert.ok(lines.every((l) => /^<[34]>/.test(l)), lines.join("\n"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

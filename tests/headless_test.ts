@@ -59,3 +59,12 @@ Deno.test("a failing stdout never throws into the daemon: lines stop after the f
   assert.deepEqual(written, ["<6>info: one\n"]);
   assert.deepEqual(failures.map((e) => (e as Error).message), ["EPIPE"], "told once");
 });
+
+Deno.test("the lowest priority: events below it are not written, the rest are", () => {
+  const written: string[] = [];
+  const sink = headlessSink((text) => void written.push(text), true, () => {}, SD_WARNING);
+  sink("{}", sampleEvent(1, { kind: "info", message: "routine" }));
+  sink("{}", sampleEvent(2, { kind: "info", message: "advisory", severity: "warning" }));
+  sink("{}", sampleEvent(3, { kind: "error", message: "failed" }));
+  assert.deepEqual(written, ["<4>info: advisory\n", "<3>error: failed\n"]);
+});

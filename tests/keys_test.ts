@@ -79,6 +79,7 @@ Deno.test("daemon keys give their command and a 'requested' notice", () => {
     ["d", { kind: "cacheDrain" }],
     ["m", { kind: "toggleMode" }],
     ["a", { kind: "toggleAuto" }],
+    ["o", { kind: "allOff" }],
     ["+", { kind: "setUpdateInterval", ms: 2000 }],
     ["-", { kind: "setUpdateInterval", ms: 500 }],
   ];

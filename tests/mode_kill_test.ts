@@ -7,7 +7,7 @@
  * its own exit turns the replication off and leaves no record.
  */
 import assert from "node:assert/strict";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { SimHost } from "../src/sim/host.ts";

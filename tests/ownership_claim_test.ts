@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { encodeOwned, memoryOwnedStore, type OwnedRecord } from "../src/core/ownership_record.ts";
 import { Ownership } from "../src/daemon/ownership.ts";
 import { type TakeoverDeps, takeOverOwnership } from "../src/daemon/takeover.ts";
-import { type Config, defaultConfig } from "../src/config.ts";
+import { type Config, defaultConfig } from "../src/options.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { libc } from "../src/ffi/libc.ts";
 import { SimHost } from "../src/sim/host.ts";

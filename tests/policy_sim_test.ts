@@ -5,7 +5,7 @@
  * is, and the process replication does not help is turned off and stays off.
  */
 import assert from "node:assert/strict";
-import { type Config, defaultConfig } from "../src/config.ts";
+import { type Config, defaultConfig } from "../src/options.ts";
 import type { EventJson, Snapshot } from "../src/core/snapshot.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { SimHost } from "../src/sim/host.ts";

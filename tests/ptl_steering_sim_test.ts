@@ -6,7 +6,7 @@
  * array changes back, and the kernel receives that too.
  */
 import assert from "node:assert/strict";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import type { Snapshot } from "../src/core/snapshot.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { SimHost } from "../src/sim/host.ts";

@@ -6,9 +6,9 @@
  * then READY, a bad file kept out with an error line; on stop, STOPPING.
  */
 import assert from "node:assert/strict";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
+import { replicated, simConfig, simHost, ticks } from "./support/sim_daemon.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
-import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
 import { diffConfig, LIVE_SETTINGS, RESTART_SETTINGS } from "../src/config_reload.ts";
 import { poll } from "./support/poll.ts";
@@ -16,14 +16,7 @@ import { jsonLines, spawnWaspd, startWaspd } from "./support/waspd.ts";
 import type { Snapshot } from "../src/core/snapshot.ts";
 import { bindNotifySocket } from "./support/notify_socket.ts";
 
-const UPDATE_MS = 1000;
-const config = {
-  ...defaultConfig(),
-  simNodes: 4,
-  updateIntervalMs: UPDATE_MS,
-  ptlIntervalMs: 10_000,
-  hysteresisMs: 2000,
-};
+const config = simConfig;
 
 Deno.test("every setting is either applied live or named as needing a restart", () => {
   const named = new Set([...LIVE_SETTINGS, ...RESTART_SETTINGS].map(([key]) => key));
@@ -45,21 +38,16 @@ Deno.test("diffConfig: live and restart changes apart, each with its option name
 });
 
 Deno.test("reconfigure: thresholds and intervals at the next tick, nothing undone, the rest named", async () => {
-  const host = new SimHost({ nodes: 4, seed: 3, manualClock: true });
+  const host = simHost();
   await using daemon = await Daemon.open(host, config, { selfPid: SIM_PIDS.waspd });
-  let on = false;
-  for (let t = 0; t < 30 && !on; t++) {
-    await daemon.tick();
-    await host.advance(UPDATE_MS);
-    await daemon.settle();
-    on = host.kernel.replicated().some((p) => p.pid === SIM_PIDS.stream);
-  }
-  assert.ok(on, "stream replicated");
+  await ticks(daemon, host, 30, () => replicated(host, SIM_PIDS.stream));
+  assert.ok(replicated(host, SIM_PIDS.stream), "stream replicated");
   const diff = daemon.reconfigure(
     { ...config, thrMar: 4e7, hysteresisMs: 5000, updateIntervalMs: 2000, signals: "software" },
     "test.toml",
   );
-  assert.deepEqual(diff.live.map((c) => c.option), ["thr-mar", "hysteresis", "update-interval"]);
+  // In the option table's order, as --help lists them.
+  assert.deepEqual(diff.live.map((c) => c.option), ["update-interval", "hysteresis", "thr-mar"]);
   assert.deepEqual(diff.restart.map((c) => c.option), ["signals"]);
   const s = await daemon.tick();
   assert.equal(s.daemon?.thr_mar, 4e7);
@@ -67,7 +55,10 @@ Deno.test("reconfigure: thresholds and intervals at the next tick, nothing undon
   assert.equal(s.daemon?.update_ms, 2000);
   const line = s.events.find((e) => e.message.startsWith("configuration reloaded"));
   assert.ok(line, JSON.stringify(s.events));
-  assert.match(line.message, /\(test\.toml\): applied thr-mar 10000000 -> 40000000, /);
+  assert.match(
+    line.message,
+    /\(test\.toml\): applied update-interval 1000 -> 2000, .*thr-mar 10000000 -> 40000000/,
+  );
   assert.match(line.message, /needs a restart: signals hardware -> software/);
   assert.equal(daemon.config.signals, "hardware", "a restart-only setting keeps its running value");
   assert.ok(host.kernel.replicated().some((p) => p.pid === SIM_PIDS.stream), "nothing undone");
@@ -75,16 +66,10 @@ Deno.test("reconfigure: thresholds and intervals at the next tick, nothing undon
 });
 
 Deno.test("reconfigure: a process the new exclusions name is turned off, not forgotten", async () => {
-  const host = new SimHost({ nodes: 4, seed: 3, manualClock: true });
+  const host = simHost();
   await using daemon = await Daemon.open(host, config, { selfPid: SIM_PIDS.waspd });
-  let on = false;
-  for (let t = 0; t < 30 && !on; t++) {
-    await daemon.tick();
-    await host.advance(UPDATE_MS);
-    await daemon.settle();
-    on = host.kernel.replicated().some((p) => p.pid === SIM_PIDS.stream);
-  }
-  assert.ok(on, "stream replicated");
+  await ticks(daemon, host, 30, () => replicated(host, SIM_PIDS.stream));
+  assert.ok(replicated(host, SIM_PIDS.stream), "stream replicated");
   daemon.reconfigure({ ...config, exclude: [...config.exclude, "stream"] }, "test.toml");
   await daemon.settle();
   await daemon.tick();
@@ -112,7 +97,7 @@ Deno.test("waspd --headless: SIGHUP reloads the file, reopens --log, tells syste
     await Deno.writeTextFile(file, `hysteresis = 3000\nthr-mar = 2e7\nmetrics = 0\n`);
     Deno.kill(waspd.pid, "SIGHUP");
     const reloaded = await waspd.waitLine((l) => l.includes("configuration reloaded"), 20_000);
-    assert.match(reloaded, /applied thr-mar 10000000 -> 20000000, hysteresis 1000 -> 3000;/);
+    assert.match(reloaded, /applied hysteresis 1000 -> 3000, thr-mar 10000000 -> 20000000;/);
     assert.match(reloaded, /needs a restart: metrics none -> 127\.0\.0\.1:0/);
     await poll("RELOADING then READY", 10_000, () => {
       const r = messages.findIndex((m) => /^RELOADING=1\nMONOTONIC_USEC=\d+$/.test(m));

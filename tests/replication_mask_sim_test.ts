@@ -6,7 +6,7 @@
  * kernel and the refusal is said once.
  */
 import assert from "node:assert/strict";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import type { EventJson, Snapshot } from "../src/core/snapshot.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { SimHost } from "../src/sim/host.ts";

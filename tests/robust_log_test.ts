@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { type LogTarget, ResilientLog } from "../src/daemon/log_sink.ts";
 import { runDaemonCommand } from "../src/commands/daemon.ts";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { runUntil, type Snapshots, startWaspd } from "./support/waspd.ts";
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { type Command, initialUiState, reduceKey, type UiState } from "../src/ui/state.ts";
 import { absorbSnapshot } from "../src/ui/state.ts";
 import { sampleSnapshot } from "./fixtures/snapshot_sample.ts";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { SimHost } from "../src/sim/host.ts";
 

@@ -6,7 +6,7 @@
  * `waspd --once --json`.
  */
 import assert from "node:assert/strict";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import { capabilitiesJson } from "../src/core/capabilities.ts";
 import { counterRates } from "../src/core/rates.ts";
 import { SOFTWARE_REASON_PREFIX, SOFTWARE_SIGNALS_NOTE } from "../src/core/signals.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { inTempDir } from "./support/scratch.ts";
 import { libc } from "../src/ffi/libc.ts";
-import { defaultConfig } from "../src/config.ts";
+import { defaultConfig } from "../src/options.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { decodeSim, encodeSim, SIM_STATE_FILE_NAME } from "../src/sim/persist.ts";

@@ -1,13 +1,11 @@
 /**
  * Print the configuration file's keys as the Markdown table the README
- * carries (`deno run -A tools/config_keys.ts`), from the CLI's own options.
+ * carries (`deno run -A tools/config_keys.ts`), from the option table.
  */
-import { buildProgram } from "../src/cli.ts";
 import { configKeysTable } from "../src/config_file.ts";
 
 export function configKeysMarkdown(): string {
-  const program = buildProgram({} as never, { out: () => {}, err: () => {} }, () => {});
-  return configKeysTable(program.options);
+  return configKeysTable();
 }
 
 if (import.meta.main) console.log(configKeysMarkdown());

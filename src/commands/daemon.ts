@@ -10,10 +10,10 @@
  */
 import { errorMessage } from "../core/error_message.ts";
 import type { Config } from "../config.ts";
-import type { EventExtra } from "../core/events.ts";
+import { type EventExtra, EventLog, type EventSink } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { Daemon } from "../daemon/daemon.ts";
-import type { Host } from "../host.ts";
+import { type Host, realClock } from "../host.ts";
 import { absorbSnapshot, initialUiState } from "../ui/state.ts";
 import { frameText, renderFrame } from "../ui/render.ts";
 import { denoTerminal, restore as restoreTerminal, Screen } from "../ui/screen.ts";
@@ -28,7 +28,8 @@ import { LogFile } from "../sys/log_file.ts";
 import { dropMessage, type Output, OutputClosed } from "../sys/stdio.ts";
 import { sanitizeLine } from "../ui/sanitize.ts";
 import { RecordClaimed } from "../daemon/ownership.ts";
-import { type DaemonOutputs, openOutputs } from "./outputs.ts";
+import { headlessOutput, metricsOutput } from "./outputs.ts";
+import { Reloads } from "./reloads.ts";
 
 export interface DaemonDeps {
   openHost(config: Config): Promise<Host>;
@@ -137,176 +138,8 @@ export async function runDaemonCommand(
       return EXIT_USAGE;
     }
   }
-  let daemon: Daemon | null = null;
-  // A report made while the daemon is still opening waits for its event log.
-  const early: ["error" | "info", string, EventExtra][] = [];
-  const report = (kind: "error" | "info", message: string, extra: EventExtra = {}) => {
-    if (daemon === null) early.push([kind, message, extra]);
-    else daemon.events.emit(kind, message, null, extra);
-  };
-  // --json and --headless stream for as long as the daemon runs: a reader
-  // that stops reading must cost lines (counted), never ticks, scrapes or
-  // signals (sys/stdio.ts). The live screen and --once write as they did.
-  const streaming = !config.once && (config.json || config.headless);
-  const stopDropReports = streaming && io.unblock
-    ? io.unblock((r) => report("info", dropMessage(r), { severity: "warning" }))
-    : () => {};
-  const log = config.logFile === null ? null : openLog(config.logFile, io, (kind, message) => {
-    report(kind === "stopped" ? "error" : "info", message);
-  });
-  if (config.logFile !== null && log === null) return EXIT_USAGE;
-  // --headless: a stdout that went away stops the daemon like --json's (undo, exit 0).
-  let stdoutGone = false;
-  const headlessFailed = (error: unknown) => {
-    stdoutGone = true;
-    fail(error);
-  };
-  const outputs = openOutputs(
-    config,
-    io,
-    log === null ? null : (line) => log.write(line),
-    {
-      JOURNAL_STREAM: Deno.env.get("JOURNAL_STREAM"),
-    },
-    headlessFailed,
-    report,
-  );
-
-  let host: Host;
-  try {
-    host = await deps.openHost(config);
-  } catch (error) {
-    // The --metrics server would keep the process alive, the --log fd open.
-    await outputs.close();
-    log?.close();
-    throw error;
-  }
-  const service = serviceNotify(config, deps, report);
-  const ticked = (snapshot: Snapshot) => service?.notify.ticked(snapshot);
-
-  // SIGHUP reloads where no terminal can hang up: a service, a pipe.
-  const reloadsOnHup = streaming;
-  let reloading = false;
-  let reloadAgain = false;
-  const reloadOnce = async (d: Daemon) => {
-    service?.notify.reloading();
-    try {
-      // First, so that the reload's own event is in the new file.
-      log?.reopen();
-      const result = await (deps.reload ?? (() => Promise.resolve({ error: "not available" })))();
-      if ("error" in result) {
-        d.events.emit("error", `reload refused, the running configuration stays: ${result.error}`);
-      } else d.reconfigure(result.config, result.source);
-    } catch (error) {
-      d.events.emit(
-        "error",
-        `reload failed, the running configuration stays: ${errorMessage(error)}`,
-      );
-    }
-    service?.notify.reloaded();
-  };
-  /** One reload at a time; SIGHUPs during one make one more after it. */
-  const reload = () => {
-    const d = daemon;
-    if (d === null || reloading) {
-      reloadAgain = true;
-      return;
-    }
-    reloading = true;
-    void (async () => {
-      do {
-        reloadAgain = false;
-        await reloadOnce(d);
-      } while (reloadAgain && stoppingSince === null);
-      reloading = false;
-    })();
-  };
-
-  // Listening before the daemon starts: a signal during the start (a `-c`
-  // cache top-up) stops it before its first tick, and the undo still runs.
-  const stop = new AbortController();
-  // When stopping began, for whatever reason: a signal within a second of it
-  // is the same request (timeout(1) signals the child and then its group),
-  // a later one is a deliberate "exit now".
-  let stoppingSince: number | null = null;
-  const stopping = () => stoppingSince ??= performance.now();
-  stop.signal.addEventListener("abort", stopping);
-  const onSignal = (name: (typeof SIGNALS)[number]) => () => {
-    if (name === "SIGHUP" && reloadsOnHup && stoppingSince === null) {
-      reload();
-      return;
-    }
-    const verdict = judgeSignal(stoppingSince, performance.now(), name);
-    if (verdict === "duplicate") return;
-    if (verdict === "force") {
-      io.err(`waspd: second ${name}: exiting now, the undo is not finished\n`);
-      Deno.exit(128 + SIGNAL_NUMBERS[name]);
-    }
-    restoreTerminal();
-    stop.abort(name);
-  };
-  const handlers = SIGNALS.map((name) => [name, onSignal(name)] as const);
-  for (const [name, handler] of handlers) Deno.addSignalListener(name, handler);
-
-  // Whatever goes wrong, in the loop or in a call it started and did not
-  // await, ends the same way: stop, undo, then one line and exit 1. A reader
-  // that went away (OutputClosed) is no error: stop, undo, exit 0.
   const failures: unknown[] = [];
-  const fail = (error: unknown) => {
-    const closed = error instanceof OutputClosed;
-    if (!closed) failures.push(error);
-    const why = closed ? error.message : "unexpected error";
-    daemon?.stop(why);
-    stop.abort(why);
-  };
-  const onRejection = (e: PromiseRejectionEvent) => {
-    e.preventDefault();
-    fail(e.reason);
-  };
-  const onError = (e: ErrorEvent) => {
-    e.preventDefault();
-    fail(e.error ?? e.message);
-  };
-  globalThis.addEventListener("unhandledrejection", onRejection);
-  globalThis.addEventListener("error", onError);
-
-  try {
-    daemon = await Daemon.open(host, config, { eventSink: outputs.sink });
-    daemon.stopSignal.addEventListener("abort", stopping);
-    for (const [kind, message, extra] of early.splice(0)) {
-      daemon.events.emit(kind, message, null, extra);
-    }
-    // A SIGHUP while the daemon was opening: the reload it asked for.
-    if (reloadAgain) reload();
-    if (config.once) {
-      const snapshot = await daemon.once(stop.signal);
-      io.out(config.json ? JSON.stringify(snapshot) + "\n" : onceText(snapshot));
-    } else if (config.json) await runJsonLines(daemon, io, outputs, ticked, stop.signal);
-    // Headless, events reach stdout through the event sink; snapshots feed --metrics and systemd.
-    else if (config.headless) {
-      await daemon.run((snapshot) => {
-        outputs.onSnapshot(snapshot);
-        ticked(snapshot);
-      }, stop.signal);
-    } else await runLiveScreen(daemon, outputs, ticked, stop.signal);
-  } catch (error) {
-    fail(error);
-  } finally {
-    service?.notify.stopping();
-    const lines = daemon === null ? [] : await daemon.shutdown();
-    // Headless, the undo is in the event lines already (unless stdout went away).
-    if (!config.headless || stdoutGone) {
-      for (const line of lines) io.err(sanitizeLine(`waspd: ${line}`));
-    }
-    // Drops still under way are told now, while --log is open to record them.
-    stopDropReports();
-    for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
-    globalThis.removeEventListener("unhandledrejection", onRejection);
-    globalThis.removeEventListener("error", onError);
-    await outputs.close();
-    log?.close();
-    service?.notifier.close();
-  }
+  if (!await runSession(config, deps, io, failures)) return EXIT_USAGE;
   if (failures.length === 0) return 0;
   const error = failures[0];
   // Not an error of this waspd: another one enforces here (daemon/ownership.ts).
@@ -319,33 +152,171 @@ export async function runDaemonCommand(
   return 1;
 }
 
+/**
+ * The daemon's run as one owned session: each thing is let go of, in the
+ * reverse order it was taken, when the session ends however it ends. The
+ * event log comes first, so everything after reports into it. Whatever goes
+ * wrong, in the loop or in a call it started and did not await, ends the
+ * same way: stop, undo, then `failures` holds it (a reader that went away,
+ * OutputClosed, is no failure). False when --log cannot be opened.
+ */
+async function runSession(
+  config: Config,
+  deps: DaemonDeps,
+  io: Output,
+  failures: unknown[],
+): Promise<boolean> {
+  await using session = new AsyncDisposableStack();
+  const sinks: EventSink[] = [];
+  let host: Host | null = null;
+  // Before the host is open its time is the real one, which a simulated clock starts from.
+  const events = new EventLog(
+    () => (host?.clock ?? realClock).wallNow(),
+    (line, event) => sinks.forEach((sink) => sink(line, event)),
+  );
+  const report = (kind: "error" | "info", message: string, extra: EventExtra = {}) =>
+    void events.emit(kind, message, null, extra);
+
+  const stop = new AbortController();
+  const fail = (error: unknown) => {
+    const closed = error instanceof OutputClosed;
+    if (!closed) failures.push(error);
+    stop.abort(closed ? error.message : "unexpected error");
+  };
+
+  const log = config.logFile === null ? null : openLog(config.logFile, io, (kind, message) => {
+    report(kind === "stopped" ? "error" : "info", message);
+  });
+  if (config.logFile !== null && log === null) return false;
+  if (log !== null) {
+    session.defer(() => log.close());
+    sinks.push((line) => log.write(line));
+  }
+  // --headless: a stdout that went away stops the daemon like --json's (undo, exit 0).
+  let stdoutGone = false;
+  const headless = headlessOutput(config, io, {
+    JOURNAL_STREAM: Deno.env.get("JOURNAL_STREAM"),
+  }, (error) => {
+    stdoutGone = true;
+    fail(error);
+  });
+  if (headless !== null) sinks.push(headless);
+  // --json and --headless stream for as long as the daemon runs: a reader
+  // that stops reading must cost lines (counted), never ticks, scrapes or
+  // signals (sys/stdio.ts). The live screen and --once write as they did.
+  // Drops still under way are told at the end, while --log is open to record them.
+  const streaming = !config.once && (config.json || config.headless);
+  if (streaming && io.unblock) {
+    session.defer(io.unblock((r) => report("info", dropMessage(r), { severity: "warning" })));
+  }
+  const metrics = session.use(metricsOutput(config, io, report));
+  const service = serviceNotify(config, deps, report);
+  if (service !== null) session.defer(() => service.notifier.close());
+  const notify = service?.notify ?? null;
+  const onSnapshot = (snapshot: Snapshot) => {
+    metrics.onSnapshot(snapshot);
+    notify?.ticked(snapshot);
+  };
+
+  // When stopping began, for whatever reason: a signal within a second of it
+  // is the same request (timeout(1) signals the child and then its group),
+  // a later one is a deliberate "exit now".
+  let stoppingSince: number | null = null;
+  const stopping = () => stoppingSince ??= performance.now();
+  stop.signal.addEventListener("abort", stopping);
+  // SIGHUP reloads where no terminal can hang up: a service, a pipe.
+  const reloads = new Reloads({
+    read: deps.reload ?? (() => Promise.resolve({ error: "not available" })),
+    reopenLog: () => log?.reopen(),
+    notify,
+    stopping: () => stoppingSince !== null,
+  });
+  // Listening before the daemon starts: a signal during the start (a `-c`
+  // cache top-up) stops it before its first tick, and the undo still runs.
+  const onSignal = (name: (typeof SIGNALS)[number]) => () => {
+    if (name === "SIGHUP" && streaming && stoppingSince === null) return reloads.request();
+    const verdict = judgeSignal(stoppingSince, performance.now(), name);
+    if (verdict === "duplicate") return;
+    if (verdict === "force") {
+      io.err(`waspd: second ${name}: exiting now, the undo is not finished\n`);
+      Deno.exit(128 + SIGNAL_NUMBERS[name]);
+    }
+    restoreTerminal();
+    stop.abort(name);
+  };
+  for (const name of SIGNALS) {
+    const handler = onSignal(name);
+    Deno.addSignalListener(name, handler);
+    session.defer(() => Deno.removeSignalListener(name, handler));
+  }
+  const onRejection = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    fail(e.reason);
+  };
+  const onError = (e: ErrorEvent) => {
+    e.preventDefault();
+    fail(e.error ?? e.message);
+  };
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  globalThis.addEventListener("error", onError);
+  session.defer(() => {
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+    globalThis.removeEventListener("error", onError);
+  });
+
+  host = await deps.openHost(config);
+  // The daemon owns the host from here (Daemon.open closes it if it cannot
+  // start). The session's last word on it: STOPPING, then the undo and its lines.
+  const opening = Daemon.open(host, config, { events });
+  session.defer(async () => {
+    notify?.stopping();
+    const daemon = await opening.catch(() => null);
+    const lines = daemon === null ? [] : await daemon.shutdown();
+    // Headless, the undo is in the event lines already (unless stdout went away).
+    if (!config.headless || stdoutGone) {
+      for (const line of lines) io.err(sanitizeLine(`waspd: ${line}`));
+    }
+  });
+  try {
+    const daemon = await opening;
+    daemon.stopSignal.addEventListener("abort", stopping);
+    reloads.attach(daemon);
+    if (config.once) {
+      const snapshot = await daemon.once(stop.signal);
+      io.out(config.json ? JSON.stringify(snapshot) + "\n" : onceText(snapshot));
+    } else if (config.json) await runJsonLines(daemon, io, onSnapshot, stop.signal);
+    // Headless, events reach stdout through the event sink; snapshots feed --metrics and systemd.
+    else if (config.headless) await daemon.run(onSnapshot, stop.signal);
+    else await runLiveScreen(daemon, onSnapshot, stop.signal);
+  } catch (error) {
+    fail(error);
+  }
+  return true;
+}
+
 function runJsonLines(
   daemon: Daemon,
   io: Output,
-  outputs: DaemonOutputs,
-  ticked: (snapshot: Snapshot) => void,
+  onSnapshot: (snapshot: Snapshot) => void,
   signal: AbortSignal,
 ): Promise<void> {
   return daemon.run((snapshot) => {
-    outputs.onSnapshot(snapshot);
     // A failed write ends the loop; `fail` tells a reader that went away
     // (OutputClosed: undo, exit 0) from any other write error (undo, exit 1).
     io.out(JSON.stringify(snapshot) + "\n");
-    ticked(snapshot);
+    onSnapshot(snapshot);
   }, signal);
 }
 
 async function runLiveScreen(
   daemon: Daemon,
-  outputs: DaemonOutputs,
-  ticked: (snapshot: Snapshot) => void,
+  onSnapshot: (snapshot: Snapshot) => void,
   signal: AbortSignal,
 ): Promise<void> {
   const terminal = denoTerminal();
   const listeners = new Set<(s: Snapshot) => void>();
   const loop = daemon.run((snapshot) => {
-    outputs.onSnapshot(snapshot);
-    ticked(snapshot);
+    onSnapshot(snapshot);
     for (const listener of listeners) listener(snapshot);
   }, signal);
   try {

@@ -1,40 +1,44 @@
 /**
- * The daemon's unattended outputs, set up before the daemon starts:
- * `--metrics` (bound first when it can be: a taken port is an error event and
- * a bind retried in the background, never a stop), `--headless` event lines
- * and the `--log` JSON lines, combined
- * into the one EventLog sink and the one per-snapshot callback the daemon
- * command passes on.
+ * The daemon's unattended outputs, set up before the daemon starts: the
+ * `--headless` event lines (an EventLog sink) and `--metrics` (bound first
+ * when it can be: a taken port is an error event and a bind retried in the
+ * background, never a stop), which takes each snapshot.
  */
 import type { Config } from "../config.ts";
 import type { EventSink } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { formatListenAddress } from "../metrics/listen.ts";
 import { MetricsServer, type Report } from "../metrics/server.ts";
-import { headlessSink, journalMode } from "../ui/headless.ts";
+import { HEADLESS_LEVELS, headlessSink, journalMode } from "../ui/headless.ts";
 import { VERSION } from "../cli.ts";
 import type { Output } from "../sys/stdio.ts";
 
-export interface DaemonOutputs {
-  /** Every event, as the --log and --headless lines want it; null when neither is on. */
-  sink: EventSink | null;
+/**
+ * With --headless: the sink that writes each event as its line on stdout;
+ * `failed` hears the first failed write (no line is written after it).
+ * Null without --headless.
+ */
+export function headlessOutput(
+  config: Config,
+  io: Output,
+  env: { JOURNAL_STREAM?: string | undefined },
+  failed: (error: unknown) => void,
+): EventSink | null {
+  if (!config.headless) return null;
+  return headlessSink(io.out, journalMode(env), failed, HEADLESS_LEVELS[config.headlessLevel]);
+}
+
+/** `--metrics`: takes each snapshot; disposing of it stops the server. */
+export interface MetricsOutput extends AsyncDisposable {
   onSnapshot(snapshot: Snapshot): void;
-  close(): Promise<void>;
 }
 
 /**
- * `headlessFailed` hears the first failed --headless write (no line is
- * written after it); `report` hears what the --metrics server has to say
- * (a port it cannot bind, accepts failing), for the event log.
+ * The --metrics server, listening from now on (or nothing without
+ * --metrics); `report` hears what it has to say (a port it cannot bind,
+ * accepts failing), for the event log.
  */
-export function openOutputs(
-  config: Config,
-  io: Output,
-  logSink: EventSink | null,
-  env: { JOURNAL_STREAM?: string | undefined },
-  headlessFailed: (error: unknown) => void,
-  report: Report,
-): DaemonOutputs {
+export function metricsOutput(config: Config, io: Output, report: Report): MetricsOutput {
   let metrics: MetricsServer | null = null;
   if (config.metrics !== null) {
     const build = { version: VERSION, deno: Deno.version.deno };
@@ -44,11 +48,8 @@ export function openOutputs(
       io.err(`waspd: metrics on http://${formatListenAddress(metrics.address)}/metrics\n`);
     }
   }
-  const headless = config.headless ? headlessSink(io.out, journalMode(env), headlessFailed) : null;
-  const sinks = [logSink, headless].filter((s): s is EventSink => s !== null);
   return {
-    sink: sinks.length === 0 ? null : (line, event) => sinks.forEach((s) => s(line, event)),
     onSnapshot: (snapshot) => metrics?.onSnapshot(snapshot),
-    close: async () => await metrics?.close(),
+    [Symbol.asyncDispose]: async () => await metrics?.close(),
   };
 }

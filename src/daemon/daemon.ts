@@ -24,14 +24,20 @@ import { claimOwnership, takeOverOwnership } from "./takeover.ts";
 import type { PtlScheduler } from "./ptl.ts";
 import { type MachineAtStart, readMachine, startupLines } from "./startup.ts";
 import { type LiveMachine, Ticker } from "./tick.ts";
-import { Operator } from "./operator.ts";
+import { operate, type OperatorParts } from "./operator.ts";
 import { ptlFeed } from "./ptl_feed.ts";
 
 /** Longest a prctl(100) may take before the process is marked stuck. */
 export const PRCTL_DEADLINE_MS = 2000;
 
 export interface DaemonOptions {
-  /** Where every event is also written as a JSON line (`--log FILE`). */
+  /**
+   * The event log to emit into: the daemon command makes it before anything
+   * else, so that what happens before the daemon starts is in it too.
+   * Default: a new one on the host's clock, writing to `eventSink`.
+   */
+  events?: EventLog;
+  /** Where every event is also written as a JSON line, for a log made here. */
   eventSink?: EventSink | null;
   /** The daemon's own pid, never managed (default: this process). */
   selfPid?: number;
@@ -51,7 +57,7 @@ export class Daemon implements DaemonControl {
   readonly #stop = new AbortController();
   readonly #live: LiveMachine;
   readonly #ticker: Ticker;
-  readonly #operator: Operator;
+  readonly #operatorParts: OperatorParts;
   #shutdown: Promise<string[]> | null = null;
   stopReason: string | null = null;
 
@@ -67,7 +73,8 @@ export class Daemon implements DaemonControl {
       updateMs: config.updateIntervalMs,
       autoHeld: false,
     };
-    this.events = new EventLog(() => host.clock.wallNow(), options.eventSink ?? null);
+    this.events = options.events ??
+      new EventLog(() => host.clock.wallNow(), options.eventSink ?? null);
     this.#enforcing = at.privileges.root && at.detection.present;
     this.#ownership = new Ownership(
       host.ownership,
@@ -103,12 +110,12 @@ export class Daemon implements DaemonControl {
       privileges: at.privileges,
       detection: at.detection,
     });
-    this.#operator = new Operator({
+    this.#operatorParts = {
       ...parts,
       ops: this.#ops,
       ptl: this.#ptl,
       process: (key) => this.#ticker.process(key),
-    });
+    };
   }
 
   /**
@@ -273,7 +280,7 @@ export class Daemon implements DaemonControl {
 
   act(command: Command): void {
     if (command.kind === "stop") this.stop(command.reason);
-    else this.#operator.act(command);
+    else operate(this.#operatorParts, command);
   }
 
   /**

@@ -5,10 +5,11 @@
  */
 import { errorMessage } from "../core/error_message.ts";
 import type { EventLog } from "../core/events.ts";
-import type { ProcessInfo, ProcessKey } from "../core/types.ts";
+import { type ProcessInfo, type ProcessKey, processKeyString } from "../core/types.ts";
 import { clampUpdateInterval } from "../core/update_interval.ts";
 import type { Host } from "../host.ts";
 import type { Actuator } from "./actuator.ts";
+import type { Ownership } from "./ownership.ts";
 import { label } from "./managed.ts";
 import type { LatencyState } from "./latency_state.ts";
 import type { MitosisOperations } from "./operations.ts";
@@ -20,6 +21,8 @@ export interface OperatorParts {
   events: EventLog;
   ops: MitosisOperations;
   actuator: Actuator;
+  /** What this waspd turned on (ownership.ts). */
+  ownership: Ownership;
   latency: LatencyState;
   ptl: PtlScheduler;
   live: LiveMachine;
@@ -32,9 +35,9 @@ export interface OperatorParts {
 type Action = (p: OperatorParts, command: never) => void;
 
 /**
- * The operator's actions by name: adding one here (and a key row in
- * ui/bindings.ts that names it) is all a new daemon key takes, since
- * OperatorCommand is derived from this table.
+ * The operator's actions by name: adding one here, a key row in
+ * ui/bindings.ts that names it, and the key in the README's key list is all
+ * a new daemon key takes, since OperatorCommand is derived from this table.
  */
 const ACTIONS = {
   /** Re-measure the PTL latency matrix now. */
@@ -101,6 +104,29 @@ const ACTIONS = {
         : "automatic decisions resumed",
     );
   },
+  /**
+   * Turn off now the replication this waspd turned on, and hold the policy so
+   * that it does not turn it on again (`a` resumes it). A process pinned on
+   * keeps its replication: its pin still acts, and would turn it on again.
+   */
+  allOff(p: OperatorParts): void {
+    if (!p.enforcing) {
+      p.events.emit("info", "waspd only advises here: it turned nothing on to turn off");
+      return;
+    }
+    p.live.autoHeld = true;
+    void p.host.pins.read().then(({ pins }) => {
+      const targets = p.ownership.owned().filter((t) =>
+        pins.get(processKeyString(t))?.state !== "on"
+      );
+      for (const target of targets) p.actuator.disable(target, "all off by hand");
+      p.events.emit(
+        "info",
+        `all off: turning replication off for ${targets.length} process(es); automatic ` +
+          "decisions held until `a` is pressed",
+      );
+    }).catch((error) => p.events.emit("error", `all off failed: ${errorMessage(error)}`));
+  },
 } satisfies Record<string, Action>;
 
 type Actions = typeof ACTIONS;
@@ -111,15 +137,8 @@ export type OperatorCommand = {
   [K in keyof Actions]: { readonly kind: K } & ArgsOf<Actions[K]>;
 }[keyof Actions];
 
-export class Operator {
-  readonly #p: OperatorParts;
-
-  constructor(parts: OperatorParts) {
-    this.#p = parts;
-  }
-
-  act(command: OperatorCommand): void {
-    // Each action takes the command of its own kind, which TS cannot follow through the index.
-    (ACTIONS[command.kind] as (p: OperatorParts, c: OperatorCommand) => void)(this.#p, command);
-  }
+/** Carry out one operator command: the action of its kind, given the daemon's parts. */
+export function operate(parts: OperatorParts, command: OperatorCommand): void {
+  // Each action takes the command of its own kind, which TS cannot follow through the index.
+  (ACTIONS[command.kind] as (p: OperatorParts, c: OperatorCommand) => void)(parts, command);
 }

@@ -3,10 +3,12 @@
  * help box, the footer key line, the commands keys send to the daemon and
  * (checked by tests/keys_test.ts) the README's key list all come. A key that
  * acts on the daemon is a row here naming its command plus, for a new
- * command, its action in daemon/operator.ts (OperatorCommand is derived from
- * that table). A key that needs the screen (the selection, the interval
- * shown) has its case in `reduceKey` (state.ts) instead, which the compiler
- * asks for: the reducer's switch must cover every key without a command.
+ * command, its case in the action table of daemon/operator.ts, which carries
+ * it out (OperatorCommand is derived from that table, so a row cannot name a
+ * command that has no case). A key that needs the screen (the selection, the
+ * interval shown) has its case in `reduceKey` (state.ts) instead, which the
+ * compiler asks for: the reducer's switch must cover every key without a
+ * command.
  */
 import type { OperatorCommand } from "../daemon/control.ts";
 
@@ -70,6 +72,11 @@ const TABLE = [
     { kind: "toggleAuto" },
     "hold / resume automatic decisions",
   ]],
+  [["o"], [], "turn off all replication waspd turned on, and hold the policy (a resumes)", [
+    3,
+    "all off",
+    "off",
+  ], [{ kind: "allOff" }, "all replication off, policy held"]],
   [["up", "down"], [], "move the selection", null],
   [["pgup", "pgdn"], [], "move the selection a page", null],
   [["home", "end"], [], "select the first / last process", null],

@@ -16,6 +16,16 @@ export const SD_INFO = 6;
 
 export type Priority = typeof SD_ERR | typeof SD_WARNING | typeof SD_INFO;
 
+/**
+ * `--headless-level`: the lowest priority written, by name. Under a busy
+ * machine the info lines (each enable, disable and PTL refresh) are most of
+ * what reaches the journal, and journald's rate limit drops lines of any
+ * priority once they come too fast; `warning` keeps only what needs a look.
+ */
+export const HEADLESS_LEVELS = { error: SD_ERR, warning: SD_WARNING, info: SD_INFO } as const;
+
+export type HeadlessLevel = keyof typeof HEADLESS_LEVELS;
+
 /** Errors (failed or stuck calls, unreadable state) are 3, warnings 4, the rest 6. */
 export function priorityOf(event: EventJson): Priority {
   if (event.kind === "error") return SD_ERR;
@@ -43,16 +53,18 @@ export function headlessLine(event: EventJson, journal: boolean): string {
  * `write`. The sink runs inside the daemon's own calls, so a stdout that
  * fails (the journal went away) must not throw into them: the first failure
  * goes to `failed` (the daemon command stops the daemon, as --json does) and
- * later lines are dropped.
+ * later lines are dropped. Events of a lower priority than `lowest` (a
+ * larger number) are not written.
  */
 export function headlessSink(
   write: (text: string) => void,
   journal: boolean,
   failed: (error: unknown) => void,
+  lowest: Priority = SD_INFO,
 ): (line: string, event: EventJson) => void {
   let broken = false;
   return (_line, event) => {
-    if (broken) return;
+    if (broken || priorityOf(event) > lowest) return;
     try {
       write(headlessLine(event, journal) + "\n");
     } catch (error) {

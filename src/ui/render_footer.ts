@@ -104,8 +104,8 @@ const HELP_KEY_WIDTH = Math.max(...BINDINGS.map((b) => helpKeys(b).length)) + 1;
 /** The help box text, one line per binding of the table. */
 export const HELP_LINES: readonly string[] = [
   "waspd keys  (? again: the columns)",
+  // The steering line explains its own "*" (render_ptl.ts): the keys have every row here.
   ...BINDINGS.map((b: Binding) => helpKeys(b).padEnd(HELP_KEY_WIDTH) + b.help),
-  "* in the steering line = remote replica",
 ];
 
 const COLUMN_WIDTH = Math.max(...COLUMN_HELP.map(([title]) => title.length)) + 2;

@@ -5,7 +5,7 @@
  * prints one JSON line (what owned.json and the kernel say then) once both
  * are on record, and waits to be killed: no undo ever runs.
  */
-import { defaultConfig } from "../../src/config.ts";
+import { defaultConfig } from "../../src/options.ts";
 import { Daemon } from "../../src/daemon/daemon.ts";
 import { SimHost } from "../../src/sim/host.ts";
 import { OWNED_FILE_NAME } from "../../src/sys/ownership_file.ts";
