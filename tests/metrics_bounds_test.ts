@@ -77,64 +77,48 @@ function closeAll(conns: Deno.Conn[]): void {
 Deno.test("the reply's connection: close holds: the socket ends after it, asked or not", () =>
   withServer({}, async (_server, port) => {
     for (const asked of ["", "Connection: close\r\n", "Connection: keep-alive\r\n"]) {
-      const conn = await connect(port);
-      try {
-        await conn.write(encoder.encode(`GET /metrics HTTP/1.1\r\nHost: x\r\n${asked}\r\n`));
-        const { text, ending } = await readToEnd(conn);
-        assert.equal(
-          ending,
-          "eof",
-          `the server must end the connection after its reply (${asked})`,
-        );
-        assert.deepEqual(statusLines(text), ["HTTP/1.1 200"]);
-        assert.match(text, /\r\nconnection: close\r\n/);
-      } finally {
-        conn.close();
-      }
+      using conn = await connect(port);
+      await conn.write(encoder.encode(`GET /metrics HTTP/1.1\r\nHost: x\r\n${asked}\r\n`));
+      const { text, ending } = await readToEnd(conn);
+      assert.equal(
+        ending,
+        "eof",
+        `the server must end the connection after its reply (${asked})`,
+      );
+      assert.deepEqual(statusLines(text), ["HTTP/1.1 200"]);
+      assert.match(text, /\r\nconnection: close\r\n/);
     }
   }));
 
 Deno.test("pipelined requests: only the first is served", () =>
   withServer({}, async (_server, port) => {
-    const conn = await connect(port);
-    try {
-      const one = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
-      await conn.write(encoder.encode(one + one + one));
-      const { text, ending } = await readToEnd(conn);
-      assert.equal(ending, "eof");
-      assert.equal(statusLines(text).length, 1, `one response only, got:\n${text}`);
-    } finally {
-      conn.close();
-    }
+    using conn = await connect(port);
+    const one = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    await conn.write(encoder.encode(one + one + one));
+    const { text, ending } = await readToEnd(conn);
+    assert.equal(ending, "eof");
+    assert.equal(statusLines(text).length, 1, `one response only, got:\n${text}`);
   }));
 
 Deno.test("an HTTP/2 preface (h2c prior knowledge) is closed without a reply", () =>
   withServer({}, async (_server, port) => {
-    const conn = await connect(port);
-    try {
-      const settings = new Uint8Array([0, 0, 0, 4, 0, 0, 0, 0, 0]);
-      await conn.write(encoder.encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
-      await conn.write(settings).catch(() => 0);
-      const { text, ending } = await readToEnd(conn);
-      assert.notEqual(ending, "guard", "an h2c connection must not be held");
-      assert.equal(text, "");
-    } finally {
-      conn.close();
-    }
+    using conn = await connect(port);
+    const settings = new Uint8Array([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    await conn.write(encoder.encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+    await conn.write(settings).catch(() => 0);
+    const { text, ending } = await readToEnd(conn);
+    assert.notEqual(ending, "guard", "an h2c connection must not be held");
+    assert.equal(text, "");
     assert.equal(await scrapeStatus(port), 200);
   }));
 
 Deno.test("idle timeout: a connection that sends nothing is closed and counted", () =>
   withServer({ limits: { idleMs: 150, headMs: GUARD_MS } }, async (server, port) => {
-    const conn = await connect(port);
-    try {
-      const { ending } = await readToEnd(conn);
-      assert.notEqual(ending, "guard");
-      assert.equal(server.stats.timeouts.idle, 1);
-      assert.equal(server.stats.open, 0);
-    } finally {
-      conn.close();
-    }
+    using conn = await connect(port);
+    const { ending } = await readToEnd(conn);
+    assert.notEqual(ending, "guard");
+    assert.equal(server.stats.timeouts.idle, 1);
+    assert.equal(server.stats.open, 0);
   }));
 
 Deno.test("head timeout: a head trickled a byte at a time (slowloris) is cut off", () =>
