@@ -80,7 +80,7 @@ mkdir -p "$S/opt/waspd" "$S/usr/local/bin" "$S/usr/local/sbin"
 for f in main.ts deno.json deno.lock src probe; do cp -r "$ROOT/$f" "$S/opt/waspd/"; done
 cp "$DENO_BIN" "$S/usr/local/bin/deno"
 # The npm packages, cached on the host into the DENO_DIR the guest reads offline.
-(cd "$S/opt/waspd" && DENO_DIR="$S/opt/waspd/deno_dir" "$DENO" install --entrypoint main.ts \
+(cd "$S/opt/waspd" && DENO_DIR="$S/opt/waspd/deno_dir" timeout 600 "$DENO" install --entrypoint main.ts \
   probe/worker.ts src/sys/mitosis/prctl_helper.ts src/sys/mitosis/prctl_thread.ts) \
   >"$OUT/warm.log" 2>&1 || { echo "FAIL systemd: caching the npm packages failed"; cat "$OUT/warm.log"; echo "0 passed, 1 failed"; exit 1; }
 cat >"$S/usr/local/sbin/waspd" <<'EOF'
@@ -124,7 +124,7 @@ Type=oneshot
 ExecStart=/usr/local/bin/systemd_checks.sh
 StandardOutput=tty
 StandardError=tty
-TTYPath=/dev/ttyS0
+TTYPath=/dev/ttyS1
 [Install]
 WantedBy=multi-user.target
 EOF
@@ -147,7 +147,10 @@ done
 for i in 0 1 2 3; do for j in 0 1 2 3; do
   [ $i -eq $j ] || NUMA+=(-numa "dist,src=$i,dst=$j,val=$((10 + 10 * (i > j ? i - j : j - i)))")
 done; done
+# The kernel's and systemd's messages go to ttyS0 (console.log), the checks'
+# lines alone to ttyS1 (checks.log): a kernel line can never split one of them.
 LOG="$OUT/console.log"
+CHECKS="$OUT/checks.log"
 ACCEL=(-accel tcg,thread=multi -cpu qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt)
 # KVM only where the CPU shows vmx/svm: a PVM-backed /dev/kvm opens but cannot
 # run this kernel (tests/vm/run.sh decides the same way).
@@ -156,27 +159,30 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
 fi
 T0=$(date +%s)
 timeout "$TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -M pc -nodefaults -no-user-config \
-  -display none -monitor none -no-reboot -serial "file:$LOG" "${NUMA[@]}" \
+  -display none -monitor none -no-reboot -serial "file:$LOG" -serial "file:$CHECKS" "${NUMA[@]}" \
   -drive "file=$IMG,format=raw,if=virtio" -kernel "$KDIR/bzImage" \
   -append "root=/dev/vda rw console=ttyS0 init=/lib/systemd/systemd panic=-1 mitigations=off loglevel=3 systemd.show_status=0" \
   </dev/null >"$OUT/qemu.err" 2>&1
 QRC=$?
 echo "systemd-guest: the guest ran $(($(date +%s) - T0)) s (qemu exit $QRC)"
-CON="$OUT/console.txt"
-tr -d '\r' <"$LOG" >"$CON"
+CON="$OUT/checks.txt"
+tr -d '\r' <"$CHECKS" >"$CON"
 grep -E '^systemd-guest: ' "$CON" | grep -v ': done$'
 grep -E '^(ok   |FAIL )systemd: |^  \| ' "$CON"
 # What the kernel itself reported as a bug while the checks ran: shown, not judged
 # (it is the kernel's to fix, and waspd's checks read the kernel's own state).
-grep -E '\] (BUG|WARNING):' "$CON" | sed 's/^\[ *[0-9.]*\] //' | sort | uniq -c |
+tr -d '\r' <"$LOG" | grep -E '\] (BUG|WARNING):' | sed 's/^\[ *[0-9.]*\] //' | sort | uniq -c |
   sed 's/^ */systemd-guest: the kernel said (times): /'
 
 pass=$(grep -c '^ok   systemd: ' "$CON")
 failed=$(grep -c '^FAIL systemd: ' "$CON")
 planned=$(sed -n 's/^plan \([0-9]*\)$/\1/p' "$CON" | head -n 1)
 if [ -z "$planned" ] || [ $((pass + failed)) -lt "$planned" ] || ! grep -q '^systemd-guest: done$' "$CON"; then
-  echo "FAIL systemd: $((${planned:-1} - pass - failed)) planned check(s) never reported (qemu exit $QRC); the console's last lines:"
-  grep -v '^$' "$CON" | tail -15 | sed 's/^/  | /'
+  if [ -z "$planned" ]; then missing="the plan and its checks"; else
+    missing="$((planned - pass - failed)) of $planned planned check(s)"; fi
+  echo "FAIL systemd: $missing never reported (qemu exit $QRC); the last lines of the checks, then of the console:"
+  grep -v '^$' "$CON" | tail -5 | sed 's/^/  | /'
+  tr -d '\r' <"$LOG" | grep -v '^$' | tail -12 | sed 's/^/  | /'
   failed=$((failed + 1))
 fi
 echo "systemd-guest: the whole run took $((SECONDS - T_START)) s"
