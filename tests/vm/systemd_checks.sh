@@ -5,7 +5,7 @@
 # check, then powers the guest off. The kernel's own view (/proc/mitosis/active)
 # is the judge of replication, never waspd's output.
 set -u
-PLAN=13
+PLAN=14
 PASS=0
 FAILS=0
 ok() { echo "ok   systemd: $*"; PASS=$((PASS + 1)); }
@@ -114,7 +114,10 @@ mark=$(journal_lines)
 say "systemctl kill -s SIGKILL waspd (pid $pid)"
 systemctl kill -s SIGKILL waspd
 restarted() { [ "$(prop NRestarts)" -gt "$before" ] && is_active && [ "$(prop MainPID)" != "$pid" ]; }
-if wait_for 240 restarted; then
+# Exactly one restart: a new waspd that itself died on the way up was restarted
+# again, and that is no pass.
+once() { [ "$(prop NRestarts)" = $((before + 1)) ]; }
+if wait_for 240 restarted && once; then
   ok "SIGKILL: systemd restarted waspd (NRestarts $before -> $(prop NRestarts), pid $pid -> $(prop MainPID))"
 else
   fail "SIGKILL: $(systemctl show -p ActiveState,SubState,Result,NRestarts,MainPID waspd | tr '\n' ' ')"
@@ -135,7 +138,7 @@ mark=$(journal_lines)
 if [ "${pid:-0}" -gt 1 ]; then
   say "SIGSTOP to waspd (pid $pid), WatchdogSec $wd"
   kill -STOP "$pid"
-  if wait_for 300 restarted; then
+  if wait_for 300 restarted && once; then
     ok "SIGSTOP past WatchdogSec ($wd): systemd killed and restarted waspd (NRestarts $before -> $(prop NRestarts), pid $pid -> $(prop MainPID))"
   else
     fail "SIGSTOP: $(systemctl show -p ActiveState,SubState,Result,NRestarts,MainPID waspd | tr '\n' ' ')"
@@ -179,6 +182,18 @@ if [ "$code" = 2 ] && [ "$restarts" = 0 ] && ! is_active; then
   ok "a bad config file: exit 2, NRestarts=$restarts, $(systemctl is-active waspd); $(journalctl -u waspd -o cat --no-pager | grep -- '--config' | tail -1)"
 else
   fail "a bad config file: exit $code, NRestarts=$restarts, $(systemctl is-active waspd)"
+fi
+
+# 8. Every exit of waspd was one this script caused: the SIGKILL, the watchdog's
+# SIGABRT and the bad file's exit 2. A panic, a crash or another restart is a
+# failure, even when systemd's restart hid it from the checks above.
+exits=$(journalctl -u waspd -o cat --no-pager | grep -c 'Main process exited')
+crashes=$(journalctl -u waspd -o cat --no-pager | grep -E 'panicked|malloc\(\)|Fatal error|status=11/SEGV|status=1/FAILURE' | head -3)
+if [ "$exits" = 3 ] && [ -z "$crashes" ]; then
+  ok "waspd exited only when told to: 3 exits (SIGKILL, the watchdog, the bad file), no crash"
+else
+  fail "waspd exited $exits times (3 were caused by the checks): $(echo "$crashes" | tr '\n' '|' | cut -c1-300)"
+  journalctl -u waspd -o short-monotonic --no-pager | grep -E 'Main process exited|panicked|malloc|Fatal' | sed 's/^/  | /'
 fi
 
 say "checks end"

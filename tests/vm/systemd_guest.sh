@@ -151,7 +151,12 @@ done; done
 # lines alone to ttyS1 (checks.log): a kernel line can never split one of them.
 LOG="$OUT/console.log"
 CHECKS="$OUT/checks.log"
-ACCEL=(-accel tcg,thread=multi -cpu qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt)
+# One host thread for all vCPUs (TCG_THREADS=multi for one each, as run.sh's
+# --tcg-threads): with multi-threaded TCG, waspd's deno died in two of six runs
+# soon after a replication was turned on or adopted (V8 "unreachable code",
+# "malloc(): unaligned tcache chunk", SIGSEGV, SIGTRAP), which systemd's restart
+# hid; single-threaded it ran clean, and no slower on two host cores.
+ACCEL=(-accel "tcg,thread=${TCG_THREADS:-single}" -cpu qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt)
 # KVM only where the CPU shows vmx/svm: a PVM-backed /dev/kvm opens but cannot
 # run this kernel (tests/vm/run.sh decides the same way).
 if [ -r /dev/kvm ] && [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
@@ -165,6 +170,12 @@ timeout "$TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -M pc -nodefaults -no-user-c
   </dev/null >"$OUT/qemu.err" 2>&1
 QRC=$?
 echo "systemd-guest: the guest ran $(($(date +%s) - T0)) s (qemu exit $QRC)"
+# The guest's journal, kept for a look afterwards (the next run makes a new disk).
+rm -rf "$OUT/journal" && mkdir -p "$OUT/journal"
+if debugfs -R "rdump /var/log/journal $OUT/journal" "$IMG" >/dev/null 2>&1 && command -v journalctl >/dev/null; then
+  journalctl -D "$OUT/journal/journal" -o short-monotonic --no-pager >"$OUT/journal.txt" 2>&1 &&
+    echo "systemd-guest: the guest's journal is in $OUT/journal.txt"
+fi
 CON="$OUT/checks.txt"
 tr -d '\r' <"$CHECKS" >"$CON"
 grep -E '^systemd-guest: ' "$CON" | grep -v ': done$'
