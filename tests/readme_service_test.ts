@@ -6,7 +6,9 @@
  * `journalctl` step is not checkable here: with no running service the
  * journal has no waspd entries, so running it could not fail; it is named
  * and skipped, and the --headless tests check the priority-prefixed lines the
- * journal would get. The curl scrape goes to a live `waspd --sim`. A README
+ * journal would get. The steps on a running service (status, reload, logs,
+ * the watchdog's counters, stop) are run under a real systemd in the QEMU
+ * systemd guest (tests/vm/systemd_guest.sh). The curl scrape goes to a live `waspd --sim`. A README
  * command this test does not know fails it, so the sections cannot drift.
  * Needs Debian's prometheus and systemd packages; skipped without them.
  */
@@ -35,6 +37,9 @@ interface NotCheckable {
   readme: string;
   notCheckable: string;
 }
+
+/** Where the steps this machine cannot run are run for real. */
+const GUEST = "; the systemd guest runs it (tests/vm/systemd_checks.sh)";
 
 /** The README command as it runs here, or null when this test does not know it. */
 export function adapt(
@@ -70,17 +75,25 @@ export function adapt(
       silent: true,
     };
   }
-  if (/^(systemctl (status|reload) \S+|sudoedit \S+|journalctl -u \S+ -n \d+)$/.test(c)) {
+  if (
+    /^(systemctl (status|reload|stop) \S+|sudoedit \S+|journalctl -u \S+ -n \d+)$/.test(c) ||
+    /^systemctl show \S+( -p \w+)+$/.test(c)
+  ) {
     return {
       readme: command,
-      notCheckable: "systemd is not PID 1 here: no service runs to show, edit live or reload",
+      notCheckable:
+        `systemd is not PID 1 here: no service runs to show, edit live, reload or stop${GUEST}`,
     };
   }
-  if (/^journalctl -u \S+ -p \w+$/.test(c)) {
+  if (/^journalctl -u \S+ (-p \w+|-b)$/.test(c)) {
     return {
       readme: command,
-      notCheckable: "no service ran here, so the journal is empty and any query of it passes",
+      notCheckable:
+        `no service ran here, so the journal is empty and any query of it passes${GUEST}`,
     };
+  }
+  if (c === "cat /proc/mitosis/active") {
+    return { readme: command, notCheckable: `no Mitosis kernel here${GUEST}` };
   }
   m = /^curl -s http:\/\/127\.0\.0\.1:9110\/metrics \| promtool check metrics$/.exec(c);
   if (m !== null) {

@@ -2,7 +2,8 @@
 # waspd's multi-node NUMA suite: boots QEMU guests (tests/vm/run.sh) and checks
 # waspd's JSON against the topology each guest was given. `deno task vm` runs it.
 #
-# Four boots, each running a batch of commands (a boot costs ~8-20 s under TCG):
+# Boots on the stock kernel, each running a batch of commands (a boot costs ~8-20 s
+# under TCG), then the WASP kernel's guests and the systemd guest (see below):
 #   A  4 nodes, asymmetric SLIT: harness placement check, `waspd --once --json`,
 #      `waspd probe --json`, the daemon with --json for a few seconds then SIGTERM
 # (probe runs with --rounds 3 --buffer-mb 16: QEMU models no NUMA latency, so the
@@ -21,6 +22,16 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 export OUT="${OUT:-/tmp/waspd-vm}"
 T0=$SECONDS
 
+# WASPD_VM_PARTS picks parts of the suite (default: all four): "stock" (the Debian
+# kernel's boots A, P, B, C), "guard" (the harness's silent-guest guard), "wasp"
+# (the real Mitosis+WASP kernel), "systemd" (waspd.service under systemd as PID 1
+# on the WASP kernel, tests/vm/systemd_guest.sh). The final line counts only what ran.
+PARTS="${WASPD_VM_PARTS:-stock guard wasp systemd}"
+wants() { [[ " $PARTS " == *" $1 "* ]]; }
+
+# The busybox guests' build (base.cpio, Debian's kernel); the systemd guest
+# makes its own Debian rootfs and needs none of it.
+if wants stock || wants guard || wants wasp; then
 build_log="$(mktemp)"
 bash "$HERE/build.sh" >"$build_log" 2>&1
 brc=$?
@@ -35,6 +46,7 @@ elif [ "$brc" != 0 ]; then
   rm -f "$build_log"; exit 1
 fi
 rm -f "$build_log"
+fi
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -192,11 +204,6 @@ boot() {
 }
 
 PLACEMENT="deno run -A /run/placement.ts"
-# WASPD_VM_PARTS picks parts of the suite (default: all three): "stock" (the Debian
-# kernel's boots A, P, B, C), "guard" (the harness's silent-guest guard), "wasp"
-# (the real Mitosis+WASP kernel). The final line counts only what ran.
-PARTS="${WASPD_VM_PARTS:-stock guard wasp}"
-wants() { [[ " $PARTS " == *" $1 "* ]]; }
 DIST4="10,16,32,32;16,10,32,32;32,32,10,16;32,32,16,10"
 SKIPPED=0
 if wants stock; then
@@ -382,6 +389,28 @@ if wasp_ready; then
   wasp_boot memonly "memory-only node" --nodes 2 --mem-only-nodes 1 --mem-per-node 384 \
     --dist "10,20,17;20,10,17;17,17,10" --cmd-timeout 1200 --timeout 1500
 fi
+
+fi
+if wants systemd; then
+# --- waspd.service under systemd as PID 1 (tests/vm/systemd_guest.sh) -------------------
+# Its own Debian rootfs (mmdebstrap, cached in $OUT-systemd) on the WASP kernel; the
+# guest prints a plan and one "ok   systemd: ..."/"FAIL systemd: ..." line per check,
+# and the script its own "N passed, M failed", added here. Exit 3: it skipped.
+t=$SECONDS
+OUT="$OUT-systemd" bash "$HERE/systemd_guest.sh" 2>&1 | tee "$WORK/systemd.out"
+rc=${PIPESTATUS[0]}
+sd_summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$WORK/systemd.out" | tail -n 1)"
+if [ "$rc" = 3 ]; then
+  SKIPPED=$((SKIPPED + 1))
+elif [ -n "$sd_summary" ]; then
+  PASSED=$((PASSED + ${sd_summary%% passed*}))
+  sd_failed="${sd_summary#*passed, }"
+  FAILED=$((FAILED + ${sd_failed%% failed}))
+  [ "$rc" = 0 ] || [ "${sd_failed%% failed}" -gt 0 ] || fail "systemd guest" "exit $rc with no check failed"
+else
+  fail "systemd guest" "exit $rc and no summary line"
+fi
+echo "-- systemd guest: $((SECONDS - t)) s"
 
 fi
 echo "-- VM stage: $((SECONDS - T0)) s"
