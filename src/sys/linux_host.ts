@@ -14,7 +14,7 @@ import { fileOwnedStore, OWNED_FILE_NAME } from "./ownership_file.ts";
 import { readPrivileges } from "./privileges.ts";
 import { OwnerCache } from "./owner_cache.ts";
 import { confirmProcess, listProcesses, readPageTablesKb, readProcess } from "./procfs.ts";
-import { readTopology } from "./topology.ts";
+import { type FixedFacts, readFixedFacts, readTopology } from "./topology.ts";
 
 export interface LinuxHostOptions {
   procRoot: string;
@@ -39,9 +39,12 @@ export class LinuxHost implements Host {
   readonly ownership: OwnedStore;
   readonly #options: LinuxHostOptions;
   readonly #owners = new OwnerCache();
+  /** Caches, CPU identity, command line: read once, as they cannot change while waspd runs. */
+  readonly #fixed: Promise<FixedFacts>;
 
-  private constructor(options: LinuxHostOptions, topology: Topology) {
+  private constructor(options: LinuxHostOptions, topology: Topology, fixed: Promise<FixedFacts>) {
     this.#options = options;
+    this.#fixed = fixed;
     // The counter event table depends on the CPU model, hence the topology first.
     this.counters = new LinuxCounterSource({
       cpu: topology.cpu,
@@ -61,7 +64,9 @@ export class LinuxHost implements Host {
   }
 
   static async open(options: LinuxHostOptions): Promise<LinuxHost> {
-    return new LinuxHost(options, await readTopology(options.sysRoot, options.procRoot));
+    const fixed = readFixedFacts(options.sysRoot, options.procRoot);
+    const topology = await readTopology(options.sysRoot, options.procRoot, fixed);
+    return new LinuxHost(options, topology, fixed);
   }
 
   hostname(): string {
@@ -77,7 +82,7 @@ export class LinuxHost implements Host {
   }
 
   topology(): Promise<Topology> {
-    return readTopology(this.#options.sysRoot, this.#options.procRoot);
+    return readTopology(this.#options.sysRoot, this.#options.procRoot, this.#fixed);
   }
 
   processes(): Promise<ProcessInfo[]> {
