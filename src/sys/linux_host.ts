@@ -13,6 +13,9 @@ import type { OwnedStore } from "../core/ownership_record.ts";
 import { fileOwnedStore, OWNED_FILE_NAME } from "./ownership_file.ts";
 import { readPrivileges } from "./privileges.ts";
 import { OwnerCache } from "./owner_cache.ts";
+import { KeptStatFiles } from "./kept_stat_files.ts";
+import { fdBudget, raiseFdLimit } from "./perf/fd_budget.ts";
+import { RLIMIT_NOFILE } from "../ffi/libc.ts";
 import { confirmProcess, listProcesses, readPageTablesKb, readProcess } from "./procfs.ts";
 import { type FixedFacts, readFixedFacts, readTopology } from "./topology.ts";
 
@@ -24,6 +27,9 @@ export interface LinuxHostOptions {
   /** `--signals`: PMU events (default), or the software stand-in the user asked for. */
   signals?: SignalKind;
 }
+
+/** The share of RLIMIT_NOFILE the scan may keep open (the counters take half). */
+const STAT_FD_SHARE = 0.35;
 
 /** Where the real host keeps waspd's state (pins.json, owned.json) unless told otherwise. */
 export const DEFAULT_STATE_DIR = "/run/waspd";
@@ -39,6 +45,8 @@ export class LinuxHost implements Host {
   readonly ownership: OwnedStore;
   readonly #options: LinuxHostOptions;
   readonly #owners = new OwnerCache();
+  /** The scan's stat files kept open between ticks, beside the counters' half of the fds. */
+  readonly #statFiles = new KeptStatFiles(fdBudget(raiseFdLimit(RLIMIT_NOFILE), STAT_FD_SHARE));
   /** Caches, CPU identity, command line: read once, as they cannot change while waspd runs. */
   readonly #fixed: Promise<FixedFacts>;
 
@@ -86,7 +94,7 @@ export class LinuxHost implements Host {
   }
 
   processes(): Promise<ProcessInfo[]> {
-    return listProcesses(this.#options.procRoot, this.#owners);
+    return listProcesses(this.#options.procRoot, this.#owners, this.#statFiles);
   }
 
   process(pid: number): Promise<ProcessInfo | null> {
@@ -105,6 +113,7 @@ export class LinuxHost implements Host {
     this.counters.close();
     this.prober.close();
     this.refresher.close();
+    this.#statFiles.close();
     // The prctl helpers are killed; one stuck in the kernel gets a moment, never more.
     await this.mitosis.drain(200);
   }
