@@ -86,3 +86,37 @@ Deno.test("a scan through kept files lists what a plain scan lists", async () =>
   assert.ok(files.size >= stable.length);
   files.close();
 });
+
+Deno.test("a process whose stat text did not change is the same object; one that ran is made anew", async () => {
+  const files = new KeptStatFiles(100_000);
+  const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  try {
+    // Until it sleeps, the child's stat still changes: wait for two equal scans.
+    let first = (await listProcesses("/proc", undefined, files)).find((p) => p.pid === child.pid);
+    let second = first;
+    for (let i = 0; i < 50; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      first = second;
+      second = (await listProcesses("/proc", undefined, files)).find((p) => p.pid === child.pid);
+      if (first === second) break;
+    }
+    assert.ok(second !== undefined);
+    assert.equal(first, second, "the sleeping child is the object of the scan before");
+    assert.equal(second.state, "S");
+    // This process runs between scans: its text differs, so it is parsed again.
+    const selfBefore = (await listProcesses("/proc", undefined, files)).find((p) =>
+      p.pid === Deno.pid
+    );
+    const pages = new Uint8Array(8 << 20);
+    for (let i = 0; i < pages.length; i += 4096) pages[i] = 1;
+    const selfAfter = (await listProcesses("/proc", undefined, files)).find((p) =>
+      p.pid === Deno.pid
+    );
+    assert.notEqual(selfBefore, selfAfter);
+    assert.ok(selfAfter!.minorFaults > selfBefore!.minorFaults);
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    files.close();
+  }
+});

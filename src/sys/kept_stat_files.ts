@@ -12,6 +12,7 @@
  * counters'); past it the other processes are read the plain way. Each kept
  * file holds a page of kernel memory for its text.
  */
+import type { ProcessInfo } from "../core/types.ts";
 import { libc } from "../ffi/libc.ts";
 import type { SmallFileReader } from "./small_read.ts";
 
@@ -19,6 +20,9 @@ interface Kept {
   fd: number;
   /** The scan that last read it: a file no scan read is closed at the scan's end. */
   scan: number;
+  /** The text last read and the process made of it (see `unchanged`). */
+  text: Uint8Array | null;
+  process: ProcessInfo | null;
 }
 
 export class KeptStatFiles {
@@ -66,11 +70,34 @@ export class KeptStatFiles {
       throw error;
     }
     if (length !== null && length > 0 && this.#kept.size < this.#limit) {
-      this.#kept.set(pid, { fd, scan: this.#scan });
+      this.#kept.set(pid, { fd, scan: this.#scan, text: null, process: null });
     } else {
       libc().close(fd);
     }
     return length;
+  }
+
+  /**
+   * The process made from the same stat text at an earlier scan, if the text
+   * just read (`bytes[0, length)`) is that text byte for byte: a process that
+   * did not run, fault or change since is neither parsed nor made again,
+   * and the object the daemon held already stays (no new garbage per tick).
+   */
+  unchanged(pid: number, bytes: Uint8Array, length: number): ProcessInfo | null {
+    const kept = this.#kept.get(pid);
+    const text = kept?.text;
+    if (kept?.process == null || text == null || text.length !== length) return null;
+    for (let i = 0; i < length; i++) if (text[i] !== bytes[i]) return null;
+    return kept.process;
+  }
+
+  /** Remember `process` as made from `bytes[0, length)`, for {@link unchanged}. */
+  remember(pid: number, bytes: Uint8Array, length: number, process: ProcessInfo): void {
+    const kept = this.#kept.get(pid);
+    if (kept === undefined) return;
+    if (kept.text?.length !== length) kept.text = new Uint8Array(length);
+    kept.text.set(bytes.subarray(0, length));
+    kept.process = process;
   }
 
   /** A scan is over: close the files of processes it did not read (gone, or no longer listed). */

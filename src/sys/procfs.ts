@@ -93,6 +93,8 @@ class ProcReader {
     const bytes = this.#file.buffer;
     // An empty stat is what a reaped process can leave behind mid-read.
     if (length === null || isBlank(bytes, length)) return { kind: "vanished" };
+    const same = kept?.unchanged(pid, bytes, length);
+    if (same != null) return this.#again(same, owners);
     const stat = parseStatBytes(bytes, length);
     let uid: number | null | "gone";
     try {
@@ -115,7 +117,24 @@ class ProcReader {
     if (stat.pid !== pid) {
       return { kind: "malformed", reason: `${this.#root}/${pid}/stat: names pid ${stat.pid}` };
     }
-    return { kind: "process", process: toProcessInfo(stat, uid) };
+    const process = toProcessInfo(stat, uid);
+    kept?.remember(pid, bytes, length, process);
+    return { kind: "process", process };
+  }
+
+  /** A process whose stat text is as before: the same, unless its owner changed. */
+  #again(same: ProcessInfo, owners?: OwnerCache): ProcessRead {
+    let uid: number | null | "gone";
+    try {
+      uid = owners === undefined
+        ? this.#statOwner(same.pid)
+        : owners.owner(same.pid, same.startTime, this.#statOwner);
+    } catch (error) {
+      const message = errorMessage(error);
+      return { kind: "malformed", reason: `${this.#root}/${same.pid}: unreadable (${message})` };
+    }
+    if (uid === "gone") return { kind: "vanished" };
+    return { kind: "process", process: uid === same.uid ? same : { ...same, uid } };
   }
 }
 
