@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { ActionResult } from "../src/core/types.ts";
 import { LinuxMitosis } from "../src/sys/mitosis/linux.ts";
-import type { HelperLauncher, HelperLink } from "../src/sys/mitosis/prctl_client.ts";
+import type { HelperLauncher, HelperLink } from "../src/sys/mitosis/prctl_spawn.ts";
 import {
   MAX_OVERDUE_CALLS,
   MAX_RETIRED_HELPERS,
