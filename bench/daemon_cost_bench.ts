@@ -2,12 +2,16 @@
  * Benchmark (not a test): what the daemon costs as users run it. waspd is
  * started exactly as `deno task run --json` starts it (the deno flags are read
  * from deno.json's `run` task), at its defaults, with N idle processes, for a
- * fixed wall time. The whole process is measured (every thread and Worker):
+ * fixed wall time. The whole process tree is measured: waspd (every thread and
+ * Worker), its live descendants (the prctl helper), and its reaped children
+ * (cutime+cstime):
  *
- * - CPU per update interval: utime+stime of /proc/PID/stat over the run,
- *   divided by the update intervals elapsed, against the CPU of one
- *   `ps -e -o pid,stat,rss,comm` run in the same run (median of 5 runs);
- * - RSS: median of VmRSS sampled every 250 ms, and the peak (VmHWM);
+ * - start-up: wall time and tree CPU from the spawn to the first snapshot;
+ * - CPU per update interval: tree CPU over the run, divided by the update
+ *   intervals elapsed, against the CPU of one `ps -e -o pid,stat,rss,comm`
+ *   run in the same run (median of 5 runs); and per second of wall time;
+ * - RSS: median of the tree's VmRSS sampled every 250 ms, and waspd's own
+ *   peak (VmHWM);
  * - the share of ticks whose JSON snapshot says a PTL measurement was in
  *   flight (`daemon.ptl_measuring`).
  *
@@ -17,7 +21,7 @@
  */
 import { parseArgs } from "node:util";
 import { median } from "../src/core/stats.ts";
-import { CLK_TCK, cpuMsOf, psCpuMs, statusKbOf } from "./support.ts";
+import { CLK_TCK, psCpuMs, statusKbOf, treeCpuMs, treeRssKb } from "./support.ts";
 
 const { values, positionals } = parseArgs({
   options: {
@@ -72,6 +76,7 @@ try {
   await sleep(500 + PROCS);
   const args = [...runTaskArgs(), "--json", ...positionals];
   console.log(`waspd: deno ${args.join(" ")}  (cwd ${ROOT})`);
+  const spawnedAt = performance.now();
   waspd = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
@@ -110,7 +115,7 @@ try {
         if (d === null || d === undefined) continue;
         if (firstAt === null) {
           firstAt = performance.now();
-          cpuAtFirst = cpuMsOf(pid);
+          cpuAtFirst = treeCpuMs(pid);
         }
         ticks++;
         if (d["ptl_measuring"] === true) measuring++;
@@ -129,7 +134,7 @@ try {
 
   while (firstAt === null) {
     await sleep(50);
-    if (cpuMsOf(pid) === null) throw new Error(`waspd exited early:\n${await stderrText}`);
+    if (treeCpuMs(pid) === null) throw new Error(`waspd exited early:\n${await stderrText}`);
   }
   const rss: number[] = [];
   const ps: number[] = [];
@@ -137,7 +142,7 @@ try {
   const t0 = firstAt;
   const psAt = [0.2, 0.35, 0.5, 0.65, 0.8].map((f) => t0 + f * SECONDS * 1000);
   while (performance.now() - t0 < SECONDS * 1000) {
-    const kb = statusKbOf(pid, "VmRSS");
+    const kb = treeRssKb(pid);
     if (kb !== null) rss.push(kb / 1024);
     if (psAt.length > 0 && performance.now() >= psAt[0]!) {
       psAt.shift();
@@ -148,7 +153,7 @@ try {
     await sleep(250);
   }
   const wallMs = performance.now() - t0;
-  const cpuEnd = cpuMsOf(pid);
+  const cpuEnd = treeCpuMs(pid);
   const hwmKb = statusKbOf(pid, "VmHWM");
   const ticksSeen = ticks;
   const measuringSeen = measuring;
@@ -173,6 +178,13 @@ try {
       `${perInterval.toFixed(1)} ms per interval (${(perInterval / updateMs * 100).toFixed(2)} % ` +
       `of a core; resolution ${1000 / CLK_TCK} ms per reading)`,
   );
+  console.log(
+    `CPU per second (whole tree): ${(cpuMs / wallMs * 1000).toFixed(1)} ms/s`,
+  );
+  console.log(
+    `start-up to the first snapshot: ${((firstAt ?? NaN) - spawnedAt).toFixed(0)} ms wall, ` +
+      `${(cpuAtFirst ?? NaN).toFixed(0)} ms CPU (whole tree)`,
+  );
   console.log(`ps -e run CPU: ${psMs.toFixed(1)} ms (median of ${ps.length})`);
   console.log(
     `ratio waspd per interval / ps:  ${
@@ -180,8 +192,10 @@ try {
     }  (target <= 0.5, moonshot 0.25)`,
   );
   console.log(
-    `RSS median: ${median(rss).toFixed(1)} MB (${rss.length} samples; target < 100 MB), ` +
-      `peak (VmHWM): ${((hwmKb ?? NaN) / 1024).toFixed(1)} MB (target < 200 MB)`,
+    `RSS median (whole tree): ${median(rss).toFixed(1)} MB (${rss.length} samples; ` +
+      `target < 100 MB), waspd's peak (VmHWM): ${
+        ((hwmKb ?? NaN) / 1024).toFixed(1)
+      } MB (target < 200 MB)`,
   );
   console.log(
     `ticks with a PTL measurement in flight: ${measuringSeen}/${ticksSeen} = ` +

@@ -19,7 +19,7 @@ for (const [file, args] of BENCHES) {
     args: [
       "run",
       "-A",
-      "--v8-flags=--max-semi-space-size=2",
+      "--v8-flags=--max-semi-space-size=2,--max-old-space-size=1024",
       new URL(file, import.meta.url).pathname,
       ...args,
     ],

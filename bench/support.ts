@@ -19,6 +19,70 @@ export function cpuMsOf(pid: number | "self"): number | null {
   }
 }
 
+/** The four CPU fields of /proc/PID/stat, ms: own utime+stime, and reaped children's cutime+cstime. */
+function statCpuMs(pid: number): { own: number; reaped: number } | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ms = (i: number) => Number(f[i]) * 1000 / CLK_TCK;
+    return { own: ms(11) + ms(12), reaped: ms(13) + ms(14) };
+  } catch {
+    return null;
+  }
+}
+
+/** Live descendants of `pid` (children of every thread, recursively). */
+export function descendantsOf(pid: number): number[] {
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    let tasks: Deno.DirEntry[] = [];
+    try {
+      tasks = [...Deno.readDirSync(`/proc/${p}/task`)];
+    } catch {
+      continue; // gone
+    }
+    for (const t of tasks) {
+      let text = "";
+      try {
+        text = Deno.readTextFileSync(`/proc/${p}/task/${t.name}/children`);
+      } catch {
+        continue;
+      }
+      for (const c of text.trim().split(/\s+/)) {
+        if (c === "") continue;
+        found.push(Number(c));
+        queue.push(Number(c));
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * CPU of `pid`'s whole tree, ms: its own, its live descendants' own, and
+ * every reaped child's (cutime+cstime, which the kernel adds to the parent
+ * that waited for it); null once `pid` is gone.
+ */
+export function treeCpuMs(pid: number): number | null {
+  const root = statCpuMs(pid);
+  if (root === null) return null;
+  let total = root.own + root.reaped;
+  for (const d of descendantsOf(pid)) {
+    const s = statCpuMs(d);
+    if (s !== null) total += s.own + s.reaped;
+  }
+  return total;
+}
+
+/** VmRSS of `pid` and its live descendants, kB; null once `pid` is gone. */
+export function treeRssKb(pid: number): number | null {
+  const own = statusKbOf(pid, "VmRSS");
+  if (own === null) return null;
+  return descendantsOf(pid).reduce((sum, d) => sum + (statusKbOf(d, "VmRSS") ?? 0), own);
+}
+
 /** A `kB` line of /proc/PID/status (VmRSS, VmHWM), in kB; null when absent or gone. */
 export function statusKbOf(pid: number | "self", field: string): number | null {
   try {

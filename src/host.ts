@@ -64,8 +64,6 @@ export interface MitosisControl {
     deadlineMs: number,
     withinMs?: number,
   ): Promise<ActionResult>;
-  /** Get ready for setReplication now (start its helper) rather than on the first call. */
-  warmUp?(): void;
   /** prctl(104): `steering` has STEERING_SLOTS entries, -1 = local. */
   setSteering(target: ProcessKey, steering: readonly number[]): Promise<ActionResult>;
   /** prctl(105). */

@@ -10,5 +10,5 @@ Deno.test("deno task compile bakes in the run task's --v8-flags", () => {
   const flags = runTaskV8Flags();
   assert.ok(flags.length > 0, "the run task sets V8 flags");
   for (const flag of flags) assert.ok(denoJson.tasks.run.includes(flag), flag);
-  assert.deepEqual(flags, ["--v8-flags=--max-semi-space-size=2"]);
+  assert.deepEqual(flags, ["--v8-flags=--max-semi-space-size=2,--max-old-space-size=1024"]);
 });

@@ -156,6 +156,18 @@ Deno.test("read each tick: an unchanged file is not read again, a changed one is
     assert.deepEqual([...(await file.read()).pins.keys()], ["14@14", "15@15"]);
   }));
 
+Deno.test("read each tick: no file is no pins, and a file that appears (or goes) is seen at once", () =>
+  world(async ({ path, file }) => {
+    assert.deepEqual(await file.read(), { pins: new Map(), warnings: [] });
+    assert.deepEqual(await file.read(), { pins: new Map(), warnings: [] });
+    Deno.writeTextFileSync(path, pinsText([20]));
+    assert.deepEqual([...(await file.read()).pins.keys()], ["20@20"]);
+    Deno.removeSync(path);
+    assert.deepEqual(await file.read(), { pins: new Map(), warnings: [] });
+    Deno.writeTextFileSync(path, pinsText([21]));
+    assert.deepEqual([...(await file.read()).pins.keys()], ["21@21"]);
+  }));
+
 Deno.test("read each tick: a good file swapped for a FIFO is judged afresh, not served from cache", () =>
   world(async ({ dir, path, file }) => {
     Deno.writeTextFileSync(path, pinsText([10]));

@@ -13,7 +13,7 @@ import { memoryOwnership } from "./support/ownership.ts";
 import type { Host } from "../src/host.ts";
 import { SimHost } from "../src/sim/host.ts";
 import { SIM_PIDS } from "../src/sim/workloads.ts";
-import type { HelperLauncher } from "../src/sys/mitosis/prctl_client.ts";
+import type { HelperLauncher } from "../src/sys/mitosis/prctl_spawn.ts";
 import { PrctlClient } from "../src/sys/mitosis/prctl_client.ts";
 import {
   encodeMessage,

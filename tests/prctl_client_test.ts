@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { ActionResult } from "../src/core/types.ts";
 import { LinuxMitosis } from "../src/sys/mitosis/linux.ts";
-import type { HelperLauncher, HelperLink } from "../src/sys/mitosis/prctl_client.ts";
+import type { HelperLauncher, HelperLink } from "../src/sys/mitosis/prctl_spawn.ts";
 import {
   MAX_OVERDUE_CALLS,
   MAX_RETIRED_HELPERS,
@@ -32,6 +32,8 @@ function fakeHelpers(options: FakeOptions) {
   const helpers: {
     release(pid: number): void;
     killed: boolean;
+    /** Its input was closed (retired, or at exit). */
+    inputEnded: boolean;
   }[] = [];
   const launch: HelperLauncher = () => {
     const queue: string[] = [];
@@ -75,6 +77,7 @@ function fakeHelpers(options: FakeOptions) {
     };
     const state = {
       killed: false,
+      inputEnded: false,
       release(pid: number) {
         const id = held.get(pid);
         if (id === undefined) return;
@@ -113,6 +116,7 @@ function fakeHelpers(options: FakeOptions) {
       },
       endInput() {
         inputEnded = true;
+        state.inputEnded = true;
         if (held.size === 0 && timers.size === 0) end();
       },
       kill() {
@@ -160,6 +164,45 @@ Deno.test("warmUp starts the helper before the first call; concurrent calls shar
   assert.deepEqual(results, [0, 0, 0].map((value) => ({ ok: true, value })));
   assert.equal(fake.helpers.length, 1);
   assert.equal(await client.close(1000), 0);
+});
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("an idle helper is retired after the quiet time; the next call starts a fresh one", async () => {
+  const fake = fakeHelpers({ startMs: 10, answerMs: 5 });
+  const client = new PrctlClient({ launch: fake.launch, idleMs: 150 });
+  assert.equal(fake.helpers.length, 0, "no call, no helper");
+  assert.deepEqual(await client.setReplication("e 21", 1, 21, 2000), { ok: true, value: 0 });
+  await pause(60);
+  // A call inside the quiet time keeps the helper and starts the quiet time again.
+  assert.deepEqual(await client.setReplication("e 22", 1, 22, 2000), { ok: true, value: 0 });
+  await pause(100);
+  assert.equal(
+    fake.helpers[0]?.inputEnded,
+    false,
+    "160 ms after the first call, 100 after the last",
+  );
+  await pause(150);
+  assert.equal(fake.helpers[0]?.inputEnded, true, "retired once quiet for 150 ms");
+  assert.equal(fake.helpers[0]?.killed, false, "retired by closing its input, not killed");
+  assert.deepEqual(await client.setReplication("e 23", 1, 23, 2000), { ok: true, value: 0 });
+  assert.equal(fake.helpers.length, 2);
+  assert.equal(await client.close(500), 0);
+});
+
+Deno.test("a helper holding a stuck call is not retired; its quiet time starts when the call returns", async () => {
+  const fake = fakeHelpers({ startMs: 10, answerMs: 5, stuckPids: [31] });
+  const client = new PrctlClient({ launch: fake.launch, idleMs: 80 });
+  const stuck = await client.setReplication("e 31", 1, 31, 30);
+  assert.equal(!stuck.ok && stuck.stuck, true);
+  await pause(200);
+  assert.equal(fake.helpers[0]?.inputEnded, false);
+  assert.equal(client.abandoned, 0, "an idle helper is never counted as blocked");
+  fake.helpers[0]?.release(31);
+  assert.deepEqual(!stuck.ok && stuck.late ? await stuck.late : null, { ok: true, value: 0 });
+  await pause(200);
+  assert.equal(fake.helpers[0]?.inputEnded, true);
+  assert.equal(await client.close(500), 0);
 });
 
 Deno.test("a helper that does not start in time: its own message, never stuck, nothing called", async () => {

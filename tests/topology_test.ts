@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { readCpuFlags, readHypervisorPresent, readTopology } from "../src/sys/topology.ts";
+import {
+  readCpuFlags,
+  readFixedFacts,
+  readHypervisorPresent,
+  readTopology,
+} from "../src/sys/topology.ts";
 import {
   hypervisorPresent,
   parseCacheSize,
@@ -247,6 +252,25 @@ Deno.test("no NUMA directory at all: one node 0 from cpu/online and /proc/meminf
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("with fixed facts read once, only the nodes are read again; the result is the same", async () => {
+  const sys = FIXTURES + "sys-8node";
+  const proc = FIXTURES + "proc-zen3";
+  const fixed = readFixedFacts(sys, proc);
+  assert.deepEqual(await readTopology(sys, proc, fixed), await readTopology(sys, proc));
+  // The facts given are the ones used: cpuinfo and the caches are not read again.
+  const other = await readTopology(
+    FIXTURES + "sys-2socket-4node",
+    FIXTURES + "proc-skylake",
+    fixed,
+  );
+  assert.equal(other.cpu.vendor, (await fixed).cpu.vendor);
+  assert.equal(other.llcBytes, (await fixed).llcBytes);
+  assert.equal(other.nodes.length, 4, "the nodes of the tree asked for");
+  const malformed = readFixedFacts(FIXTURES + "sys-malformed", FIXTURES + "proc-malformed");
+  const mixed = await readTopology(sys, proc, malformed);
+  assert.deepEqual(mixed.warnings, (await malformed).warnings, "the facts' warnings ride along");
 });
 
 Deno.test("this machine's real /sys and /proc", async () => {

@@ -140,9 +140,6 @@ export class Daemon implements DaemonControl {
         daemon.events.emit("info", line.text, null, line.warning ? { severity: "warning" } : {});
       }
       await daemon.#takeOver(free);
-      // The prctl helper starts once the claim is held (a refused second
-      // waspd never starts one), so the first call finds it ready.
-      if (daemon.enforcing) host.mitosis.warmUp?.();
       if (daemon.enforcing) {
         const keep = config.keepInherit ? "--keep-inherit" : config.once ? "--once" : null;
         await daemon.#ops.inheritOff(keep);

@@ -80,6 +80,8 @@ const SYMBOLS = {
   sched_getcpu: { parameters: [], result: "i32" },
   /** ssize_t read(int fd, void *buf, size_t count) */
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** ssize_t pread(int fd, void *buf, size_t count, off_t offset) */
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
   /** int close(int fd) */
   close: { parameters: ["i32"], result: "i32" },
   /** int open(const char *pathname, int flags, mode_t mode (variadic: 64-bit slot)) */
@@ -364,6 +366,12 @@ class Libc {
   /** read(2) into `buf`; returns the byte count. */
   read(fd: number, buf: Uint8Array<ArrayBuffer>): number {
     return this.#checkFd(this.#symbols.read(fd, buf, this.#count(buf.byteLength)), "read", fd);
+  }
+
+  /** pread(2) into `buf` from `offset`; returns the byte count. */
+  pread(fd: number, buf: Uint8Array<ArrayBuffer>, offset: number): number {
+    const rc = this.#symbols.pread(fd, buf, this.#count(buf.byteLength), BigInt(offset));
+    return this.#checkFd(rc, "pread", fd);
   }
 
   #lastCount = 0;

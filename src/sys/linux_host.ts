@@ -13,8 +13,11 @@ import type { OwnedStore } from "../core/ownership_record.ts";
 import { fileOwnedStore, OWNED_FILE_NAME } from "./ownership_file.ts";
 import { readPrivileges } from "./privileges.ts";
 import { OwnerCache } from "./owner_cache.ts";
+import { KeptStatFiles } from "./kept_stat_files.ts";
+import { fdBudget, raiseFdLimit } from "./perf/fd_budget.ts";
+import { RLIMIT_NOFILE } from "../ffi/libc.ts";
 import { confirmProcess, listProcesses, readPageTablesKb, readProcess } from "./procfs.ts";
-import { readTopology } from "./topology.ts";
+import { type FixedFacts, readFixedFacts, readTopology } from "./topology.ts";
 
 export interface LinuxHostOptions {
   procRoot: string;
@@ -24,6 +27,9 @@ export interface LinuxHostOptions {
   /** `--signals`: PMU events (default), or the software stand-in the user asked for. */
   signals?: SignalKind;
 }
+
+/** The share of RLIMIT_NOFILE the scan may keep open (the counters take half). */
+const STAT_FD_SHARE = 0.35;
 
 /** Where the real host keeps waspd's state (pins.json, owned.json) unless told otherwise. */
 export const DEFAULT_STATE_DIR = "/run/waspd";
@@ -39,9 +45,14 @@ export class LinuxHost implements Host {
   readonly ownership: OwnedStore;
   readonly #options: LinuxHostOptions;
   readonly #owners = new OwnerCache();
+  /** The scan's stat files kept open between ticks, beside the counters' half of the fds. */
+  readonly #statFiles = new KeptStatFiles(fdBudget(raiseFdLimit(RLIMIT_NOFILE), STAT_FD_SHARE));
+  /** Caches, CPU identity, command line: read once, as they cannot change while waspd runs. */
+  readonly #fixed: Promise<FixedFacts>;
 
-  private constructor(options: LinuxHostOptions, topology: Topology) {
+  private constructor(options: LinuxHostOptions, topology: Topology, fixed: Promise<FixedFacts>) {
     this.#options = options;
+    this.#fixed = fixed;
     // The counter event table depends on the CPU model, hence the topology first.
     this.counters = new LinuxCounterSource({
       cpu: topology.cpu,
@@ -61,7 +72,9 @@ export class LinuxHost implements Host {
   }
 
   static async open(options: LinuxHostOptions): Promise<LinuxHost> {
-    return new LinuxHost(options, await readTopology(options.sysRoot, options.procRoot));
+    const fixed = readFixedFacts(options.sysRoot, options.procRoot);
+    const topology = await readTopology(options.sysRoot, options.procRoot, fixed);
+    return new LinuxHost(options, topology, fixed);
   }
 
   hostname(): string {
@@ -77,11 +90,11 @@ export class LinuxHost implements Host {
   }
 
   topology(): Promise<Topology> {
-    return readTopology(this.#options.sysRoot, this.#options.procRoot);
+    return readTopology(this.#options.sysRoot, this.#options.procRoot, this.#fixed);
   }
 
   processes(): Promise<ProcessInfo[]> {
-    return listProcesses(this.#options.procRoot, this.#owners);
+    return listProcesses(this.#options.procRoot, this.#owners, this.#statFiles);
   }
 
   process(pid: number): Promise<ProcessInfo | null> {
@@ -100,6 +113,7 @@ export class LinuxHost implements Host {
     this.counters.close();
     this.prober.close();
     this.refresher.close();
+    this.#statFiles.close();
     // The prctl helpers are killed; one stuck in the kernel gets a moment, never more.
     await this.mitosis.drain(200);
   }

@@ -73,10 +73,15 @@ function fileStamp(path: string): string | null {
     const info = Deno.lstatSync(path);
     if (!info.isFile) return null;
     return `${info.dev}:${info.ino}:${info.mtime?.getTime()}:${info.size}`;
-  } catch {
-    return null;
+  } catch (error) {
+    // No file is a version too (no pins): most daemons never have one, and
+    // the full reader would fail to open it again every tick.
+    return error instanceof Deno.errors.NotFound ? MISSING : null;
   }
 }
+
+/** The stamp of a pins file that does not exist. */
+const MISSING = "missing";
 
 /** The pins file as the real host's `PinStore`. */
 export class FilePins implements PinStore {

@@ -19,6 +19,7 @@
  */
 import type { ProcessInfo, ProcessKey } from "../core/types.ts";
 import type { OwnerCache } from "./owner_cache.ts";
+import type { KeptStatFiles } from "./kept_stat_files.ts";
 import { isGone, SmallFileReader } from "./small_read.ts";
 import { errorMessage } from "../core/error_message.ts";
 import { cString } from "../ffi/libc.ts";
@@ -77,12 +78,14 @@ class ProcReader {
 
   /**
    * Read one pid and say what happened (the scan needs the detail). With
-   * `owners`, the owner of a process seen before is remembered, not stat'ed.
+   * `owners`, the owner of a process seen before is remembered, not stat'ed;
+   * with `kept`, its stat file stays open for the next scan.
    */
-  read(pid: number, owners?: OwnerCache): ProcessRead {
+  read(pid: number, owners?: OwnerCache, kept?: KeptStatFiles): ProcessRead {
     let length: number | null;
     try {
-      length = this.#file.readOrGone(this.#paths.path(pid, STAT));
+      const path = this.#paths.path(pid, STAT);
+      length = kept === undefined ? this.#file.readOrGone(path) : kept.read(pid, path, this.#file);
     } catch (error) {
       const message = errorMessage(error);
       return { kind: "malformed", reason: `${this.#root}/${pid}: unreadable (${message})` };
@@ -90,6 +93,8 @@ class ProcReader {
     const bytes = this.#file.buffer;
     // An empty stat is what a reaped process can leave behind mid-read.
     if (length === null || isBlank(bytes, length)) return { kind: "vanished" };
+    const same = kept?.unchanged(pid, bytes, length);
+    if (same != null) return this.#again(same, owners);
     const stat = parseStatBytes(bytes, length);
     let uid: number | null | "gone";
     try {
@@ -112,7 +117,24 @@ class ProcReader {
     if (stat.pid !== pid) {
       return { kind: "malformed", reason: `${this.#root}/${pid}/stat: names pid ${stat.pid}` };
     }
-    return { kind: "process", process: toProcessInfo(stat, uid) };
+    const process = toProcessInfo(stat, uid);
+    kept?.remember(pid, bytes, length, process);
+    return { kind: "process", process };
+  }
+
+  /** A process whose stat text is as before: the same, unless its owner changed. */
+  #again(same: ProcessInfo, owners?: OwnerCache): ProcessRead {
+    let uid: number | null | "gone";
+    try {
+      uid = owners === undefined
+        ? this.#statOwner(same.pid)
+        : owners.owner(same.pid, same.startTime, this.#statOwner);
+    } catch (error) {
+      const message = errorMessage(error);
+      return { kind: "malformed", reason: `${this.#root}/${same.pid}: unreadable (${message})` };
+    }
+    if (uid === "gone") return { kind: "vanished" };
+    return { kind: "process", process: uid === same.uid ? same : { ...same, uid } };
   }
 }
 
@@ -159,17 +181,25 @@ export interface ProcessScan {
   malformed: string[];
 }
 
-/** Every process under `procRoot`, kernel threads included (flagged), ascending pid. */
-export function scanProcesses(procRoot = "/proc", owners?: OwnerCache): Promise<ProcessScan> {
+/**
+ * Every process under `procRoot`, kernel threads included (flagged), ascending
+ * pid. A daemon passes the caches it keeps between scans: `owners` and `kept`.
+ */
+export function scanProcesses(
+  procRoot = "/proc",
+  owners?: OwnerCache,
+  kept?: KeptStatFiles,
+): Promise<ProcessScan> {
   const reader = new ProcReader(procRoot);
   const scan: ProcessScan = { processes: [], vanished: 0, malformed: [] };
   for (const pid of reader.pids() ?? []) {
-    const read = reader.read(pid, owners);
+    const read = reader.read(pid, owners, kept);
     if (read.kind === "process") scan.processes.push(read.process);
     else if (read.kind === "vanished") scan.vanished++;
     else scan.malformed.push(read.reason);
   }
   owners?.endScan();
+  kept?.endScan();
   return Promise.resolve(scan);
 }
 
@@ -177,8 +207,9 @@ export function scanProcesses(procRoot = "/proc", owners?: OwnerCache): Promise<
 export async function listProcesses(
   procRoot = "/proc",
   owners?: OwnerCache,
+  kept?: KeptStatFiles,
 ): Promise<ProcessInfo[]> {
-  return (await scanProcesses(procRoot, owners)).processes;
+  return (await scanProcesses(procRoot, owners, kept)).processes;
 }
 
 /** Thread ids of `pid` from /proc/PID/task; [] when the process is gone. */

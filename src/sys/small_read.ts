@@ -33,18 +33,37 @@ export class SmallFileReader {
    * ESRCH: a process that went). Any other failure is thrown.
    */
   readOrGone(cPath: Uint8Array<ArrayBuffer>): number | null {
-    const lib = libc();
-    let fd: number;
+    const fd = this.openOrGone(cPath);
+    if (fd === null) return null;
     try {
-      fd = lib.openC(cPath, O_CLOEXEC);
+      return this.readFdOrGone(fd, false);
+    } finally {
+      libc().close(fd);
+    }
+  }
+
+  /** open(2) `cPath` read-only; null when it does not exist (ENOENT, ESRCH). */
+  openOrGone(cPath: Uint8Array<ArrayBuffer>): number | null {
+    try {
+      return libc().openC(cPath, O_CLOEXEC);
     } catch (error) {
       if (isGone(error)) return null;
       throw error;
     }
+  }
+
+  /**
+   * Read the open file `fd` whole into {@link buffer}: from where it stands,
+   * or `fromStart` (pread from offset 0: a /proc file kept open is generated
+   * afresh). Its length, or null when its process went (ESRCH, ENOENT).
+   */
+  readFdOrGone(fd: number, fromStart: boolean): number | null {
+    const lib = libc();
     try {
       let length = 0;
       for (;;) {
-        const n = lib.read(fd, length === 0 ? this.#buffer : this.#buffer.subarray(length));
+        const into = length === 0 ? this.#buffer : this.#buffer.subarray(length);
+        const n = fromStart ? lib.pread(fd, into, length) : lib.read(fd, into);
         length += n;
         // A short read is the end: regular files and /proc's seq files fill what they can.
         if (n === 0 || length < this.#buffer.length) return length;
@@ -56,8 +75,6 @@ export class SmallFileReader {
       // Reading the stat of a process that exited meanwhile fails with ESRCH.
       if (isGone(error)) return null;
       throw error;
-    } finally {
-      lib.close(fd);
     }
   }
 }

@@ -199,14 +199,22 @@ async function singleNodeFallback(
   return { id: 0, cpus, ...memory, distances: [10] };
 }
 
-/** The machine's topology as /sys and /proc describe it right now. */
-export async function readTopology(sysRoot = "/sys", procRoot = "/proc"): Promise<Topology> {
-  const warnings: string[] = [];
-  const online = await readOnlineNodes(sysRoot, warnings);
-  const nodes = online === null
-    ? [await singleNodeFallback(sysRoot, procRoot, warnings)]
-    : await readNodesInOrder(sysRoot, online, warnings);
+/**
+ * What the topology holds that cannot change while the system runs: the
+ * caches, the CPU's identity and flags, the kernel command line. Read once
+ * by a long-running reader (readTopology's `fixed`): /proc/cpuinfo alone is
+ * a file per CPU to generate, and the cache directories a dozen files.
+ */
+export interface FixedFacts {
+  llcBytes: number | null;
+  cpu: Topology["cpu"];
+  fiveLevelPaging: Topology["fiveLevelPaging"];
+  warnings: string[];
+}
 
+/** Read the {@link FixedFacts}. */
+export async function readFixedFacts(sysRoot = "/sys", procRoot = "/proc"): Promise<FixedFacts> {
+  const warnings: string[] = [];
   const caches = await readCpu0Caches(sysRoot, warnings);
   const llc = pickLastLevelCache(caches);
   warnings.push(...llc.problems.map((problem) => `${sysRoot}/devices/system/cpu/cpu0/${problem}`));
@@ -215,12 +223,35 @@ export async function readTopology(sysRoot = "/sys", procRoot = "/proc"): Promis
   const cpuInfo = await readCpuInfo(procRoot);
   warnings.push(...cpuInfo.problems.map((p) => `${procRoot}/${p}`));
   const cmdline = await readOptional(`${procRoot}/cmdline`, warnings) ?? "";
-
   return {
-    nodes,
     llcBytes: llc.bytes,
     cpu: cpuInfo.identity,
     fiveLevelPaging: fiveLevelPaging(cpuInfo.flags, cmdline),
     warnings,
+  };
+}
+
+/**
+ * The machine's topology as /sys and /proc describe it right now: the nodes
+ * (CPUs, free memory, distances) read afresh, the {@link FixedFacts} from
+ * `fixed` when given (read once by the caller), else read too.
+ */
+export async function readTopology(
+  sysRoot = "/sys",
+  procRoot = "/proc",
+  fixed?: Promise<FixedFacts>,
+): Promise<Topology> {
+  const warnings: string[] = [];
+  const online = await readOnlineNodes(sysRoot, warnings);
+  const nodes = online === null
+    ? [await singleNodeFallback(sysRoot, procRoot, warnings)]
+    : await readNodesInOrder(sysRoot, online, warnings);
+  const facts = await (fixed ?? readFixedFacts(sysRoot, procRoot));
+  return {
+    nodes,
+    llcBytes: facts.llcBytes,
+    cpu: facts.cpu,
+    fiveLevelPaging: facts.fiveLevelPaging,
+    warnings: [...warnings, ...facts.warnings],
   };
 }

@@ -13,7 +13,7 @@ import {
   type HelperMessage,
   parseRequest,
 } from "../../src/sys/mitosis/prctl_protocol.ts";
-import { type HelperLauncher, spawnHelper } from "../../src/sys/mitosis/prctl_client.ts";
+import { type HelperLauncher, spawnHelper } from "../../src/sys/mitosis/prctl_spawn.ts";
 import { PR_SET_PGTABLE_REPL } from "../../src/core/prctl.ts";
 import { SyscallError } from "../../src/ffi/errno.ts";
 import { libc } from "../../src/ffi/libc.ts";

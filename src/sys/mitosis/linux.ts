@@ -6,8 +6,9 @@
  * - Writes `mode`, `inherit`, `cache` with open/write/close through libc: the
  *   kernel reports a rejected value (e.g. `junk` to `mode`) as EINVAL from
  *   close(2), which Deno's own file API drops.
- * - prctl(100) goes through the long-lived prctl helper process (see
- *   prctl_helper.ts for why), started once; prctl(104/105) are made directly.
+ * - prctl(100) goes through the prctl helper process (see prctl_helper.ts
+ *   for why), started by the first call and retired when idle (see
+ *   prctl_client.ts); prctl(104/105) are made directly.
  */
 import type { ActionResult, MitosisDetection, MitosisState, ProcessKey } from "../../core/types.ts";
 import { STEERING_SLOTS } from "../../core/types.ts";
@@ -89,11 +90,6 @@ export class LinuxMitosis implements MitosisControl {
     const refused = refuseTarget(call, target.pid);
     if (refused !== null) return refused;
     return await this.#helper.setReplication(call, mask, target.pid, deadlineMs, withinMs);
-  }
-
-  /** Start the prctl helper now, so that the first call finds it ready. */
-  warmUp(): void {
-    this.#helper.warmUp();
   }
 
   // 104/105 only copy an int32[8] to or from the target's mm; unlike 100 they

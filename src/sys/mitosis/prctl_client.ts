@@ -1,7 +1,9 @@
 /**
- * waspd's side of the prctl helper (prctl_helper.ts): one long-lived helper
- * process, started once (at daemon start, or by the first call), serving
- * prctl(100) for the daemon and the manual commands alike.
+ * waspd's side of the prctl helper (prctl_helper.ts): one helper process,
+ * started by the first call that needs it, serving prctl(100) for the daemon
+ * and the manual commands alike, and retired after `idleMs` without a call
+ * (a second Deno costs tens of MB for as long as it lives; the next call
+ * starts a fresh one, its start-up on the start-up clock below).
  *
  * Three clocks, never mixed:
  * - start-up: the helper must say "ready" (and then "begin" for each call)
@@ -22,16 +24,11 @@
  *   helper is killed and none is waited for past a short grace.
  */
 import type { ActionResult } from "../../core/types.ts";
-import { lines, LineTooLong } from "../stream_lines.ts";
+import { LineTooLong } from "../stream_lines.ts";
 import { errorMessage } from "../../core/error_message.ts";
 import { failed as failure, stuckResult } from "../../core/prctl.ts";
-import {
-  encodeRequest,
-  helperInvocation,
-  type HelperMessage,
-  parseMessage,
-  resultOf,
-} from "./prctl_protocol.ts";
+import { encodeRequest, type HelperMessage, parseMessage, resultOf } from "./prctl_protocol.ts";
+import { type HelperLauncher, type HelperLink, launchHelperProcess } from "./prctl_spawn.ts";
 
 /** How long a helper may take to say "ready", or to begin a call it was sent. */
 export const HELPER_STARTUP_TIMEOUT_MS = 30_000;
@@ -39,28 +36,14 @@ export const HELPER_STARTUP_TIMEOUT_MS = 30_000;
 export const MAX_OVERDUE_CALLS = 8;
 /** Retired helpers (with calls still blocked) at once; past it, calls are refused. */
 export const MAX_RETIRED_HELPERS = 2;
-/** Longest line a helper may write (its messages are under 200): past it, it is killed. */
-export const MAX_HELPER_LINE = 64 * 1024;
-
-/** One helper process as the client sees it (a real child, or a test's fake). */
-export interface HelperLink {
-  /** The helper's stdout lines, in order; the iteration ends when it exits. */
-  readonly lines: AsyncIterable<string>;
-  send(line: string): Promise<void>;
-  /** Close its input: it exits once no call is under way. */
-  endInput(): void;
-  kill(): void;
-  /** Resolves when the process has exited. Never awaited on a call's path. */
-  readonly exited: Promise<void>;
-  /** The last lines it wrote to stderr, for error messages. */
-  stderrTail(): string;
-}
-
-export type HelperLauncher = () => HelperLink;
+/** Quiet time after which an idle helper is retired (it exits; the next call starts one). */
+export const HELPER_IDLE_MS = 60_000;
 
 export interface PrctlClientOptions {
   launch?: HelperLauncher;
   startupTimeoutMs?: number;
+  /** Quiet time after which an idle helper is retired; HELPER_IDLE_MS by default. */
+  idleMs?: number;
 }
 
 type Answer = Extract<HelperMessage, { type: "done" | "failed" }>;
@@ -138,21 +121,29 @@ class Helper {
 export class PrctlClient {
   readonly #launch: HelperLauncher;
   readonly #startupTimeoutMs: number;
+  readonly #idleMs: number;
   #current: Helper | null = null;
   /** Helpers left with a call that overran: listened to, never given a call, never awaited. */
   readonly #abandoned = new Set<Helper>();
+  /** Idle helpers retired, until they have exited (killed at close should one linger). */
+  readonly #retiring = new Set<Helper>();
+  /** Calls in setReplication, getting ready included: a helper is never retired under one. */
+  #active = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | null = null;
   #nextId = 1;
   #closed = false;
 
   constructor(options: PrctlClientOptions = {}) {
     this.#launch = options.launch ?? launchHelperProcess;
     this.#startupTimeoutMs = options.startupTimeoutMs ?? HELPER_STARTUP_TIMEOUT_MS;
+    this.#idleMs = options.idleMs ?? HELPER_IDLE_MS;
   }
 
-  /** Start the helper now (daemon start) so the first call does not pay for it. */
+  /** Start the helper now so that the next call does not wait for its start-up. */
   warmUp(): void {
     try {
       this.#helper();
+      this.#settle();
     } catch {
       // The first call reports why it cannot start.
     }
@@ -168,6 +159,23 @@ export class PrctlClient {
    * the guards on mask and pid are the caller's (and the helper's) job.
    */
   async setReplication(
+    call: string,
+    mask: number,
+    pid: number,
+    deadlineMs: number,
+    withinMs?: number,
+  ): Promise<ActionResult> {
+    this.#active++;
+    this.#stopIdleTimer();
+    try {
+      return await this.#call(call, mask, pid, deadlineMs, withinMs);
+    } finally {
+      this.#active--;
+      this.#settle();
+    }
+  }
+
+  async #call(
     call: string,
     mask: number,
     pid: number,
@@ -251,7 +259,12 @@ export class PrctlClient {
    */
   async close(graceMs: number): Promise<number> {
     this.#closed = true;
-    const all = [...this.#abandoned, ...(this.#current ? [this.#current] : [])];
+    this.#stopIdleTimer();
+    const all = [
+      ...this.#abandoned,
+      ...this.#retiring,
+      ...(this.#current ? [this.#current] : []),
+    ];
     this.#current = null;
     for (const helper of all) {
       helper.link.endInput();
@@ -269,10 +282,47 @@ export class PrctlClient {
     return this.#current;
   }
 
+  /** With no call under way, the current helper gets `idleMs` before it is retired. */
+  #settle(): void {
+    if (this.#closed || this.#active > 0 || this.#current === null) return;
+    this.#stopIdleTimer();
+    const timer = setTimeout(() => {
+      this.#idleTimer = null;
+      this.#retireIdle();
+    }, this.#idleMs);
+    // A quiet helper's timer never keeps waspd (or a manual command) alive.
+    Deno.unrefTimer(timer);
+    this.#idleTimer = timer;
+  }
+
+  #stopIdleTimer(): void {
+    if (this.#idleTimer === null) return;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+  }
+
+  /**
+   * End the idle helper's input: with no call under way it exits at once. A
+   * helper still holding an overrun call stays (it could not exit before the
+   * call returns anyway); its quiet time starts again when that call returns.
+   */
+  #retireIdle(): void {
+    const helper = this.#current;
+    if (helper === null || this.#active > 0 || helper.busy) return;
+    this.#current = null;
+    if (!helper.alive) return;
+    this.#retiring.add(helper);
+    helper.link.endInput();
+    void helper.link.exited.then(() => this.#retiring.delete(helper));
+  }
+
   /** A call of `helper` is given up on: counted until it returns; a full helper is retired. */
   #overdue(helper: Helper, done: Promise<unknown>): void {
     helper.overdue++;
-    void done.then(() => helper.overdue--);
+    void done.then(() => {
+      helper.overdue--;
+      this.#settle();
+    });
     if (helper.overdue >= MAX_OVERDUE_CALLS) this.#abandon(helper);
   }
 
@@ -292,62 +342,4 @@ export class PrctlClient {
     const detail = helper.link.stderrTail();
     return failure("ECHILD", `${call}: the prctl helper ${what}${detail ? `: ${detail}` : ""}`);
   }
-}
-
-/** Start the real helper: this binary with the hidden flag, or `deno run` on the module. */
-export function launchHelperProcess(): HelperLink {
-  const { command, args } = helperInvocation(
-    Deno.build.standalone,
-    Deno.execPath(),
-    new URL("./prctl_helper.ts", import.meta.url).href,
-  );
-  return spawnHelper(command, args);
-}
-
-/**
- * A helper process as a HelperLink: `command args` speaks the helper protocol
- * on its stdin and stdout (the real helper, or a stand-in of a test).
- */
-export function spawnHelper(command: string, args: string[]): HelperLink {
-  const child = new Deno.Command(command, {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  // Neither the helper nor its pipes may keep waspd alive: a stuck one never ends.
-  child.unref();
-  const writer = child.stdin.getWriter();
-  const encoder = new TextEncoder();
-  const tail: string[] = [];
-  void (async () => {
-    try {
-      for await (const line of lines(child.stderr, "keep", MAX_HELPER_LINE)) {
-        tail.push(line);
-        if (tail.length > 3) tail.shift();
-      }
-    } catch (error) {
-      if (!(error instanceof LineTooLong)) return; // gone
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }
-  })();
-  let inputOpen = true;
-  return {
-    lines: lines(child.stdout, "keep", MAX_HELPER_LINE),
-    send: (line) => writer.write(encoder.encode(line)),
-    endInput() {
-      if (!inputOpen) return;
-      inputOpen = false;
-      writer.close().catch(() => {});
-    },
-    kill() {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    },
-    exited: child.status.then(() => undefined, () => undefined),
-    stderrTail: () => tail.join(" | "),
-  };
 }

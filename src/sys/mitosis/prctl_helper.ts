@@ -1,14 +1,15 @@
 /**
- * The prctl helper: a long-lived copy of waspd (started with a hidden flag)
- * that makes prctl(100) calls for the daemon and the manual commands.
+ * The prctl helper: a copy of waspd (started with a hidden flag) that makes
+ * prctl(100) calls for the daemon and the manual commands, kept while calls
+ * come and retired by the client when they stop (prctl_client.ts).
  *
  * Why a separate process: prctl(100) on another process blocks the calling
  * thread uninterruptibly until the target runs (forever on a stopped one).
  * waspd must survive that and exit whatever happens, and a process can always
  * leave a helper behind, while it cannot leave one of its own threads.
- * Why long-lived: starting a Deno process takes seconds on a loaded machine;
- * a helper started once and reporting "ready" lets the caller's deadline time
- * the kernel call only.
+ * Why kept between calls: starting a Deno process takes seconds on a loaded
+ * machine; a helper reporting "ready" lets the caller's deadline time the
+ * kernel call only.
  *
  * Protocol (prctl_protocol.ts): request lines on stdin, messages on stdout.
  * Each call runs on its own Worker (prctl_thread.ts), prepared one call ahead
