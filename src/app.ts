@@ -4,7 +4,7 @@
  * Wiring only; each command's logic lives in its module.
  */
 import type { CliHandlers } from "./cli.ts";
-import type { Config } from "./config.ts";
+import type { Config } from "./options.ts";
 import type { Host } from "./host.ts";
 import { runDaemonCommand } from "./commands/daemon.ts";
 import * as manual from "./commands/manual.ts";

@@ -62,8 +62,6 @@ export const DEFAULT_EXCLUDED_NAMES: readonly string[] = [
   "watch",
 ];
 
-export type { Config } from "./options.ts";
-
 function parseNumber(flag: string, text: string): number {
   const trimmed = text.trim();
   // Number("") is 0 and Number("0x10") is 16: accept plain decimal / exponent only.

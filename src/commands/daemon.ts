@@ -9,7 +9,7 @@
  * undone. Under systemd, sd_notify tells it how the daemon is doing.
  */
 import { errorMessage } from "../core/error_message.ts";
-import type { Config } from "../config.ts";
+import type { Config } from "../options.ts";
 import { type EventExtra, EventLog, type EventSink } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { Daemon } from "../daemon/daemon.ts";

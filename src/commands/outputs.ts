@@ -4,7 +4,7 @@
  * when it can be: a taken port is an error event and a bind retried in the
  * background, never a stop), which takes each snapshot.
  */
-import type { Config } from "../config.ts";
+import type { Config } from "../options.ts";
 import type { EventSink } from "../core/events.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { formatListenAddress } from "../metrics/listen.ts";

@@ -4,7 +4,7 @@
  * pushed to the kernel when enforcing).
  */
 import type { EventLog } from "../core/events.ts";
-import type { Config } from "../config.ts";
+import type { Config } from "../options.ts";
 import type { Host } from "../host.ts";
 import type { Actuator } from "./actuator.ts";
 import type { LatencyState } from "./latency_state.ts";

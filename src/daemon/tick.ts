@@ -27,7 +27,8 @@ import type {
 } from "../core/types.ts";
 import { processKeyString } from "../core/types.ts";
 import { replicationMask } from "../core/replication_mask.ts";
-import { type Config, isExcludedName } from "../config.ts";
+import { isExcludedName } from "../config.ts";
+import type { Config } from "../options.ts";
 import type { Host, Privileges } from "../host.ts";
 import type { Actuator } from "./actuator.ts";
 import type { Ownership } from "./ownership.ts";

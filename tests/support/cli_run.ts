@@ -3,7 +3,7 @@
  * its output kept: for tests of option parsing without running anything.
  */
 import { type CliHandlers, type CliOptions, type ProbeArgs, runCli } from "../../src/cli.ts";
-import type { Config } from "../../src/config.ts";
+import type { Config } from "../../src/options.ts";
 
 export interface Call {
   command: string;
