@@ -168,19 +168,22 @@ export class PrctlClient {
     this.#active++;
     this.#stopIdleTimer();
     try {
-      return await this.#call(call, mask, pid, deadlineMs, withinMs);
+      return await this.#call({ call, mask, pid, deadlineMs, withinMs });
     } finally {
       this.#active--;
       this.#settle();
     }
   }
 
+  /** The call itself, while setReplication counts it as active. */
   async #call(
-    call: string,
-    mask: number,
-    pid: number,
-    deadlineMs: number,
-    withinMs?: number,
+    { call, mask, pid, deadlineMs, withinMs }: {
+      call: string;
+      mask: number;
+      pid: number;
+      deadlineMs: number;
+      withinMs: number | undefined;
+    },
   ): Promise<ActionResult> {
     if (this.#closed) return failure("EIO", `${call}: waspd is shutting down`);
     if (!this.#current?.alive && this.#abandoned.size >= MAX_RETIRED_HELPERS) {
