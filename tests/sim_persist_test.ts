@@ -15,17 +15,19 @@ import { SIM_PIDS } from "../src/sim/workloads.ts";
 // Opened before any test, so the resource sanitizer does not count it as a leak.
 libc();
 
+/** A simulated machine on a manual clock that keeps its state in `stateDir`. */
+const machineIn = (stateDir: string) => new SimHost({ manualClock: true, stateDir });
+
 Deno.test("a SimHost with a state file resumes its clock and replication", () =>
-  inTempDir("waspd-simstate-", async (dir) => {
-    const stateDir = dir;
-    const first = new SimHost({ manualClock: true, stateDir });
+  inTempDir("waspd-simstate-", async (stateDir) => {
+    const first = machineIn(stateDir);
     await first.advance(4_000);
     const stream = await first.process(SIM_PIDS.stream);
     assert.ok(stream);
     const result = await first.mitosis.setReplication(stream, 1, 1000);
     assert.equal(result.ok, true);
     // Saved right after the call: no close(), as after a SIGKILL.
-    const second = new SimHost({ manualClock: true, stateDir });
+    const second = machineIn(stateDir);
     assert.equal(second.stateWarning, null);
     assert.equal(second.clock.now(), 4_000);
     assert.deepEqual(second.kernel.replicated().map((p) => p.pid), [SIM_PIDS.stream]);
@@ -33,15 +35,14 @@ Deno.test("a SimHost with a state file resumes its clock and replication", () =>
     assert.deepEqual(state.active.map((a) => a.pid), [SIM_PIDS.stream]);
     // Turned off through the resumed machine: saved again.
     assert.equal((await second.mitosis.setReplication(stream, 0, 1000)).ok, true);
-    const third = new SimHost({ manualClock: true, stateDir });
+    const third = machineIn(stateDir);
     assert.deepEqual(third.kernel.replicated(), []);
     for (const host of [first, second, third]) await host.close();
   }));
 
 Deno.test("after a SIGKILL the clock resumes no earlier than the process table was seen: an exited process stays gone", () =>
-  inTempDir("waspd-simstate-", async (dir) => {
-    const stateDir = dir;
-    const first = new SimHost({ manualClock: true, stateDir });
+  inTempDir("waspd-simstate-", async (stateDir) => {
+    const first = machineIn(stateDir);
     await first.advance(6_000);
     const burst = await first.process(SIM_PIDS.burstA);
     assert.ok(burst, "the first burst runs at 6 s");
@@ -51,7 +52,7 @@ Deno.test("after a SIGKILL the clock resumes no earlier than the process table w
     const seen = await first.processes();
     assert.ok(!seen.some((p) => p.pid === SIM_PIDS.burstA), "exited by 15 s");
     // No close(): as after a SIGKILL.
-    const second = new SimHost({ manualClock: true, stateDir });
+    const second = machineIn(stateDir);
     assert.ok(second.clock.now() >= 15_000, `resumed at ${second.clock.now()} ms`);
     assert.equal(await second.confirm(burst), null, "the exited burst does not come back");
     assert.deepEqual(second.kernel.replicated(), []);
@@ -100,7 +101,7 @@ Deno.test("the state file format round-trips and refuses anything else", () => {
 
 Deno.test("a call given up on is saved again when its late answer comes in", () =>
   inTempDir("waspd-simstate-", async (stateDir) => {
-    const host = new SimHost({ manualClock: true, stateDir });
+    const host = machineIn(stateDir);
     const frozen = await host.process(SIM_PIDS.frozen);
     assert.ok(frozen && frozen.state === "T");
     const call = host.mitosis.setReplication(frozen, 1, 1000);
@@ -108,13 +109,13 @@ Deno.test("a call given up on is saved again when its late answer comes in", () 
     await host.advance(1000);
     const result = await call;
     assert.ok(!result.ok && result.stuck && result.late !== undefined, "given up on");
-    const before = new SimHost({ manualClock: true, stateDir });
+    const before = machineIn(stateDir);
     assert.deepEqual(before.kernel.replicated(), [], "not on while its target is stopped");
     // The debugger lets go: the blocked call completes, and the machine is saved then.
     host.scenario.find((w) => w.pid === SIM_PIDS.frozen)!.state = "S";
     assert.deepEqual(host.kernel.replicated().map((p) => p.pid), [SIM_PIDS.frozen]);
     assert.equal((await result.late)?.ok, true);
-    const after = new SimHost({ manualClock: true, stateDir });
+    const after = machineIn(stateDir);
     assert.deepEqual(after.kernel.replicated().map((p) => p.pid), [SIM_PIDS.frozen]);
     for (const h of [host, before, after]) await h.close();
   }));
@@ -132,7 +133,7 @@ Deno.test("a save that fails is a warning once (until a save works again), and t
       await Deno.remove(stateDir);
       await Deno.mkdir(stateDir);
     };
-    const host = new SimHost({ manualClock: true, stateDir });
+    const host = machineIn(stateDir);
     assert.equal(host.stateWarning, null);
     await breakDir();
     assert.equal((await host.mitosis.write("mode", 1)).ok, true, "the kernel call itself works");
