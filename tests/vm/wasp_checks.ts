@@ -456,12 +456,11 @@ async function psCpuMs(): Promise<number | null> {
 }
 
 /**
- * The enforcing daemon's steady cost: CPU per second of its whole process
- * tree (the prctl helper included), from 10 s after its start, over 10 s,
- * beside one `ps -e`; and the tree's RSS. Figures, not assertions.
+ * The enforcing daemon's cost: CPU per second of its whole process tree (the
+ * prctl helper included, while it lives) over 10 s, beside one `ps -e`; and
+ * the tree's RSS. Figures, not assertions.
  */
-async function reportCost(d: Daemon): Promise<void> {
-  await sleep(Math.max(0, d.startedAt + 10_000 - Date.now()));
+async function reportCost(d: Daemon, what: string): Promise<void> {
   const before = treeUsage(d.pid);
   const t0 = performance.now();
   await sleep(10_000);
@@ -469,11 +468,25 @@ async function reportCost(d: Daemon): Promise<void> {
   const wall = (performance.now() - t0) / 1000;
   const ps = await psCpuMs();
   note(
-    `cost: enforcing daemon, ${after.pids} processes: ${
+    `cost: enforcing daemon, ${what}, ${after.pids} process(es): ${
       ((after.ticks - before.ticks) * 10 / wall).toFixed(0)
-    } ms CPU per s over ${wall.toFixed(1)} s from 10 s after start; tree RSS ${
+    } ms CPU per s over ${wall.toFixed(1)} s; tree RSS ${
       (after.rssKb / 1024).toFixed(0)
     } MB; one 'ps -e' here: ${ps === null ? "unknown" : `${ps.toFixed(0)} ms CPU`}`,
+  );
+}
+
+/**
+ * The cost from 10 s after start (replications being turned on), then once
+ * nothing has toggled long enough for the prctl helper to retire (60 s).
+ */
+async function reportCosts(d: Daemon): Promise<void> {
+  await sleep(Math.max(0, d.startedAt + 10_000 - Date.now()));
+  await reportCost(d, "from 10 s after start");
+  const alone = await waitFor(120_000, () => (treeUsage(d.pid).pids === 1 ? true : null));
+  await reportCost(
+    d,
+    alone ? "steady, nothing toggling, helper retired" : "helper not retired in 120 s",
   );
 }
 
@@ -752,7 +765,7 @@ async function busy4(): Promise<void> {
           kernelNumber("inherit") === -1 ? null : `inherit ${kernelNumber("inherit")}`,
         ),
     );
-    await reportCost(d);
+    await reportCosts(d);
 
     const quiet = hogs[2]!.pid;
     signalPid(quiet, "SIGUSR1");
