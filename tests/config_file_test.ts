@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { EXIT_USAGE, reloadConfig } from "../src/cli.ts";
 import { optionRows } from "../src/options.ts";
 import { runRecorded } from "./support/cli_run.ts";
-import { configKeysMarkdown } from "../tools/config_keys.ts";
+import { configKeysMarkdown, flagsMarkdown } from "../tools/config_keys.ts";
 
 async function withFile(
   text: string,
@@ -148,6 +148,20 @@ Deno.test("the README's table of keys is the one generated from the option table
   assert.equal(rows.length, keys.length);
   const missing = rows.filter((r) => !readme.includes(r));
   assert.deepEqual(missing, [], "README lacks these rows: deno run -A tools/config_keys.ts");
+});
+
+Deno.test("the README's table of flags is the one generated from the option table", async () => {
+  const readme = (await Deno.readTextFile(new URL("../README.md", import.meta.url)))
+    .split("\n").map(row);
+  const shown = optionRows().filter(([, row]) => !row.hidden);
+  const rows = flagsMarkdown().split("\n").slice(2).map(row);
+  assert.equal(rows.length, shown.length);
+  const missing = rows.filter((r) => !readme.includes(r));
+  assert.deepEqual(
+    missing,
+    [],
+    "README lacks these rows: deno run -A tools/config_keys.ts --flags",
+  );
 });
 
 Deno.test("--help names the configuration file and its default path", async () => {
