@@ -29,114 +29,103 @@ function userStat(minorFaults: number, startTime: number): string {
     `20 0 1 0 ${startTime} 8192000 900\n`;
 }
 
-/** A /proc with pid 1 (a user process) and PID, whose stat `write` rewrites in place. */
-function fixtureProc(): { root: string; write: (text: string) => void } {
-  const root = Deno.makeTempDirSync({ prefix: "waspd-kthreads-" });
-  Deno.mkdirSync(`${root}/1`);
-  Deno.writeTextFileSync(`${root}/1/stat`, userStat(7, 100).replace(`${PID} (bash)`, "1 (init)"));
-  Deno.mkdirSync(`${root}/${PID}`);
-  const write = (text: string) => Deno.writeTextFileSync(`${root}/${PID}/stat`, text);
-  return { root, write };
+interface Fixture {
+  /** Rewrite PID's stat in place. */
+  write: (text: string) => void;
+  /** One scan through `files`; PID's process, if listed. */
+  scan: () => Promise<ProcessInfo | undefined>;
+  root: string;
+  files: KeptStatFiles;
 }
 
-async function scanPid(root: string, files: KeptStatFiles): Promise<ProcessInfo | undefined> {
-  return (await listProcesses(root, undefined, files)).find((p) => p.pid === PID);
+/**
+ * Run `body` on a /proc with pid 1 (a user process) and PID (no stat yet),
+ * scanned through kept files that read kernel threads every `every` scans;
+ * the files are closed and the tree removed after, whatever happens.
+ */
+async function withFixture(every: number, body: (f: Fixture) => Promise<void>): Promise<void> {
+  const root = Deno.makeTempDirSync({ prefix: "waspd-kthreads-" });
+  const files = new KeptStatFiles(100, every);
+  try {
+    Deno.mkdirSync(`${root}/1`);
+    Deno.writeTextFileSync(`${root}/1/stat`, userStat(7, 100).replace(`${PID} (bash)`, "1 (init)"));
+    Deno.mkdirSync(`${root}/${PID}`);
+    await body({
+      write: (text) => Deno.writeTextFileSync(`${root}/${PID}/stat`, text),
+      scan: async () => (await listProcesses(root, undefined, files)).find((p) => p.pid === PID),
+      root,
+      files,
+    });
+  } finally {
+    files.close();
+    Deno.removeSync(root, { recursive: true });
+  }
 }
 
 Deno.test("a kernel thread is read every N scans, phased by pid; in between it is as it was", async () => {
-  const { root, write } = fixtureProc();
-  const every = 4;
-  const files = new KeptStatFiles(100, every);
-  try {
+  await withFixture(4, async ({ write, scan }) => {
     // Each scan sees a new fault count in the file: it shows only when the file is read.
     const seen: number[] = [];
-    for (let scan = 1; scan <= 12; scan++) {
-      write(kthreadStat(scan));
-      const process = await scanPid(root, files);
+    for (let n = 1; n <= 12; n++) {
+      write(kthreadStat(n));
+      const process = await scan();
       assert.ok(process?.kernelThread);
       seen.push(process.minorFaults);
     }
     // Read at scan 1; first sight rests PID % every scans (2), then every - 1 (3).
     assert.deepEqual(seen, [1, 1, 1, 4, 4, 4, 4, 8, 8, 8, 8, 12]);
-  } finally {
-    files.close();
-    Deno.removeSync(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a kernel thread whose text is unchanged is still read again when due", async () => {
-  const { root, write } = fixtureProc();
-  const files = new KeptStatFiles(100, 3);
-  try {
+  await withFixture(3, async ({ write, scan }) => {
     write(kthreadStat(1));
-    const first = await scanPid(root, files);
+    const first = await scan();
     // Unchanged text at the due reads keeps the object, and the rest starts again.
-    const objects = [];
-    for (let scan = 2; scan <= 7; scan++) objects.push(await scanPid(root, files));
-    assert.ok(objects.every((p) => p === first));
-    // The next read past the rest sees a change; one scan earlier none shows.
+    for (let n = 2; n <= 7; n++) assert.equal(await scan(), first, `scan ${n}`);
     write(kthreadStat(2));
     const shown: number[] = [];
-    for (let scan = 8; scan <= 11; scan++) shown.push((await scanPid(root, files))!.minorFaults);
+    for (let n = 8; n <= 11; n++) shown.push((await scan())!.minorFaults);
     // Read at scans 1, 4, 7, 10 (PID % 3 = 2 scans of rest at first sight, then 2).
     assert.deepEqual(shown, [1, 1, 2, 2]);
-  } finally {
-    files.close();
-    Deno.removeSync(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a kernel thread that left the listing is dropped at once and its file closed", async () => {
-  const { root, write } = fixtureProc();
-  const files = new KeptStatFiles(100, 10);
-  try {
+  await withFixture(10, async ({ write, scan, root, files }) => {
     write(kthreadStat(1));
-    assert.ok((await scanPid(root, files))?.kernelThread);
+    assert.ok((await scan())?.kernelThread);
     assert.equal(files.size, 2);
     Deno.removeSync(`${root}/${PID}`, { recursive: true });
-    assert.equal(await scanPid(root, files), undefined);
+    assert.equal(await scan(), undefined);
     assert.equal(files.size, 1, "only pid 1's file stays open");
-  } finally {
-    files.close();
-    Deno.removeSync(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a pid a user process took from a kernel thread is that process by the next due read", async () => {
-  const { root, write } = fixtureProc();
-  const files = new KeptStatFiles(100, 4);
-  try {
+  await withFixture(4, async ({ write, scan }) => {
     write(kthreadStat(1));
-    assert.ok((await scanPid(root, files))?.kernelThread);
+    assert.ok((await scan())?.kernelThread);
     // The kernel thread went and its pid names a user process now.
     write(userStat(3, 9000));
     const scans: (ProcessInfo | undefined)[] = [];
-    for (let scan = 2; scan <= 4; scan++) scans.push(await scanPid(root, files));
+    for (let n = 2; n <= 4; n++) scans.push(await scan());
     // Scans 2 and 3 still take the kernel thread (PID % 4 = 2 scans of rest); scan 4 reads.
     assert.deepEqual(scans.map((p) => p?.kernelThread), [true, true, false]);
-    const user = scans[2]!;
-    assert.equal(user.startTime, 9000);
-    assert.equal(user.name, "bash");
+    assert.equal(scans[2]?.startTime, 9000);
+    assert.equal(scans[2]?.name, "bash");
     // A user process is read every scan: its next change shows at once.
     write(userStat(4, 9000));
-    assert.equal((await scanPid(root, files))?.minorFaults, 4);
-  } finally {
-    files.close();
-    Deno.removeSync(root, { recursive: true });
-  }
+    assert.equal((await scan())?.minorFaults, 4);
+  });
 });
 
 Deno.test("recheck every scan reads kernel threads each time, and the default is a few scans", async () => {
   assert.ok(KERNEL_THREAD_RECHECK_SCANS > 1 && KERNEL_THREAD_RECHECK_SCANS <= 30);
-  const { root, write } = fixtureProc();
-  const files = new KeptStatFiles(100, 1);
-  try {
-    for (let scan = 1; scan <= 4; scan++) {
-      write(kthreadStat(scan));
-      assert.equal((await scanPid(root, files))?.minorFaults, scan);
+  await withFixture(1, async ({ write, scan }) => {
+    for (let n = 1; n <= 4; n++) {
+      write(kthreadStat(n));
+      assert.equal((await scan())?.minorFaults, n);
     }
-  } finally {
-    files.close();
-    Deno.removeSync(root, { recursive: true });
-  }
+  });
 });
