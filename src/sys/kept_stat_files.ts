@@ -16,6 +16,9 @@ import type { ProcessInfo } from "../core/types.ts";
 import { libc } from "../ffi/libc.ts";
 import type { SmallFileReader } from "./small_read.ts";
 
+/** How many scans a kernel thread goes unread at most (see above). */
+export const KERNEL_THREAD_RECHECK_SCANS = 10;
+
 interface Kept {
   fd: number;
   /** The scan that last read it: a file no scan read is closed at the scan's end. */
@@ -23,16 +26,23 @@ interface Kept {
   /** The text last read and the process made of it (see `unchanged`). */
   text: Uint8Array | null;
   process: ProcessInfo | null;
+  /** Scans left in which a kernel thread is not read (see `settled`). */
+  rest: number;
 }
 
 export class KeptStatFiles {
   readonly #limit: number;
+  readonly #recheckEvery: number;
   readonly #kept = new Map<number, Kept>();
   #scan = 0;
 
-  /** `limit`: how many files may stay open at once (0: none is kept). */
-  constructor(limit: number) {
+  /**
+   * `limit`: how many files may stay open at once (0: none is kept);
+   * `recheckEvery`: how often a kernel thread is read (1: every scan).
+   */
+  constructor(limit: number, recheckEvery = KERNEL_THREAD_RECHECK_SCANS) {
     this.#limit = Math.max(0, limit);
+    this.#recheckEvery = Math.max(1, Math.floor(recheckEvery));
   }
 
   /** Files open now. */
@@ -70,11 +80,24 @@ export class KeptStatFiles {
       throw error;
     }
     if (length !== null && length > 0 && this.#kept.size < this.#limit) {
-      this.#kept.set(pid, { fd, scan: this.#scan, text: null, process: null });
+      this.#kept.set(pid, { fd, scan: this.#scan, text: null, process: null, rest: 0 });
     } else {
       libc().close(fd);
     }
     return length;
+  }
+
+  /**
+   * The kernel thread `pid` was at an earlier scan, while it is not due to be
+   * read again (the scan takes it as it was); null for any other pid. Kernel
+   * threads are read every `recheckEvery` scans, spread over the scans by pid.
+   */
+  settled(pid: number): ProcessInfo | null {
+    const kept = this.#kept.get(pid);
+    if (kept === undefined || kept.process?.kernelThread !== true || kept.rest <= 0) return null;
+    kept.rest--;
+    kept.scan = this.#scan;
+    return kept.process;
   }
 
   /**
@@ -88,6 +111,7 @@ export class KeptStatFiles {
     const text = kept?.text;
     if (kept?.process == null || text == null || text.length !== length) return null;
     for (let i = 0; i < length; i++) if (text[i] !== bytes[i]) return null;
+    kept.rest = this.#restOf(pid, kept.process, true);
     return kept.process;
   }
 
@@ -97,7 +121,18 @@ export class KeptStatFiles {
     if (kept === undefined) return;
     if (kept.text?.length !== length) kept.text = new Uint8Array(length);
     kept.text.set(bytes.subarray(0, length));
+    kept.rest = this.#restOf(pid, process, kept.process !== null);
     kept.process = process;
+  }
+
+  /**
+   * The scans a process just read goes unread: none unless a kernel thread;
+   * at first sight the pid picks the phase, so the kernel threads of one scan
+   * do not all come due in the same later scan.
+   */
+  #restOf(pid: number, process: ProcessInfo, seenBefore: boolean): number {
+    if (!process.kernelThread) return 0;
+    return seenBefore ? this.#recheckEvery - 1 : pid % this.#recheckEvery;
   }
 
   /** A scan is over: close the files of processes it did not read (gone, or no longer listed). */

@@ -82,6 +82,9 @@ class ProcReader {
    * with `kept`, its stat file stays open for the next scan.
    */
   read(pid: number, owners?: OwnerCache, kept?: KeptStatFiles): ProcessRead {
+    // A kernel thread not yet due to be read again is as it was (kept_stat_files.ts).
+    const settled = kept?.settled(pid);
+    if (settled != null) return { kind: "process", process: settled };
     let length: number | null;
     try {
       const path = this.#paths.path(pid, STAT);

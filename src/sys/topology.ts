@@ -22,22 +22,29 @@ import {
 } from "../core/topology_parse.ts";
 import { errorMessage } from "../core/error_message.ts";
 
+/*
+ * The files are read synchronously: they are a few small /sys and /proc files,
+ * read again for every PTL refresh (once a second), and an async read costs
+ * more of the main thread (a promise and a hop to the blocking pool) than the
+ * read itself.
+ */
+
 /** A file's text, or null when it cannot be read (the reason goes to `warnings`). */
-async function readOptional(path: string, warnings: string[]): Promise<string | null> {
+function readOptional(path: string, warnings: string[]): Promise<string | null> {
   try {
-    return await Deno.readTextFile(path);
+    return Promise.resolve(Deno.readTextFileSync(path));
   } catch (error) {
     warnings.push(`${path}: ${describeReadError(error)}`);
-    return null;
+    return Promise.resolve(null);
   }
 }
 
 /** A file's text, or null when it does not exist (absence is normal there). */
-async function readIfPresent(path: string): Promise<string | null> {
+function readIfPresent(path: string): Promise<string | null> {
   try {
-    return await Deno.readTextFile(path);
+    return Promise.resolve(Deno.readTextFileSync(path));
   } catch {
-    return null;
+    return Promise.resolve(null);
   }
 }
 
