@@ -7,9 +7,10 @@
  *
  * Three clocks, never mixed:
  * - start-up: the helper must say "ready" (and then "begin" for each call)
- *   within `startupTimeoutMs` (30 s by default: a Deno start on a loaded
- *   machine takes seconds), or within what the caller has left when it says
- *   (`withinMs`: the undo on exit never waits 30 s). Missing it is a start-up
+ *   within `startupTimeoutMs` (90 s by default: a Deno start on a loaded
+ *   machine takes seconds, and more than 30 s in an 8-vCPU QEMU guest on two
+ *   host cores), or within what the caller has left when it says
+ *   (`withinMs`: the undo on exit never waits that long). Missing it is a start-up
  *   failure (ETIMEDOUT), never "stuck", and nothing was called;
  * - the call: the caller's deadline runs from "begin" to "done", so it times
  *   the kernel call only;
@@ -31,7 +32,7 @@ import { encodeRequest, type HelperMessage, parseMessage, resultOf } from "./prc
 import { type HelperLauncher, type HelperLink, launchHelperProcess } from "./prctl_spawn.ts";
 
 /** How long a helper may take to say "ready", or to begin a call it was sent. */
-export const HELPER_STARTUP_TIMEOUT_MS = 30_000;
+export const HELPER_STARTUP_TIMEOUT_MS = 90_000;
 /** Calls blocked in the kernel one helper may hold (a Worker each) before it is retired. */
 export const MAX_OVERDUE_CALLS = 8;
 /** Retired helpers (with calls still blocked) at once; past it, calls are refused. */
