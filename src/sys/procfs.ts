@@ -99,17 +99,9 @@ class ProcReader {
     const same = kept?.unchanged(pid, bytes, length);
     if (same != null) return this.#again(same, owners);
     const stat = parseStatBytes(bytes, length);
-    let uid: number | null | "gone";
-    try {
-      // The owner is remembered only for a process whose stat says who it is.
-      uid = owners === undefined || stat === null || stat.pid !== pid
-        ? this.#statOwner(pid)
-        : owners.owner(pid, stat.startTime, this.#statOwner);
-    } catch (error) {
-      const message = errorMessage(error);
-      return { kind: "malformed", reason: `${this.#root}/${pid}: unreadable (${message})` };
-    }
-    if (uid === "gone") return { kind: "vanished" };
+    // The owner is remembered only for a process whose stat says who it is.
+    const uid = this.#owner(pid, stat?.pid === pid ? stat.startTime : null, owners);
+    if (typeof uid === "object" && uid !== null) return uid;
     if (stat === null) {
       const text = new TextDecoder().decode(bytes.subarray(0, length));
       return {
@@ -127,17 +119,30 @@ class ProcReader {
 
   /** A process whose stat text is as before: the same, unless its owner changed. */
   #again(same: ProcessInfo, owners?: OwnerCache): ProcessRead {
+    const uid = this.#owner(same.pid, same.startTime, owners);
+    if (typeof uid === "object" && uid !== null) return uid;
+    return { kind: "process", process: uid === same.uid ? same : { ...same, uid } };
+  }
+
+  /**
+   * The owner of `pid` (remembered by `owners` when its start time is known),
+   * or what the scan makes of a failure: vanished, or unreadable.
+   */
+  #owner(
+    pid: number,
+    startTime: number | null,
+    owners?: OwnerCache,
+  ): number | null | ProcessRead {
     let uid: number | null | "gone";
     try {
-      uid = owners === undefined
-        ? this.#statOwner(same.pid)
-        : owners.owner(same.pid, same.startTime, this.#statOwner);
+      uid = owners === undefined || startTime === null
+        ? this.#statOwner(pid)
+        : owners.owner(pid, startTime, this.#statOwner);
     } catch (error) {
       const message = errorMessage(error);
-      return { kind: "malformed", reason: `${this.#root}/${same.pid}: unreadable (${message})` };
+      return { kind: "malformed", reason: `${this.#root}/${pid}: unreadable (${message})` };
     }
-    if (uid === "gone") return { kind: "vanished" };
-    return { kind: "process", process: uid === same.uid ? same : { ...same, uid } };
+    return uid === "gone" ? { kind: "vanished" } : uid;
   }
 }
 
